@@ -1,0 +1,210 @@
+package trail
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Sort keys for event queries. Every sort is a keyset over
+// (key, occurred_at, id), so pages stay correct while events arrive.
+const (
+	SortOccurredAt = "occurred_at" // newest first by default
+	SortAction     = "action"      // a to z by default
+	SortActor      = "actor"       // by actor id, a to z by default
+)
+
+// Query limits.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// Query selects events. Empty fields do not filter. Stores must apply Scope
+// to every read.
+type Query struct {
+	Scope Scope
+
+	// Actions matches any of its entries; an entry ending in ".*" matches
+	// that prefix ("user.*" matches user.created and user.login.failure).
+	Actions    []string
+	ActorType  string
+	ActorID    string
+	ActorName  string
+	TargetType string
+	TargetID   string
+	TraceID    string
+	IP         string
+	Since      time.Time // occurred_at >= Since, when not zero
+	Until      time.Time // occurred_at < Until, when not zero
+
+	Sort  string // one of the Sort constants; "" means SortOccurredAt
+	Desc  bool   // descending order
+	After *Cursor
+	Limit int // page size; stores treat <= 0 as DefaultLimit
+}
+
+// Cursor is the position after the last event of a page: the sort key of
+// that event. Clients see it only as an opaque string.
+type Cursor struct {
+	Sort       string    `json:"s"`
+	Desc       bool      `json:"d,omitempty"`
+	Key        string    `json:"k,omitempty"` // action or actor id; empty for SortOccurredAt
+	OccurredAt time.Time `json:"t"`
+	ID         string    `json:"i"`
+}
+
+// CursorAfter returns the cursor that continues query q after event e.
+func CursorAfter(q *Query, e *Event) *Cursor {
+	c := &Cursor{Sort: q.sort(), Desc: q.Desc, OccurredAt: e.OccurredAt, ID: e.ID}
+	switch c.Sort {
+	case SortAction:
+		c.Key = e.Action
+	case SortActor:
+		c.Key = e.Actor.ID
+	}
+	return c
+}
+
+func (q *Query) sort() string {
+	if q.Sort == "" {
+		return SortOccurredAt
+	}
+	return q.Sort
+}
+
+// Encode returns the opaque form of c.
+func (c *Cursor) Encode() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeCursor parses an opaque cursor string.
+func DecodeCursor(s string) (*Cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) > 2048 {
+		return nil, Invalid("cursor", "not a cursor this server issued")
+	}
+	var c Cursor
+	if err := json.Unmarshal(b, &c); err != nil || !ValidID(c.ID) || !validSort(c.Sort) {
+		return nil, Invalid("cursor", "not a cursor this server issued")
+	}
+	return &c, nil
+}
+
+func validSort(s string) bool {
+	return s == SortOccurredAt || s == SortAction || s == SortActor
+}
+
+// Page is one page of events and the cursor of the next page, nil at the end.
+type Page struct {
+	Events []*Event
+	Next   *Cursor
+}
+
+// NewPage builds a page from up to q.Limit+1 events read in query order: the
+// extra event only tells that another page exists.
+func NewPage(q *Query, events []*Event) *Page {
+	limit := q.PageLimit()
+	if len(events) <= limit {
+		return &Page{Events: events}
+	}
+	events = events[:limit]
+	return &Page{Events: events, Next: CursorAfter(q, events[limit-1])}
+}
+
+// PageLimit returns q.Limit, or DefaultLimit when it is unset.
+func (q *Query) PageLimit() int {
+	if q.Limit <= 0 {
+		return DefaultLimit
+	}
+	return q.Limit
+}
+
+// SortKey returns the sort column name ("occurred_at", "action" or
+// "actor") that stores order by before occurred_at and id.
+func (q *Query) SortKey() string { return q.sort() }
+
+// ParseQuery reads the filters, sort, cursor and limit of GET /v1/events
+// and the export from URL parameters. Scope is left for the caller. Every
+// problem names its parameter.
+func ParseQuery(v url.Values) (*Query, error) {
+	q := &Query{
+		Actions:    v["action"],
+		ActorType:  v.Get("actor_type"),
+		ActorID:    v.Get("actor_id"),
+		ActorName:  v.Get("actor_name"),
+		TargetType: v.Get("target_type"),
+		TargetID:   v.Get("target_id"),
+		TraceID:    v.Get("trace_id"),
+		IP:         v.Get("ip"),
+		Sort:       v.Get("sort"),
+	}
+	var p Problems
+	for _, a := range q.Actions {
+		if !isDottedWords(strings.TrimSuffix(a, ".*")) && a != "*" {
+			p.Add(-1, "action", "must be an action like user.created or a prefix like user.*")
+		}
+	}
+	if q.IP != "" {
+		if _, err := netip.ParseAddr(q.IP); err != nil {
+			p.Add(-1, "ip", "must be an IPv4 or IPv6 address")
+		}
+	}
+	q.Since = parseTime(v.Get("since"), "since", &p)
+	q.Until = parseTime(v.Get("until"), "until", &p)
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
+		p.Add(-1, "until", "must be after since")
+	}
+	parseSort(q, v.Get("order"), &p)
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxLimit {
+			p.Add(-1, "limit", "must be an integer from 1 to 1000")
+		}
+		q.Limit = n
+	}
+	if s := v.Get("cursor"); s != "" {
+		c, err := DecodeCursor(s)
+		switch {
+		case err != nil:
+			p.Add(-1, "cursor", "not a cursor this server issued")
+		case c.Sort != q.sort() || c.Desc != q.Desc:
+			p.Add(-1, "cursor", "was issued for another sort order")
+		default:
+			q.After = c
+		}
+	}
+	return q, p.Err()
+}
+
+func parseSort(q *Query, order string, p *Problems) {
+	if q.Sort != "" && !validSort(q.Sort) {
+		p.Add(-1, "sort", "must be occurred_at, action or actor")
+	}
+	switch order {
+	case "":
+		q.Desc = q.sort() == SortOccurredAt
+	case "asc":
+	case "desc":
+		q.Desc = true
+	default:
+		p.Add(-1, "order", "must be asc or desc")
+	}
+}
+
+func parseTime(s, field string, p *Problems) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		p.Add(-1, field, "must be an RFC 3339 timestamp like 2026-11-23T12:00:00Z")
+		return time.Time{}
+	}
+	return t.UTC()
+}
