@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every Trail test: installs the system parts the tests need when they
+# are missing (PostgreSQL server binaries, Chromium, rsyslog), then checks
+# formatting, vets, and runs the whole suite with the race detector.
+# Usage: make test   (or scripts/test.sh [extra go test flags])
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
+[ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || ls /usr/lib/*/rsyslog/lmnsd_gtls.so >/dev/null 2>&1 || need+=(rsyslog-gnutls)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "test.sh: installing missing system packages: ${need[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if ! { $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+         $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }; then
+    echo "test.sh: could not install ${need[*]}; install them (apt-get install ${need[*]}) and run again" >&2
+    exit 1
+  fi
+  # Debian starts the services it installs; the tests start their own.
+  $sudo service postgresql stop >/dev/null 2>&1 || true
+  $sudo service rsyslog stop >/dev/null 2>&1 || true
+fi
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change these files:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race"
+go test -race -count=1 -timeout 20m "$@" ./...
