@@ -12,7 +12,8 @@ require (
 	github.com/mattn/go-sqlite3 v1.14.53 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/transparency-dev/merkle v0.0.2 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/mod v0.42.0 // indirect
-	golang.org/x/text v0.42.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
