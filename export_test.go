@@ -1,0 +1,4 @@
+package trail
+
+// WriterQueueLen returns how many requests wait for the writer.
+var WriterQueueLen = func(w *Writer) int { return len(w.reqs) }

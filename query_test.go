@@ -1,0 +1,99 @@
+package trail_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trailhq/trail"
+)
+
+func TestParseQuery(t *testing.T) {
+	t.Run("Defaults", func(t *testing.T) {
+		q, err := trail.ParseQuery(url.Values{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.SortKey() != trail.SortOccurredAt || !q.Desc || q.PageLimit() != trail.DefaultLimit {
+			t.Errorf("query = %+v, want newest first, limit 100", q)
+		}
+	})
+	t.Run("Filters", func(t *testing.T) {
+		v, _ := url.ParseQuery("action=user.*&action=login.failure&actor_id=u1&target_type=team&target_id=t1" +
+			"&since=2026-11-01T00:00:00Z&until=2026-11-02T00:00:00Z&sort=action&limit=10&ip=::1")
+		q, err := trail.ParseQuery(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(q.Actions) != 2 || q.ActorID != "u1" || q.TargetID != "t1" || q.Desc || q.Limit != 10 ||
+			!q.Until.Equal(time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)) {
+			t.Errorf("query = %+v", q)
+		}
+	})
+	for _, tt := range []struct{ name, query, field string }{
+		{"BadLimit", "limit=0", "limit"},
+		{"LimitTooBig", "limit=1001", "limit"},
+		{"LimitNotNumber", "limit=ten", "limit"},
+		{"BadSince", "since=yesterday", "since"},
+		{"UntilBeforeSince", "since=2026-11-02T00:00:00Z&until=2026-11-01T00:00:00Z", "until"},
+		{"BadSort", "sort=ip", "sort"},
+		{"BadOrder", "order=up", "order"},
+		{"BadCursor", "cursor=!!!", "cursor"},
+		{"ForgedCursor", "cursor=eyJzIjoib2NjdXJyZWRfYXQiLCJpIjoieCJ9", "cursor"},
+		{"BadAction", "action=User", "action"},
+		{"BadIP", "ip=nope", "ip"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v, _ := url.ParseQuery(tt.query)
+			_, err := trail.ParseQuery(v)
+			if trail.ErrorCode(err) != trail.EINVALID || !strings.HasPrefix(trail.ErrorMessage(err), tt.field+":") {
+				t.Errorf("err = %v, want invalid naming %q", err, tt.field)
+			}
+		})
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	q := &trail.Query{Sort: trail.SortAction, Limit: 2}
+	at := time.Date(2026, 11, 23, 1, 2, 3, 4000, time.UTC)
+	events := []*trail.Event{
+		{ID: trail.NewID(at), Action: "a", OccurredAt: at},
+		{ID: trail.NewID(at), Action: "b", OccurredAt: at},
+		{ID: trail.NewID(at), Action: "c", OccurredAt: at},
+	}
+	page := trail.NewPage(q, events)
+	if len(page.Events) != 2 || page.Next == nil {
+		t.Fatalf("page = %+v, want 2 events and a next cursor", page)
+	}
+	v := url.Values{"sort": {"action"}, "cursor": {page.Next.Encode()}}
+	got, err := trail.ParseQuery(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := got.After; c.Key != "b" || c.ID != events[1].ID || !c.OccurredAt.Equal(at) {
+		t.Errorf("cursor = %+v, want the second event's key", c)
+	}
+	t.Run("OtherSortRejected", func(t *testing.T) {
+		v.Set("sort", "actor")
+		if _, err := trail.ParseQuery(v); trail.ErrorCode(err) != trail.EINVALID {
+			t.Errorf("err = %v, want invalid", err)
+		}
+	})
+	t.Run("LastPageHasNoCursor", func(t *testing.T) {
+		if p := trail.NewPage(q, events[:2]); p.Next != nil {
+			t.Errorf("next = %+v, want nil", p.Next)
+		}
+	})
+}
+
+func TestNewID(t *testing.T) {
+	a := trail.NewID(time.UnixMilli(1000))
+	b := trail.NewID(time.UnixMilli(1001))
+	if !trail.ValidID(a) || !trail.ValidID(b) || a >= b || a[14] != '7' {
+		t.Errorf("ids %s %s: want valid, version 7, time-ordered", a, b)
+	}
+	if trail.ValidID("not-an-id") || trail.ValidID(strings.ToUpper(a)) {
+		t.Error("ValidID accepted a bad id")
+	}
+}
