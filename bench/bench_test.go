@@ -1,0 +1,39 @@
+package bench_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trailhq/trail/bench"
+	"github.com/trailhq/trail/sqlite"
+)
+
+// TestRunSmall runs every benchmark step at a tiny size, so `trail bench`
+// keeps working; the real numbers come from `trail bench` itself.
+func TestRunSmall(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "trail.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	results, err := bench.Run(context.Background(), bench.Config{
+		Store: db, RawEvents: 2000, HTTPEvents: 2000, Clients: 4,
+		SingleRate: 200, SingleDuration: 200 * time.Millisecond, Queries: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md strings.Builder
+	bench.Markdown(&md, results)
+	for _, want := range []string{"store raw ceiling", "HTTP ingest", "single-event", "filtered first page", "CSV export"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("results lack %q:\n%s", want, md.String())
+		}
+	}
+	if !strings.Contains(md.String(), "4200 rows") { // 2000 raw + 2000 HTTP + 200 single
+		t.Errorf("export did not see every event:\n%s", md.String())
+	}
+}
