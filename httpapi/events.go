@@ -1,0 +1,178 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/trailhq/trail"
+)
+
+// maxIdempotencyKeyLen bounds the Idempotency-Key header.
+const maxIdempotencyKeyLen = 255
+
+type ingestResponse struct {
+	IDs []string `json:"ids"`
+}
+
+// handleIngest stores one event or a batch, all or nothing, and answers only
+// once the batch is durable.
+func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
+	key := apiKey(r)
+	idemKey, err := idempotencyKey(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	body, err := readBody(w, r, trail.MaxBodyBytes)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	now := s.now()
+	events, err := buildEvents(key, body, now)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	resp := ingestResponse{IDs: make([]string, len(events))}
+	for i, e := range events {
+		resp.IDs[i] = e.ID
+	}
+	respBody, _ := json.Marshal(resp)
+	batch := &trail.Batch{Events: events}
+	sum := sha256.Sum256(body)
+	if idemKey != "" {
+		batch.Idempotency = &trail.Idempotency{Namespace: key.ID, Key: idemKey,
+			Response: trail.IdempotentResponse{RequestHash: hex.EncodeToString(sum[:]),
+				Status: http.StatusCreated, Body: respBody, CreatedAt: now}}
+	}
+	if err := s.writer.Append(r.Context(), batch); err != nil {
+		s.error(w, r, fmt.Errorf("append events: %w", err))
+		return
+	}
+	if rep := batch.Replayed; rep != nil {
+		if rep.RequestHash != batch.Idempotency.Response.RequestHash {
+			s.error(w, r, errIdempotencyMismatch)
+			return
+		}
+		w.Header().Set("Idempotent-Replayed", "true")
+		writeRawJSON(w, rep.Status, rep.Body)
+		return
+	}
+	s.metrics.ingested.Add(float64(len(events)))
+	writeRawJSON(w, http.StatusCreated, respBody)
+}
+
+func idempotencyKey(r *http.Request) (string, error) {
+	k := r.Header.Get("Idempotency-Key")
+	if len(k) > maxIdempotencyKeyLen {
+		return "", trail.Invalid("Idempotency-Key", fmt.Sprintf("longer than %d characters", maxIdempotencyKeyLen))
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return "", trail.Invalid("Idempotency-Key", "must hold printable ASCII characters only")
+		}
+	}
+	return k, nil
+}
+
+// buildEvents validates body and resolves each event's tenant for key: a
+// tenant key writes to its own tenant only.
+func buildEvents(key *trail.APIKey, body []byte, now time.Time) ([]*trail.Event, error) {
+	ins, err := trail.ParseEvents(body, now)
+	if err != nil {
+		return nil, err
+	}
+	var p trail.Problems
+	events := make([]*trail.Event, len(ins))
+	for i, in := range ins {
+		tenant, ok := key.WriteTenant(in.Tenant)
+		if !ok {
+			p.Add(i, "tenant", fmt.Sprintf("this API key writes events of tenant %q only", key.Tenant))
+			continue
+		}
+		events[i] = in.Event(tenant, now)
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	return events, nil
+}
+
+// readBody reads at most limit bytes of r's body; a longer body is
+// ETOOLARGE.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, trail.Errorf(trail.ETOOLARGE, "body: larger than %d bytes", limit)
+	case err != nil:
+		return nil, trail.Errorf(trail.EINVALID, "body: could not be read: %v", err)
+	}
+	return b, nil
+}
+
+// eventsPage is the answer of the event listings.
+type eventsPage struct {
+	Events []*trail.Event `json:"events"`
+	// NextCursor continues the listing; absent on the last page.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) {
+	q, err := eventQuery(r, listParams, nil)
+	s.listEvents(w, r, q, err)
+}
+
+// handleTargetEvents lists the events that touched one entity: the same
+// filters as GET /v1/events, with the target fixed by the path.
+func (s *Server) handleTargetEvents(w http.ResponseWriter, r *http.Request) {
+	target := trail.Target{Type: r.PathValue("type"), ID: r.PathValue("id")}
+	q, err := eventQuery(r, targetListParams, &target)
+	s.listEvents(w, r, q, err)
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, q *trail.Query, err error) {
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	page := &trail.Page{}
+	if q != nil {
+		if page, err = s.store.Events(r.Context(), q); err != nil {
+			s.error(w, r, fmt.Errorf("query events: %w", err))
+			return
+		}
+	}
+	resp := eventsPage{Events: page.Events}
+	if resp.Events == nil {
+		resp.Events = []*trail.Event{}
+	}
+	if page.Next != nil {
+		resp.NextCursor = page.Next.Encode()
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// handleGetEvent returns one event; another tenant's event is "not found",
+// so that its existence is not revealed.
+func (s *Server) handleGetEvent(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !trail.ValidID(id) {
+		s.error(w, r, trail.Errorf(trail.ENOTFOUND, "event not found"))
+		return
+	}
+	e, err := s.store.Event(r.Context(), apiKey(r).ReadScope(""), id)
+	if err != nil {
+		s.error(w, r, fmt.Errorf("get event: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}

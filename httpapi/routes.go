@@ -1,0 +1,74 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/trailhq/trail"
+)
+
+// public marks a route that needs no API key.
+const public = ""
+
+// route is one line of the route table.
+type route struct {
+	// pattern is a net/http ServeMux pattern with a method, such as
+	// "POST /v1/events"; it is also the route label of the metrics.
+	pattern string
+	// scope is the API key scope the route needs, or public.
+	scope   string
+	handler http.HandlerFunc
+}
+
+// routes is the route table: every route of the API, in one place. The
+// OpenAPI document (openapi.json) must list exactly these; a test checks.
+func (s *Server) routes() []route {
+	return []route{
+		{"GET /healthz", public, s.handleHealthz},
+		{"GET /readyz", public, s.handleReadyz},
+		{"GET /metrics", public, s.handleMetrics},
+		{"GET /openapi.json", public, s.handleOpenAPI},
+
+		{"POST /v1/events", trail.ScopeEventsWrite, s.handleIngest},
+		{"GET /v1/events", trail.ScopeEventsRead, s.handleListEvents},
+		{"GET /v1/events/export", trail.ScopeEventsRead, s.handleExport},
+		{"GET /v1/events/{id}", trail.ScopeEventsRead, s.handleGetEvent},
+		{"GET /v1/targets/{type}/{id}/events", trail.ScopeEventsRead, s.handleTargetEvents},
+
+		{"POST /v1/keys", trail.ScopeAdmin, s.handleCreateKey},
+		{"GET /v1/keys", trail.ScopeAdmin, s.handleListKeys},
+		{"DELETE /v1/keys/{id}", trail.ScopeAdmin, s.handleRevokeKey},
+	}
+}
+
+// Routes returns the pattern ("METHOD /path") of every route, in table order.
+func (s *Server) Routes() []string {
+	var patterns []string
+	for _, rt := range s.routes() {
+		patterns = append(patterns, rt.pattern)
+	}
+	return patterns
+}
+
+// buildHandler registers every route with its middleware. The chain, from
+// the outside in: request log and metrics, panic recovery, authentication
+// with the route's scope, then the handler.
+func (s *Server) buildHandler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		var h http.Handler = rt.handler
+		if rt.scope != public {
+			h = s.authenticate(rt.scope, h)
+		}
+		h = s.recoverPanic(h)
+		h = s.observe(rt.pattern, h)
+		mux.Handle(rt.pattern, h)
+	}
+	noRoute := s.observe("unmatched", s.recoverPanic(s.noRoute(mux)))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			noRoute.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,109 @@
+// Package httpapi serves Trail's HTTP JSON API under /v1: ingest, queries,
+// export and API keys, with authentication, one error shape, Prometheus
+// metrics, health checks and an embedded OpenAPI document.
+//
+// Handlers decode and validate with the root package (trail.ParseEvents,
+// trail.ParseQuery), write through the group-commit trail.Writer and read
+// through a trail.Store; every read is scoped to what the API key may see.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/trailhq/trail"
+)
+
+// Config holds what a Server needs. Store and Writer are required.
+type Config struct {
+	// Store answers reads and holds API keys.
+	Store trail.Store
+	// Writer commits ingested events and Trail's own audit events.
+	Writer *trail.Writer
+	// Logger receives one line per request and every internal error; nil
+	// discards.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Registry receives the API's metrics; nil makes a new one. Pass the
+	// registry that NewMetrics was given for the Writer's commit metrics.
+	Registry *prometheus.Registry
+	// TrustProxyHeaders takes the client address from X-Forwarded-For (its
+	// last entry, the one the proxy in front of Trail added) instead of the
+	// connection. Enable it only behind such a proxy.
+	TrustProxyHeaders bool
+}
+
+// Server is the HTTP API. Its Handler serves every route of the route table.
+type Server struct {
+	store      trail.Store
+	writer     *trail.Writer
+	logger     *slog.Logger
+	now        func() time.Time
+	registry   *prometheus.Registry
+	metrics    *Metrics
+	trustProxy bool
+	handler    http.Handler
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) *Server {
+	s := &Server{
+		store:      cfg.Store,
+		writer:     cfg.Writer,
+		logger:     cfg.Logger,
+		now:        cfg.Now,
+		registry:   cfg.Registry,
+		trustProxy: cfg.TrustProxyHeaders,
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+	}
+	s.metrics = NewMetrics(s.registry)
+	s.handler = s.buildHandler()
+	return s
+}
+
+// Handler returns the http.Handler that serves the API.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// IdempotencyTTL is how long an Idempotency-Key is remembered: a client may
+// retry a request with the same key for this long.
+const IdempotencyTTL = 48 * time.Hour
+
+// PruneIdempotency forgets idempotency keys older than IdempotencyTTL and
+// returns how many it removed.
+func (s *Server) PruneIdempotency(ctx context.Context) (int64, error) {
+	return s.store.PruneIdempotency(ctx, s.now().Add(-IdempotencyTTL))
+}
+
+// RunPruner calls PruneIdempotency every interval until ctx ends. Running it
+// on several nodes at once is harmless. Failures are logged and retried at
+// the next tick.
+func (s *Server) RunPruner(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := s.PruneIdempotency(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.logger.Error("prune idempotency keys", "err", err)
+		case n > 0:
+			s.logger.Info("pruned idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
