@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-		"fmt"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
