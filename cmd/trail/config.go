@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the configuration of `trail serve`. Every setting has a flag
+// (--addr), an environment variable (TRAIL_ADDR) and a YAML key (addr): the
+// flag name with dashes, upper-cased with TRAIL_ in front, or with
+// underscores. Flags win over the environment, the environment over the
+// file, and the file over the defaults.
+type Config struct {
+	// Addr is the HOST:PORT the HTTP API listens on; port 0 picks a free
+	// port, which serve logs.
+	Addr string `yaml:"addr"`
+	// Data is the folder of the SQLite database (trail.db).
+	Data string `yaml:"data"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+	// LogFormat is text or json.
+	LogFormat string `yaml:"log_format"`
+	// TrustProxyHeaders takes client IPs from X-Forwarded-For; enable it
+	// only behind a reverse proxy that sets it.
+	TrustProxyHeaders bool `yaml:"trust_proxy_headers"`
+	// ShutdownTimeout bounds how long shutdown waits for in-flight
+	// requests.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// CommitMaxEvents is the most events one group commit writes.
+	CommitMaxEvents int `yaml:"commit_max_events"`
+}
+
+// DefaultConfig returns the settings used when nothing is configured: a
+// local service that works with no config at all.
+func DefaultConfig() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		Data:            "./trail-data",
+		LogLevel:        "info",
+		LogFormat:       "text",
+		ShutdownTimeout: 30 * time.Second,
+		CommitMaxEvents: 5000,
+	}
+}
+
+// bind registers a flag for every setting of c on fs, with c's values as the
+// defaults. The flag names are the single list of settings that the
+// environment and the YAML keys follow.
+func (c *Config) bind(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address `HOST:PORT`")
+	fs.StringVar(&c.Data, "data", c.Data, "data `folder` (holds trail.db)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log `level`: debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log `format`: text or json")
+	fs.BoolVar(&c.TrustProxyHeaders, "trust-proxy-headers", c.TrustProxyHeaders,
+		"take client IPs from X-Forwarded-For (only behind a proxy)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout,
+		"how long shutdown waits for in-flight requests")
+	fs.IntVar(&c.CommitMaxEvents, "commit-max-events", c.CommitMaxEvents, "most events in one group commit")
+}
+
+// EnvName returns the environment variable of the setting with flag name.
+func EnvName(flagName string) string {
+	return "TRAIL_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Validate reports every invalid setting at once, each naming its flag.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("--%s (%s): %s", name, EnvName(name), fmt.Sprintf(format, args...)))
+	}
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("addr", "%q is not HOST:PORT, like 127.0.0.1:8080 or :8080", c.Addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("addr", "port %q is not a number from 0 to 65535", port)
+	}
+	if strings.TrimSpace(c.Data) == "" {
+		bad("data", "required: the folder that holds trail.db")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		bad("log-level", "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log-format", "%q is not text or json", c.LogFormat)
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown-timeout", "must be a positive duration like 30s")
+	}
+	if c.CommitMaxEvents < 1 {
+		bad("commit-max-events", "must be at least 1")
+	}
+	return errors.Join(errs...)
+}
+
+// LoadConfig builds the configuration of `trail serve` from the defaults,
+// the YAML file (--config or TRAIL_CONFIG), the TRAIL_* environment read
+// through getenv, and the flags in args, then validates it. Usage and flag
+// errors are written to usage.
+func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("trail serve", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	cf := addConfigFlags(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return Config{}, err
+	}
+	if len(pos) > 0 {
+		return Config{}, usageErrorf("unexpected argument %q: settings are flags, like --addr 127.0.0.1:8080", pos[0])
+	}
+	return cf.load(getenv)
+}
+
+// configFlags are the Config settings and --config, registered on the flag
+// set of a command next to the command's own flags.
+type configFlags struct {
+	fs   *flag.FlagSet
+	path *string
+}
+
+// addConfigFlags registers every setting and --config on fs.
+func addConfigFlags(fs *flag.FlagSet) *configFlags {
+	scratch := DefaultConfig()
+	scratch.bind(fs)
+	return &configFlags{fs: fs, path: fs.String("config", "", "YAML config `file` (env TRAIL_CONFIG)")}
+}
+
+// load builds the Config once fs is parsed: defaults, then the file, then
+// the environment, then the flags given on the command line.
+func (cf *configFlags) load(getenv func(string) string) (Config, error) {
+	path := *cf.path
+	if path == "" {
+		path = getenv("TRAIL_CONFIG")
+	}
+	cfg := DefaultConfig()
+	if path != "" {
+		if err := cfg.loadFile(path); err != nil {
+			return Config{}, err
+		}
+	}
+	if err := cfg.applyEnv(getenv); err != nil {
+		return Config{}, err
+	}
+	// Apply only the flags given on the command line, so that a flag's
+	// default never hides the file or the environment.
+	target := flag.NewFlagSet("", flag.ContinueOnError)
+	cfg.bind(target)
+	cf.fs.Visit(func(f *flag.Flag) {
+		if target.Lookup(f.Name) != nil {
+			target.Set(f.Name, f.Value.String()) // parsed once already, cannot fail
+		}
+	})
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// loadFile reads YAML settings from path; unknown keys are errors, so a
+// typo is never silently ignored.
+func (c *Config) loadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// applyEnv sets every setting whose TRAIL_* variable is not empty.
+func (c *Config) applyEnv(getenv func(string) string) error {
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	c.bind(fs)
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := EnvName(f.Name)
+		if v := getenv(name); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %s", name, v, wantKind(f)))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// wantKind says what a flag's value must look like, for error messages.
+func wantKind(f *flag.Flag) string {
+	switch f.Value.(flag.Getter).Get().(type) {
+	case bool:
+		return "must be true or false"
+	case time.Duration:
+		return "must be a duration like 30s or 5m"
+	case int:
+		return "must be an integer"
+	default:
+		return "invalid value"
+	}
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	switch s {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("unknown log level %q", s)
+}
+
+// NewLogger returns the logger that c asks for, writing to w.
+func (c *Config) NewLogger(w io.Writer) *slog.Logger {
+	level, _ := parseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,181 @@
+// Command trail is Trail's binary: `trail serve` runs the audit log
+// service, `trail keys` manages API keys in the data folder, `trail events`
+// reads and exports events from a running server, and `trail version`
+// prints the release.
+//
+// Configuration comes from flags, TRAIL_* environment variables and a YAML
+// file, in that order of precedence (see Config).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/trailhq/trail"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal, restore the default handling so that a
+	// second Ctrl-C ends a shutdown that takes too long.
+	context.AfterFunc(ctx, stop)
+	env := &Env{
+		Stdout:           os.Stdout,
+		Stderr:           os.Stderr,
+		Getenv:           os.Getenv,
+		StderrIsTerminal: isTerminal(os.Stderr),
+	}
+	os.Exit(Run(ctx, env, os.Args[1:]))
+}
+
+// Env is what a command runs with: its output streams and environment.
+type Env struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	// StderrIsTerminal turns on progress displays.
+	StderrIsTerminal bool
+}
+
+// command is one subcommand of the binary.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *Env, args []string) error
+}
+
+// commands lists every subcommand, in the order `trail help` shows them.
+func commands() []command {
+	return []command{
+		{"serve", "run the Trail server", runServe},
+		{"keys", "create, list and revoke API keys in the data folder", runKeys},
+		{"events", "list, get and export events from a running server", runEvents},
+		{"bench", "measure ingest, query and export performance", runBench},
+		{"version", "print the version", runVersion},
+	}
+}
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// Run runs the command line args (without the program name) and returns
+// the exit status: 0 on success, 1 on failure, 2 on a usage error.
+func Run(ctx context.Context, env *Env, args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printUsage(env.Stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return exitStatus(env.Stderr, c.run(ctx, env, args[1:]))
+		}
+	}
+	fmt.Fprintf(env.Stderr, "trail: unknown command %q\n\n", args[0])
+	printUsage(env.Stderr)
+	return 2
+}
+
+func exitStatus(stderr io.Writer, err error) int {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "trail: %v\n", err)
+		return 2
+	case isFlagError(err):
+		return 2 // the flag package has printed the error and the usage
+	default:
+		fmt.Fprintf(stderr, "trail: %v\n", err)
+		return 1
+	}
+}
+
+// flagError marks errors that the flag package has already printed.
+type flagError struct{ err error }
+
+func (e *flagError) Error() string { return e.err.Error() }
+
+func isFlagError(err error) bool {
+	var fe *flagError
+	return errors.As(err, &fe)
+}
+
+// parseFlags parses args with fs, accepting flags after positional
+// arguments too (`trail keys revoke ID --data DIR`), and returns the
+// positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, &flagError{err}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintf(w, "Trail %s: a self-hosted audit log service.\n\nUsage: trail <command> [flags]\n\nCommands:\n", trail.Version)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun `trail <command> -h` for a command's flags.\n")
+}
+
+func runVersion(_ context.Context, env *Env, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("version takes no arguments")
+	}
+	fmt.Fprintf(env.Stdout, "trail %s\n", trail.Version)
+	return nil
+}
+
+// runServe runs the server until ctx ends (SIGINT or SIGTERM), then shuts
+// it down gracefully.
+func runServe(ctx context.Context, env *Env, args []string) error {
+	m := NewMain()
+	m.Getenv, m.Stderr = env.Getenv, env.Stderr
+	if err := m.ParseFlags(args); err != nil {
+		return err
+	}
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	<-ctx.Done()
+	m.Logger.Info("shutting down: finishing in-flight requests")
+	return m.Close()
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

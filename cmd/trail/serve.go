@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/httpapi"
+	"github.com/trailhq/trail/sqlite"
+)
+
+// pruneInterval is how often serve forgets idempotency keys older than
+// httpapi.IdempotencyTTL.
+const pruneInterval = time.Hour
+
+// Main is `trail serve`: the wired program. Tests run it in-process with
+// NewMain, ParseFlags, Run and Close, exactly as the binary does.
+type Main struct {
+	// Config is set by ParseFlags; tests may set it directly.
+	Config Config
+	// Getenv reads the environment; tests replace it.
+	Getenv func(string) string
+	// Stderr receives logs and usage messages.
+	Stderr io.Writer
+
+	Logger *slog.Logger
+	Store  trail.Store
+	Writer *trail.Writer
+	API    *httpapi.Server
+
+	ln     net.Listener
+	http   *http.Server
+	served chan error
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
+}
+
+// NewMain returns a Main with the default configuration, reading the real
+// environment and logging to os.Stderr.
+func NewMain() *Main {
+	return &Main{Config: DefaultConfig(), Getenv: os.Getenv, Stderr: os.Stderr}
+}
+
+// ParseFlags builds m.Config from the flags of `trail serve` (args exclude
+// the subcommand), the TRAIL_* environment and the config file.
+func (m *Main) ParseFlags(args []string) error {
+	cfg, err := LoadConfig(args, m.Getenv, m.Stderr)
+	if err != nil {
+		return err
+	}
+	m.Config = cfg
+	return nil
+}
+
+// DBPath returns the SQLite file inside data folder dir.
+func DBPath(dir string) string { return filepath.Join(dir, "trail.db") }
+
+// OpenStore opens the store that cfg names: the SQLite file in the data
+// folder. Every command that works on the store opens it here.
+func OpenStore(cfg Config) (trail.Store, error) {
+	return sqlite.Open(DBPath(cfg.Data))
+}
+
+// Run opens the store, starts the writer, the background work and the HTTP
+// server, and returns once the server listens. Close stops it all; call it
+// even when Run fails, to close what Run opened.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
+	m.Logger = m.Config.NewLogger(m.Stderr)
+	db, err := OpenStore(m.Config)
+	if err != nil {
+		return err
+	}
+	m.Store = db
+	reg := prometheus.NewRegistry()
+	m.Writer = trail.NewWriter(db, m.Config.CommitMaxEvents, httpapi.NewMetrics(reg).ObserveCommit)
+	m.API = httpapi.New(httpapi.Config{
+		Store:             db,
+		Writer:            m.Writer,
+		Logger:            m.Logger,
+		Registry:          reg,
+		TrustProxyHeaders: m.Config.TrustProxyHeaders,
+	})
+	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
+		return fmt.Errorf("listen on --addr %s: %w", m.Config.Addr, err)
+	}
+	m.http = &http.Server{
+		Handler:           m.API.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	bgctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	m.goBackground(func() { m.API.RunPruner(bgctx, pruneInterval) })
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.http.Serve(m.ln) }()
+	m.Logger.Info("trail listening", "addr", m.Addr(), "data", m.Config.Data, "version", trail.Version)
+	m.hintAdminKey(ctx)
+	return nil
+}
+
+// goBackground runs fn until Close.
+func (m *Main) goBackground(fn func()) {
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		fn()
+	}()
+}
+
+// Addr returns the address the server listens on, with the real port when
+// the configured port is 0.
+func (m *Main) Addr() string {
+	if m.ln == nil {
+		return ""
+	}
+	return m.ln.Addr().String()
+}
+
+// URL returns the base URL of the running server.
+func (m *Main) URL() string { return "http://" + m.Addr() }
+
+// hintAdminKey logs how to create the first admin key when no usable one
+// exists, so that a newcomer is never stuck at a 401.
+func (m *Main) hintAdminKey(ctx context.Context) {
+	keys, err := m.Store.Keys(ctx, trail.Scope{All: true})
+	if err != nil {
+		m.Logger.Warn("list API keys", "err", err)
+		return
+	}
+	now := time.Now()
+	for _, k := range keys {
+		if k.HasScope(trail.ScopeAdmin) && k.RevokedAt.IsZero() && (k.ExpiresAt.IsZero() || now.Before(k.ExpiresAt)) {
+			return
+		}
+	}
+	m.Logger.Info("no admin API key yet; create one with this command (it works while the server runs)",
+		"command", AdminKeyCommand(m.Config.Data))
+}
+
+// AdminKeyCommand returns the command that creates an admin platform key
+// for data folder dir.
+func AdminKeyCommand(dir string) string {
+	return "trail keys create --data " + shellQuote(dir) +
+		" --platform --scopes admin,events:write,events:read"
+}
+
+// shellQuote quotes s for a POSIX shell when it needs quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Close shuts down gracefully: it stops accepting connections, lets
+// in-flight requests finish (up to ShutdownTimeout), commits what the
+// writer holds, stops background work and closes the store. Every request
+// that was answered 201 is durable before Close returns.
+func (m *Main) Close() error {
+	var errs []error
+	if m.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		if err := m.http.Shutdown(ctx); err != nil {
+			// Requests still running past the timeout are cut off; none
+			// of them has been answered, so nothing acknowledged is lost.
+			errs = append(errs, fmt.Errorf("shut down http: %w", err))
+			m.http.Close()
+		}
+		cancel()
+		if err := <-m.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("serve: %w", err))
+		}
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.bg.Wait()
+	if m.Writer != nil {
+		errs = append(errs, m.Writer.Close())
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	if m.Logger != nil {
+		m.Logger.Info("trail stopped")
+	}
+	return errors.Join(errs...)
+}
