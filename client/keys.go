@@ -46,7 +46,13 @@ func (c *Client) Keys(ctx context.Context) ([]*trail.APIKey, error) {
 	return out.Keys, err
 }
 
-// RevokeKey revokes the API key with id; it stops working at once.
-func (c *Client) RevokeKey(ctx context.Context, id string) error {
-	return c.do(ctx, request{method: http.MethodDelete, path: "/v1/keys/" + url.PathEscape(id)}, nil)
+// RevokeKey revokes the API key with id, which stops working at once, and
+// returns it. Revoking a revoked key changes nothing.
+func (c *Client) RevokeKey(ctx context.Context, id string) (*trail.APIKey, error) {
+	var k trail.APIKey
+	err := c.do(ctx, request{method: http.MethodDelete, path: "/v1/keys/" + url.PathEscape(id)}, &k)
+	if err != nil {
+		return nil, err
+	}
+	return &k, nil
 }

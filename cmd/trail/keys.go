@@ -142,18 +142,15 @@ func createKey(ctx context.Context, s trail.Store, k *trail.APIKey, now time.Tim
 }
 
 // recordKeyEvent appends Trail's own audit event about k, in k's tenant
-// (system events for platform keys), straight into the store.
+// (system events for platform keys), straight into the store. The event
+// matches what the HTTP API records for the same action.
 func recordKeyEvent(ctx context.Context, s trail.Store, action string, k *trail.APIKey, now time.Time) error {
 	e := trail.NewSystemEvent(k.Tenant, action, CLIActor, trail.Context{}, now,
-		trail.Target{Type: "api_key", ID: k.ID, Name: k.Name})
-	meta := map[string]any{"platform": k.Platform, "scopes": k.Scopes}
-	if k.Tenant != "" {
-		meta["tenant"] = k.Tenant
+		trail.Target{Type: trail.ActorAPIKey, ID: k.ID, Name: k.Name})
+	if action == ActionKeyCreated {
+		// A map of plain values always encodes.
+		e.Metadata, _ = json.Marshal(map[string]any{"scopes": k.Scopes, "platform": k.Platform})
 	}
-	if !k.ExpiresAt.IsZero() {
-		meta["expires_at"] = k.ExpiresAt
-	}
-	e.Metadata, _ = json.Marshal(meta) // a map of plain values always encodes
 	return s.AppendBatches(ctx, []*trail.Batch{{Events: []*trail.Event{e}}})
 }
 
@@ -258,24 +255,34 @@ func keysRevoke(ctx context.Context, env *Env, args []string) error {
 	if len(pos) != 1 {
 		return usageErrorf("keys revoke needs exactly one key id, like: trail keys revoke k_0123456789abcdef0123")
 	}
-	now := time.Now()
 	k, err := s.Key(ctx, pos[0])
 	if err != nil {
 		return fmt.Errorf("revoke key %s: %w", pos[0], err)
 	}
-	if !k.RevokedAt.IsZero() {
-		return fmt.Errorf("revoke key %s: already revoked at %s", k.ID, k.RevokedAt.Format(time.RFC3339))
+	if k.RevokedAt.IsZero() {
+		if err := revokeKey(ctx, s, k, time.Now()); err != nil {
+			return err
+		}
+	}
+	if *kf.output == "json" {
+		return json.NewEncoder(env.Stdout).Encode(k)
+	}
+	fmt.Fprintf(env.Stdout, "Revoked API key %s at %s.\n", k.ID, k.RevokedAt.Format(time.RFC3339))
+	return nil
+}
+
+// revokeKey records api_key.revoked, then revokes k: a failure in between
+// leaves a record of a revocation that a retry completes, never a
+// revocation without its record.
+func revokeKey(ctx context.Context, s trail.Store, k *trail.APIKey, now time.Time) error {
+	now = now.UTC().Truncate(time.Microsecond)
+	if err := recordKeyEvent(ctx, s, ActionKeyRevoked, k, now); err != nil {
+		return fmt.Errorf("record %s: %w", ActionKeyRevoked, err)
 	}
 	if err := s.RevokeKey(ctx, trail.Scope{All: true}, k.ID, now); err != nil {
 		return fmt.Errorf("revoke key %s: %w", k.ID, err)
 	}
-	if err := recordKeyEvent(ctx, s, ActionKeyRevoked, k, now); err != nil {
-		return fmt.Errorf("key %s is revoked, but recording %s failed: %w", k.ID, ActionKeyRevoked, err)
-	}
-	if *kf.output == "json" {
-		return json.NewEncoder(env.Stdout).Encode(map[string]any{"id": k.ID, "revoked_at": now.UTC()})
-	}
-	fmt.Fprintf(env.Stdout, "Revoked API key %s.\n", k.ID)
+	k.RevokedAt = now
 	return nil
 }
 
