@@ -1,0 +1,136 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/trailhq/trail"
+)
+
+// Event returns the event with id, or ENOTFOUND when there is none or it is
+// outside scope: a reader never learns that another tenant's event exists.
+func (db *DB) Event(ctx context.Context, scope trail.Scope, id string) (*trail.Event, error) {
+	var tenant string
+	var pos int64
+	var data []byte
+	err := db.r.QueryRowContext(ctx, "SELECT tenant, pos, data FROM events WHERE id = ?", id).Scan(&tenant, &pos, &data)
+	switch {
+	case err == sql.ErrNoRows || err == nil && !scope.Visible(tenant):
+		return nil, trail.Errorf(trail.ENOTFOUND, "event %s not found", id)
+	case err != nil:
+		return nil, fmt.Errorf("read event: %w", err)
+	}
+	return decodeEvent(pos, data)
+}
+
+// StreamEvents returns up to limit events with Pos > after, in Pos order.
+func (db *DB) StreamEvents(ctx context.Context, after int64, limit int) ([]*trail.Event, error) {
+	evs, err := db.queryEvents(ctx, db.r, "SELECT pos, data FROM events WHERE pos > ? ORDER BY pos LIMIT ?",
+		after, pageLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("stream events: %w", err)
+	}
+	return evs, nil
+}
+
+// LogEvents returns up to limit events of tenant's log with Seq >= from, in
+// Seq order.
+func (db *DB) LogEvents(ctx context.Context, tenant string, from int64, limit int) ([]*trail.Event, error) {
+	evs, err := db.queryEvents(ctx, db.r,
+		"SELECT pos, data FROM events WHERE tenant = ? AND seq >= ? ORDER BY seq LIMIT ?",
+		tenant, from, pageLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("log events: %w", err)
+	}
+	return evs, nil
+}
+
+// Actions lists the distinct actions visible in scope, sorted.
+func (db *DB) Actions(ctx context.Context, scope trail.Scope) ([]string, error) {
+	q, args := "SELECT DISTINCT action FROM event_actions ORDER BY action", []any(nil)
+	if !scope.All {
+		q = "SELECT DISTINCT action FROM event_actions WHERE tenant IN (?, '') ORDER BY action"
+		args = []any{scope.Tenant}
+	}
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list actions: %w", err)
+	}
+	defer rows.Close()
+	actions := []string{}
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, fmt.Errorf("list actions: %w", err)
+		}
+		actions = append(actions, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list actions: %w", err)
+	}
+	return actions, nil
+}
+
+// PruneIdempotency forgets idempotency keys stored before t.
+func (db *DB) PruneIdempotency(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.w.ExecContext(ctx, "DELETE FROM idempotency WHERE created_at < ?", before.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("prune idempotency keys: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// querier is what both *sql.DB and *sql.Tx offer for reads.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryEvents runs a query whose rows are (pos, data) and decodes them.
+func (db *DB) queryEvents(ctx context.Context, q querier, query string, args ...any) ([]*trail.Event, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	evs := []*trail.Event{}
+	for rows.Next() {
+		var pos int64
+		var data []byte
+		if err := rows.Scan(&pos, &data); err != nil {
+			return nil, err
+		}
+		e, err := decodeEvent(pos, data)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, e)
+	}
+	return evs, rows.Err()
+}
+
+// decodeEvent rebuilds an event from its stored JSON and stream position.
+func decodeEvent(pos int64, data []byte) (*trail.Event, error) {
+	var e trail.Event
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, fmt.Errorf("decode event at pos %d: %w", pos, err)
+	}
+	e.Pos = pos
+	return &e, nil
+}
+
+// pageLimit treats a limit <= 0 as DefaultLimit, like Query does.
+func pageLimit(limit int) int {
+	if limit <= 0 {
+		return trail.DefaultLimit
+	}
+	return limit
+}
+
+// placeholders returns "?, ?, ?" for n arguments.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -1,0 +1,155 @@
+// Package sqlite is Trail's embedded default store: one SQLite file in WAL
+// mode, written through one connection and read through a pool, with
+// numbered migrations embedded in the binary.
+//
+// Every commit is fsynced (synchronous=FULL), so an acknowledged event
+// survives a crash of the process and of the machine. Several processes may
+// open the same file at once (the trail CLI next to a running server): writes
+// take the database's write lock with BEGIN IMMEDIATE and wait for it up to
+// the busy timeout.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/trailhq/trail"
+)
+
+var _ trail.Store = (*DB)(nil)
+
+// BusyTimeout is how long a write waits for another connection or process
+// to release the write lock before it fails.
+const BusyTimeout = 10 * time.Second
+
+// DB is a Trail store in one SQLite file.
+type DB struct {
+	// Now is the clock used for lease expiry and idempotency records.
+	// Tests replace it; it defaults to time.Now.
+	Now func() time.Time
+
+	path string
+	w    *sql.DB // the one write connection: SQLite has one writer
+	r    *sql.DB // a pool of read-only connections
+}
+
+// Open opens (creating if needed) the store at path, creating the parent
+// directory, and applies any migrations the file lacks.
+func Open(path string) (*DB, error) {
+	if path == "" {
+		return nil, fmt.Errorf("open sqlite: empty path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	db := &DB{Now: time.Now, path: path}
+	var err error
+	if db.w, err = sql.Open("sqlite3", dsn(path, false)); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	db.w.SetMaxOpenConns(1)
+	db.w.SetMaxIdleConns(1)
+	db.w.SetConnMaxLifetime(0)
+	db.w.SetConnMaxIdleTime(0)
+	if err := db.migrate(context.Background()); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if db.r, err = sql.Open("sqlite3", dsn(path, true)); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	db.r.SetMaxOpenConns(n)
+	db.r.SetMaxIdleConns(n)
+	return db, nil
+}
+
+// dsn builds the connection string. Writers begin transactions with
+// BEGIN IMMEDIATE so that a transaction never fails halfway when it
+// upgrades from a read lock to the write lock; readers are query-only.
+func dsn(path string, readOnly bool) string {
+	v := url.Values{}
+	v.Set("_journal_mode", "WAL")
+	v.Set("_synchronous", "FULL")
+	v.Set("_busy_timeout", fmt.Sprint(BusyTimeout.Milliseconds()))
+	v.Set("_foreign_keys", "on")
+	v.Set("_stmt_cache_size", "64")
+	if readOnly {
+		v.Set("_query_only", "true")
+		v.Set("_cache_size", "-32768") // KiB: 32 MiB per reader
+	} else {
+		v.Set("_txlock", "immediate")
+		v.Set("_cache_size", "-131072") // KiB: 128 MiB, keeps index pages hot for ingest
+	}
+	u := url.URL{Scheme: "file", OmitHost: true, Path: path, RawQuery: v.Encode()}
+	return u.String()
+}
+
+// Close closes every connection.
+func (db *DB) Close() error {
+	var err error
+	if db.r != nil {
+		err = db.r.Close()
+	}
+	if werr := db.w.Close(); werr != nil && err == nil {
+		err = werr
+	}
+	return err
+}
+
+// Ping reports whether the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return trail.Errorf(trail.EUNAVAILABLE, "database unavailable")
+	}
+	return nil
+}
+
+// Path returns the file the store lives in.
+func (db *DB) Path() string { return db.path }
+
+func (db *DB) now() time.Time {
+	if db.Now == nil {
+		return time.Now()
+	}
+	return db.Now()
+}
+
+// micros stores a time as integer microseconds since the epoch, the
+// precision Trail keeps; the zero time is stored as NULL.
+func micros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// fromMicros reverses micros.
+func fromMicros(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(v.Int64).UTC()
+}
+
+// isConstraint reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isConstraint(err error) bool {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	return se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
+}
+
+// rollback ends tx after a failure; its own error adds nothing.
+func rollback(tx *sql.Tx) { _ = tx.Rollback() }
