@@ -1,0 +1,138 @@
+package ledger
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// KeyFile is the name of the signing key file in the data folder.
+const KeyFile = "ledger.key"
+
+// Key is the Ed25519 key that signs checkpoints, with the note verifier
+// that anyone can use to check them.
+type Key struct {
+	signer   note.Signer
+	verifier note.Verifier
+	vkey     string
+}
+
+// ParseKey reads a note signer key ("PRIVATE+KEY+name+hash+key"), as
+// note.GenerateKey makes it.
+func ParseKey(skey string) (*Key, error) {
+	skey = strings.TrimSpace(skey)
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, fmt.Errorf("ledger key: %w", err)
+	}
+	// The public key is derived from the private key's seed, so that the
+	// key file is the one thing to keep.
+	parts := strings.Split(skey, "+")
+	raw, err := base64.StdEncoding.DecodeString(parts[len(parts)-1])
+	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != 1 {
+		return nil, errors.New("ledger key: not an Ed25519 note key")
+	}
+	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
+	vkey, err := note.NewEd25519VerifierKey(s.Name(), pub)
+	if err != nil {
+		return nil, fmt.Errorf("ledger key: %w", err)
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, fmt.Errorf("ledger key: %w", err)
+	}
+	return &Key{signer: s, verifier: v, vkey: vkey}, nil
+}
+
+// GenerateKey returns a new signer key named name (the deployment origin,
+// e.g. "trail.example.com").
+func GenerateKey(name string) (string, error) {
+	skey, _, err := note.GenerateKey(rand.Reader, name)
+	if err != nil {
+		return "", fmt.Errorf("generate ledger key %q: %w", name, err)
+	}
+	return skey, nil
+}
+
+// LoadKey reads the key file at path.
+func LoadKey(path string) (*Key, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read ledger key: %w", err)
+	}
+	k, err := ParseKey(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
+}
+
+// LoadOrCreateKey reads the key file at path, creating it with a new key
+// named name when it does not exist. Creation is atomic: two processes
+// starting at once end up with the same key.
+func LoadOrCreateKey(path, name string) (*Key, error) {
+	if k, err := LoadKey(path); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return k, err
+	}
+	skey, err := GenerateKey(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeNew(path, []byte(skey+"\n")); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("create ledger key: %w", err)
+	}
+	return LoadKey(path)
+}
+
+// writeNew writes data to a new file at path, readable by its owner only,
+// failing with os.ErrExist if path exists. The file appears complete or
+// not at all.
+func writeNew(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".ledger-key-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Link(f.Name(), path)
+}
+
+// Signer returns the note signer of k.
+func (k *Key) Signer() note.Signer { return k.signer }
+
+// Verifier returns the note verifier of k.
+func (k *Key) Verifier() note.Verifier { return k.verifier }
+
+// VerifierKey returns the public note verifier key, e.g.
+// "trail.example.com+1a2b3c4d+AQ...": what `trail ledger pubkey` prints
+// and what customers give to `trail verify --pubkey`.
+func (k *Key) VerifierKey() string { return k.vkey }
+
+// ParseVerifier parses a note verifier key.
+func ParseVerifier(vkey string) (note.Verifier, error) {
+	v, err := note.NewVerifier(strings.TrimSpace(vkey))
+	if err != nil {
+		return nil, fmt.Errorf("ledger public key: %w", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,217 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/trailhq/trail"
+	"github.com/transparency-dev/merkle/compact"
+)
+
+// maxCachedLogs bounds how many logs' edge state the sequencer keeps;
+// past it the cache starts over and states are read again from the store.
+const maxCachedLogs = 4096
+
+// logState is the sequencer's view of one log: its size, the compact
+// range of its tree, and the partial tile at the right edge of each level,
+// which the next leaves extend.
+type logState struct {
+	tenant string
+	size   int64
+	rng    *compact.Range
+	edges  map[int][]byte // level -> hashes of the partial tile at the edge
+}
+
+// Step integrates one batch of new events (at most BatchSize) and signs a
+// checkpoint for every log that grew, in one store transaction. It returns
+// how many events it integrated. Run calls it; tests and tools may call it
+// directly for a deterministic round.
+func (l *Ledger) Step(ctx context.Context) (int, error) {
+	if l.logs == nil {
+		l.cursor, l.logs = -1, map[string]*logState{}
+	}
+	n, err := l.step(ctx)
+	if err != nil {
+		// Whatever was cached may be what a newer sequencer overtook, or
+		// half of a failed round: read it all again next time.
+		l.cursor, l.logs = -1, map[string]*logState{}
+	}
+	return n, err
+}
+
+func (l *Ledger) step(ctx context.Context) (int, error) {
+	if l.cursor < 0 {
+		c, err := l.store.LedgerCursor(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("ledger cursor: %w", err)
+		}
+		l.cursor = c
+	}
+	events, err := l.store.StreamEvents(ctx, l.cursor, l.cfg.BatchSize)
+	if err != nil || len(events) == 0 {
+		return 0, err
+	}
+	commit := &trail.LedgerCommit{After: l.cursor, Cursor: events[len(events)-1].Pos,
+		Tiles: map[string][]*trail.LedgerTile{}}
+	order, byLog := groupByLog(events)
+	next := map[string]*logState{}
+	for _, tenant := range order {
+		st, err := l.state(ctx, tenant)
+		if err != nil {
+			return 0, err
+		}
+		grown, tiles, err := st.extend(byLog[tenant])
+		if err != nil {
+			return 0, err
+		}
+		head, err := l.head(grown)
+		if err != nil {
+			return 0, err
+		}
+		commit.Heads = append(commit.Heads, head)
+		commit.Tiles[tenant] = tiles
+		next[tenant] = grown
+	}
+	if err := l.store.CommitLedger(ctx, commit); err != nil {
+		return 0, fmt.Errorf("commit ledger round: %w", err)
+	}
+	l.cursor = commit.Cursor
+	if len(l.logs)+len(next) > maxCachedLogs {
+		l.logs = map[string]*logState{}
+	}
+	for tenant, st := range next {
+		l.logs[tenant] = st
+	}
+	return len(events), nil
+}
+
+// groupByLog splits a stream batch into logs, keeping each log's events in
+// stream order (which is its Seq order) and the logs in order of first
+// appearance.
+func groupByLog(events []*trail.Event) ([]string, map[string][]*trail.Event) {
+	var order []string
+	by := map[string][]*trail.Event{}
+	for _, e := range events {
+		if _, ok := by[e.Tenant]; !ok {
+			order = append(order, e.Tenant)
+		}
+		by[e.Tenant] = append(by[e.Tenant], e)
+	}
+	return order, by
+}
+
+// head signs the checkpoint of st.
+func (l *Ledger) head(st *logState) (*trail.LedgerHead, error) {
+	c := Checkpoint{Origin: LogOrigin(l.cfg.Origin, st.tenant), Size: st.size, Root: rootOf(st.rng)}
+	note, err := SignCheckpoint(c, l.cfg.Key.Signer())
+	if err != nil {
+		return nil, err
+	}
+	return &trail.LedgerHead{Tenant: st.tenant, Size: st.size, Checkpoint: note, UpdatedAt: l.cfg.Now().UTC()}, nil
+}
+
+// state returns the sequencer's state of tenant's log, reading it from the
+// stored head and tiles when it is not cached.
+func (l *Ledger) state(ctx context.Context, tenant string) (*logState, error) {
+	if st, ok := l.logs[tenant]; ok {
+		return st, nil
+	}
+	st := &logState{tenant: tenant, rng: factory.NewEmptyRange(0), edges: map[int][]byte{}}
+	head, err := l.store.LedgerHead(ctx, tenant)
+	switch {
+	case trail.ErrorCode(err) == trail.ENOTFOUND:
+		return st, nil
+	case err != nil:
+		return nil, fmt.Errorf("ledger head of log %q: %w", tenant, err)
+	}
+	t := newTiles(l.store, tenant)
+	if st.rng, err = t.rangeTo(ctx, head.Size); err != nil {
+		return nil, err
+	}
+	st.size = head.Size
+	for level := 0; head.Size>>level > 0; level++ {
+		n := head.Size >> level
+		if n%tileWidth == 0 {
+			continue
+		}
+		first := compact.NewNodeID(uint(level), uint64(n-n%tileWidth))
+		ids := []compact.NodeID{first, compact.NewNodeID(uint(level), uint64(n-1))}
+		if _, err := t.nodes(ctx, ids); err != nil {
+			return nil, err
+		}
+		tid, _ := tileOf(first)
+		st.edges[level] = t.cache[tid][:(n%tileWidth)*hashSize]
+	}
+	return st, nil
+}
+
+// growth collects the tile writes of one log in one round.
+type growth struct {
+	st      *logState
+	written map[trail.LedgerTileID][]byte
+	order   []trail.LedgerTileID
+	err     error
+}
+
+// visit records node id of the growing tree in its tile. The compact range
+// reports the nodes of each level in index order, so a node either starts
+// a tile or extends the level's edge tile by exactly one hash.
+func (g *growth) visit(id compact.NodeID, hash []byte) {
+	tid, slot := tileOf(id)
+	level := int(id.Level)
+	b := g.st.edges[level]
+	if slot == 0 {
+		b = nil
+	}
+	if len(b) != slot*hashSize && g.err == nil {
+		g.err = fmt.Errorf("ledger of log %q: tile (%d, %d) has %d hashes, node %d needs %d",
+			g.st.tenant, tid.Level, tid.Index, len(b)/hashSize, id.Index, slot)
+	}
+	// Copy on append: the old slice may be shared with the committed state.
+	b = append(b[:len(b):len(b)], hash...)
+	g.st.edges[level] = b
+	if _, ok := g.written[tid]; !ok {
+		g.order = append(g.order, tid)
+	}
+	g.written[tid] = b
+}
+
+// extend returns a copy of st with events appended, and the tiles that
+// changed. st itself stays as it was until the round commits.
+func (st *logState) extend(events []*trail.Event) (*logState, []*trail.LedgerTile, error) {
+	next := &logState{tenant: st.tenant, size: st.size, edges: map[int][]byte{}}
+	next.rng, _ = factory.NewRange(0, uint64(st.size), append([][]byte(nil), st.rng.Hashes()...))
+	for level, b := range st.edges {
+		next.edges[level] = b
+	}
+	g := &growth{st: next, written: map[trail.LedgerTileID][]byte{}}
+	for _, e := range events {
+		if e.Seq < next.size {
+			continue // integrated before; the stream may repeat after a failover
+		}
+		if e.Seq != next.size {
+			return nil, nil, fmt.Errorf("ledger of log %q: stream gives seq %d where %d is next", st.tenant, e.Seq, next.size)
+		}
+		leaf, err := LeafHash(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := next.rng.Append(leaf, g.visit); err != nil {
+			return nil, nil, err
+		}
+		next.size++
+	}
+	if g.err != nil {
+		return nil, nil, g.err
+	}
+	for level, b := range next.edges {
+		if len(b) == tileWidth*hashSize {
+			delete(next.edges, level) // full: the level's next node starts a new tile
+		}
+	}
+	tiles := make([]*trail.LedgerTile, 0, len(g.order))
+	for _, tid := range g.order {
+		tiles = append(tiles, &trail.LedgerTile{LedgerTileID: tid, Hashes: g.written[tid]})
+	}
+	return next, tiles, nil
+}

@@ -1,0 +1,131 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/trailhq/trail"
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+)
+
+// hasher is the RFC 6962 SHA-256 tree hasher.
+var hasher = rfc6962.DefaultHasher
+
+// factory makes compact ranges of RFC 6962 trees.
+var factory = &compact.RangeFactory{Hash: hasher.HashChildren}
+
+const (
+	tileWidth = trail.LedgerTileWidth
+	hashSize  = trail.LedgerHashSize
+)
+
+// tileOf returns the tile that holds node id and the node's slot in it.
+func tileOf(id compact.NodeID) (trail.LedgerTileID, int) {
+	return trail.LedgerTileID{Level: int(id.Level), Index: int64(id.Index / tileWidth)}, int(id.Index % tileWidth)
+}
+
+// tiles reads node hashes of one log from the store's tiles, keeping the
+// tiles it read: a proof or a verification pass touches each only once.
+type tiles struct {
+	store  trail.LedgerStore
+	tenant string
+	cache  map[trail.LedgerTileID][]byte
+}
+
+func newTiles(s trail.LedgerStore, tenant string) *tiles {
+	return &tiles{store: s, tenant: tenant, cache: map[trail.LedgerTileID][]byte{}}
+}
+
+// nodes returns the hashes of ids, in order. A partial tile read earlier is
+// read again when it lacks a node, since tiles grow.
+func (t *tiles) nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, error) {
+	var fetch []trail.LedgerTileID
+	seen := map[trail.LedgerTileID]bool{}
+	for _, id := range ids {
+		tid, slot := tileOf(id)
+		if len(t.cache[tid]) < (slot+1)*hashSize && !seen[tid] {
+			seen[tid] = true
+			fetch = append(fetch, tid)
+		}
+	}
+	if len(fetch) > 0 {
+		got, err := t.store.LedgerTiles(ctx, t.tenant, fetch)
+		if err != nil {
+			return nil, fmt.Errorf("read ledger tiles: %w", err)
+		}
+		for _, tile := range got {
+			t.cache[tile.LedgerTileID] = tile.Hashes
+		}
+	}
+	hashes := make([][]byte, len(ids))
+	for i, id := range ids {
+		tid, slot := tileOf(id)
+		b := t.cache[tid]
+		if len(b) < (slot+1)*hashSize {
+			return nil, fmt.Errorf("ledger of log %q lacks tree node (level %d, index %d)", t.tenant, id.Level, id.Index)
+		}
+		hashes[i] = append([]byte(nil), b[slot*hashSize:(slot+1)*hashSize]...)
+	}
+	return hashes, nil
+}
+
+// leaves returns the stored leaf hashes of [from, to).
+func (t *tiles) leaves(ctx context.Context, from, to int64) ([][]byte, error) {
+	ids := make([]compact.NodeID, 0, to-from)
+	for i := from; i < to; i++ {
+		ids = append(ids, compact.NewNodeID(0, uint64(i)))
+	}
+	return t.nodes(ctx, ids)
+}
+
+// rangeTo returns the compact range [0, size) of the stored tree.
+func (t *tiles) rangeTo(ctx context.Context, size int64) (*compact.Range, error) {
+	hashes, err := t.nodes(ctx, compact.RangeNodes(0, uint64(size), nil))
+	if err != nil {
+		return nil, err
+	}
+	return factory.NewRange(0, uint64(size), hashes)
+}
+
+// inclusion returns the RFC 6962 inclusion proof of leaf index in the tree
+// of size, built from stored nodes with transparency-dev/merkle's proof
+// package.
+func (t *tiles) inclusion(ctx context.Context, index, size int64) ([][]byte, error) {
+	n, err := proof.Inclusion(uint64(index), uint64(size))
+	if err != nil {
+		return nil, err
+	}
+	return t.rehash(ctx, n)
+}
+
+// consistency returns the RFC 6962 consistency proof between the trees of
+// size1 and size2.
+func (t *tiles) consistency(ctx context.Context, size1, size2 int64) ([][]byte, error) {
+	n, err := proof.Consistency(uint64(size1), uint64(size2))
+	if err != nil {
+		return nil, err
+	}
+	return t.rehash(ctx, n)
+}
+
+func (t *tiles) rehash(ctx context.Context, n proof.Nodes) ([][]byte, error) {
+	hashes, err := t.nodes(ctx, n.IDs)
+	if err != nil {
+		return nil, err
+	}
+	return n.Rehash(hashes, hasher.HashChildren)
+}
+
+// rootOf returns the root hash of the tree that r covers, from index 0.
+func rootOf(r *compact.Range) []byte {
+	if r.End() == 0 {
+		return hasher.EmptyRoot()
+	}
+	root, err := r.GetRootHash(nil)
+	if err != nil {
+		panic(err) // every range here starts at 0
+	}
+	return root
+}
