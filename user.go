@@ -173,6 +173,7 @@ type UserStore interface {
 	// RevokeSession marks the session with public id revoked at t;
 	// ENOTFOUND when it does not exist in tenant or is revoked already.
 	RevokeSession(ctx context.Context, tenant, id string, t time.Time) error
-	// PruneSessions deletes sessions that expired or were revoked before t.
+	// PruneSessions deletes sessions that expired, were revoked or were
+	// last used before t.
 	PruneSessions(ctx context.Context, before time.Time) (int64, error)
 }

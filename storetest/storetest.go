@@ -46,6 +46,8 @@ func Run(t *testing.T, open func(t *testing.T) trail.Store) {
 		{"Keys", testKeys},
 		{"Leases", testLeases},
 		{"Ping", testPing},
+		{"Users", testUsers},
+		{"Sessions", testSessions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

@@ -1,0 +1,136 @@
+// Package console serves Trail's web console: password sign-in for a
+// tenant's users, the audit log with filters, sorting, paging, entity
+// timelines, export and a live tail, and settings for admins (API keys and
+// sessions).
+//
+// Templates and assets are embedded, so the trail binary serves the console
+// with no build step. Every page reads through the user's scope: a tenant's
+// users see their tenant's events and system events, nothing else.
+package console
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/trailhq/trail"
+)
+
+// Defaults for Config's zero values.
+const (
+	DefaultIdleTimeout  = 12 * time.Hour
+	DefaultMaxAge       = 7 * 24 * time.Hour
+	DefaultTailInterval = time.Second
+	DefaultPageSize     = 50
+)
+
+// Config holds what a Server needs. Store, Users and Writer are required.
+type Config struct {
+	// Store answers event reads and holds API keys.
+	Store trail.Store
+	// Users holds console users and sessions.
+	Users trail.UserStore
+	// Writer appends the console's own audit events (sign-ins, exports,
+	// key changes).
+	Writer *trail.Writer
+	// Logger receives internal errors; nil discards.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	// SecureCookies marks cookies Secure (and uses the __Host- prefix).
+	// Set it whenever the console is reached over HTTPS, directly or
+	// through a TLS-terminating proxy.
+	SecureCookies bool
+	// TrustProxyHeaders takes the client address from the last
+	// X-Forwarded-For entry. Enable it only behind such a proxy.
+	TrustProxyHeaders bool
+	// IdleTimeout ends a session unused this long (default 12 h).
+	IdleTimeout time.Duration
+	// MaxAge ends a session this long after sign-in, however active
+	// (default 7 days).
+	MaxAge time.Duration
+	// TailInterval is how often the live tail polls the store (default 1 s).
+	TailInterval time.Duration
+	// Proof, when set, returns an event's ledger proof status for the event
+	// page (for example "included in checkpoint 42, verified"). Nil hides
+	// the field until the ledger exists.
+	Proof func(ctx context.Context, e *trail.Event) (string, error)
+}
+
+// Server is the web console. Its Handler serves every console route.
+type Server struct {
+	store   trail.Store
+	users   trail.UserStore
+	writer  *trail.Writer
+	logger  *slog.Logger
+	now     func() time.Time
+	cfg     Config
+	limiter *loginLimiter
+	pages   *pages
+	handler http.Handler
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = DefaultMaxAge
+	}
+	if cfg.TailInterval <= 0 {
+		cfg.TailInterval = DefaultTailInterval
+	}
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		store: cfg.Store, users: cfg.Users, writer: cfg.Writer, logger: cfg.Logger,
+		now: cfg.Now, cfg: cfg, limiter: newLoginLimiter(), pages: p,
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the http.Handler that serves the console. Mount it at
+// "/" beside the API: it answers every path the API does not.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// PruneSessions deletes sessions that ended (expired, idle too long or
+// revoked) more than a day ago, and returns how many.
+func (s *Server) PruneSessions(ctx context.Context) (int64, error) {
+	return s.users.PruneSessions(ctx, s.now().Add(-s.cfg.IdleTimeout-24*time.Hour))
+}
+
+// routes lists every console route, with its guard, in one place.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /assets/", s.assets())
+	mux.HandleFunc("GET /login", s.handleLoginPage)
+	mux.HandleFunc("POST /login", s.handleLogin)
+	mux.HandleFunc("POST /logout", s.signedIn(s.handleLogout))
+
+	mux.HandleFunc("GET /{$}", s.signedIn(s.handleHome))
+	mux.HandleFunc("GET /events", s.auditor(s.handleEvents))
+	mux.HandleFunc("GET /events/tail", s.auditor(s.handleTail))
+	mux.HandleFunc("GET /events/{id}", s.auditor(s.handleEvent))
+	mux.HandleFunc("GET /entity", s.auditor(s.handleEntity))
+	mux.HandleFunc("GET /export", s.auditor(s.handleExport))
+
+	mux.HandleFunc("GET /settings", s.auditor(s.handleSettings))
+	mux.HandleFunc("POST /settings/keys", s.auditor(s.handleCreateKey))
+	mux.HandleFunc("POST /settings/keys/{id}/revoke", s.auditor(s.handleRevokeKey))
+	mux.HandleFunc("POST /settings/sessions/{id}/revoke", s.auditor(s.handleRevokeSession))
+
+	mux.HandleFunc("/", s.handleNotFound)
+	return s.secureHeaders(s.recoverPanic(mux))
+}

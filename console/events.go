@@ -1,0 +1,191 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/trailhq/trail"
+)
+
+// listView is the data of the audit log page and of an entity's timeline.
+type listView struct {
+	Path    string // "/events" or "/entity": where the filter form submits
+	Entity  *trail.Target
+	Form    formValues
+	Hidden  url.Values // parameters the form keeps but does not show
+	Actions []string
+	Events  []*trail.Event
+	Error   string
+
+	Sorts     map[string]sortLink
+	Page      int
+	NextURL   string
+	FirstURL  string
+	ClearURL  string
+	ExportCSV string
+	ExportJSL string
+	TailURL   string // empty when the view cannot follow new events
+	Text      string
+	Scanned   int
+	Partial   bool
+}
+
+// formValues are the filter form's fields.
+type formValues struct {
+	Since, Until, ActorID, Action, TargetType, TargetID, Text string
+}
+
+// sortLink is a sortable column header.
+type sortLink struct {
+	URL  string
+	Aria string // aria-sort: ascending, descending or none
+}
+
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, v *viewer) {
+	s.list(w, r, v, &listView{Path: "/events"})
+}
+
+// handleEntity shows every event that touched one entity.
+func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request, v *viewer) {
+	q := r.URL.Query()
+	t := &trail.Target{Type: q.Get("target_type"), ID: q.Get("target_id")}
+	if t.Type == "" || t.ID == "" {
+		s.errorPage(w, r, v, trail.Invalid("target_type", "an entity needs target_type and target_id"))
+		return
+	}
+	s.list(w, r, v, &listView{Path: "/entity", Entity: t})
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, v *viewer, lv *listView) {
+	ctx := r.Context()
+	actions, err := s.store.Actions(ctx, v.user.Scope())
+	if err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
+	lv.Actions = actions
+	title := "Audit log"
+	if lv.Entity != nil {
+		title = "Activity of " + lv.Entity.Type + " " + lv.Entity.ID
+	}
+	f, err := parseFilters(r.URL.Query(), v.user.Scope())
+	if err != nil {
+		lv.Error = trail.ErrorMessage(err)
+		lv.Form = formFrom(r.URL.Query())
+		lv.ClearURL = lv.clearURL()
+		s.render(w, http.StatusBadRequest, "events", newView(v, title, "events", lv))
+		return
+	}
+	if err := s.fillList(r, f, lv); err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
+	s.render(w, http.StatusOK, "events", newView(v, title, "events", lv))
+}
+
+// fillList reads the page of events and builds the view's links.
+func (s *Server) fillList(r *http.Request, f *filters, lv *listView) error {
+	var page *trail.Page
+	if f.text != "" {
+		tp, err := s.searchText(r.Context(), f.query, f.text)
+		if err != nil {
+			return err
+		}
+		page, lv.Scanned, lv.Partial = tp.Page, tp.scanned, tp.partial
+	} else {
+		p, err := s.store.Events(r.Context(), f.query)
+		if err != nil {
+			return err
+		}
+		page = p
+	}
+	lv.Events, lv.Page, lv.Text = page.Events, f.page, f.text
+	lv.Form = formFrom(f.values)
+	lv.Hidden = url.Values{}
+	for _, k := range []string{"sort", "order", "limit", "actor_type", "actor_name", "trace_id", "ip"} {
+		if val := f.values.Get(k); val != "" {
+			lv.Hidden.Set(k, val)
+		}
+	}
+	if lv.Entity != nil {
+		lv.Hidden.Set("target_type", lv.Entity.Type)
+		lv.Hidden.Set("target_id", lv.Entity.ID)
+	}
+	if page.Next != nil {
+		lv.NextURL = link(lv.Path, with(f.values, "cursor", page.Next.Encode(), "page", strconv.Itoa(f.page+1)))
+	}
+	lv.FirstURL = link(lv.Path, f.values)
+	lv.ClearURL = lv.clearURL()
+	lv.ExportCSV = link("/export", with(f.values, "format", "csv", "limit", ""))
+	lv.ExportJSL = link("/export", with(f.values, "format", "jsonl", "limit", ""))
+	lv.Sorts = sortLinks(lv.Path, f)
+	if f.query.SortKey() == trail.SortOccurredAt && f.query.Desc && f.page == 1 {
+		lv.TailURL = link("/events/tail", with(f.values, "limit", "", "sort", "", "order", ""))
+	}
+	return nil
+}
+
+func (lv *listView) clearURL() string {
+	if lv.Entity == nil {
+		return lv.Path
+	}
+	return entityURL(lv.Entity.Type, lv.Entity.ID)
+}
+
+// sortLinks builds the column headers' links: a column sorted now flips
+// its order; another column starts in its default order.
+func sortLinks(path string, f *filters) map[string]sortLink {
+	links := make(map[string]sortLink)
+	for _, key := range []string{trail.SortOccurredAt, trail.SortActor, trail.SortAction} {
+		l := sortLink{Aria: "none"}
+		next := with(f.values, "sort", key, "order", "")
+		if f.query.SortKey() == key {
+			l.Aria = "ascending"
+			next.Set("order", "desc")
+			if f.query.Desc {
+				l.Aria = "descending"
+				next.Set("order", "asc")
+			}
+		}
+		l.URL = link(path, next)
+		links[key] = l
+	}
+	return links
+}
+
+func formFrom(v url.Values) formValues {
+	return formValues{
+		Since: localValue(v.Get("since")), Until: localValue(v.Get("until")),
+		ActorID: v.Get("actor_id"), Action: v.Get("action"),
+		TargetType: v.Get("target_type"), TargetID: v.Get("target_id"), Text: v.Get("q"),
+	}
+}
+
+// eventView is the data of one event's page.
+type eventView struct {
+	Event *trail.Event
+	Proof string
+	JSON  string
+}
+
+func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, v *viewer) {
+	id := r.PathValue("id")
+	if !trail.ValidID(id) {
+		s.errorPage(w, r, v, trail.Errorf(trail.ENOTFOUND, "no event has the id %q", id))
+		return
+	}
+	e, err := s.store.Event(r.Context(), v.user.Scope(), id)
+	if err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
+	ev := &eventView{Event: e, JSON: eventJSON(e)}
+	if s.cfg.Proof != nil {
+		if ev.Proof, err = s.cfg.Proof(r.Context(), e); err != nil {
+			s.logger.Warn("proof status", "event", e.ID, "err", err)
+			ev.Proof = "unavailable: the ledger could not be read"
+		}
+	}
+	s.render(w, http.StatusOK, "event", newView(v, e.Action, "events", ev))
+}

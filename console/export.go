@@ -1,0 +1,53 @@
+package console
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/httpapi"
+)
+
+// handleExport downloads the current filtered view, every page of it, as
+// CSV or JSON Lines in the API's export layout. The download is recorded as
+// export.downloaded before the first byte is sent.
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, v *viewer) {
+	raw := r.URL.Query()
+	format := raw.Get("format")
+	if format != "csv" && format != "jsonl" {
+		s.errorPage(w, r, v, trail.Invalid("format", "must be csv or jsonl"))
+		return
+	}
+	raw.Del("format")
+	f, err := parseFilters(raw, v.user.Scope())
+	if err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
+	filters := map[string]any{}
+	for k, vals := range f.values {
+		if k == "action" {
+			filters[k] = vals
+		} else {
+			filters[k] = vals[0]
+		}
+	}
+	meta, _ := json.Marshal(map[string]any{"format": format, "filters": filters, "source": "console"})
+	if err := s.audit(r.Context(), v.user.Tenant, trail.ActionExportDownloaded, v.user.Actor(),
+		s.clientContext(r), meta); err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
+	keep := func(e *trail.Event) bool { return matchText(e, f.text) }
+	started, err := httpapi.StreamExport(r.Context(), w, s.store, *f.query, format, s.now(), keep)
+	switch {
+	case err == nil:
+	case !started:
+		s.errorPage(w, r, v, err)
+	default:
+		if r.Context().Err() == nil {
+			s.logger.Error("console export failed mid-stream", "err", err)
+		}
+		panic(http.ErrAbortHandler) // a broken stream tells the browser the file is incomplete
+	}
+}

@@ -1,0 +1,200 @@
+package console
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/trailhq/trail"
+)
+
+// maxFormBytes bounds the body of every console form.
+const maxFormBytes = 64 << 10
+
+// loginView is the sign-in form's data.
+type loginView struct {
+	Tenant, Email, Next string
+	Token               string // the pre-session CSRF token
+	Error               string
+}
+
+func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	if v, err := s.viewer(r); err == nil && v != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	q := r.URL.Query()
+	lv := &loginView{Tenant: q.Get("tenant"), Next: safeNext(q.Get("next"))}
+	s.renderLogin(w, http.StatusOK, lv)
+}
+
+// renderLogin shows the form with a fresh pre-session CSRF token, which is
+// also set as a cookie: a cross-site form cannot read it to send it back.
+func (s *Server) renderLogin(w http.ResponseWriter, status int, lv *loginView) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	lv.Token = hex.EncodeToString(b)
+	s.setCookie(w, "trail_login", lv.Token, 3600)
+	pv := newView(nil, "Sign in", "", lv)
+	s.render(w, status, "login", pv)
+}
+
+// loginAttempt is one POST /login after its form was read.
+type loginAttempt struct {
+	tenant, email, password string
+	ctx                     trail.Context
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, nil, trail.Invalid("form", "could not be read"))
+		return
+	}
+	c, err := r.Cookie(s.cookieName("trail_login"))
+	if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) != 1 {
+		s.errorPage(w, r, nil, trail.Errorf(trail.EFORBIDDEN,
+			"the sign-in form was stale or came from another site; open the sign-in page and try again"))
+		return
+	}
+	a := loginAttempt{
+		tenant:   strings.TrimSpace(r.PostFormValue("tenant")),
+		email:    trail.NormalizeEmail(r.PostFormValue("email")),
+		password: r.PostFormValue("password"),
+		ctx:      s.clientContext(r),
+	}
+	lv := &loginView{Tenant: a.tenant, Email: a.email, Next: safeNext(r.PostFormValue("next"))}
+	if msg := a.problem(); msg != "" {
+		lv.Error = msg
+		s.renderLogin(w, http.StatusBadRequest, lv)
+		return
+	}
+	u, status, msg := s.checkLogin(r, a)
+	if u == nil {
+		lv.Error = msg
+		s.renderLogin(w, status, lv)
+		return
+	}
+	if err := s.startSession(w, r, u, a.ctx); err != nil {
+		s.errorPage(w, r, nil, err)
+		return
+	}
+	http.Redirect(w, r, lv.Next, http.StatusSeeOther)
+}
+
+// problem names the first missing or malformed field of a sign-in.
+func (a *loginAttempt) problem() string {
+	switch {
+	case !trail.ValidTenant(a.tenant):
+		return "Organization: enter your organization's name, such as acme."
+	case !trail.ValidEmail(a.email):
+		return "Email: enter an email address like a@example.com."
+	case a.password == "":
+		return "Password: enter your password."
+	}
+	return ""
+}
+
+// checkLogin checks a sign-in against the rate limit and the stored
+// password and records failures. It returns the user, or the status and
+// message to show.
+func (s *Server) checkLogin(r *http.Request, a loginAttempt) (*trail.User, int, string) {
+	now := s.now()
+	if ok, first := s.limiter.allow(a.ctx.IP, a.email, now); !ok {
+		if first {
+			s.recordFailure(r, a, nil, "rate_limited")
+		}
+		return nil, http.StatusTooManyRequests, "Too many failed sign-ins. Wait 15 minutes, then try again."
+	}
+	u, err := s.users.UserByEmail(r.Context(), a.tenant, a.email)
+	switch {
+	case trail.ErrorCode(err) == trail.ENOTFOUND:
+		CheckPassword(dummyHash(), a.password) // same time as a wrong password
+		s.limiter.fail(a.ctx.IP, a.email, now)
+		s.recordFailure(r, a, nil, "unknown_user")
+	case err != nil:
+		s.logger.Error("sign-in lookup", "err", err)
+		return nil, http.StatusServiceUnavailable, "Sign-in is unavailable right now. Try again shortly."
+	case !CheckPassword(u.PasswordHash, a.password):
+		s.limiter.fail(a.ctx.IP, a.email, now)
+		s.recordFailure(r, a, u, "bad_password")
+	default:
+		s.limiter.succeed(a.ctx.IP, a.email)
+		return u, 0, ""
+	}
+	return nil, http.StatusUnauthorized, "Wrong organization, email or password."
+}
+
+// recordFailure appends login.failure to the tenant's log. For an email
+// with no account, it does so only when the tenant has users at all, so
+// that anyone on the internet cannot start logs for made-up tenants.
+func (s *Server) recordFailure(r *http.Request, a loginAttempt, u *trail.User, reason string) {
+	ctx := r.Context()
+	actor := trail.Actor{Type: trail.ActorUser, ID: a.email, Name: a.email}
+	var targets []trail.Target
+	if u != nil {
+		actor = u.Actor()
+		targets = []trail.Target{userTarget(u)}
+	} else if users, err := s.users.Users(ctx, a.tenant); err != nil || len(users) == 0 {
+		s.logger.Warn("sign-in failure for a tenant without users", "tenant", a.tenant, "ip", a.ctx.IP, "err", err)
+		return
+	}
+	meta, _ := json.Marshal(map[string]string{"reason": reason})
+	if err := s.audit(ctx, a.tenant, trail.ActionLoginFailure, actor, a.ctx, meta, targets...); err != nil {
+		s.logger.Error("record sign-in failure", "err", err)
+	}
+}
+
+// startSession stores a new session, records login.success and sets the
+// cookie. A sign-in that cannot be audited does not happen.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *trail.User, c trail.Context) error {
+	sess, token := trail.NewSession(u, c, s.cfg.MaxAge, s.now())
+	if err := s.users.CreateSession(r.Context(), sess); err != nil {
+		return err
+	}
+	meta, _ := json.Marshal(map[string]string{"session_id": sess.ID, "role": u.Role})
+	if err := s.audit(r.Context(), u.Tenant, trail.ActionLoginSuccess, u.Actor(), c, meta, userTarget(u)); err != nil {
+		s.users.RevokeSession(r.Context(), u.Tenant, sess.ID, s.now())
+		return err
+	}
+	s.setCookie(w, "trail_session", token, int(s.cfg.MaxAge.Seconds()))
+	s.setCookie(w, "trail_login", "", -1)
+	return nil
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, v *viewer) {
+	ctx := r.Context()
+	if err := s.users.RevokeSession(ctx, v.user.Tenant, v.session.ID, s.now()); err != nil &&
+		trail.ErrorCode(err) != trail.ENOTFOUND {
+		s.errorPage(w, r, v, err)
+		return
+	}
+	meta, _ := json.Marshal(map[string]string{"session_id": v.session.ID})
+	if err := s.audit(ctx, v.user.Tenant, trail.ActionLogout, v.user.Actor(), s.clientContext(r), meta,
+		userTarget(v.user)); err != nil {
+		s.logger.Error("record logout", "err", err) // the session is ended either way
+	}
+	s.setCookie(w, "trail_session", "", -1)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request, v *viewer) {
+	http.Redirect(w, r, "/events", http.StatusSeeOther)
+}
+
+func userTarget(u *trail.User) trail.Target {
+	return trail.Target{Type: "user", ID: u.ID, Name: u.Email}
+}
+
+// safeNext keeps a post-sign-in redirect on this site: a path, never a
+// scheme-relative or absolute URL.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\r\n\\") {
+		return "/"
+	}
+	return next
+}

@@ -1,0 +1,168 @@
+package console
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trailhq/trail"
+)
+
+// settingsView is the data of the settings page.
+type settingsView struct {
+	Keys     []*trail.APIKey
+	Sessions []sessionRow
+	Scopes   []string
+	// NewKey and Secret are set once, right after a key is created: the
+	// secret is shown on that response and never again.
+	NewKey *trail.APIKey
+	Secret string
+	Error  string
+	Notice string
+	Now    time.Time
+}
+
+// sessionRow is a session with its user's email.
+type sessionRow struct {
+	*trail.Session
+	Email   string
+	Current bool
+}
+
+func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request, v *viewer) {
+	s.renderSettings(w, r, v, http.StatusOK, &settingsView{Notice: r.URL.Query().Get("notice")})
+}
+
+func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, v *viewer, status int, sv *settingsView) {
+	ctx := r.Context()
+	var err error
+	if sv.Keys, err = s.store.Keys(ctx, v.user.Scope()); err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
+	sessions, err := s.users.Sessions(ctx, v.user.Tenant, s.now())
+	if err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
+	users, err := s.users.Users(ctx, v.user.Tenant)
+	if err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
+	emails := make(map[string]string, len(users))
+	for _, u := range users {
+		emails[u.ID] = u.Email
+	}
+	for _, sess := range sessions {
+		if sess.Active(s.now(), s.cfg.IdleTimeout) {
+			sv.Sessions = append(sv.Sessions, sessionRow{sess, emails[sess.UserID], sess.ID == v.session.ID})
+		}
+	}
+	sv.Scopes, sv.Now = trail.Scopes, s.now()
+	switch sv.Notice {
+	case "key-revoked":
+		sv.Notice = "The API key was revoked."
+	case "session-revoked":
+		sv.Notice = "The session was revoked."
+	default:
+		sv.Notice = ""
+	}
+	s.render(w, status, "settings", newView(v, "Settings", "settings", sv))
+}
+
+// handleCreateKey creates a tenant key and shows its secret once.
+func (s *Server) handleCreateKey(w http.ResponseWriter, r *http.Request, v *viewer) {
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	var expires time.Time
+	if d := r.PostFormValue("expires_days"); d != "" {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 1 || n > 3650 {
+			s.renderSettings(w, r, v, http.StatusBadRequest,
+				&settingsView{Error: "Expires in (days): must be a whole number from 1 to 3650, or empty for never."})
+			return
+		}
+		expires = s.now().Add(time.Duration(n) * 24 * time.Hour)
+	}
+	k, secret, err := trail.NewAPIKey(name, v.user.Tenant, false, r.PostForm["scopes"], expires, s.now())
+	if err != nil {
+		s.renderSettings(w, r, v, http.StatusBadRequest, &settingsView{Error: trail.ErrorMessage(err)})
+		return
+	}
+	if err := s.store.CreateKey(r.Context(), k); err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
+	meta, _ := json.Marshal(map[string]any{"scopes": k.Scopes, "source": "console"})
+	if err := s.audit(r.Context(), v.user.Tenant, "api_key.created", v.user.Actor(), s.clientContext(r), meta,
+		keyTarget(k)); err != nil {
+		// A key whose creation is not on record must not work.
+		s.store.RevokeKey(r.Context(), v.user.Scope(), k.ID, s.now())
+		s.errorPage(w, r, v, err)
+		return
+	}
+	s.renderSettings(w, r, v, http.StatusCreated, &settingsView{NewKey: k, Secret: secret})
+}
+
+func (s *Server) handleRevokeKey(w http.ResponseWriter, r *http.Request, v *viewer) {
+	ctx := r.Context()
+	k, err := s.store.Key(ctx, r.PathValue("id"))
+	if err != nil || k.Platform || k.Tenant != v.user.Tenant {
+		s.errorPage(w, r, v, trail.Errorf(trail.ENOTFOUND, "no API key %q in %s", r.PathValue("id"), v.user.Tenant))
+		return
+	}
+	if err := s.store.RevokeKey(ctx, v.user.Scope(), k.ID, s.now()); err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
+	if err := s.audit(ctx, v.user.Tenant, "api_key.revoked", v.user.Actor(), s.clientContext(r),
+		[]byte(`{"source":"console"}`), keyTarget(k)); err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
+	http.Redirect(w, r, "/settings?notice=key-revoked", http.StatusSeeOther)
+}
+
+// handleRevokeSession ends one of the tenant's sessions (signing its
+// browser out) and records session.revoked.
+func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request, v *viewer) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	sessions, err := s.users.Sessions(ctx, v.user.Tenant, s.now())
+	if err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
+	var target *trail.Session
+	for _, sess := range sessions {
+		if sess.ID == id {
+			target = sess
+		}
+	}
+	if target == nil {
+		s.errorPage(w, r, v, trail.Errorf(trail.ENOTFOUND, "no active session %q in %s", id, v.user.Tenant))
+		return
+	}
+	if err := s.users.RevokeSession(ctx, v.user.Tenant, id, s.now()); err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
+	meta, _ := json.Marshal(map[string]string{"session_id": id, "user_id": target.UserID})
+	if err := s.audit(ctx, v.user.Tenant, trail.ActionSessionRevoked, v.user.Actor(), s.clientContext(r), meta,
+		trail.Target{Type: "user", ID: target.UserID}, trail.Target{Type: "session", ID: id}); err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
+	if id == v.session.ID {
+		s.setCookie(w, "trail_session", "", -1)
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/settings?notice=session-revoked", http.StatusSeeOther)
+}
+
+func keyTarget(k *trail.APIKey) trail.Target {
+	return trail.Target{Type: "api_key", ID: k.ID, Name: k.Name}
+}

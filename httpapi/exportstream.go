@@ -1,0 +1,37 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/trailhq/trail"
+)
+
+// StreamExport writes the events that q selects as a download in format
+// ("csv" or "jsonl"), in the same layout as GET /v1/events/export, so the
+// web console's export button and the API produce the same files. keep,
+// when not nil, drops events it reports false for (the console's free-text
+// filter). Recording the export is the caller's job.
+//
+// The response header is sent with the first event. When started is false
+// the caller may still answer with an error page; when it is true and err
+// is not nil the file is incomplete, and the caller should abort the
+// response (panic(http.ErrAbortHandler)) so the client sees it broken.
+func StreamExport(ctx context.Context, w http.ResponseWriter, s trail.EventStore, q trail.Query,
+	format string, now time.Time, keep func(*trail.Event) bool) (started bool, err error) {
+	if format != "csv" && format != "jsonl" {
+		return false, trail.Invalid("format", "required: csv or jsonl")
+	}
+	x := newExporter(w, format, now)
+	err = trail.ExportEvents(ctx, s, q, func(e *trail.Event) error {
+		if keep != nil && !keep(e) {
+			return nil
+		}
+		return x.write(e)
+	})
+	if err == nil {
+		err = x.finish()
+	}
+	return x.started, err
+}
