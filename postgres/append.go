@@ -1,0 +1,250 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/trailhq/trail"
+)
+
+// AppendBatches stores every batch in one transaction, assigning Seq and
+// Pos in commit order, and returns once the commit is durable. A batch
+// whose idempotency key was stored before (by any node, or earlier in the
+// same call) is not stored; its Replayed is set to the remembered response
+// instead. On error nothing is stored and the batches are left as they were
+// passed in; an unreachable database gives EUNAVAILABLE.
+func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
+	months := eventMonths(batches)
+	err := db.ensurePartitions(ctx, months)
+	if err == nil {
+		err = db.appendOnce(ctx, batches)
+	}
+	if isNoPartition(err) {
+		// A month this node thought it had was dropped: create it again.
+		db.parts.forget()
+		if err = db.ensurePartitions(ctx, months); err == nil {
+			err = db.appendOnce(ctx, batches)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("append batch: %w", wrap(err))
+	}
+	return nil
+}
+
+func eventMonths(batches []*trail.Batch) map[time.Time]bool {
+	months := map[time.Time]bool{}
+	for _, b := range batches {
+		for _, e := range b.Events {
+			months[monthOf(e.OccurredAt)] = true
+		}
+	}
+	return months
+}
+
+// appendOnce runs one append transaction.
+func (db *DB) appendOnce(ctx context.Context, batches []*trail.Batch) error {
+	a := &appender{now: db.now().UTC().Truncate(time.Microsecond)}
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		a.tx = tx
+		return a.appendAll(ctx, batches)
+	})
+	if err != nil {
+		undo(batches)
+		if isUniqueViolation(err) {
+			return trail.Errorf(trail.ECONFLICT, "an event of the batch is already stored")
+		}
+		return err
+	}
+	for b, r := range a.replayed {
+		b.Replayed = r
+	}
+	return nil
+}
+
+// appender is the state of one append transaction.
+type appender struct {
+	tx       pgx.Tx
+	now      time.Time
+	pos      int64 // next stream position
+	replayed map[*trail.Batch]*trail.IdempotentResponse
+}
+
+// appendAll locks the stream counter first, so that appends of all nodes
+// are serialized and numbered in commit order, then settles idempotency
+// keys, numbers the events and copies them in.
+func (a *appender) appendAll(ctx context.Context, batches []*trail.Batch) error {
+	err := a.tx.QueryRow(ctx, "SELECT next_pos FROM stream_pos WHERE one = 1 FOR UPDATE").Scan(&a.pos)
+	if err != nil {
+		return fmt.Errorf("lock stream position: %w", err)
+	}
+	if a.replayed, err = claimKeys(ctx, a.tx, batches, a.now); err != nil {
+		return err
+	}
+	var store []*trail.Batch
+	for _, b := range batches {
+		if _, ok := a.replayed[b]; !ok {
+			store = append(store, b)
+		}
+	}
+	if err := a.number(ctx, store); err != nil {
+		return err
+	}
+	return copyEvents(ctx, a.tx, store)
+}
+
+// number gives every event of batches its Seq and Pos, and advances the
+// counters. Tenant counters are locked in sorted order after the stream
+// counter, so concurrent appends never wait for each other in a cycle.
+func (a *appender) number(ctx context.Context, batches []*trail.Batch) error {
+	counts := map[string]int64{}
+	var total int64
+	for _, b := range batches {
+		for _, e := range b.Events {
+			counts[e.Tenant]++
+			total++
+		}
+	}
+	if total == 0 {
+		return nil
+	}
+	tenants := make([]string, 0, len(counts))
+	for t := range counts {
+		tenants = append(tenants, t)
+	}
+	sort.Strings(tenants)
+	next, err := a.advanceSeqs(ctx, tenants, counts)
+	if err != nil {
+		return err
+	}
+	for _, b := range batches {
+		for _, e := range b.Events {
+			e.Seq, e.Pos = next[e.Tenant], a.pos
+			next[e.Tenant]++
+			a.pos++
+		}
+	}
+	if _, err := a.tx.Exec(ctx, "UPDATE stream_pos SET next_pos = $1 WHERE one = 1", a.pos); err != nil {
+		return fmt.Errorf("save stream position: %w", err)
+	}
+	return nil
+}
+
+// advanceSeqs reserves counts[t] numbers of each tenant's log, in one round
+// trip, and returns the first number reserved for each.
+func (a *appender) advanceSeqs(ctx context.Context, tenants []string, counts map[string]int64) (map[string]int64, error) {
+	const q = `INSERT INTO tenant_seqs AS s (tenant, next_seq) VALUES ($1, $2)
+		ON CONFLICT (tenant) DO UPDATE SET next_seq = s.next_seq + excluded.next_seq
+		RETURNING next_seq - $2`
+	var pb pgx.Batch
+	for _, t := range tenants {
+		pb.Queue(q, t, counts[t])
+	}
+	res := a.tx.SendBatch(ctx, &pb)
+	defer res.Close()
+	first := make(map[string]int64, len(tenants))
+	for _, t := range tenants {
+		var n int64
+		if err := res.QueryRow().Scan(&n); err != nil {
+			return nil, fmt.Errorf("advance seq of tenant %q: %w", t, err)
+		}
+		first[t] = n
+	}
+	return first, res.Close()
+}
+
+// undo clears the positions given to events of a transaction that did not
+// commit, so no caller mistakes them for stored ones.
+func undo(batches []*trail.Batch) {
+	for _, b := range batches {
+		for _, e := range b.Events {
+			e.Seq, e.Pos = 0, 0
+		}
+	}
+}
+
+// eventRow returns the events table's columns of e, whose JSON is data.
+func eventRow(e *trail.Event, data []byte) ([]any, error) {
+	id, err := parseUUID(e.ID)
+	if err != nil {
+		return nil, trail.Invalid("id", fmt.Sprintf("event id %q is not a UUID", e.ID))
+	}
+	return []any{id, e.Tenant, e.Seq, e.Pos, e.Action, e.OccurredAt, e.ReceivedAt,
+		e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Context.IP, e.TraceID, string(data)}, nil
+}
+
+var eventColumns = []string{"id", "tenant", "seq", "pos", "action", "occurred_at", "received_at",
+	"actor_type", "actor_id", "actor_name", "ip", "trace_id", "data"}
+
+var targetColumns = []string{"tenant", "type", "id", "occurred_at", "event_id"}
+
+// copyEvents writes the events of batches and their targets and actions
+// with COPY, the fastest way into PostgreSQL.
+func copyEvents(ctx context.Context, tx pgx.Tx, batches []*trail.Batch) error {
+	var events, ids, targets [][]any
+	actions := map[[2]string]bool{}
+	for _, b := range batches {
+		for _, e := range b.Events {
+			e.OccurredAt = e.OccurredAt.UTC().Truncate(time.Microsecond)
+			e.ReceivedAt = e.ReceivedAt.UTC().Truncate(time.Microsecond)
+			data, err := json.Marshal(e)
+			if err != nil {
+				return fmt.Errorf("event %s: %w", e.ID, err)
+			}
+			row, err := eventRow(e, data)
+			if err != nil {
+				return err
+			}
+			events = append(events, row)
+			ids = append(ids, []any{row[0], e.OccurredAt})
+			targets = appendTargets(targets, e, row[0])
+			actions[[2]string{e.Tenant, e.Action}] = true
+		}
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"event_ids"}, []string{"id", "occurred_at"}, pgx.CopyFromRows(ids)); err != nil {
+		return fmt.Errorf("copy event ids: %w", err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns, pgx.CopyFromRows(events)); err != nil {
+		return fmt.Errorf("copy events: %w", err)
+	}
+	if len(targets) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"event_targets"}, targetColumns, pgx.CopyFromRows(targets)); err != nil {
+			return fmt.Errorf("copy event targets: %w", err)
+		}
+	}
+	return insertActions(ctx, tx, actions)
+}
+
+// appendTargets adds the event_targets rows of e, once per distinct target.
+func appendTargets(rows [][]any, e *trail.Event, id any) [][]any {
+	seen := make(map[[2]string]bool, len(e.Targets))
+	for _, t := range e.Targets {
+		k := [2]string{t.Type, t.ID}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		rows = append(rows, []any{e.Tenant, t.Type, t.ID, e.OccurredAt, id})
+	}
+	return rows
+}
+
+func insertActions(ctx context.Context, tx pgx.Tx, actions map[[2]string]bool) error {
+	tenants, names := make([]string, 0, len(actions)), make([]string, 0, len(actions))
+	for k := range actions {
+		tenants, names = append(tenants, k[0]), append(names, k[1])
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO event_actions (tenant, action)
+		SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, tenants, names)
+	if err != nil {
+		return fmt.Errorf("insert actions: %w", err)
+	}
+	return nil
+}

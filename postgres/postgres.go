@@ -1,0 +1,154 @@
+// Package postgres is Trail's PostgreSQL store, for deployments that run
+// several stateless `trail serve` nodes in front of one database.
+//
+// Events are partitioned by month of occurred_at, so that a date range
+// reads few partitions and retention can drop whole months. Seq and Pos are
+// assigned inside the append transaction from counter rows that it locks,
+// so they follow commit order across nodes. Migrations are embedded and run
+// at Open under an advisory lock, so nodes that start together do not race.
+// When the database is unreachable, every method fails with an
+// EUNAVAILABLE error, and the connection pool recovers by itself once the
+// database is back.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/trailhq/trail"
+)
+
+var _ trail.Store = (*DB)(nil)
+
+// Timeouts that keep a node responsive while the database is away.
+const (
+	// ConnectTimeout bounds one connection attempt when the URL sets none.
+	ConnectTimeout = 5 * time.Second
+	// PingTimeout bounds Ping, which /readyz and ingest use.
+	PingTimeout = 2 * time.Second
+	// maintainEvery is how often partitions are created ahead of need.
+	maintainEvery = 6 * time.Hour
+)
+
+// DB is a Trail store in one PostgreSQL database.
+type DB struct {
+	// Now is the clock used for idempotency records and for choosing which
+	// partitions to create ahead. Lease expiry uses the database's clock.
+	Now func() time.Time
+
+	pool  *pgxpool.Pool
+	parts *partitions
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
+}
+
+// Open connects to the database at dsn (a postgres:// URL or a libpq
+// keyword string; pool_max_conns and the other pgxpool settings may be
+// given in it), applies missing migrations, and creates the event
+// partitions of the coming months.
+func Open(dsn string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = ConnectTimeout
+	}
+	// Timestamps cross the wire as UTC whatever the server's default.
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	// Page queries are built per request and their best index depends on
+	// the values (a rare actor, a date range that prunes partitions), so
+	// plan them with the values every time instead of a generic plan.
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db := &DB{Now: time.Now, pool: pool, parts: newPartitions()}
+	if err := db.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open postgres: %w", wrap(err))
+	}
+	if err := db.ensureAhead(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open postgres: %w", wrap(err))
+	}
+	mctx, stop := context.WithCancel(context.Background())
+	db.stop = stop
+	db.wg.Add(1)
+	go db.maintain(mctx)
+	return db, nil
+}
+
+// Close stops background maintenance and closes every connection.
+func (db *DB) Close() error {
+	db.stop()
+	db.wg.Wait()
+	db.pool.Close()
+	return nil
+}
+
+// Ping reports whether the database answers, within PingTimeout.
+func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, PingTimeout)
+	defer cancel()
+	if err := db.pool.Ping(ctx); err != nil {
+		return unavailable("ping", err)
+	}
+	return nil
+}
+
+// Pool returns the connection pool, for tools and tests that need SQL the
+// store does not offer.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// maintain creates the partitions of the coming months ahead of need, so
+// that the first event of a month does not wait for DDL.
+func (db *DB) maintain(ctx context.Context) {
+	defer db.wg.Done()
+	t := time.NewTicker(maintainEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			// A failure here is retried at the next tick, and appends
+			// create any partition they need themselves.
+			_ = db.ensureAhead(ctx)
+		}
+	}
+}
+
+func (db *DB) now() time.Time {
+	if db.Now == nil {
+		return time.Now()
+	}
+	return db.Now()
+}
+
+// errUnavailable is what callers see when the database is away: the API
+// answers 503 with Retry-After.
+var errUnavailable = trail.Errorf(trail.EUNAVAILABLE, "database unavailable")
+
+// unavailable wraps a connection failure of op as EUNAVAILABLE, keeping the
+// cause in the message for the logs.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("%w: %s: %v", errUnavailable, op, err)
+}
+
+// wrap turns connection failures into EUNAVAILABLE and leaves other errors
+// as they are.
+func wrap(err error) error {
+	var te *trail.Error
+	if err == nil || errors.As(err, &te) || !isUnavailable(err) {
+		return err
+	}
+	return unavailable("database", err)
+}

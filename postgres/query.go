@@ -1,0 +1,197 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/trailhq/trail"
+)
+
+// maxBranches bounds how many ordered index scans one page query merges.
+// Past it, a query runs as one scan with the tenant or action checked per
+// row. Each branch adds planning work for every partition it may touch.
+const maxBranches = 32
+
+// Events returns one page of events matching q, in q's order.
+//
+// Every filter index leads with tenant, and PostgreSQL cannot read an IN
+// list of tenants in index order, so a page is the merge (UNION ALL under
+// ORDER BY ... LIMIT, which the planner runs as a Merge Append) of one
+// ordered index scan per visible tenant, or per (tenant, exact action) when
+// actions are filtered. The merged keys are then joined to the events they
+// name, so only one page of event JSON is read.
+func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
+	p, err := db.newPlan(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", wrap(err))
+	}
+	query, args, err := p.sql()
+	if err != nil {
+		return nil, err
+	}
+	evs, err := db.queryEvents(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", wrap(err))
+	}
+	return trail.NewPage(q, evs), nil
+}
+
+// plan is a page query: how it reads targets, its sort key and the index
+// scans to merge.
+type plan struct {
+	q        *trail.Query
+	target   bool   // read through event_targets
+	keyCol   string // the sort key column before occurred_at and id, or ""
+	actions  actionFilter
+	branches []branch
+}
+
+// branch is one ordered index scan: one tenant (nil for every tenant) and,
+// when actions are expanded, one exact action.
+type branch struct {
+	tenant *string
+	action *string
+}
+
+func (db *DB) newPlan(ctx context.Context, q *trail.Query) (*plan, error) {
+	p := &plan{q: q, actions: newActionFilter(q.Actions), target: q.TargetType != "" || q.TargetID != ""}
+	switch q.SortKey() {
+	case trail.SortAction:
+		p.keyCol = "e.action"
+	case trail.SortActor:
+		p.keyCol = "e.actor_id"
+	}
+	tenants, err := db.visibleTenants(ctx, q.Scope)
+	if err != nil {
+		return nil, err
+	}
+	expand := !p.target && q.ActorID == "" && q.SortKey() != trail.SortActor && !p.actions.all()
+	if expand {
+		if err := db.expandActions(ctx, p, tenants); err != nil {
+			return nil, err
+		}
+	}
+	if len(p.branches) == 0 {
+		for _, t := range tenants {
+			p.branches = append(p.branches, branch{tenant: t})
+		}
+	}
+	return p, nil
+}
+
+// visibleTenants lists the tenants whose index ranges a query of scope
+// scans: the reader's tenant and the system tenant, or every tenant with
+// events. A nil entry means "no tenant condition", used when there are too
+// many tenants to merge.
+func (db *DB) visibleTenants(ctx context.Context, scope trail.Scope) ([]*string, error) {
+	if !scope.All {
+		if scope.Tenant == trail.SystemTenant {
+			return []*string{ptr("")}, nil
+		}
+		return []*string{ptr(scope.Tenant), ptr("")}, nil
+	}
+	rows, err := db.pool.Query(ctx, "SELECT tenant FROM tenant_seqs ORDER BY tenant LIMIT $1", maxBranches+1)
+	if err != nil {
+		return nil, err
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	if len(names) > maxBranches || len(names) == 0 {
+		return []*string{nil}, nil
+	}
+	ts := make([]*string, len(names))
+	for i := range names {
+		ts[i] = &names[i]
+	}
+	return ts, nil
+}
+
+// expandActions turns the action filter into one branch per visible
+// (tenant, exact action) pair that matches it, so that each branch is an
+// ordered range of the action index. With too many pairs it leaves the
+// branches empty: one branch per tenant, with the filter checked per row.
+func (db *DB) expandActions(ctx context.Context, p *plan, tenants []*string) error {
+	var a args
+	var where []string
+	if tenants[0] != nil {
+		ts := make([]string, len(tenants))
+		for i, t := range tenants {
+			ts[i] = *t
+		}
+		where = append(where, "tenant = ANY("+a.add(ts)+")")
+	}
+	where = append(where, p.actions.where("action", &a))
+	query := "SELECT tenant, action FROM event_actions WHERE " + strings.Join(where, " AND ") +
+		" ORDER BY tenant, action LIMIT " + a.add(maxBranches+1)
+	rows, err := db.pool.Query(ctx, query, a...)
+	if err != nil {
+		return err
+	}
+	pairs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ Tenant, Action string }])
+	if err != nil || len(pairs) > maxBranches {
+		return err
+	}
+	if len(pairs) == 0 {
+		// Nothing can match; one branch still runs, and finds nothing.
+		p.branches = []branch{{tenant: tenants[0], action: ptr("")}}
+		return nil
+	}
+	for _, pr := range pairs {
+		p.branches = append(p.branches, branch{tenant: ptr(pr.Tenant), action: ptr(pr.Action)})
+	}
+	return nil
+}
+
+func ptr(s string) *string { return &s }
+
+// args collects the arguments of a query and names their placeholders.
+type args []any
+
+// add appends v and returns its placeholder, like $3.
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// actionFilter is Query.Actions split into exact actions and prefixes.
+type actionFilter struct {
+	any      bool     // no filter, or "*"
+	exact    []string // user.created
+	prefixes []string // "user." for user.*
+}
+
+func newActionFilter(actions []string) actionFilter {
+	f := actionFilter{any: len(actions) == 0}
+	for _, a := range actions {
+		switch {
+		case a == "*":
+			f.any = true
+		case strings.HasSuffix(a, ".*"):
+			f.prefixes = append(f.prefixes, strings.TrimSuffix(a, "*"))
+		default:
+			f.exact = append(f.exact, a)
+		}
+	}
+	return f
+}
+
+func (f actionFilter) all() bool { return f.any }
+
+// where returns the filter as a condition on col. A prefix is a range,
+// ["user.", "user/"), which an index can serve (the column's collation is
+// "C", so the range is byte order).
+func (f actionFilter) where(col string, a *args) string {
+	var ors []string
+	if len(f.exact) > 0 {
+		ors = append(ors, col+" = ANY("+a.add(f.exact)+")")
+	}
+	for _, p := range f.prefixes {
+		ors = append(ors, "("+col+" >= "+a.add(p)+" AND "+col+" < "+a.add(p[:len(p)-1]+"/")+")")
+	}
+	return "(" + strings.Join(ors, " OR ") + ")"
+}

@@ -1,0 +1,139 @@
+package postgres
+
+import (
+	"strings"
+
+	"github.com/trailhq/trail"
+)
+
+// sql returns the page query: the branches merged in page order and cut to
+// one page plus one row, then joined to the events they name (by primary
+// key, so each lookup touches one partition).
+func (p *plan) sql() (string, []any, error) {
+	var a args
+	parts := make([]string, len(p.branches))
+	for i, b := range p.branches {
+		s, err := p.branchSQL(b, &a)
+		if err != nil {
+			return "", nil, err
+		}
+		parts[i] = "(" + s + ")"
+	}
+	inner := strings.Join(parts, " UNION ALL ") + " ORDER BY " + p.order("") + " LIMIT " + a.add(p.q.PageLimit()+1)
+	return "SELECT e.pos, e.data FROM (" + inner + ") AS b JOIN events AS e ON e.id = b.i AND e.occurred_at = b.t" +
+		" ORDER BY " + p.order("b."), a, nil
+}
+
+// order returns the ORDER BY terms over a branch's output columns k (the
+// sort key, when there is one), t (occurred_at) and i (id).
+func (p *plan) order(prefix string) string {
+	dir := ""
+	if p.q.Desc {
+		dir = " DESC"
+	}
+	cols := []string{prefix + "t" + dir, prefix + "i" + dir}
+	if p.keyCol != "" {
+		cols = append([]string{prefix + "k" + dir}, cols...)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// branchSQL returns one index scan in page order, without its ORDER BY:
+// the merge above orders it, and the planner reads each branch in order.
+func (p *plan) branchSQL(b branch, a *args) (string, error) {
+	var where []string
+	add := func(cond string) { where = append(where, cond) }
+	from, tcol, icol := p.from(b, a, add)
+	if b.action != nil {
+		add("e.action = " + a.add(*b.action))
+	} else if !p.actions.all() {
+		add(p.actions.where("e.action", a))
+	}
+	p.residual(tcol, a, add)
+	if err := p.keyset(tcol, icol, a, add); err != nil {
+		return "", err
+	}
+	if len(where) == 0 {
+		where = []string{"true"}
+	}
+	cols := tcol + " AS t, " + icol + " AS i"
+	if p.keyCol != "" {
+		cols = p.keyCol + " AS k, " + cols
+	}
+	if p.target && (p.q.TargetType == "" || p.q.TargetID == "") {
+		cols = "DISTINCT " + cols // an event may have several matching targets
+	}
+	return "SELECT " + cols + " FROM " + from + " WHERE " + strings.Join(where, " AND "), nil
+}
+
+// from returns the FROM clause of branch b, adding its tenant and target
+// conditions, and the columns that hold occurred_at and id in the order.
+func (p *plan) from(b branch, a *args, add func(string)) (from, tcol, icol string) {
+	if p.target {
+		if b.tenant != nil {
+			add("g.tenant = " + a.add(*b.tenant))
+		}
+		if p.q.TargetType != "" {
+			add("g.type = " + a.add(p.q.TargetType))
+		}
+		if p.q.TargetID != "" {
+			add("g.id = " + a.add(p.q.TargetID))
+		}
+		return "event_targets AS g JOIN events AS e ON e.id = g.event_id AND e.occurred_at = g.occurred_at",
+			"g.occurred_at", "g.event_id"
+	}
+	if b.tenant != nil {
+		add("e.tenant = " + a.add(*b.tenant))
+	}
+	return "events AS e", "e.occurred_at", "e.id"
+}
+
+// residual adds the equality filters and the time range. trace_id and ip
+// also repeat their partial index's condition, so the planner may use it.
+func (p *plan) residual(tcol string, a *args, add func(string)) {
+	q := p.q
+	for _, f := range []struct{ col, v string }{
+		{"e.actor_type", q.ActorType}, {"e.actor_id", q.ActorID}, {"e.actor_name", q.ActorName},
+		{"e.trace_id", q.TraceID}, {"e.ip", q.IP},
+	} {
+		if f.v != "" {
+			add(f.col + " = " + a.add(f.v))
+		}
+	}
+	if q.TraceID != "" {
+		add("e.trace_id <> ''")
+	}
+	if q.IP != "" {
+		add("e.ip <> ''")
+	}
+	if !q.Since.IsZero() {
+		add(tcol + " >= " + a.add(q.Since))
+	}
+	if !q.Until.IsZero() {
+		add(tcol + " < " + a.add(q.Until))
+	}
+}
+
+// keyset adds the condition "after the cursor" as one row comparison,
+// which PostgreSQL turns into an index range.
+func (p *plan) keyset(tcol, icol string, a *args, add func(string)) error {
+	c := p.q.After
+	if c == nil {
+		return nil
+	}
+	id, err := parseUUID(c.ID)
+	if err != nil {
+		return trail.Invalid("cursor", "not a cursor this server issued")
+	}
+	op := " > "
+	if p.q.Desc {
+		op = " < "
+	}
+	if p.keyCol == "" {
+		add("(" + tcol + ", " + icol + ")" + op + "(" + a.add(c.OccurredAt) + ", " + a.add(id) + ")")
+		return nil
+	}
+	add("(" + p.keyCol + ", " + tcol + ", " + icol + ")" + op +
+		"(" + a.add(c.Key) + ", " + a.add(c.OccurredAt) + ", " + a.add(id) + ")")
+	return nil
+}
