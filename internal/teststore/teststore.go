@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/pgtest"
+	"github.com/trailhq/trail/postgres"
 	"github.com/trailhq/trail/sqlite"
 )
 
@@ -17,6 +19,26 @@ func ForEach(t *testing.T, fn func(t *testing.T, s trail.Store)) {
 	t.Run("sqlite", func(t *testing.T) {
 		fn(t, SQLite(t))
 	})
+	t.Run("postgres", func(t *testing.T) {
+		fn(t, Postgres(t))
+	})
+}
+
+// Postgres opens a fresh PostgreSQL store on a new database of the test
+// binary's throwaway server (see internal/pgtest) and closes it when the
+// test ends.
+func Postgres(tb testing.TB) *postgres.DB {
+	tb.Helper()
+	db, err := postgres.Open(pgtest.NewDB(tb))
+	if err != nil {
+		tb.Fatalf("open postgres store: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			tb.Errorf("close postgres store: %v", err)
+		}
+	})
+	return db
 }
 
 // SQLite opens a fresh SQLite store in a temporary directory and closes it
