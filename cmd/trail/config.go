@@ -27,6 +27,10 @@ type Config struct {
 	Addr string `yaml:"addr"`
 	// Data is the folder of the SQLite database (trail.db).
 	Data string `yaml:"data"`
+	// Store is a postgres:// URL to keep events in PostgreSQL instead of
+	// SQLite, so that several nodes can share one database; empty for the
+	// embedded SQLite store in Data.
+	Store string `yaml:"store"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 	// LogFormat is text or json.
@@ -60,6 +64,8 @@ func DefaultConfig() Config {
 func (c *Config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address `HOST:PORT`")
 	fs.StringVar(&c.Data, "data", c.Data, "data `folder` (holds trail.db)")
+	fs.StringVar(&c.Store, "store", c.Store,
+		"PostgreSQL `URL` (postgres://user:pass@host/db) shared by several nodes; empty for SQLite in --data")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log `level`: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log `format`: text or json")
 	fs.BoolVar(&c.TrustProxyHeaders, "trust-proxy-headers", c.TrustProxyHeaders,
@@ -67,6 +73,29 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout,
 		"how long shutdown waits for in-flight requests")
 	fs.IntVar(&c.CommitMaxEvents, "commit-max-events", c.CommitMaxEvents, "most events in one group commit")
+}
+
+// Setting describes one configuration setting, for help and docs.
+type Setting struct {
+	Flag    string // without the dashes: "addr"
+	Env     string // "TRAIL_ADDR"
+	YAML    string // "addr"
+	Default string
+	Usage   string
+}
+
+// Settings lists every setting of Config, in flag order.
+func Settings() []Setting {
+	def := DefaultConfig()
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	def.bind(fs)
+	var out []Setting
+	fs.VisitAll(func(f *flag.Flag) {
+		_, usage := flag.UnquoteUsage(f)
+		out = append(out, Setting{Flag: f.Name, Env: EnvName(f.Name),
+			YAML: strings.ReplaceAll(f.Name, "-", "_"), Default: f.DefValue, Usage: usage})
+	})
+	return out
 }
 
 // EnvName returns the environment variable of the setting with flag name.
@@ -87,6 +116,9 @@ func (c *Config) Validate() error {
 	}
 	if strings.TrimSpace(c.Data) == "" {
 		bad("data", "required: the folder that holds trail.db")
+	}
+	if c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		bad("store", "must be a postgres:// URL like postgres://trail:secret@db.internal:5432/trail, or empty for SQLite")
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		bad("log-level", "%q is not debug, info, warn or error", c.LogLevel)

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/httpapi"
+	"github.com/trailhq/trail/postgres"
 	"github.com/trailhq/trail/sqlite"
 )
 
@@ -66,9 +67,13 @@ func (m *Main) ParseFlags(args []string) error {
 // DBPath returns the SQLite file inside data folder dir.
 func DBPath(dir string) string { return filepath.Join(dir, "trail.db") }
 
-// OpenStore opens the store that cfg names: the SQLite file in the data
-// folder. Every command that works on the store opens it here.
+// OpenStore opens the store that cfg names: the PostgreSQL database of
+// --store when set, else the SQLite file in the data folder. Every command
+// that works on the store opens it here.
 func OpenStore(cfg Config) (trail.Store, error) {
+	if cfg.Store != "" {
+		return postgres.Open(cfg.Store)
+	}
 	return sqlite.Open(DBPath(cfg.Data))
 }
 
@@ -108,8 +113,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.goBackground(func() { m.API.RunPruner(bgctx, pruneInterval) })
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(m.ln) }()
-	m.Logger.Info("trail listening", "addr", m.Addr(), "data", m.Config.Data, "version", trail.Version)
 	m.hintAdminKey(ctx)
+	// The last startup line: tests and scripts wait for it.
+	m.Logger.Info("trail listening", "addr", m.Addr(), "data", m.Config.Data, "version", trail.Version)
 	return nil
 }
 
