@@ -194,9 +194,9 @@ func (e *env) seed(tb testing.TB, n int) []*trail.Event {
 		}
 		ev := &trail.Event{
 			ID: trail.NewID(at), Tenant: "acme", Action: actions[i%len(actions)], OccurredAt: at, ReceivedAt: at,
-			Actor:   actors[i%len(actors)],
-			Targets: []trail.Target{doc, {Type: "project", ID: fmt.Sprintf("p_%d", i%3)}},
-			Context: trail.Context{IP: ips[i%len(ips)], UserAgent: "Mozilla/5.0 (Macintosh) Firefox/140.0", Location: "Berlin, DE"},
+			Actor:    actors[i%len(actors)],
+			Targets:  []trail.Target{doc, {Type: "project", ID: fmt.Sprintf("p_%d", i%3)}},
+			Context:  trail.Context{IP: ips[i%len(ips)], UserAgent: "Mozilla/5.0 (Macintosh) Firefox/140.0", Location: "Berlin, DE"},
 			Metadata: json.RawMessage(fmt.Sprintf(`{"permission":"edit","request":%d}`, i)),
 			Version:  1, TraceID: fmt.Sprintf("4bf92f3577b34da6a3ce929d0e0e%04x", i),
 		}
