@@ -1,0 +1,173 @@
+package forward_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/forward"
+	"github.com/trailhq/trail/internal/teststore"
+)
+
+// fastRetry keeps fault tests quick: three attempts 10 to 40 ms apart.
+var fastRetry = trail.RetryConfig{
+	MaxAttempts: 3,
+	MinBackoff:  trail.Duration(10 * time.Millisecond),
+	MaxBackoff:  trail.Duration(40 * time.Millisecond),
+}
+
+// MustOpenStore opens a fresh SQLite store for the test.
+func MustOpenStore(tb testing.TB) forward.Store {
+	tb.Helper()
+	return teststore.SQLite(tb)
+}
+
+// MustAppend stores one event per action for tenant and returns them with
+// their positions.
+func MustAppend(tb testing.TB, s trail.EventStore, tenant string, actions ...string) []*trail.Event {
+	tb.Helper()
+	evs := make([]*trail.Event, len(actions))
+	for i, a := range actions {
+		evs[i] = trail.NewSystemEvent(tenant, a, trail.Actor{Type: trail.ActorUser, ID: "u1"},
+			trail.Context{IP: "192.0.2.1"}, time.Now(), trail.Target{Type: "doc", ID: "d1"})
+	}
+	if err := s.AppendBatches(context.Background(), []*trail.Batch{{Events: evs}}); err != nil {
+		tb.Fatalf("append events: %v", err)
+	}
+	return evs
+}
+
+// MustCreate stores forwarder f.
+func MustCreate(tb testing.TB, s forward.Store, f *trail.Forwarder) *trail.Forwarder {
+	tb.Helper()
+	if err := forward.Create(context.Background(), s, f, time.Now()); err != nil {
+		tb.Fatalf("create forwarder: %v", err)
+	}
+	return f
+}
+
+// StartManager runs a Manager over s with short intervals until the test
+// ends, and returns its metrics registry.
+func StartManager(tb testing.TB, s forward.Store, holder string) *prometheus.Registry {
+	tb.Helper()
+	reg := prometheus.NewRegistry()
+	m := forward.New(forward.Config{
+		Store: s, Holder: holder, Registry: reg,
+		Poll: 20 * time.Millisecond, Refresh: 50 * time.Millisecond,
+		LeaseTTL: 600 * time.Millisecond, Checkpoint: 50 * time.Millisecond,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.Run(ctx)
+	}()
+	tb.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return reg
+}
+
+// WaitFor polls cond until it holds or 15 seconds pass.
+func WaitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// request is one request a test receiver got.
+type request struct {
+	Method string
+	Path   string
+	Header http.Header
+	Body   []byte
+}
+
+// Receiver is an HTTP receiver that records every request and answers
+// with the status its Answer function returns (200 when nil).
+type Receiver struct {
+	*httptest.Server
+	mu     sync.Mutex
+	reqs   []request
+	answer func(n int, r *http.Request) int
+}
+
+// NewReceiver starts a Receiver; answer picks the status of the n-th
+// request (from 1), nil means always 200.
+func NewReceiver(tb testing.TB, answer func(n int, r *http.Request) int) *Receiver {
+	tb.Helper()
+	rc := &Receiver{answer: answer}
+	rc.Server = httptest.NewServer(http.HandlerFunc(rc.serve))
+	tb.Cleanup(rc.Close)
+	return rc
+}
+
+func (rc *Receiver) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	rc.reqs = append(rc.reqs, request{r.Method, r.URL.Path, r.Header.Clone(), body})
+	n, answer := len(rc.reqs), rc.answer
+	rc.mu.Unlock()
+	status := http.StatusOK
+	if answer != nil {
+		status = answer(n, r)
+	}
+	w.WriteHeader(status)
+}
+
+// Requests returns a copy of the requests so far.
+func (rc *Receiver) Requests() []request {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]request(nil), rc.reqs...)
+}
+
+// eventIDs returns the ids of the events in a webhook body: one event
+// object or an array of them.
+func eventIDs(tb testing.TB, body []byte) []string {
+	tb.Helper()
+	var one trail.Event
+	if err := json.Unmarshal(body, &one); err == nil && one.ID != "" {
+		return []string{one.ID}
+	}
+	var many []trail.Event
+	if err := json.Unmarshal(body, &many); err != nil {
+		tb.Fatalf("body is neither an event nor an array of events: %v: %s", err, body)
+	}
+	ids := make([]string, len(many))
+	for i, e := range many {
+		ids[i] = e.ID
+	}
+	return ids
+}
+
+func ids(evs []*trail.Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.ID
+	}
+	return out
+}
+
+// status returns forwarder name's stored status.
+func status(tb testing.TB, s forward.Store, tenant, name string) *trail.ForwarderStatus {
+	tb.Helper()
+	f, err := s.Forwarder(context.Background(), tenant, name)
+	if err != nil {
+		tb.Fatalf("read forwarder %s: %v", name, err)
+	}
+	return f.Status
+}

@@ -1,0 +1,82 @@
+package forward
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/trailhq/trail"
+)
+
+// hecPath is the HTTP Event Collector endpoint for JSON events.
+const hecPath = "/services/collector/event"
+
+// splunk sends events to a Splunk HTTP Event Collector: one JSON object
+// per event, concatenated in one request per batch, as HEC accepts.
+type splunk struct {
+	f      *trail.Forwarder
+	url    string
+	host   string
+	client *http.Client
+}
+
+// hecEvent is one event in HEC's envelope. Time is the event's
+// occurred_at in epoch seconds, with milliseconds.
+type hecEvent struct {
+	Time       json.Number  `json:"time"`
+	Host       string       `json:"host,omitempty"`
+	Source     string       `json:"source,omitempty"`
+	Sourcetype string       `json:"sourcetype,omitempty"`
+	Index      string       `json:"index,omitempty"`
+	Event      *trail.Event `json:"event"`
+}
+
+func newSplunk(f *trail.Forwarder) *splunk {
+	host := f.Splunk.Host
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	// The URI may be the collector's base URL or the full endpoint.
+	url := strings.TrimSuffix(f.URI, "/")
+	if !strings.HasSuffix(url, hecPath) {
+		url += hecPath
+	}
+	return &splunk{f: f, url: url, host: host, client: newHTTPClient(f.Timeout.Std())}
+}
+
+func (s *splunk) send(ctx context.Context, b *batch) error {
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	for _, e := range b.events {
+		secs := float64(e.OccurredAt.UnixMilli()) / 1000
+		err := enc.Encode(hecEvent{
+			Time:       json.Number(strconv.FormatFloat(secs, 'f', 3, 64)),
+			Host:       s.host,
+			Source:     s.f.Splunk.Source,
+			Sourcetype: s.f.Splunk.Sourcetype,
+			Index:      s.f.Splunk.Index,
+			Event:      e,
+		})
+		if err != nil {
+			return permanent(fmt.Errorf("encode event %s: %w", e.ID, err))
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, &body)
+	if err != nil {
+		return permanent(fmt.Errorf("build request: %w", err))
+	}
+	req.Header.Set("Authorization", "Splunk "+s.f.Token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", userAgent())
+	return doHTTP(s.client, req)
+}
+
+func (s *splunk) close() error {
+	s.client.CloseIdleConnections()
+	return nil
+}

@@ -1,0 +1,113 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/trailhq/trail"
+)
+
+// configActor is the actor of the audit events recorded when the config
+// file changes forwarders.
+var configActor = trail.Actor{Type: trail.ActorSystem, ID: "config", Name: "config file"}
+
+// ValidateConfig checks the forwarders of a config file, as Prepare does,
+// and that their names are unique. Every problem names its field as
+// "forwarders[i].field". fs is not changed.
+func ValidateConfig(fs []trail.Forwarder) error {
+	var p trail.Problems
+	names := map[string]int{}
+	for i := range fs {
+		f := fs[i]
+		prefix := fmt.Sprintf("forwarders[%d].", i)
+		if err := Prepare(&f); err != nil {
+			var te *trail.Error
+			errors.As(err, &te)
+			for _, d := range te.Details {
+				p.Add(-1, prefix+d.Field, d.Problem)
+			}
+		}
+		if j, dup := names[f.Name]; dup {
+			p.Add(-1, prefix+"name", fmt.Sprintf("%q is already the name of forwarders[%d]", f.Name, j))
+		}
+		names[f.Name] = i
+	}
+	return p.Err()
+}
+
+// Sync makes the store's config-managed forwarders those of the config
+// file: it creates the new ones, updates the changed ones (keeping their
+// cursors and dead letters) and deletes the ones no longer listed, and
+// records each change as an audit event. A config forwarder without a
+// secret keeps the one Trail generated for it before. Every node should
+// run with the same forwarders in its config.
+func Sync(ctx context.Context, s Store, fs []trail.Forwarder, now time.Time) error {
+	if err := ValidateConfig(fs); err != nil {
+		return err
+	}
+	existing, err := s.Forwarders(ctx, trail.Scope{Tenant: ""})
+	if err != nil {
+		return fmt.Errorf("sync forwarders: %w", err)
+	}
+	byName := map[string]*trail.Forwarder{}
+	for _, f := range existing {
+		byName[f.Name] = f
+	}
+	var audit []*trail.Event
+	for i := range fs {
+		f := fs[i]
+		e, err := syncOne(ctx, s, &f, byName[f.Name], now)
+		if err != nil {
+			return fmt.Errorf("forwarders[%d] (%s): %w", i, f.Name, err)
+		}
+		if e != nil {
+			audit = append(audit, e)
+		}
+		delete(byName, f.Name)
+	}
+	for _, old := range byName {
+		if old.ManagedBy != trail.ManagedByConfig {
+			continue
+		}
+		if err := s.DeleteForwarder(ctx, old.ID); err != nil {
+			return fmt.Errorf("delete forwarder %s: %w", old.Name, err)
+		}
+		audit = append(audit, Audit(old, ActionDeleted, nil, configActor, trail.Context{}, now))
+	}
+	if len(audit) == 0 {
+		return nil
+	}
+	return s.AppendBatches(ctx, []*trail.Batch{{Events: audit}})
+}
+
+// syncOne creates or updates one config forwarder and returns the audit
+// event of the change, nil when nothing changed.
+func syncOne(ctx context.Context, s Store, f, old *trail.Forwarder, now time.Time) (*trail.Event, error) {
+	f.ManagedBy = trail.ManagedByConfig
+	if old == nil {
+		if err := Create(ctx, s, f, now); err != nil {
+			return nil, err
+		}
+		return Audit(f, ActionCreated, nil, configActor, trail.Context{}, now), nil
+	}
+	if old.ManagedBy != trail.ManagedByConfig {
+		return nil, trail.Invalid("name", "a forwarder of this name was created through the API; rename one of them")
+	}
+	if f.Secret == "" {
+		f.Secret = old.Secret
+	}
+	if err := Prepare(f); err != nil {
+		return nil, err
+	}
+	changed := Changed(old, f)
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	f.ID, f.CreatedAt, f.UpdatedAt = old.ID, old.CreatedAt, now.UTC().Truncate(time.Microsecond)
+	if err := s.UpdateForwarder(ctx, f); err != nil {
+		return nil, err
+	}
+	return Audit(f, ActionUpdated, changed, configActor, trail.Context{}, now), nil
+}

@@ -1,0 +1,142 @@
+package forward
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trailhq/trail"
+)
+
+// Standard Webhooks headers (https://www.standardwebhooks.com).
+const (
+	HeaderWebhookID        = "webhook-id"
+	HeaderWebhookTimestamp = "webhook-timestamp"
+	HeaderWebhookSignature = "webhook-signature"
+)
+
+// DefaultTolerance is how far a webhook's timestamp may be from the
+// receiver's clock before Verify rejects it as a possible replay.
+const DefaultTolerance = 5 * time.Minute
+
+// webhook posts events to a URL: one event as a JSON object per request,
+// or, with a batch size above one, a JSON array of events.
+type webhook struct {
+	f      *trail.Forwarder
+	client *http.Client
+	now    func() time.Time
+}
+
+func newWebhook(f *trail.Forwarder, now func() time.Time) *webhook {
+	return &webhook{f: f, client: newHTTPClient(f.Timeout.Std()), now: now}
+}
+
+func (w *webhook) send(ctx context.Context, b *batch) error {
+	var body []byte
+	var err error
+	if w.f.Batch.Size > 1 {
+		body, err = json.Marshal(b.events)
+	} else {
+		body, err = json.Marshal(b.events[0])
+	}
+	if err != nil {
+		return permanent(fmt.Errorf("encode events: %w", err))
+	}
+	// Every attempt is signed anew: the timestamp says when this request
+	// was sent, so that receivers can reject old requests replayed later.
+	ts := w.now()
+	sig, err := Sign(w.f.Secret, b.id, ts, body)
+	if err != nil {
+		return permanent(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, w.f.Method, w.f.URI, bytes.NewReader(body))
+	if err != nil {
+		return permanent(fmt.Errorf("build request: %w", err))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", userAgent())
+	req.Header.Set(HeaderWebhookID, b.id)
+	req.Header.Set(HeaderWebhookTimestamp, strconv.FormatInt(ts.Unix(), 10))
+	req.Header.Set(HeaderWebhookSignature, sig)
+	if w.f.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+w.f.Token)
+	}
+	return doHTTP(w.client, req)
+}
+
+func (w *webhook) close() error {
+	w.client.CloseIdleConnections()
+	return nil
+}
+
+// Sign returns the webhook-signature header value for a message: "v1,"
+// and the base64 HMAC-SHA256, keyed with the secret's decoded bytes, of
+// "<id>.<unix timestamp>.<body>", as the Standard Webhooks spec defines.
+func Sign(secret, id string, ts time.Time, body []byte) (string, error) {
+	key, err := secretKey(secret)
+	if err != nil {
+		return "", err
+	}
+	return "v1," + base64.StdEncoding.EncodeToString(mac(key, id, ts.Unix(), body)), nil
+}
+
+// Verify checks a webhook request as a receiver should: the signature
+// header holds a valid "v1" signature by secret of the webhook-id,
+// webhook-timestamp and body, and the timestamp is within tolerance of
+// now, so that a captured request cannot be replayed later. Receivers
+// should also remember recent webhook-ids, which stay the same when Trail
+// delivers an event again, to drop duplicates.
+func Verify(secret string, h http.Header, body []byte, tolerance time.Duration, now time.Time) error {
+	key, err := secretKey(secret)
+	if err != nil {
+		return err
+	}
+	id, tsText, sigs := h.Get(HeaderWebhookID), h.Get(HeaderWebhookTimestamp), h.Get(HeaderWebhookSignature)
+	if id == "" || tsText == "" || sigs == "" {
+		return errors.New("webhook: missing webhook-id, webhook-timestamp or webhook-signature header")
+	}
+	ts, err := strconv.ParseInt(tsText, 10, 64)
+	if err != nil {
+		return errors.New("webhook: malformed webhook-timestamp")
+	}
+	if d := now.Sub(time.Unix(ts, 0)); d > tolerance || d < -tolerance {
+		return errors.New("webhook: timestamp outside the tolerance: too old or too new")
+	}
+	want := mac(key, id, ts, body)
+	// The header may hold several space-separated signatures, one per
+	// secret during a rotation; one valid "v1" signature suffices.
+	for _, s := range strings.Fields(sigs) {
+		version, b64, ok := strings.Cut(s, ",")
+		got, err := base64.StdEncoding.DecodeString(b64)
+		if ok && version == "v1" && err == nil && hmac.Equal(got, want) {
+			return nil
+		}
+	}
+	return errors.New("webhook: no matching signature")
+}
+
+func mac(key []byte, id string, ts int64, body []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	fmt.Fprintf(m, "%s.%d.", id, ts)
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// secretKey decodes a "whsec_..." secret into its key bytes.
+func secretKey(secret string) ([]byte, error) {
+	b64, ok := strings.CutPrefix(secret, "whsec_")
+	key, err := base64.StdEncoding.DecodeString(b64)
+	if !ok || err != nil || len(key) == 0 {
+		return nil, errors.New(`webhook: secret must be "whsec_" and base64`)
+	}
+	return key, nil
+}
