@@ -1,0 +1,172 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trailhq/trail/client"
+	"github.com/trailhq/trail/internal/pgtest"
+)
+
+// post sends one batch of n events, each targeting document tag-j, and
+// returns the status, the Retry-After header and the ids of a 201.
+func post(tb testing.TB, url, key, tag string, n int) (int, string, []string) {
+	tb.Helper()
+	var events []map[string]any
+	for j := range n {
+		events = append(events, map[string]any{
+			"action": "document.updated", "occurred_at": time.Now().UTC().Format(time.RFC3339Nano),
+			"actor":   map[string]string{"type": "user", "id": "u1"},
+			"targets": []map[string]string{{"type": "document", "id": fmt.Sprintf("%s-%d", tag, j)}},
+		})
+	}
+	body, _ := json.Marshal(map[string]any{"events": events})
+	req, _ := http.NewRequest("POST", url+"/v1/events", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		tb.Fatalf("POST /v1/events: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out struct{ IDs []string }
+	json.Unmarshal(b, &out)
+	return resp.StatusCode, resp.Header.Get("Retry-After"), out.IDs
+}
+
+// TestDatabaseOutage stops the PostgreSQL server under a running node:
+// ingest answers 503 with Retry-After and stores nothing, batches in flight
+// when it goes are stored whole or not at all, and once the server is back
+// the node serves again without a restart.
+func TestDatabaseOutage(t *testing.T) {
+	srv, err := pgtest.NewServer(pgtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	dsn := srv.NewDB(t)
+	key := createStoreKey(t, dsn, "--tenant", "acme", "--scopes", "events:write,events:read")
+	node := startServe(t, "--store", dsn, "--data", t.TempDir())
+	if code, _, _ := post(t, node.URL, key, "before", 5); code != 201 {
+		t.Fatalf("before the outage: status %d, want 201", code)
+	}
+
+	acked, sent := ingestDuringStop(t, srv, node.URL, key)
+
+	t.Run("Down", func(t *testing.T) {
+		code, retry, _ := post(t, node.URL, key, "down", 5)
+		if code != 503 || retry == "" {
+			t.Fatalf("while the database is down: status %d, Retry-After %q; want 503 with Retry-After", code, retry)
+		}
+		if code := get(t, node.URL+"/readyz"); code != 503 {
+			t.Errorf("/readyz while the database is down: %d, want 503", code)
+		}
+	})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("Recovers", func(t *testing.T) {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			code, _, _ := post(t, node.URL, key, "after", 5)
+			if code == 201 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("30s after the database came back, ingest still answers %d", code)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	t.Run("NothingPartial", func(t *testing.T) {
+		c := client.New(node.URL, key)
+		if n := countTarget(t, c, "down-0"); n != 0 {
+			t.Errorf("a batch answered 503 was stored (%d events)", n)
+		}
+		for tag := range sent {
+			n := countTarget(t, c, tag+"-0") + countTarget(t, c, tag+"-9")
+			if acked[tag] && n != 2 || n != 0 && n != 2 {
+				t.Errorf("batch %s (acknowledged %v): %d of its first and last events stored, want both or neither", tag, acked[tag], n)
+			}
+		}
+	})
+}
+
+// ingestDuringStop keeps two clients posting batches of 10 while the server
+// stops, and returns which batches were acknowledged and which were sent.
+func ingestDuringStop(t *testing.T, srv *pgtest.Server, url, key string) (acked, sent map[string]bool) {
+	acked, sent = map[string]bool{}, map[string]bool{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range 2 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				tag := fmt.Sprintf("w%d-%d", w, i)
+				code, _, _ := post(t, url, key, tag, 10)
+				mu.Lock()
+				sent[tag], acked[tag] = true, code == 201
+				mu.Unlock()
+			}
+		})
+	}
+	// Stop once batches flow, so some are in flight when the server goes.
+	deadline := time.Now().Add(30 * time.Second)
+	for n := 0; n < 5; {
+		if time.Now().After(deadline) {
+			t.Fatal("no batches acknowledged within 30s")
+		}
+		time.Sleep(5 * time.Millisecond)
+		mu.Lock()
+		n = len(acked)
+		mu.Unlock()
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	wg.Wait()
+	ok := 0
+	for _, a := range acked {
+		if a {
+			ok++
+		}
+	}
+	t.Logf("during the stop: %d batches sent, %d acknowledged", len(sent), ok)
+	return acked, sent
+}
+
+func get(tb testing.TB, url string) int {
+	tb.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// countTarget counts the events that touched document id.
+func countTarget(tb testing.TB, c *client.Client, id string) int {
+	tb.Helper()
+	page, err := c.TargetEvents(context.Background(), "document", id, client.Query{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return len(page.Events)
+}
