@@ -156,7 +156,7 @@ func (s *Server) keyFor(r *http.Request) (*trail.APIKey, error) {
 			"malformed Authorization header: use Authorization: Bearer <secret>")
 	}
 	id, ok := trail.KeyIDFromSecret(secret)
-	if !ok {
+	if !ok || !validKeyID(id) {
 		return nil, errInvalidKey
 	}
 	key, err := s.store.Key(r.Context(), id)
