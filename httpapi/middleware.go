@@ -116,7 +116,14 @@ func (s *Server) recoverPanic(next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler { //nolint:errorlint // sentinel compared as net/http does
 				panic(v)
 			}
-			s.error(w, r, fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
+			err := fmt.Errorf("panic: %v\n%s", v, debug.Stack())
+			if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
+				// Too late for an error answer: log, and cut the
+				// response short so the client sees it is incomplete.
+				s.logger.ErrorContext(r.Context(), "panic after response started", "id", info(r).id, "err", err)
+				panic(http.ErrAbortHandler)
+			}
+			s.error(w, r, err)
 		}()
 		next.ServeHTTP(w, r)
 	})
