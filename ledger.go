@@ -61,6 +61,11 @@ type LedgerCommit struct {
 type LedgerRow struct {
 	Seq   int64
 	Event *Event
+	// Conflict, when not empty, says how the row's other stored copies of
+	// the event's fields (columns that queries filter on) disagree with
+	// its JSON, e.g. `action column is "user.deleted", the event's action
+	// is "user.created"`.
+	Conflict string
 }
 
 // PrunedRange records that retention deleted events [From, To) of a log.

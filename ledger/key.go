@@ -34,8 +34,9 @@ func ParseKey(skey string) (*Key, error) {
 	}
 	// The public key is derived from the private key's seed, so that the
 	// key file is the one thing to keep.
-	parts := strings.Split(skey, "+")
-	raw, err := base64.StdEncoding.DecodeString(parts[len(parts)-1])
+	// The key is what follows the fourth '+'; base64 may hold '+' too.
+	parts := strings.SplitN(skey, "+", 5)
+	raw, err := base64.StdEncoding.DecodeString(parts[4])
 	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != 1 {
 		return nil, errors.New("ledger key: not an Ed25519 note key")
 	}

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"math"
+	"os"
+	"strings"
 	"strconv"
 	"testing"
 	"time"
@@ -176,6 +178,61 @@ func TestLeafHash(t *testing.T) {
 			if h, _ := ledger.LeafHash(e); bytes.Equal(h, got) {
 				t.Errorf("editing %s left the leaf unchanged", name)
 			}
+		}
+	})
+}
+
+func TestKey(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/" + ledger.KeyFile
+	// Many keys, so that base64 with '+' in it is among them.
+	for i := 0; i < 50; i++ {
+		skey, err := ledger.GenerateKey("trail.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := ledger.ParseKey(skey)
+		if err != nil {
+			t.Fatalf("parse %s: %v", skey, err)
+		}
+		msg, err := ledger.SignCheckpoint(ledger.Checkpoint{Origin: "trail.test/acme", Size: 1, Root: make([]byte, 32)}, k.Signer())
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := ledger.ParseVerifier(k.VerifierKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ledger.OpenCheckpoint(msg, v); err != nil {
+			t.Fatalf("key %d: checkpoint does not verify with its own verifier: %v", i, err)
+		}
+	}
+	t.Run("LoadOrCreate", func(t *testing.T) {
+		k1, err := ledger.LoadOrCreateKey(path, "trail.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		k2, err := ledger.LoadOrCreateKey(path, "other.name")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k1.VerifierKey() != k2.VerifierKey() {
+			t.Errorf("second start made a new key: %s vs %s", k1.VerifierKey(), k2.VerifierKey())
+		}
+		if !strings.HasPrefix(k1.VerifierKey(), "trail.test+") {
+			t.Errorf("verifier key %q is not named trail.test", k1.VerifierKey())
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("key file mode %v, want 0600", fi.Mode().Perm())
+		}
+	})
+	t.Run("ErrNotAKey", func(t *testing.T) {
+		if _, err := ledger.ParseKey("trail.test+01234567+AQID"); err == nil {
+			t.Error("a verifier key parsed as a signer key")
 		}
 	})
 }

@@ -127,3 +127,9 @@ func (l *Ledger) Run(ctx context.Context) error {
 		timer.Reset(next)
 	}
 }
+
+// Verifier returns a verifier of this ledger's store, with its key and
+// origin.
+func (l *Ledger) Verifier() *Verifier {
+	return &Verifier{Source: l.store, Key: l.cfg.Key.Verifier(), Origin: l.cfg.Origin}
+}

@@ -29,12 +29,18 @@ func tileOf(id compact.NodeID) (trail.LedgerTileID, int) {
 // tiles reads node hashes of one log from the store's tiles, keeping the
 // tiles it read: a proof or a verification pass touches each only once.
 type tiles struct {
-	store  trail.LedgerStore
+	store  tileReader
 	tenant string
 	cache  map[trail.LedgerTileID][]byte
 }
 
-func newTiles(s trail.LedgerStore, tenant string) *tiles {
+// tileReader is the part of a store, or of a remote ledger, that reads
+// tiles.
+type tileReader interface {
+	LedgerTiles(ctx context.Context, tenant string, ids []trail.LedgerTileID) ([]*trail.LedgerTile, error)
+}
+
+func newTiles(s tileReader, tenant string) *tiles {
 	return &tiles{store: s, tenant: tenant, cache: map[trail.LedgerTileID][]byte{}}
 }
 
@@ -69,6 +75,15 @@ func (t *tiles) nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, erro
 		hashes[i] = append([]byte(nil), b[slot*hashSize:(slot+1)*hashSize]...)
 	}
 	return hashes, nil
+}
+
+// leaf returns the stored leaf hash of seq.
+func (t *tiles) leaf(ctx context.Context, seq int64) ([]byte, error) {
+	hs, err := t.nodes(ctx, []compact.NodeID{compact.NewNodeID(0, uint64(seq))})
+	if err != nil {
+		return nil, err
+	}
+	return hs[0], nil
 }
 
 // leaves returns the stored leaf hashes of [from, to).
@@ -128,4 +143,15 @@ func rootOf(r *compact.Range) []byte {
 		panic(err) // every range here starts at 0
 	}
 	return root
+}
+
+// evictBelow forgets the cached tiles that only cover leaves below seq, so
+// that a pass over a whole log keeps memory flat.
+func (t *tiles) evictBelow(seq int64) {
+	for tid := range t.cache {
+		end := (tid.Index + 1) * tileWidth << tid.Level // first leaf after the tile
+		if end <= seq {
+			delete(t.cache, tid)
+		}
+	}
 }
