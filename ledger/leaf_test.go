@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"math"
 	"os"
-	"strings"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 

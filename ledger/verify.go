@@ -72,15 +72,15 @@ func (v *Verifier) VerifyLog(ctx context.Context, tenant string) (*Report, error
 
 // check is the state of verifying one log.
 type check struct {
-	v      *Verifier
-	tenant string
-	r      *Report
-	t      *tiles
-	cp     Checkpoint
-	prefix int64          // seqs below it were pruned
-	rng    *compact.Range // the tree of the stored leaf hashes so far
-	nodes  []compact.NodeID
-	hashes [][]byte
+	v       *Verifier
+	tenant  string
+	r       *Report
+	t       *tiles
+	cp      Checkpoint
+	prefix  int64          // seqs below it were pruned
+	rng     *compact.Range // the tree of the stored leaf hashes so far
+	nodes   []compact.NodeID
+	hashes  [][]byte
 	badTree bool
 }
 
