@@ -146,7 +146,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("trail client: %s %s: %w", r.method, r.path, err)
+		return nil, fmt.Errorf("trail client: %w", err) // names the method and URL
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp, nil

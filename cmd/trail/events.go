@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -57,6 +59,7 @@ type eventsFlags struct {
 	fs     *flag.FlagSet
 	server *string
 	key    *string
+	url    string // the server, once parsed
 	q      client.Query
 	since  string
 	until  string
@@ -116,7 +119,16 @@ func (ef *eventsFlags) parse(env *Env, args []string) ([]string, *client.Client,
 	if key == "" {
 		return nil, nil, usageErrorf("no API key: pass --key or set TRAIL_KEY (create one with trail keys create)")
 	}
+	ef.url = server
 	return pos, client.New(server, key, client.WithUserAgent("trail-cli/"+trail.Version)), nil
+}
+
+// explain adds a hint to errors that mean no server answers.
+func (ef *eventsFlags) explain(err error) error {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("%w\nis trail serve running at %s? (set --server or TRAIL_SERVER)", err, ef.url)
+	}
+	return err
 }
 
 func firstSet(values ...string) string {
@@ -147,14 +159,14 @@ func eventsList(ctx context.Context, env *Env, args []string) error {
 	if !*all {
 		page, err := c.List(ctx, ef.q)
 		if err != nil {
-			return err
+			return ef.explain(err)
 		}
 		return printPage(env, *output, page)
 	}
 	out := newEventPrinter(env.Stdout, *output)
 	for e, err := range c.All(ctx, ef.q) {
 		if err != nil {
-			return err
+			return ef.explain(err)
 		}
 		out.print(e)
 	}
@@ -257,7 +269,7 @@ func eventsGet(ctx context.Context, env *Env, args []string) error {
 	}
 	e, err := c.Get(ctx, pos[0])
 	if err != nil {
-		return err
+		return ef.explain(err)
 	}
 	return writeJSON(env.Stdout, e)
 }
@@ -286,7 +298,7 @@ func eventsExport(ctx context.Context, env *Env, args []string) error {
 		if stop != nil {
 			stop()
 		}
-		return err
+		return ef.explain(err)
 	})
 }
 

@@ -256,7 +256,9 @@ func keysRevoke(ctx context.Context, env *Env, args []string) error {
 		return usageErrorf("keys revoke needs exactly one key id, like: trail keys revoke k_0123456789abcdef0123")
 	}
 	k, err := s.Key(ctx, pos[0])
-	if err != nil {
+	if trail.ErrorCode(err) == trail.ENOTFOUND {
+		return fmt.Errorf("revoke: no API key %q in this store (see trail keys list)", pos[0])
+	} else if err != nil {
 		return fmt.Errorf("revoke key %s: %w", pos[0], err)
 	}
 	if k.RevokedAt.IsZero() {

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/trailhq/trail"
@@ -103,7 +104,9 @@ func exitStatus(stderr io.Writer, err error) int {
 	case isFlagError(err):
 		return 2 // the flag package has printed the error and the usage
 	default:
-		fmt.Fprintf(stderr, "trail: %v\n", err)
+		// Errors of the trail and client packages name themselves.
+		msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "trail client: "), "trail: ")
+		fmt.Fprintf(stderr, "trail: %s\n", msg)
 		return 1
 	}
 }

@@ -1,0 +1,151 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestQuickStart walks the README's quick start with the real binary, step
+// by step. Keep it in step with README.md. The only difference: the server
+// listens on a free port instead of 8080.
+func TestQuickStart(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "trail-data")
+
+	// 1. Start the service; on first start it says how to get an admin key.
+	srv := startServe(t, "--data", data)
+	hint := "trail keys create --data " + data + " --platform --scopes admin,events:write,events:read"
+	if !strings.Contains(srv.Logs(), hint) {
+		t.Errorf("first start does not print %q:\n%s", hint, srv.Logs())
+	}
+
+	// 2. Create keys while the server runs; --output json prints only JSON.
+	out, errOut := runBin(t, nil, "keys", "create", "--data", data, "--tenant", "acme",
+		"--scopes", "events:write,events:read", "--output", "json")
+	var created map[string]string
+	if err := json.Unmarshal([]byte(out), &created); err != nil {
+		t.Fatalf("keys create --output json printed %q, not JSON: %v", out, err)
+	}
+	if len(created) != 2 || created["id"] == "" || !strings.HasPrefix(created["secret"], "trail_") {
+		t.Fatalf("keys create --output json printed %q, want exactly id and secret", out)
+	}
+	if errOut != "" {
+		t.Errorf("keys create wrote to stderr: %q", errOut)
+	}
+	key := created["secret"]
+	humanOut, _ := runBin(t, nil, "keys", "create", "--data", data, "--platform",
+		"--scopes", "admin,events:write,events:read")
+	if !strings.Contains(humanOut, "Secret") || !strings.Contains(humanOut, "trail_k_") {
+		t.Errorf("keys create prints no secret:\n%s", humanOut)
+	}
+
+	// 3. Send an event, as with curl.
+	body := `{"action": "user.created", "occurred_at": "2026-11-23T12:00:00Z",
+	  "actor": {"type": "user", "id": "u_42", "name": "Ada"},
+	  "targets": [{"type": "user", "id": "u_43"}], "context": {"ip": "203.0.113.7"}}`
+	status, resp := httpDo(t, "POST", srv.URL+"/v1/events", key, body)
+	if status != http.StatusCreated {
+		t.Fatalf("POST /v1/events: %d %s", status, resp)
+	}
+	var ids struct{ IDs []string }
+	json.Unmarshal([]byte(resp), &ids)
+	if len(ids.IDs) != 1 {
+		t.Fatalf("POST /v1/events answered %s", resp)
+	}
+
+	// 4. Read it back: the API, then the CLI.
+	status, resp = httpDo(t, "GET", srv.URL+"/v1/events?action=user.created", key, "")
+	if status != http.StatusOK || !strings.Contains(resp, ids.IDs[0]) {
+		t.Fatalf("GET /v1/events: %d %s", status, resp)
+	}
+	cliEnv := []string{"TRAIL_SERVER=" + srv.URL, "TRAIL_KEY=" + key}
+	list, _ := runBin(t, cliEnv, "events", "list", "--action", "user.created")
+	if !strings.Contains(list, ids.IDs[0]) || !strings.Contains(list, "user:u_42 (Ada)") {
+		t.Errorf("trail events list:\n%s", list)
+	}
+	got, _ := runBin(t, cliEnv, "events", "get", ids.IDs[0])
+	if !strings.Contains(got, `"action": "user.created"`) {
+		t.Errorf("trail events get:\n%s", got)
+	}
+
+	// 5. Export to a file; stderr is not a terminal, so no progress.
+	file := filepath.Join(dir, "audit.csv")
+	_, errOut = runBin(t, cliEnv, "events", "export", "--format", "csv", "--output", file)
+	if errOut != "" {
+		t.Errorf("export to a pipe printed progress: %q", errOut)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Newest first: the export's own audit event, the platform key's and the
+	// tenant key's api_key.created, then the event sent.
+	var actions []string
+	for _, row := range rows[1:] {
+		actions = append(actions, row[2])
+	}
+	want := []string{"export.downloaded", "api_key.created", "api_key.created", "user.created"}
+	if !slices.Equal(actions, want) {
+		t.Errorf("export has actions %v, want %v", actions, want)
+	}
+
+	// 6. SIGTERM shuts down cleanly.
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	if err := srv.wait(t); err != nil {
+		t.Errorf("trail serve exited with %v after SIGTERM:\n%s", err, srv.Logs())
+	}
+	if !strings.Contains(srv.Logs(), "trail stopped") {
+		t.Errorf("no clean shutdown in the logs:\n%s", srv.Logs())
+	}
+}
+
+// runBin runs the binary with environment envs and returns its stdout and
+// stderr; it fails the test when the command fails.
+func runBin(tb testing.TB, envs []string, args ...string) (string, string) {
+	tb.Helper()
+	cmd := exec.Command(trailBin, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, envs...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		tb.Fatalf("trail %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String(), stderr.String()
+}
+
+// httpDo sends one request with the API key and returns the status and
+// body.
+func httpDo(tb testing.TB, method, url, key, body string) (int, string) {
+	tb.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
