@@ -48,6 +48,17 @@ func Run(t *testing.T, open func(t *testing.T) trail.Store) {
 		{"Ping", testPing},
 		{"Users", testUsers},
 		{"Sessions", testSessions},
+		{"Schemas", testSchemas},
+		{"RetentionPolicies", testRetentionPolicies},
+		{"Holds", testHolds},
+		{"DeleteEvents", testDeleteEvents},
+		{"AlertRules", testAlertRules},
+		{"AlertProgress", testAlertProgress},
+		{"ExecLogs", testExecLogs},
+		{"LedgerCommit", testLedgerCommit},
+		{"LedgerRowsAndSize", testLedgerRowsAndSize},
+		{"LedgerSequencing", testLedgerSequencing},
+		{"LedgerPruned", testLedgerPruned},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
