@@ -24,34 +24,21 @@ type ingestResponse struct {
 // once the batch is durable.
 func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	key := apiKey(r)
-	idemKey, err := idempotencyKey(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	body, err := readBody(w, r, trail.MaxBodyBytes)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
 	now := s.now()
-	events, err := buildEvents(key, body, now)
+	idemKey, err := idempotencyKey(r)
+	var body []byte
+	if err == nil {
+		body, err = readBody(w, r, trail.MaxBodyBytes)
+	}
+	var events []*trail.Event
+	if err == nil {
+		events, err = buildEvents(key, body, now)
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	resp := ingestResponse{IDs: make([]string, len(events))}
-	for i, e := range events {
-		resp.IDs[i] = e.ID
-	}
-	respBody, _ := json.Marshal(resp)
-	batch := &trail.Batch{Events: events}
-	sum := sha256.Sum256(body)
-	if idemKey != "" {
-		batch.Idempotency = &trail.Idempotency{Namespace: key.ID, Key: idemKey,
-			Response: trail.IdempotentResponse{RequestHash: hex.EncodeToString(sum[:]),
-				Status: http.StatusCreated, Body: respBody, CreatedAt: now}}
-	}
+	batch, answer := newIngestBatch(events, key.ID, idemKey, body, now)
 	if err := s.writer.Append(r.Context(), batch); err != nil {
 		s.error(w, r, fmt.Errorf("append events: %w", err))
 		return
@@ -66,7 +53,26 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.ingested.Add(float64(len(events)))
-	writeRawJSON(w, http.StatusCreated, respBody)
+	writeRawJSON(w, http.StatusCreated, answer)
+}
+
+// newIngestBatch makes the batch of one request and the answer it gets.
+// With an Idempotency-Key, the batch carries that answer for the store to
+// remember under the API key's id.
+func newIngestBatch(events []*trail.Event, keyID, idemKey string, body []byte, now time.Time) (*trail.Batch, []byte) {
+	resp := ingestResponse{IDs: make([]string, len(events))}
+	for i, e := range events {
+		resp.IDs[i] = e.ID
+	}
+	answer, _ := json.Marshal(resp)
+	b := &trail.Batch{Events: events}
+	if idemKey != "" {
+		sum := sha256.Sum256(body)
+		b.Idempotency = &trail.Idempotency{Namespace: keyID, Key: idemKey,
+			Response: trail.IdempotentResponse{RequestHash: hex.EncodeToString(sum[:]),
+				Status: http.StatusCreated, Body: answer, CreatedAt: now}}
+	}
+	return b, answer
 }
 
 func idempotencyKey(r *http.Request) (string, error) {
