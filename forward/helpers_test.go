@@ -53,27 +53,65 @@ func MustCreate(tb testing.TB, s forward.Store, f *trail.Forwarder) *trail.Forwa
 	return f
 }
 
+// testConfig is a Manager config with short intervals, for tests.
+func testConfig(s forward.Store, holder string) forward.Config {
+	return forward.Config{
+		Store: s, Holder: holder, Registry: prometheus.NewRegistry(),
+		Poll: 20 * time.Millisecond, Refresh: 50 * time.Millisecond,
+		LeaseTTL: 600 * time.Millisecond, Checkpoint: 50 * time.Millisecond,
+	}
+}
+
 // StartManager runs a Manager over s with short intervals until the test
 // ends, and returns its metrics registry.
 func StartManager(tb testing.TB, s forward.Store, holder string) *prometheus.Registry {
 	tb.Helper()
-	reg := prometheus.NewRegistry()
-	m := forward.New(forward.Config{
-		Store: s, Holder: holder, Registry: reg,
-		Poll: 20 * time.Millisecond, Refresh: 50 * time.Millisecond,
-		LeaseTTL: 600 * time.Millisecond, Checkpoint: 50 * time.Millisecond,
-	})
+	cfg := testConfig(s, holder)
+	stop := RunManager(tb, cfg)
+	tb.Cleanup(stop)
+	return cfg.Registry.(*prometheus.Registry)
+}
+
+// RunManager runs a Manager for cfg and returns a func that stops it and
+// waits until it stopped.
+func RunManager(tb testing.TB, cfg forward.Config) (stop func()) {
+	tb.Helper()
+	m := forward.New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		m.Run(ctx)
 	}()
-	tb.Cleanup(func() {
+	return func() {
 		cancel()
 		<-done
-	})
-	return reg
+	}
+}
+
+// metricValue returns the value of the forwarder metric name for the
+// forwarder (tenant, fname), 0 when it has none.
+func metricValue(tb testing.TB, reg *prometheus.Registry, name, tenant, fname string) float64 {
+	tb.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		tb.Fatalf("gather metrics: %v", err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["tenant"] == tenant && labels["name"] == fname {
+				return m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			}
+		}
+	}
+	return 0
 }
 
 // WaitFor polls cond until it holds or 15 seconds pass.
@@ -102,12 +140,12 @@ type Receiver struct {
 	*httptest.Server
 	mu     sync.Mutex
 	reqs   []request
-	answer func(n int, r *http.Request) int
+	answer func(n int, r *http.Request, body []byte) int
 }
 
 // NewReceiver starts a Receiver; answer picks the status of the n-th
-// request (from 1), nil means always 200.
-func NewReceiver(tb testing.TB, answer func(n int, r *http.Request) int) *Receiver {
+// request (from 1) from the request and its body; nil means always 200.
+func NewReceiver(tb testing.TB, answer func(n int, r *http.Request, body []byte) int) *Receiver {
 	tb.Helper()
 	rc := &Receiver{answer: answer}
 	rc.Server = httptest.NewServer(http.HandlerFunc(rc.serve))
@@ -123,7 +161,7 @@ func (rc *Receiver) serve(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Unlock()
 	status := http.StatusOK
 	if answer != nil {
-		status = answer(n, r)
+		status = answer(n, r, body)
 	}
 	w.WriteHeader(status)
 }

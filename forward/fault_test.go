@@ -1,0 +1,221 @@
+package forward_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/forward"
+)
+
+// TestReceiverDownThenUp: while nothing listens at the receiver's address
+// the forwarder retries; once a receiver listens there, every event
+// arrives, in order, and nothing went to the dead-letter list.
+func TestReceiverDownThenUp(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // down: connections are refused
+
+	s := MustOpenStore(t)
+	MustCreate(t, s, &trail.Forwarder{Name: "down", Kind: trail.ForwarderWebhook, URI: "http://" + addr,
+		Retry: trail.RetryConfig{MaxAttempts: 1000, MinBackoff: trail.Duration(5 * time.Millisecond),
+			MaxBackoff: trail.Duration(30 * time.Millisecond)}})
+	reg := StartManager(t, s, "node-1")
+	evs := MustAppend(t, s, "acme", "a.one", "a.two", "a.three")
+	WaitFor(t, "the forwarder to retry", func() bool {
+		st := status(t, s, "", "down")
+		return st.State != trail.ForwarderActive && st.Attempts >= 3
+	})
+	if st := status(t, s, "", "down"); !strings.Contains(st.LastError, "connection refused") {
+		t.Errorf("last_error %q, want the connection error", st.LastError)
+	}
+
+	up := &Receiver{}
+	l, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen again on %s: %v", addr, err)
+	}
+	up.Server = httptest.NewUnstartedServer(http.HandlerFunc(up.serve))
+	up.Server.Listener = l
+	up.Start()
+	t.Cleanup(up.Close)
+
+	WaitFor(t, "every event once the receiver is up", func() bool { return len(up.Requests()) >= 3 })
+	var got []string
+	for _, r := range up.Requests() {
+		got = append(got, eventIDs(t, r.Body)...)
+	}
+	if !slices.Equal(got, ids(evs)) {
+		t.Errorf("delivered %v, want %v in order", got, ids(evs))
+	}
+	WaitFor(t, "state active", func() bool { return status(t, s, "", "down").State == trail.ForwarderActive })
+	if n := metricValue(t, reg, "trail_forwarder_retries_total", "", "down"); n < 2 {
+		t.Errorf("retries metric = %v, want at least 2", n)
+	}
+	if dls := deadLetters(t, s, "down"); len(dls) != 0 {
+		t.Errorf("dead letters %v, want none", dls)
+	}
+}
+
+// TestSlowReceiver: a receiver slower than the timeout counts as a failed
+// attempt; the retry carries the same webhook-id.
+func TestSlowReceiver(t *testing.T) {
+	rc := NewReceiver(t, func(n int, r *http.Request, _ []byte) int {
+		if n <= 2 {
+			<-r.Context().Done() // answers only after the forwarder gave up
+		}
+		return http.StatusOK
+	})
+	s := MustOpenStore(t)
+	MustCreate(t, s, &trail.Forwarder{Name: "slow", Kind: trail.ForwarderWebhook, URI: rc.URL,
+		Timeout: trail.Duration(100 * time.Millisecond), Retry: fastRetry})
+	ev := MustAppend(t, s, "acme", "a.one")[0]
+	StartManager(t, s, "node-1")
+
+	WaitFor(t, "delivery after two timeouts", func() bool {
+		return status(t, s, "", "slow").Cursor == ev.Pos
+	})
+	reqs := rc.Requests()
+	if len(reqs) != 3 {
+		t.Fatalf("got %d requests, want 3: two timed out, one answered", len(reqs))
+	}
+	for i, r := range reqs {
+		if got := r.Header.Get("webhook-id"); got != ev.ID {
+			t.Errorf("attempt %d: webhook-id %s, want %s on every attempt", i+1, got, ev.ID)
+		}
+	}
+	if dls := deadLetters(t, s, "slow"); len(dls) != 0 {
+		t.Errorf("dead letters %v, want none", dls)
+	}
+}
+
+// TestClientVersusServerErrors: a 4xx answer is final, so its event goes
+// to the dead-letter list after one attempt; a 5xx answer is retried, and
+// after the last attempt its event goes there too. Replaying them later
+// delivers them with their original webhook-ids.
+func TestClientVersusServerErrors(t *testing.T) {
+	var healed atomic.Bool
+	var flaky atomic.Int32
+	rc := NewReceiver(t, func(n int, r *http.Request, body []byte) int {
+		if healed.Load() {
+			return http.StatusOK
+		}
+		var e trail.Event
+		json.Unmarshal(body, &e)
+		switch e.Action {
+		case "bad.request":
+			return http.StatusBadRequest
+		case "flaky.receiver":
+			if flaky.Add(1) <= 2 {
+				return http.StatusServiceUnavailable
+			}
+			return http.StatusOK
+		case "broken.receiver":
+			return http.StatusInternalServerError
+		}
+		return http.StatusOK
+	})
+	s := MustOpenStore(t)
+	MustCreate(t, s, &trail.Forwarder{Name: "picky", Kind: trail.ForwarderWebhook, URI: rc.URL, Retry: fastRetry})
+	reg := StartManager(t, s, "node-1")
+	evs := MustAppend(t, s, "acme", "bad.request", "flaky.receiver", "broken.receiver", "fine.event")
+
+	WaitFor(t, "the cursor to pass every event", func() bool { return status(t, s, "", "picky").Cursor == evs[3].Pos })
+	attempts := map[string]int{}
+	for _, r := range rc.Requests() {
+		attempts[r.Header.Get("webhook-id")]++
+	}
+	for i, want := range []int{1, 3, 3, 1} {
+		if got := attempts[evs[i].ID]; got != want {
+			t.Errorf("%s: %d attempts, want %d", evs[i].Action, got, want)
+		}
+	}
+	dls := deadLetters(t, s, "picky")
+	if got, want := dlIDs(dls), []string{evs[0].ID, evs[2].ID}; !slices.Equal(got, want) {
+		t.Fatalf("dead letters %v, want the 400 and the 500 events %v", got, want)
+	}
+	if dls[0].Attempts != 1 || dls[1].Attempts != 3 || !strings.Contains(dls[1].Error, "500") {
+		t.Errorf("dead letters %+v %+v, want 1 attempt for the 400 and 3 ending in 500", dls[0], dls[1])
+	}
+	if got := metricValue(t, reg, "trail_forwarder_failed_events_total", "", "picky"); got != 2 {
+		t.Errorf("failed metric %v, want 2", got)
+	}
+	if got := metricValue(t, reg, "trail_forwarder_delivered_events_total", "", "picky"); got != 2 {
+		t.Errorf("delivered metric %v, want 2", got)
+	}
+
+	healed.Store(true)
+	before := len(rc.Requests())
+	n, err := s.ReplayDeadLetters(context.Background(), forwarderID(t, s, "picky"), nil)
+	if err != nil || n != 2 {
+		t.Fatalf("replay = %d, %v; want 2", n, err)
+	}
+	WaitFor(t, "the dead-letter list to empty", func() bool { return len(deadLetters(t, s, "picky")) == 0 })
+	var replayed []string
+	for _, r := range rc.Requests()[before:] {
+		replayed = append(replayed, r.Header.Get("webhook-id"))
+	}
+	if want := []string{evs[0].ID, evs[2].ID}; !slices.Equal(replayed, want) {
+		t.Errorf("replayed webhook-ids %v, want the original ids %v", replayed, want)
+	}
+}
+
+// TestLeaseHandover: two managers on one store deliver each event once;
+// when the driving node stops, the other takes over from its cursor.
+func TestLeaseHandover(t *testing.T) {
+	s := MustOpenStore(t)
+	rc := NewReceiver(t, nil)
+	MustCreate(t, s, &trail.Forwarder{Name: "shared", Kind: trail.ForwarderWebhook, URI: rc.URL})
+	stopA := RunManager(t, testConfig(s, "node-a"))
+	first := MustAppend(t, s, "acme", "a.one", "a.two", "a.three")
+	WaitFor(t, "node a to deliver", func() bool { return len(rc.Requests()) == 3 })
+	stopB := RunManager(t, testConfig(s, "node-b"))
+	defer stopB()
+	stopA()
+	second := MustAppend(t, s, "acme", "b.one", "b.two")
+	WaitFor(t, "node b to deliver", func() bool { return len(rc.Requests()) >= 5 })
+	var got []string
+	for _, r := range rc.Requests() {
+		got = append(got, eventIDs(t, r.Body)...)
+	}
+	if want := append(ids(first), ids(second)...); !slices.Equal(got, want) {
+		t.Errorf("delivered %v, want each event once, in order: %v", got, want)
+	}
+}
+
+func deadLetters(tb testing.TB, s forward.Store, name string) []*trail.DeadLetter {
+	tb.Helper()
+	dls, err := s.DeadLetters(context.Background(), forwarderID(tb, s, name), trail.DeadLetterQuery{})
+	if err != nil {
+		tb.Fatalf("list dead letters: %v", err)
+	}
+	return dls
+}
+
+func dlIDs(dls []*trail.DeadLetter) []string {
+	var out []string
+	for _, d := range dls {
+		out = append(out, d.EventID)
+	}
+	return out
+}
+
+func forwarderID(tb testing.TB, s forward.Store, name string) string {
+	tb.Helper()
+	f, err := s.Forwarder(context.Background(), "", name)
+	if err != nil {
+		tb.Fatalf("read forwarder %s: %v", name, err)
+	}
+	return f.ID
+}
