@@ -100,8 +100,9 @@ func (l *Ledger) Trigger() {
 // Run sequences until ctx ends: every Interval, and whenever Trigger is
 // called, it integrates new events and signs checkpoints for the logs that
 // grew. Run it under trail.RunWithLease with LeaseName, so that one node at
-// a time sequences; a sequencer that lost its lease is fenced off by the
-// store and returns.
+// a time sequences; the store fences off a round of a node that lost its
+// lease without noticing yet. Run returns on a store error, and
+// RunWithLease starts it again.
 func (l *Ledger) Run(ctx context.Context) error {
 	l.cursor, l.logs = -1, map[string]*logState{}
 	timer := time.NewTimer(0)
@@ -114,10 +115,15 @@ func (l *Ledger) Run(ctx context.Context) error {
 		case <-l.wake:
 		}
 		n, err := l.Step(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case trail.ErrorCode(err) == trail.ECONFLICT:
+			// Another node committed a round: this node lost its lease
+			// and RunWithLease will stop it, or the other node did and
+			// will stop. Step has dropped its cached state either way.
+			l.cfg.Logger.Warn("ledger round lost to another sequencer", "err", err)
+		case err != nil:
 			return err
 		}
 		next := l.cfg.Interval
