@@ -135,6 +135,15 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+const serveUsage = `Usage: trail serve [flags]
+
+Runs Trail. Every flag is also an environment variable (--log-level is
+TRAIL_LOG_LEVEL) and a key of the YAML file of --config (log_level). Flags
+win over the environment, the environment over the file.
+
+Flags:
+`
+
 // LoadConfig builds the configuration of `trail serve` from the defaults,
 // the YAML file (--config or TRAIL_CONFIG), the TRAIL_* environment read
 // through getenv, and the flags in args, then validates it. Usage and flag
@@ -142,6 +151,10 @@ func (c *Config) Validate() error {
 func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("trail serve", flag.ContinueOnError)
 	fs.SetOutput(usage)
+	fs.Usage = func() {
+		fmt.Fprint(usage, serveUsage)
+		fs.PrintDefaults()
+	}
 	cf := addConfigFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {

@@ -173,8 +173,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		m.Close()
 		return err
 	}
-	<-ctx.Done()
-	m.Logger.Info("shutting down: finishing in-flight requests")
+	select {
+	case <-ctx.Done():
+		m.Logger.Info("shutting down: finishing in-flight requests")
+	case err := <-m.served:
+		m.served <- err // for Close
+		m.Logger.Error("the HTTP server stopped by itself; shutting down", "err", err)
+	}
 	return m.Close()
 }
 

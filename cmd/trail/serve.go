@@ -45,6 +45,9 @@ type Main struct {
 	served chan error
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // NewMain returns a Main with the default configuration, reading the real
@@ -176,8 +179,14 @@ func shellQuote(s string) string {
 // Close shuts down gracefully: it stops accepting connections, lets
 // in-flight requests finish (up to ShutdownTimeout), commits what the
 // writer holds, stops background work and closes the store. Every request
-// that was answered 201 is durable before Close returns.
+// that was answered 201 is durable before Close returns. Calling Close
+// again returns the first call's result.
 func (m *Main) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.close() })
+	return m.closeErr
+}
+
+func (m *Main) close() error {
 	var errs []error
 	if m.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
