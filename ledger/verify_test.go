@@ -8,6 +8,8 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/ledger"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
 )
 
 // sealed returns an env whose logs "acme" (40 events) and "other" (5) are
@@ -224,4 +226,60 @@ func insertRow(t *testing.T, raw *sql.DB, ev *trail.Event) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestRewrittenHistory: an attacker with the database and the signing key
+// edits an event and rebuilds the whole ledger. The new checkpoints verify
+// on their own, but not against a checkpoint kept from before.
+func TestRewrittenHistory(t *testing.T) {
+	e, raw := sealed(t)
+	kept, err := e.db.LedgerHead(ctxT(t), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := e.checkpoint(t, "acme")
+	exec(t, raw, `UPDATE events SET data = json_set(data, '$.actor.id', 'mallory'), actor_id = 'mallory'
+		WHERE tenant = 'acme' AND seq = 5`,
+		`DELETE FROM ledger_heads`, `DELETE FROM ledger_tiles`, `UPDATE ledger_cursor SET pos = 0`)
+	appendEvents(t, e.db, "acme", 10)
+	led, err := ledger.New(e.db, ledger.Config{Key: e.key, Origin: origin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.led = led
+	e.sequence(t)
+	if r := e.verify(t, "acme"); !r.OK() {
+		t.Fatalf("the rebuilt ledger does not even verify on its own: %v", r.Problems)
+	}
+	t.Run("ConsistencyProofFails", func(t *testing.T) {
+		p, err := e.led.ConsistencyProof(ctxT(t), "acme", old.Size, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur := e.checkpoint(t, "acme")
+		err = proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(old.Size), uint64(cur.Size), p.Hashes, old.Root, cur.Root)
+		if err == nil {
+			t.Fatal("a rewritten history is consistent with the checkpoint from before")
+		}
+	})
+	t.Run("VerifierSince", func(t *testing.T) {
+		v := e.led.Verifier()
+		v.Since = [][]byte{kept.Checkpoint}
+		r, err := v.VerifyLog(ctxT(t), "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantFirst(t, r, -1, ledger.KindLedger, "not consistent", "rewritten")
+	})
+	t.Run("IntactSince", func(t *testing.T) {
+		e2, _ := sealed(t)
+		kept, _ := e2.db.LedgerHead(ctxT(t), "acme")
+		appendEvents(t, e2.db, "acme", 300)
+		e2.sequence(t)
+		v := e2.led.Verifier()
+		v.Since = [][]byte{kept.Checkpoint}
+		if r, err := v.VerifyLog(ctxT(t), "acme"); err != nil || !r.OK() {
+			t.Fatalf("an honest log fails against its own older checkpoint: %v %v", err, r.Problems)
+		}
+	})
 }
