@@ -35,22 +35,11 @@ default http://127.0.0.1:8080) with an API key holding events:read
 
 // runEvents runs `trail events list|get|export`.
 func runEvents(ctx context.Context, env *Env, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(env.Stderr, eventsUsage)
-		if len(args) == 0 {
-			return usageErrorf("events needs a subcommand: list, get or export")
-		}
-		return nil
-	}
-	switch args[0] {
-	case "list":
-		return eventsList(ctx, env, args[1:])
-	case "get":
-		return eventsGet(ctx, env, args[1:])
-	case "export":
-		return eventsExport(ctx, env, args[1:])
-	}
-	return usageErrorf("events: unknown subcommand %q: use list, get or export", args[0])
+	return runGroup(ctx, env, "events", eventsUsage, args, []command{
+		{"list", "list events", eventsList},
+		{"get", "get one event", eventsGet},
+		{"export", "export events", eventsExport},
+	})
 }
 
 // eventsFlags are the connection flags and, for list and export, the

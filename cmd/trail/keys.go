@@ -36,22 +36,11 @@ trail serve, so --config finds the same store.
 
 // runKeys runs `trail keys create|list|revoke`.
 func runKeys(ctx context.Context, env *Env, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(env.Stderr, keysUsage)
-		if len(args) == 0 {
-			return usageErrorf("keys needs a subcommand: create, list or revoke")
-		}
-		return nil
-	}
-	switch args[0] {
-	case "create":
-		return keysCreate(ctx, env, args[1:])
-	case "list":
-		return keysList(ctx, env, args[1:])
-	case "revoke":
-		return keysRevoke(ctx, env, args[1:])
-	}
-	return usageErrorf("keys: unknown subcommand %q: use create, list or revoke", args[0])
+	return runGroup(ctx, env, "keys", keysUsage, args, []command{
+		{"create", "create a key", keysCreate},
+		{"list", "list keys", keysList},
+		{"revoke", "revoke a key", keysRevoke},
+	})
 }
 
 // keysFlags are the flags every keys subcommand shares.

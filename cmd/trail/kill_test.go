@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/client"
@@ -21,43 +20,14 @@ func TestKill9(t *testing.T) {
 	data := t.TempDir()
 	_, key := createKey(t, data, "--tenant", "acme", "--scopes", "events:write,events:read")
 	srv := startServe(t, "--data", data)
-	c := client.New(srv.URL, key)
-
-	var (
-		mu    sync.Mutex
-		acked []string
-		count atomic.Int64
-		wg    sync.WaitGroup
-	)
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				ids, err := c.Publish(context.Background(), batch(w, i, 50)...)
-				if err != nil {
-					return // the server is gone
-				}
-				mu.Lock()
-				acked = append(acked, ids...)
-				mu.Unlock()
-				count.Add(int64(len(ids)))
-			}
-		}()
-	}
+	in := ingest(client.New(srv.URL, key), 4, 50)
 	// Kill mid-ingest: once a good number of events are acknowledged, while
 	// the clients keep sending.
-	deadline := time.Now().Add(60 * time.Second)
-	for count.Load() < 2000 {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d events acknowledged within 60s", count.Load())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(t, func() bool { return in.count.Load() >= 2000 })
 	if err := srv.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	wg.Wait()
+	acked := in.wait()
 	srv.wait(t)
 
 	srv = startServe(t, "--data", data)
@@ -72,6 +42,43 @@ func TestKill9(t *testing.T) {
 		t.Fatalf("%d of %d acknowledged events are missing after kill -9", missing, len(acked))
 	}
 	t.Logf("%d acknowledged events, %d stored, none lost", len(acked), len(stored))
+}
+
+// ingestion is clients publishing batches until their server goes away.
+type ingestion struct {
+	mu    sync.Mutex
+	acked []string
+	count atomic.Int64
+	wg    sync.WaitGroup
+}
+
+// ingest starts workers goroutines that publish batches of n events
+// through c and record the ids of every acknowledged batch.
+func ingest(c *client.Client, workers, n int) *ingestion {
+	in := &ingestion{}
+	for w := range workers {
+		in.wg.Add(1)
+		go func() {
+			defer in.wg.Done()
+			for i := 0; ; i++ {
+				ids, err := c.Publish(context.Background(), batch(w, i, n)...)
+				if err != nil {
+					return // the server is gone
+				}
+				in.mu.Lock()
+				in.acked = append(in.acked, ids...)
+				in.mu.Unlock()
+				in.count.Add(int64(len(ids)))
+			}
+		}()
+	}
+	return in
+}
+
+// wait waits for every worker to stop and returns the acknowledged ids.
+func (in *ingestion) wait() []string {
+	in.wg.Wait()
+	return in.acked
 }
 
 // batch returns n events for worker w's i-th request.

@@ -62,6 +62,29 @@ func commands() []command {
 	}
 }
 
+// runGroup runs the subcommand named by args[0] of a command group such as
+// `trail keys`, or prints the group's usage.
+func runGroup(ctx context.Context, env *Env, group, usage string, args []string, subs []command) error {
+	names := make([]string, len(subs))
+	for i, c := range subs {
+		names[i] = c.name
+	}
+	list := strings.Join(names, ", ")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(env.Stderr, usage)
+		if len(args) == 0 {
+			return usageErrorf("%s needs a subcommand: %s", group, list)
+		}
+		return nil
+	}
+	for _, c := range subs {
+		if c.name == args[0] {
+			return c.run(ctx, env, args[1:])
+		}
+	}
+	return usageErrorf("%s: unknown subcommand %q: use %s", group, args[0], list)
+}
+
 // usageError is a mistake in the command line: exit status 2.
 type usageError struct{ msg string }
 

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,34 +17,12 @@ import (
 func TestServeGracefulShutdown(t *testing.T) {
 	m := startMain(t)
 	_, key := createKey(t, m.Config.Data, "--tenant", "acme", "--scopes", "events:write")
-	c := client.New(m.URL(), key)
-	var (
-		mu    sync.Mutex
-		acked []string
-		count atomic.Int64
-		wg    sync.WaitGroup
-	)
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				ids, err := c.Publish(context.Background(), batch(w, i, 20)...)
-				if err != nil {
-					return
-				}
-				mu.Lock()
-				acked = append(acked, ids...)
-				mu.Unlock()
-				count.Add(int64(len(ids)))
-			}
-		}()
-	}
-	waitUntil(t, func() bool { return count.Load() >= 500 })
+	in := ingest(client.New(m.URL(), key), 4, 20)
+	waitUntil(t, func() bool { return in.count.Load() >= 500 })
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
-	wg.Wait()
+	acked := in.wait()
 
 	db := openData(t, m.Config.Data)
 	for _, id := range acked {
