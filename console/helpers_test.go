@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -71,11 +72,24 @@ func newEnv(tb testing.TB, opts ...func(*console.Config)) *env {
 
 func (e *env) now() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }
 
+// passwordHash is the hash of password, computed once: hashing is slow on
+// purpose, and every env needs four users.
+var passwordHash = sync.OnceValue(func() string {
+	h, err := console.HashPassword(password)
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
+
 func (e *env) newUser(tb testing.TB, tenant, email, role string) *trail.User {
 	tb.Helper()
-	u, err := console.CreateUser(context.Background(), e.db, tenant, email, role, password, e.now())
+	u, err := trail.NewUser(tenant, email, role, passwordHash(), e.now())
+	if err == nil {
+		err = e.db.CreateUser(context.Background(), u)
+	}
 	if err != nil {
-		tb.Fatalf("CreateUser(%s): %v", email, err)
+		tb.Fatalf("create user %s: %v", email, err)
 	}
 	return u
 }

@@ -73,7 +73,7 @@ func (s *Server) auditor(h userHandler) http.HandlerFunc {
 	return s.signedIn(func(w http.ResponseWriter, r *http.Request, v *viewer) {
 		if !v.user.CanReadAudit() {
 			s.errorPage(w, r, v, trail.Errorf(trail.EFORBIDDEN,
-				"your role (%s) cannot view the audit log or settings; ask an owner or admin of %s for access",
+				"Your role (%s) cannot view the audit log or settings. Ask an owner or admin of %s for access.",
 				v.user.Role, v.user.Tenant))
 			return
 		}

@@ -13,6 +13,7 @@
     if (source) source.close();
     source = null;
     button.setAttribute("aria-pressed", "false");
+    button.removeAttribute("data-state");
     button.textContent = "Follow live";
     say(message || "");
   }
@@ -21,7 +22,15 @@
     source = new EventSource(button.getAttribute("data-src"));
     button.setAttribute("aria-pressed", "true");
     button.textContent = "Following… (stop)";
-    say("Following new events.");
+    say("Connecting…");
+    source.addEventListener("open", function () {
+      button.setAttribute("data-state", "open");
+      say(count ? "" : "Following new events.");
+    });
+    source.addEventListener("error", function () {
+      button.setAttribute("data-state", "retrying");
+      say("Connection lost; retrying…");
+    });
     source.addEventListener("row", function (ev) {
       var msg = JSON.parse(ev.data);
       if (rows.querySelector('tr[data-id="' + msg.id + '"]')) return;
