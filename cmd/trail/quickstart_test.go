@@ -149,3 +149,76 @@ func httpDo(tb testing.TB, method, url, key, body string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// TestREADMEQuickStart runs the shell commands of README.md's quick start
+// literally, after the server is started, with two substitutions: the
+// built binary for `go run ./cmd/trail`, and the test server's address for
+// http://127.0.0.1:8080.
+func TestREADMEQuickStart(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "sed"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("the README's quick start needs %s: install it (apt-get install %s)", tool, tool)
+		}
+	}
+	dir := t.TempDir()
+	srv := startServe(t, "--data", filepath.Join(dir, "trail-data"))
+	script := "set -euo pipefail\n"
+	for _, block := range quickStartBlocks(t) {
+		if strings.Contains(block, "./cmd/trail serve") {
+			continue // started above
+		}
+		script += block + "\n"
+	}
+	script = strings.ReplaceAll(script, "go run ./cmd/trail", trailBin)
+	script = strings.ReplaceAll(script, "http://127.0.0.1:8080", srv.URL)
+	cmd := exec.Command("bash", "-c", script)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "TRAIL_SERVER=" + srv.URL}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("quick start failed: %v\nscript:\n%s\noutput:\n%s", err, script, out)
+	}
+	for _, want := range []string{`{"ids":["`, "user.created", "api_key.created"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("quick start output lacks %q:\n%s", want, out)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "audit.csv"))
+	if err != nil || !strings.Contains(string(b), "user.created") {
+		t.Errorf("audit.csv: %v\n%s", err, b)
+	}
+}
+
+// quickStartBlocks returns the ```sh blocks of README.md's Quick start
+// section, unindented.
+func quickStartBlocks(tb testing.TB) []string {
+	tb.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Quick start\n")
+	if !ok {
+		tb.Fatal("README.md has no Quick start section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var blocks []string
+	var cur []string
+	in := false
+	for _, line := range strings.Split(section, "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case !in && trimmed == "```sh":
+			in, cur = true, nil
+		case in && trimmed == "```":
+			in = false
+			blocks = append(blocks, strings.Join(cur, "\n"))
+		case in:
+			cur = append(cur, strings.TrimPrefix(line, "   "))
+		}
+	}
+	if len(blocks) < 4 {
+		tb.Fatalf("found %d sh blocks in the quick start, want at least 4", len(blocks))
+	}
+	return blocks
+}
