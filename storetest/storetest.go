@@ -54,11 +54,16 @@ func Run(t *testing.T, open func(t *testing.T) trail.Store) {
 		{"DeleteEvents", testDeleteEvents},
 		{"AlertRules", testAlertRules},
 		{"AlertProgress", testAlertProgress},
+		{"StartAlertCursor", testStartAlertCursor},
 		{"ExecLogs", testExecLogs},
 		{"LedgerCommit", testLedgerCommit},
 		{"LedgerRowsAndSize", testLedgerRowsAndSize},
 		{"LedgerSequencing", testLedgerSequencing},
 		{"LedgerPruned", testLedgerPruned},
+		{"Forwarders", testForwarders},
+		{"ForwarderStatus", testForwarderStatus},
+		{"DeadLetters", testDeadLetters},
+		{"StreamHead", testStreamHead},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
