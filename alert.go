@@ -263,7 +263,10 @@ type AlertFiring struct {
 	WindowEnd   time.Time `json:"window_end"`
 	Count       int       `json:"count"`
 	EventIDs    []string  `json:"event_ids"`
-	FiredAt     time.Time `json:"fired_at"`
+	// Subject is the entity the firing is about: the actor, target or IP
+	// of its group, or the actor of the event for an "any" rule.
+	Subject *Target   `json:"subject,omitempty"`
+	FiredAt time.Time `json:"fired_at"`
 
 	// AlertEventID is the id of the alert event, fixed when the firing is
 	// made so that recording it again is a no-op.
@@ -306,8 +309,12 @@ type AlertStore interface {
 	// firings; ENOTFOUND when it is not in scope.
 	DeleteAlertRule(ctx context.Context, scope Scope, id string) error
 
-	// AlertState returns the evaluator's cursor (-1 before its first
-	// round) and every window state.
+	// StartAlertCursor sets the evaluator's cursor to the stream's head
+	// (the Pos of the newest event) when it was never set, so that rules
+	// see new events only, and returns the cursor.
+	StartAlertCursor(ctx context.Context) (int64, error)
+	// AlertState returns the evaluator's cursor (-1 before
+	// StartAlertCursor) and every window state.
 	AlertState(ctx context.Context) (cursor int64, windows []*AlertWindow, err error)
 	// SaveAlertProgress stores one round atomically; ECONFLICT, changing
 	// nothing, when the stored cursor is not p.After.

@@ -97,6 +97,23 @@ func (db *DB) DeleteAlertRule(ctx context.Context, scope trail.Scope, id string)
 	return nil
 }
 
+// StartAlertCursor moves a never-set cursor to the stream's head.
+func (db *DB) StartAlertCursor(ctx context.Context) (int64, error) {
+	var pos int64
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE alert_cursor SET pos = (SELECT next_pos - 1 FROM stream_pos)
+			WHERE one = 1 AND pos < 0`)
+		if err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, "SELECT pos FROM alert_cursor WHERE one = 1").Scan(&pos)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("start alert cursor: %w", wrap(err))
+	}
+	return pos, nil
+}
+
 // AlertState returns the evaluator's cursor and every window state, from
 // one snapshot.
 func (db *DB) AlertState(ctx context.Context) (int64, []*trail.AlertWindow, error) {

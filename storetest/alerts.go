@@ -112,3 +112,18 @@ func testFiringDelivery(t *testing.T, as trail.AlertStore, f *trail.AlertFiring)
 	_, windows, _ := as.AlertState(ctx(t))
 	wantEqual(t, "windows after deleting r2", len(windows), 1)
 }
+
+func testStartAlertCursor(t *testing.T, open func(t *testing.T) trail.Store) {
+	s := open(t)
+	as := alertStore(t, s)
+	appendEach(t, s, ev("acme", "a.b", "u1", 0), ev("acme", "a.b", "u1", 1))
+	head, err := as.StartAlertCursor(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := s.StreamEvents(ctx(t), 0, 10)
+	wantEqual(t, "start", head, evs[1].Pos)
+	appendEach(t, s, ev("acme", "a.b", "u1", 2))
+	again, _ := as.StartAlertCursor(ctx(t))
+	wantEqual(t, "start again (kept)", again, head)
+}

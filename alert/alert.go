@@ -1,0 +1,154 @@
+// Package alert evaluates alert rules on the event stream and delivers
+// their firings: each firing is recorded as an event (actor type "alert")
+// through the trail.Writer and sent to the rule's webhook, as plain JSON or
+// as Slack-compatible JSON.
+//
+// The Evaluator is singleton work: run it under trail.RunWithLease with
+// lease LeaseName. It follows the stream by Pos, and stores its cursor, its
+// window states and its new firings in one transaction per round, fenced
+// by the cursor it started from; a firing is unique per (rule, window,
+// group) in the store. So a restart or a failover to another node resumes
+// exactly where the last saved round ended and never fires twice for one
+// window.
+package alert
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/trailhq/trail"
+)
+
+// LeaseName is the lease that the Evaluator runs under.
+const LeaseName = "alerts"
+
+// Store is what the Evaluator needs from a store.
+type Store interface {
+	trail.EventStore
+	trail.AlertStore
+}
+
+// Config holds what an Evaluator needs. Store and Writer are required.
+type Config struct {
+	Store  Store
+	Writer *trail.Writer
+	// Client sends webhooks; nil means a client with a 10 second timeout.
+	Client *http.Client
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Poll is how long an idle evaluator waits before reading the stream
+	// again; 0 means one second.
+	Poll time.Duration
+	// Batch is how many events one round reads; 0 means 500.
+	Batch int
+	// MaxAttempts is how often a webhook is tried before the firing is
+	// given up; 0 means 15 (with backoff from 1s to 10m, about an hour).
+	MaxAttempts int
+}
+
+// Evaluator evaluates every rule on the stream and delivers firings.
+type Evaluator struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns an Evaluator for cfg.
+func New(cfg Config) *Evaluator {
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 500
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 15
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Evaluator{cfg: cfg, log: log}
+}
+
+// Run evaluates the stream and delivers firings until ctx ends or a step
+// fails; it returns the failure (nil when ctx ended). Run it only while
+// holding lease LeaseName:
+//
+//	go trail.RunWithLease(ctx, store, trail.LeaseConfig{Name: alert.LeaseName, ...}, ev.Run)
+func (ev *Evaluator) Run(ctx context.Context) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- ev.evaluate(wctx) }()
+	go func() { errc <- ev.deliverLoop(wctx) }()
+	err := <-errc
+	cancel()
+	if err2 := <-errc; err == nil {
+		err = err2
+	}
+	if ctx.Err() != nil {
+		return nil // stopped, not failed
+	}
+	return err
+}
+
+// evaluate loads the saved state and runs rounds until ctx ends.
+func (ev *Evaluator) evaluate(ctx context.Context) error {
+	st, err := ev.load(ctx)
+	if err != nil {
+		return err
+	}
+	for {
+		n, err := st.round(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if n == ev.cfg.Batch {
+			continue // more is waiting
+		}
+		if err := sleep(ctx, ev.cfg.Poll); err != nil {
+			return nil
+		}
+	}
+}
+
+// load reads the cursor and windows; before the first round ever, the
+// cursor starts at the stream's head, so that rules see new events only.
+func (ev *Evaluator) load(ctx context.Context) (*state, error) {
+	if _, err := ev.cfg.Store.StartAlertCursor(ctx); err != nil {
+		return nil, err
+	}
+	cursor, windows, err := ev.cfg.Store.AlertState(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load alert state: %w", err)
+	}
+	st := &state{ev: ev, cursor: cursor, windows: map[trail.AlertWindowKey]*trail.AlertWindow{}}
+	for _, w := range windows {
+		st.windows[trail.AlertWindowKey{RuleID: w.RuleID, GroupKey: w.GroupKey}] = w
+	}
+	return st, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
