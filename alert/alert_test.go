@@ -271,4 +271,3 @@ func TestAnyMatchSlackWithRetries(t *testing.T) {
 		}
 	})
 }
-
