@@ -37,6 +37,14 @@ func (s *Server) routes() []route {
 		{"POST /v1/keys", trail.ScopeAdmin, s.handleCreateKey},
 		{"GET /v1/keys", trail.ScopeAdmin, s.handleListKeys},
 		{"DELETE /v1/keys/{id}", trail.ScopeAdmin, s.handleRevokeKey},
+
+		{"POST /v1/forwarders", trail.ScopeAdmin, s.handleCreateForwarder},
+		{"GET /v1/forwarders", trail.ScopeAdmin, s.handleListForwarders},
+		{"GET /v1/forwarders/{name}", trail.ScopeAdmin, s.handleGetForwarder},
+		{"PATCH /v1/forwarders/{name}", trail.ScopeAdmin, s.handlePatchForwarder},
+		{"DELETE /v1/forwarders/{name}", trail.ScopeAdmin, s.handleDeleteForwarder},
+		{"GET /v1/forwarders/{name}/dead-letters", trail.ScopeAdmin, s.handleListDeadLetters},
+		{"POST /v1/forwarders/{name}/dead-letters/replay", trail.ScopeAdmin, s.handleReplayDeadLetters},
 	}
 }
 

@@ -43,6 +43,9 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// CommitMaxEvents is the most events one group commit writes.
 	CommitMaxEvents int `yaml:"commit_max_events"`
+	// ConsoleSecureCookies marks the web console's cookies Secure; set it
+	// whenever the console is reached over HTTPS.
+	ConsoleSecureCookies bool `yaml:"console_secure_cookies"`
 }
 
 // DefaultConfig returns the settings used when nothing is configured: a
@@ -73,6 +76,8 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout,
 		"how long shutdown waits for in-flight requests")
 	fs.IntVar(&c.CommitMaxEvents, "commit-max-events", c.CommitMaxEvents, "most events in one group commit")
+	fs.BoolVar(&c.ConsoleSecureCookies, "console-secure-cookies", c.ConsoleSecureCookies,
+		"mark web console cookies Secure (set it when served over HTTPS)")
 }
 
 // Setting describes one configuration setting, for help and docs.

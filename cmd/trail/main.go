@@ -27,6 +27,7 @@ func main() {
 	// second Ctrl-C ends a shutdown that takes too long.
 	context.AfterFunc(ctx, stop)
 	env := &Env{
+		Stdin:            os.Stdin,
 		Stdout:           os.Stdout,
 		Stderr:           os.Stderr,
 		Getenv:           os.Getenv,
@@ -37,6 +38,9 @@ func main() {
 
 // Env is what a command runs with: its output streams and environment.
 type Env struct {
+	// Stdin is read by commands that take secrets from a pipe
+	// (trail users create --password-stdin); nil reads nothing.
+	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
@@ -56,6 +60,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the Trail server", runServe},
 		{"keys", "create, list and revoke API keys in the data folder", runKeys},
+		{"users", "create and list web console users in the data folder", runUsers},
 		{"events", "list, get and export events from a running server", runEvents},
 		{"bench", "measure ingest, query and export performance", runBench},
 		{"version", "print the version", runVersion},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/console"
 	"github.com/trailhq/trail/httpapi"
 	"github.com/trailhq/trail/postgres"
 	"github.com/trailhq/trail/sqlite"
@@ -39,6 +40,9 @@ type Main struct {
 	Store  trail.Store
 	Writer *trail.Writer
 	API    *httpapi.Server
+	// Console is the web console, served at every path the API does not
+	// use.
+	Console *console.Server
 
 	ln     net.Listener
 	http   *http.Server
@@ -102,24 +106,58 @@ func (m *Main) Run(ctx context.Context) error {
 		Registry:          reg,
 		TrustProxyHeaders: m.Config.TrustProxyHeaders,
 	})
+	if m.Console, err = newConsole(m.Config, db, m.Writer, m.Logger); err != nil {
+		return err
+	}
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen on --addr %s: %w", m.Config.Addr, err)
 	}
 	m.http = &http.Server{
-		Handler:           m.API.Handler(),
+		Handler:           routes(m.API, m.Console),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	bgctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
+	m.http.RegisterOnShutdown(m.Console.CloseStreams)
 	m.goBackground(func() { m.API.RunPruner(bgctx, pruneInterval) })
+	m.goBackground(func() { m.Console.RunPruner(bgctx, pruneInterval) })
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(m.ln) }()
 	m.hintAdminKey(ctx)
 	// The last startup line: tests and scripts wait for it.
 	m.Logger.Info("trail listening", "addr", m.Addr(), "data", m.Config.Data, "version", trail.Version)
 	return nil
+}
+
+// newConsole builds the web console over the store's users and sessions.
+func newConsole(cfg Config, db trail.Store, w *trail.Writer, log *slog.Logger) (*console.Server, error) {
+	users, ok := db.(trail.UserStore)
+	if !ok {
+		return nil, fmt.Errorf("store %T cannot hold console users", db)
+	}
+	return console.New(console.Config{
+		Store: db, Users: users, Writer: w, Logger: log,
+		SecureCookies: cfg.ConsoleSecureCookies, TrustProxyHeaders: cfg.TrustProxyHeaders,
+	})
+}
+
+// routes sends the API's paths (/v1/ and its public routes such as
+// /healthz) to the API and every other path to the web console.
+func routes(api *httpapi.Server, con *console.Server) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", con.Handler())
+	mux.Handle("/v1/", api.Handler())
+	seen := map[string]bool{"/v1/": true}
+	for _, pattern := range api.Routes() {
+		_, path, _ := strings.Cut(pattern, " ")
+		if !strings.HasPrefix(path, "/v1/") && !seen[path] {
+			seen[path] = true
+			mux.Handle(path, api.Handler())
+		}
+	}
+	return mux
 }
 
 // goBackground runs fn until Close.

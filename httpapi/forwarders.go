@@ -1,0 +1,355 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/forward"
+)
+
+// maxForwarderRequestBytes bounds a forwarder body: room for a CA bundle.
+const maxForwarderRequestBytes = 256 << 10
+
+// forwarderView is a forwarder as the API shows it: secrets redacted,
+// except the signing secret in the answer that created or rotated it.
+type forwarderView struct {
+	*trail.Forwarder
+}
+
+type forwarderList struct {
+	Forwarders []forwarderView `json:"forwarders"`
+}
+
+type deadLetterPage struct {
+	DeadLetters []*trail.DeadLetter `json:"dead_letters"`
+	NextCursor  string              `json:"next_cursor,omitempty"`
+}
+
+type replayRequest struct {
+	EventIDs []string `json:"event_ids"`
+}
+
+type replayResponse struct {
+	Replaying int64 `json:"replaying"`
+}
+
+// forwarders returns the store's forwarder ability; both stores have it.
+func (s *Server) forwarders() (forward.Store, error) {
+	fs, ok := s.store.(forward.Store)
+	if !ok {
+		return nil, fmt.Errorf("store %T keeps no forwarders", s.store)
+	}
+	return fs, nil
+}
+
+// view redacts f and fills in its lag: how many events of the stream it
+// has yet to examine. showSecret keeps the signing secret whole.
+func view(f *trail.Forwarder, head int64, showSecret bool) forwarderView {
+	v := f.Redacted()
+	if showSecret {
+		v.Secret = f.Secret
+	}
+	if f.Status != nil {
+		st := *f.Status
+		st.Lag = max(0, head-st.Cursor)
+		v.Status = &st
+	}
+	v.Start = ""
+	return forwarderView{v}
+}
+
+// forwarderTenant is whose forwarders a request manages: a tenant key its
+// own tenant's; a platform key the operator's (tenant ""), or a tenant's
+// named by the tenant parameter.
+func forwarderTenant(caller *trail.APIKey, requested string) (string, error) {
+	switch {
+	case caller.Platform:
+		if requested != "" && !trail.ValidTenant(requested) {
+			return "", trail.Invalid("tenant", "must be a tenant: 1 to 64 letters, digits, '.', '_' or '-'")
+		}
+		return requested, nil
+	case requested == "" || requested == caller.Tenant:
+		return caller.Tenant, nil
+	default:
+		return "", trail.Invalid("tenant", fmt.Sprintf("this API key manages forwarders of tenant %q only", caller.Tenant))
+	}
+}
+
+// handleCreateForwarder creates a forwarder; the answer is the only one
+// that shows its signing secret (until it is rotated).
+func (s *Server) handleCreateForwarder(w http.ResponseWriter, r *http.Request) {
+	fs, err := s.forwarders()
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	f, err := s.decodeNewForwarder(w, r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := forward.Create(r.Context(), fs, f, s.now()); err != nil {
+		s.error(w, r, fmt.Errorf("create forwarder: %w", err))
+		return
+	}
+	if err := s.record(r, f.Tenant, forward.ActionCreated, auditMeta(f, nil), forwarderTarget(f)); err != nil {
+		// A forwarder whose creation is not in the log must not run.
+		if derr := fs.DeleteForwarder(context.WithoutCancel(r.Context()), f.ID); derr != nil {
+			s.logger.Error("delete unrecorded forwarder", "forwarder", f.ID, "err", derr)
+		}
+		s.error(w, r, fmt.Errorf("record forwarder creation: %w", err))
+		return
+	}
+	f.Status = &trail.ForwarderStatus{State: trail.ForwarderActive}
+	writeJSON(w, http.StatusCreated, view(f, 0, true))
+}
+
+// decodeNewForwarder reads the body of POST /v1/forwarders.
+func (s *Server) decodeNewForwarder(w http.ResponseWriter, r *http.Request) (*trail.Forwarder, error) {
+	body, err := readBody(w, r, maxForwarderRequestBytes)
+	if err != nil {
+		return nil, err
+	}
+	var f trail.Forwarder
+	if err := decodeJSON(body, &f); err != nil {
+		return nil, err
+	}
+	switch {
+	case f.ID != "", f.ManagedBy != "", !f.CreatedAt.IsZero(), !f.UpdatedAt.IsZero(), f.Status != nil:
+		return nil, trail.Invalid("body", "id, managed_by, created_at, updated_at and status are set by Trail")
+	}
+	f.Tenant, err = forwarderTenant(apiKey(r), f.Tenant)
+	f.ManagedBy = trail.ManagedByAPI
+	return &f, err
+}
+
+// handleListForwarders lists the caller's forwarders with their status; a
+// platform key lists every forwarder.
+func (s *Server) handleListForwarders(w http.ResponseWriter, r *http.Request) {
+	fs, err := s.forwarders()
+	if err == nil {
+		err = checkParams(r.URL.Query(), nil)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	list, err := fs.Forwarders(r.Context(), apiKey(r).ReadScope(""))
+	var head int64
+	if err == nil {
+		head, err = fs.StreamHead(r.Context())
+	}
+	if err != nil {
+		s.error(w, r, fmt.Errorf("list forwarders: %w", err))
+		return
+	}
+	out := forwarderList{Forwarders: make([]forwarderView, len(list))}
+	for i, f := range list {
+		out.Forwarders[i] = view(f, head, false)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleGetForwarder shows one forwarder: settings, state, last success,
+// last error and lag.
+func (s *Server) handleGetForwarder(w http.ResponseWriter, r *http.Request) {
+	fs, f, err := s.pathForwarder(r)
+	var head int64
+	if err == nil {
+		head, err = fs.StreamHead(r.Context())
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view(f, head, false))
+}
+
+// pathForwarder loads the forwarder named in the path, of the tenant the
+// caller manages (see forwarderTenant; ?tenant= for platform keys).
+func (s *Server) pathForwarder(r *http.Request, params ...string) (forward.Store, *trail.Forwarder, error) {
+	fs, err := s.forwarders()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkParams(r.URL.Query(), append(params, "tenant")); err != nil {
+		return nil, nil, err
+	}
+	tenant, err := forwarderTenant(apiKey(r), r.URL.Query().Get("tenant"))
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := fs.Forwarder(r.Context(), tenant, r.PathValue("name"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("get forwarder: %w", err)
+	}
+	return fs, f, nil
+}
+
+// handlePatchForwarder changes a forwarder's settings with a JSON merge
+// patch. Its cursor and dead letters stay. The answer shows the signing
+// secret whole only when the patch rotated it ({"secret": null}).
+func (s *Server) handlePatchForwarder(w http.ResponseWriter, r *http.Request) {
+	fs, f, err := s.editableForwarder(r)
+	var body []byte
+	if err == nil {
+		body, err = readBody(w, r, maxForwarderRequestBytes)
+	}
+	var next *trail.Forwarder
+	if err == nil {
+		next, err = forward.Patch(f, body, s.now())
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	changed := forward.Changed(f, next)
+	if len(changed) > 0 {
+		if err := s.record(r, f.Tenant, forward.ActionUpdated, auditMeta(next, changed), forwarderTarget(f)); err != nil {
+			s.error(w, r, fmt.Errorf("record forwarder change: %w", err))
+			return
+		}
+		if err := fs.UpdateForwarder(r.Context(), next); err != nil {
+			s.error(w, r, fmt.Errorf("update forwarder: %w", err))
+			return
+		}
+	}
+	head, _ := fs.StreamHead(r.Context())
+	next.Status = f.Status
+	writeJSON(w, http.StatusOK, view(next, head, next.Secret != f.Secret))
+}
+
+// editableForwarder loads the path's forwarder for a change: those of the
+// config file change only there.
+func (s *Server) editableForwarder(r *http.Request) (forward.Store, *trail.Forwarder, error) {
+	fs, f, err := s.pathForwarder(r)
+	if err == nil && f.ManagedBy == trail.ManagedByConfig {
+		err = trail.Errorf(trail.ECONFLICT, "forwarder %q is managed by the server's config file; change it there", f.Name)
+	}
+	return fs, f, err
+}
+
+// handleDeleteForwarder deletes a forwarder with its progress and dead
+// letters. The deletion is recorded before it is made.
+func (s *Server) handleDeleteForwarder(w http.ResponseWriter, r *http.Request) {
+	fs, f, err := s.editableForwarder(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.record(r, f.Tenant, forward.ActionDeleted, auditMeta(f, nil), forwarderTarget(f)); err != nil {
+		s.error(w, r, fmt.Errorf("record forwarder deletion: %w", err))
+		return
+	}
+	if err := fs.DeleteForwarder(r.Context(), f.ID); err != nil {
+		s.error(w, r, fmt.Errorf("delete forwarder: %w", err))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleListDeadLetters lists the events a forwarder gave up on, oldest
+// first, a page at a time.
+func (s *Server) handleListDeadLetters(w http.ResponseWriter, r *http.Request) {
+	fs, f, err := s.pathForwarder(r, "limit", "cursor")
+	q := trail.DeadLetterQuery{Limit: trail.DefaultLimit}
+	if err == nil {
+		err = deadLetterQuery(r, &q)
+	}
+	var dls []*trail.DeadLetter
+	if err == nil {
+		dls, err = fs.DeadLetters(r.Context(), f.ID, trail.DeadLetterQuery{After: q.After, Limit: q.Limit + 1})
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	page := deadLetterPage{DeadLetters: dls}
+	if len(dls) > q.Limit {
+		page.DeadLetters = dls[:q.Limit]
+		page.NextCursor = strconv.FormatInt(dls[q.Limit-1].Pos, 10)
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func deadLetterQuery(r *http.Request, q *trail.DeadLetterQuery) error {
+	v := r.URL.Query()
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > trail.MaxLimit {
+			return trail.Invalid("limit", "must be an integer from 1 to 1000")
+		}
+		q.Limit = n
+	}
+	if c := v.Get("cursor"); c != "" {
+		n, err := strconv.ParseInt(c, 10, 64)
+		if err != nil || n < 0 {
+			return trail.Invalid("cursor", "not a cursor this server issued")
+		}
+		q.After = n
+	}
+	return nil
+}
+
+// handleReplayDeadLetters asks the forwarder to deliver dead letters again:
+// those of event_ids, or all. Delivery happens in the forwarder's loop; a
+// dead letter leaves the list once delivered.
+func (s *Server) handleReplayDeadLetters(w http.ResponseWriter, r *http.Request) {
+	fs, f, err := s.pathForwarder(r)
+	var req replayRequest
+	if err == nil {
+		err = decodeReplay(w, r, &req)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	meta := map[string]any{"kind": f.Kind, "event_ids": len(req.EventIDs)}
+	if err := s.record(r, f.Tenant, forward.ActionReplayed, meta, forwarderTarget(f)); err != nil {
+		s.error(w, r, fmt.Errorf("record replay: %w", err))
+		return
+	}
+	n, err := fs.ReplayDeadLetters(r.Context(), f.ID, req.EventIDs)
+	if err != nil {
+		s.error(w, r, fmt.Errorf("replay dead letters: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusAccepted, replayResponse{Replaying: n})
+}
+
+// decodeReplay reads the optional body of a replay request.
+func decodeReplay(w http.ResponseWriter, r *http.Request, req *replayRequest) error {
+	body, err := readBody(w, r, maxForwarderRequestBytes)
+	if err != nil || len(body) == 0 {
+		return err
+	}
+	if err := decodeJSON(body, req); err != nil {
+		return err
+	}
+	if len(req.EventIDs) > trail.MaxLimit {
+		return trail.Invalid("event_ids", "at most 1000 ids")
+	}
+	for i, id := range req.EventIDs {
+		if !trail.ValidID(id) {
+			return trail.Invalid(fmt.Sprintf("event_ids[%d]", i), "not an event id")
+		}
+	}
+	return nil
+}
+
+func forwarderTarget(f *trail.Forwarder) trail.Target {
+	return trail.Target{Type: "forwarder", ID: f.ID, Name: f.Name}
+}
+
+// auditMeta is the metadata of a forwarder's audit event: no setting's
+// value, so no secret.
+func auditMeta(f *trail.Forwarder, changed []string) map[string]any {
+	meta := map[string]any{"kind": f.Kind, "managed_by": f.ManagedBy}
+	if len(changed) > 0 {
+		meta["changed"] = changed
+	}
+	return meta
+}
