@@ -12,6 +12,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/trailhq/trail"
@@ -70,6 +71,10 @@ type Server struct {
 	limiter *loginLimiter
 	pages   *pages
 	handler http.Handler
+
+	// streams is closed by CloseStreams to end every live tail.
+	streams   chan struct{}
+	closeOnce sync.Once
 }
 
 // New returns a Server for cfg.
@@ -95,7 +100,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		store: cfg.Store, users: cfg.Users, writer: cfg.Writer, logger: cfg.Logger,
-		now: cfg.Now, cfg: cfg, limiter: newLoginLimiter(), pages: p,
+		now: cfg.Now, cfg: cfg, limiter: newLoginLimiter(), pages: p, streams: make(chan struct{}),
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -104,6 +109,35 @@ func New(cfg Config) (*Server, error) {
 // Handler returns the http.Handler that serves the console. Mount it at
 // "/" beside the API: it answers every path the API does not.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// CloseStreams ends every live tail, so that a graceful shutdown does not
+// wait for streams that never end by themselves. Register it with
+// http.Server.RegisterOnShutdown. Browsers reconnect to another node, or
+// to this one once it is back, and resume where they stopped.
+func (s *Server) CloseStreams() {
+	s.closeOnce.Do(func() { close(s.streams) })
+}
+
+// RunPruner calls PruneSessions every interval until ctx ends. Running it
+// on several nodes at once is harmless.
+func (s *Server) RunPruner(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := s.PruneSessions(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.logger.Error("prune console sessions", "err", err)
+		case n > 0:
+			s.logger.Info("pruned console sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
 
 // PruneSessions deletes sessions that ended (expired, idle too long or
 // revoked) more than a day ago, and returns how many.

@@ -258,6 +258,14 @@ func TestTail(t *testing.T) {
 	if id != "id: 13.3" {
 		t.Fatalf("event id %q, want the cursor past both logs, id: 13.3", id)
 	}
+	t.Run("CloseStreams", func(t *testing.T) {
+		e.con.CloseStreams()
+		for lines.Scan() {
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the stream did not end when CloseStreams was called")
+		}
+	})
 }
 
 // waitLine reads lines until one starts with prefix, and returns it.

@@ -66,6 +66,8 @@ func (s *Server) followTail(ctx context.Context, w http.ResponseWriter, rc *http
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.streams:
+			return
 		case <-poll.C:
 		}
 		if time.Since(lastCheck) > tailRecheck {
