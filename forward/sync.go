@@ -58,7 +58,8 @@ func Sync(ctx context.Context, s Store, fs []trail.Forwarder, now time.Time) err
 	var audit []*trail.Event
 	for i := range fs {
 		f := fs[i]
-		e, err := syncOne(ctx, s, &f, byName[f.Name], now)
+		f.ManagedBy = trail.ManagedByConfig
+		e, err := syncOne(ctx, s, f, byName[f.Name], now)
 		if err != nil {
 			return fmt.Errorf("forwarders[%d] (%s): %w", i, f.Name, err)
 		}
@@ -82,15 +83,22 @@ func Sync(ctx context.Context, s Store, fs []trail.Forwarder, now time.Time) err
 	return s.AppendBatches(ctx, []*trail.Batch{{Events: audit}})
 }
 
-// syncOne creates or updates one config forwarder and returns the audit
+// syncOne creates or updates config forwarder f and returns the audit
 // event of the change, nil when nothing changed.
-func syncOne(ctx context.Context, s Store, f, old *trail.Forwarder, now time.Time) (*trail.Event, error) {
-	f.ManagedBy = trail.ManagedByConfig
+func syncOne(ctx context.Context, s Store, f trail.Forwarder, old *trail.Forwarder, now time.Time) (*trail.Event, error) {
 	if old == nil {
-		if err := Create(ctx, s, f, now); err != nil {
+		created := f
+		err := Create(ctx, s, &created, now)
+		if err == nil {
+			return Audit(&created, ActionCreated, nil, configActor, trail.Context{}, now), nil
+		}
+		if trail.ErrorCode(err) != trail.ECONFLICT {
 			return nil, err
 		}
-		return Audit(f, ActionCreated, nil, configActor, trail.Context{}, now), nil
+		// Another node starting with the same config created it first.
+		if old, err = s.Forwarder(ctx, "", f.Name); err != nil {
+			return nil, err
+		}
 	}
 	if old.ManagedBy != trail.ManagedByConfig {
 		return nil, trail.Invalid("name", "a forwarder of this name was created through the API; rename one of them")
@@ -98,16 +106,16 @@ func syncOne(ctx context.Context, s Store, f, old *trail.Forwarder, now time.Tim
 	if f.Secret == "" {
 		f.Secret = old.Secret
 	}
-	if err := Prepare(f); err != nil {
+	if err := Prepare(&f); err != nil {
 		return nil, err
 	}
-	changed := Changed(old, f)
+	changed := Changed(old, &f)
 	if len(changed) == 0 {
 		return nil, nil
 	}
 	f.ID, f.CreatedAt, f.UpdatedAt = old.ID, old.CreatedAt, now.UTC().Truncate(time.Microsecond)
-	if err := s.UpdateForwarder(ctx, f); err != nil {
+	if err := s.UpdateForwarder(ctx, &f); err != nil {
 		return nil, err
 	}
-	return Audit(f, ActionUpdated, changed, configActor, trail.Context{}, now), nil
+	return Audit(&f, ActionUpdated, changed, configActor, trail.Context{}, now), nil
 }
