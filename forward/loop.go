@@ -165,9 +165,11 @@ func (r *runner) idle(ctx context.Context) error {
 // deliver sends b until the receiver acknowledges it or the forwarder
 // gives up on it, then moves the cursor to end.
 func (r *runner) deliver(ctx context.Context, b *batch, end int64) error {
-	if r.f.Batch.Size > 1 && r.st.Pending != end {
-		// A batch's composition depends on timing; recording where it
-		// ends lets a restart send the very same batch again.
+	if len(b.events) < r.f.Batch.Size && r.st.Pending != end {
+		// A short batch's composition depends on timing (what had arrived
+		// when it was cut); recording where it ends lets a restart send
+		// the very same batch again. A full batch is simply the next
+		// Batch.Size matching events, which a restart finds again.
 		r.st.Pending = end
 		if err := r.save(ctx); err != nil {
 			return err
