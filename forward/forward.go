@@ -14,7 +14,11 @@ package forward
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,10 +34,11 @@ type Store interface {
 	trail.Leaser
 }
 
-// Config configures a Manager. Store and Holder are required.
+// Config configures a Manager. Store is required.
 type Config struct {
 	Store Store
-	// Holder is this node's unique id, for the forwarders' leases.
+	// Holder is this node's unique id, for the forwarders' leases; empty
+	// makes one from the host name, the process id and random bytes.
 	Holder string
 	// Logger receives delivery failures and lease changes; nil discards.
 	Logger *slog.Logger
@@ -84,6 +89,9 @@ func New(cfg Config) *Manager {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Holder == "" {
+		cfg.Holder = newHolder()
+	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
@@ -102,6 +110,14 @@ func New(cfg Config) *Manager {
 		refresh: make(chan struct{}, 1),
 		running: map[string]*running{},
 	}
+}
+
+// newHolder returns a lease holder id unique to this process.
+func newHolder() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 6)
+	rand.Read(b)
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
 func orDefault(d, def time.Duration) time.Duration {

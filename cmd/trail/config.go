@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trailhq/trail"
 	"gopkg.in/yaml.v3"
 )
 
@@ -46,6 +47,9 @@ type Config struct {
 	// ConsoleSecureCookies marks the web console's cookies Secure; set it
 	// whenever the console is reached over HTTPS.
 	ConsoleSecureCookies bool `yaml:"console_secure_cookies"`
+	// Forwarders are the operator's forwarders, from the forwarders:
+	// section of the YAML file only (docs/forwarders.md).
+	Forwarders []trail.Forwarder `yaml:"forwarders"`
 }
 
 // DefaultConfig returns the settings used when nothing is configured: a
@@ -137,6 +141,7 @@ func (c *Config) Validate() error {
 	if c.CommitMaxEvents < 1 {
 		bad("commit-max-events", "must be at least 1")
 	}
+	errs = append(errs, validateForwarders(c.Forwarders)...)
 	return errors.Join(errs...)
 }
 

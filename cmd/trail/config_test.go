@@ -69,7 +69,7 @@ func TestLoadConfig(t *testing.T) {
 			if tt.want != nil {
 				tt.want(&want)
 			}
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("got  %+v\nwant %+v", got, want)
 			}
 		})

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/console"
+	"github.com/trailhq/trail/forward"
 	"github.com/trailhq/trail/httpapi"
 	"github.com/trailhq/trail/postgres"
 	"github.com/trailhq/trail/sqlite"
@@ -40,6 +41,8 @@ type Main struct {
 	Store  trail.Store
 	Writer *trail.Writer
 	API    *httpapi.Server
+	// Forwarders drives the store's forwarders.
+	Forwarders *forward.Manager
 	// Console is the web console, served at every path the API does not
 	// use.
 	Console *console.Server
@@ -98,7 +101,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Store = db
 	reg := prometheus.NewRegistry()
-	m.Writer = trail.NewWriter(db, m.Config.CommitMaxEvents, httpapi.NewMetrics(reg).ObserveCommit)
+	if m.Forwarders, err = newForwarders(db, reg, m.Logger); err != nil {
+		return err
+	}
+	observe, wake := httpapi.NewMetrics(reg).ObserveCommit, m.Forwarders.Notify
+	m.Writer = trail.NewWriter(db, m.Config.CommitMaxEvents, func(cs trail.CommitStats) { observe(cs); wake() })
 	m.API = httpapi.New(httpapi.Config{
 		Store:             db,
 		Writer:            m.Writer,
@@ -121,6 +128,9 @@ func (m *Main) Run(ctx context.Context) error {
 	bgctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	m.http.RegisterOnShutdown(m.Console.CloseStreams)
+	if err := m.startForwarders(ctx, bgctx); err != nil {
+		return err
+	}
 	m.goBackground(func() { m.API.RunPruner(bgctx, pruneInterval) })
 	m.goBackground(func() { m.Console.RunPruner(bgctx, pruneInterval) })
 	m.served = make(chan error, 1)
