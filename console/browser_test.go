@@ -279,6 +279,13 @@ func TestBrowser(t *testing.T) {
 		if !ok {
 			t.Fatalf("secret field holds %q, want a key secret", secret)
 		}
+		run(t, owner, chromedp.Navigate(e.srv.URL+"/settings"),
+			chromedp.SendKeys(chromedp.ID("f-name"), "siem"),
+			chromedp.SendKeys(chromedp.ID("f-uri"), "https://siem.example.com/trail"),
+			follow(`form[action="/settings/forwarders"] button`))
+		if s := eval[string](t, owner, `document.getElementById("fsecret").value`); !strings.HasPrefix(s, "whsec_") {
+			t.Fatalf("forwarder signing secret field holds %q", s)
+		}
 		run(t, owner, chromedp.Navigate(e.srv.URL+"/settings"), chromedp.WaitVisible(chromedp.ID("h-keys")))
 		text := eval[string](t, owner, "document.body.innerHTML")
 		if strings.Contains(text, secret) || !strings.Contains(text, id) {

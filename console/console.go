@@ -1,7 +1,7 @@
 // Package console serves Trail's web console: password sign-in for a
 // tenant's users, the audit log with filters, sorting, paging, entity
-// timelines, export and a live tail, and settings for admins (API keys and
-// sessions).
+// timelines, export and a live tail, and settings for admins (API keys,
+// sessions and forwarders).
 //
 // Templates and assets are embedded, so the trail binary serves the console
 // with no build step. Every page reads through the user's scope: a tenant's
@@ -164,6 +164,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /settings/keys", s.auditor(s.handleCreateKey))
 	mux.HandleFunc("POST /settings/keys/{id}/revoke", s.auditor(s.handleRevokeKey))
 	mux.HandleFunc("POST /settings/sessions/{id}/revoke", s.auditor(s.handleRevokeSession))
+	mux.HandleFunc("POST /settings/forwarders", s.auditor(s.handleCreateForwarder))
+	mux.HandleFunc("POST /settings/forwarders/{name}/delete", s.auditor(s.handleDeleteForwarder))
+	mux.HandleFunc("POST /settings/forwarders/{name}/replay", s.auditor(s.handleReplayForwarder))
 
 	mux.HandleFunc("/", s.handleNotFound)
 	return s.secureHeaders(s.recoverPanic(mux))

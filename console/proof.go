@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -26,7 +27,9 @@ func LedgerProof(l *ledger.Ledger) func(ctx context.Context, e *trail.Event) (st
 		defer cancel()
 		p, err := l.InclusionProof(ctx, e, 0)
 		switch {
-		case trail.ErrorCode(err) == trail.EUNAVAILABLE:
+		// Running out of the short wait, at whichever step, also means the
+		// ledger has not sealed the event yet.
+		case trail.ErrorCode(err) == trail.EUNAVAILABLE, err != nil && errors.Is(err, context.DeadlineExceeded):
 			return "pending: not sealed into a checkpoint yet (the ledger seals new events within seconds)", nil
 		case err != nil:
 			return "", err

@@ -22,6 +22,13 @@ type settingsView struct {
 	Error  string
 	Notice string
 	Now    time.Time
+
+	// Forwarding is set when the store keeps forwarders.
+	Forwarding bool
+	Forwarders []forwarderRow
+	// NewForwarder is set once, right after a webhook forwarder is
+	// created, to show its signing secret.
+	NewForwarder *trail.Forwarder
 }
 
 // sessionRow is a session with its user's email.
@@ -61,12 +68,20 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, v *viewe
 			sv.Sessions = append(sv.Sessions, sessionRow{sess, emails[sess.UserID], sess.ID == v.session.ID})
 		}
 	}
+	if err := s.listForwarders(ctx, v, sv); err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
 	sv.Scopes, sv.Now = trail.Scopes, s.now()
 	switch sv.Notice {
 	case "key-revoked":
 		sv.Notice = "The API key was revoked."
 	case "session-revoked":
 		sv.Notice = "The session was revoked."
+	case "forwarder-deleted":
+		sv.Notice = "The forwarder was deleted."
+	case "forwarder-replayed":
+		sv.Notice = "The forwarder will deliver its dead letters again."
 	default:
 		sv.Notice = ""
 	}

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -82,6 +83,77 @@ func TestSettingsKeys(t *testing.T) {
 		resp, _ := e.post(t, c, "/settings/keys/"+k.ID+"/revoke", url.Values{"csrf": {token}})
 		if resp.StatusCode != http.StatusNotFound {
 			t.Fatalf("revoking globex's key: status %d, want 404", resp.StatusCode)
+		}
+	})
+}
+
+var whsecRE = regexp.MustCompile(`value="(whsec_[^"]+)"`)
+
+func TestSettingsForwarders(t *testing.T) {
+	e := newEnv(t)
+	c := e.signedIn(t, e.owner)
+	_, page := e.get(t, c, "/settings")
+	token := csrf(t, page)
+	resp, body := e.post(t, c, "/settings/forwarders", url.Values{"csrf": {token}, "name": {"siem"},
+		"uri": {"https://hooks.example.com/trail"}, "actions": {"login.*, export.downloaded"}})
+	m := whsecRE.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusCreated || m == nil {
+		t.Fatalf("create webhook: status %d, want 201 showing the signing secret", resp.StatusCode)
+	}
+	f, err := e.db.Forwarder(context.Background(), "acme", "siem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("Created", func(t *testing.T) {
+		if f.Kind != trail.ForwarderWebhook || f.Secret != html.UnescapeString(m[1]) || strings.Join(f.Filter.Actions, ",") != "login.*,export.downloaded" {
+			t.Fatalf("stored forwarder %+v", f)
+		}
+		rec := e.recorded(t, "acme", "forwarder.created")
+		if len(rec) != 1 || rec[0].Targets[0].ID != f.ID || rec[0].Actor.ID != e.owner.ID {
+			t.Fatalf("forwarder.created events %+v", rec)
+		}
+		_, again := e.get(t, c, "/settings")
+		if strings.Contains(again, m[1][:20]) || !strings.Contains(again, "hooks.example.com") {
+			t.Fatal("the settings page shows the signing secret again, or not the forwarder")
+		}
+	})
+	t.Run("ErrBadInput", func(t *testing.T) {
+		for _, form := range []url.Values{
+			{"name": {"siem"}, "uri": {"https://other.example.com/"}}, // name taken
+			{"name": {"x2"}, "uri": {"ftp://files.example.com/"}},
+			{"name": {"Bad Name"}, "uri": {"https://hooks.example.com/"}},
+		} {
+			form.Set("csrf", token)
+			resp, body := e.post(t, c, "/settings/forwarders", form)
+			if resp.StatusCode/100 != 4 || !strings.Contains(body, `role="alert"`) {
+				t.Fatalf("form %v: status %d, want 4xx with a message", form, resp.StatusCode)
+			}
+		}
+	})
+	t.Run("Replay", func(t *testing.T) {
+		resp, _ := e.post(t, c, "/settings/forwarders/siem/replay", url.Values{"csrf": {token}})
+		if resp.StatusCode != http.StatusSeeOther || len(e.recorded(t, "acme", "forwarder.dead_letters_replayed")) != 1 {
+			t.Fatalf("replay: status %d, want 303 and a recorded replay", resp.StatusCode)
+		}
+	})
+	t.Run("ErrOtherTenant", func(t *testing.T) {
+		g := e.signedIn(t, e.globex)
+		_, gpage := e.get(t, g, "/settings")
+		resp, _ := e.post(t, g, "/settings/forwarders/siem/delete", url.Values{"csrf": {csrf(t, gpage)}})
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("globex deleting acme's forwarder: status %d, want 404", resp.StatusCode)
+		}
+	})
+	t.Run("Delete", func(t *testing.T) {
+		resp, _ := e.post(t, c, "/settings/forwarders/siem/delete", url.Values{"csrf": {token}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("delete: status %d, want 303", resp.StatusCode)
+		}
+		if _, err := e.db.Forwarder(context.Background(), "acme", "siem"); trail.ErrorCode(err) != trail.ENOTFOUND {
+			t.Fatalf("after delete: %v, want not found", err)
+		}
+		if len(e.recorded(t, "acme", "forwarder.deleted")) != 1 {
+			t.Fatal("the deletion was not recorded")
 		}
 	})
 }

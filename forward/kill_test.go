@@ -14,7 +14,6 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/forward"
-	"github.com/trailhq/trail/internal/pgtest"
 	"github.com/trailhq/trail/sqlite"
 )
 
@@ -27,7 +26,7 @@ func TestMain(m *testing.M) {
 		runChild(path)
 		return
 	}
-	os.Exit(pgtest.Main(m))
+	os.Exit(m.Run())
 }
 
 // runChild forwards from the store at path until it is killed, or for a
