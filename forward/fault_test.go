@@ -14,6 +14,8 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/forward"
+	"github.com/trailhq/trail/internal/pgtest"
+	"github.com/trailhq/trail/postgres"
 )
 
 // TestReceiverDownThenUp: while nothing listens at the receiver's address
@@ -191,6 +193,43 @@ func TestLeaseHandover(t *testing.T) {
 	}
 	if want := append(ids(first), ids(second)...); !slices.Equal(got, want) {
 		t.Errorf("delivered %v, want each event once, in order: %v", got, want)
+	}
+}
+
+// TestTwoPostgresNodes: two nodes on one PostgreSQL database, each with
+// its own connection pool and manager, deliver each event once and in
+// order while both run, and the second carries on when the first stops.
+func TestTwoPostgresNodes(t *testing.T) {
+	dsn := pgtest.NewDB(t)
+	node := func() *postgres.DB {
+		db, err := postgres.Open(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	a, b := node(), node()
+	rc := NewReceiver(t, nil)
+	MustCreate(t, a, &trail.Forwarder{Name: "shared", Kind: trail.ForwarderWebhook, URI: rc.URL})
+	stopA := RunManager(t, testConfig(a, "node-a"))
+	stopB := RunManager(t, testConfig(b, "node-b"))
+	defer stopB()
+	var want []string
+	for i := range 5 {
+		store := []*postgres.DB{a, b}[i%2]
+		want = append(want, ids(MustAppend(t, store, "acme", "a.one", "a.two", "a.three"))...)
+	}
+	WaitFor(t, "15 deliveries", func() bool { return len(rc.Requests()) >= 15 })
+	stopA()
+	want = append(want, ids(MustAppend(t, b, "acme", "b.one", "b.two"))...)
+	WaitFor(t, "17 deliveries", func() bool { return len(rc.Requests()) >= 17 })
+	var got []string
+	for _, r := range rc.Requests() {
+		got = append(got, eventIDs(t, r.Body)...)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("delivered %d events %v,\nwant each of %d once, in order: %v", len(got), got, len(want), want)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/forward"
+	"github.com/trailhq/trail/internal/pgtest"
 	"github.com/trailhq/trail/sqlite"
 )
 
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) {
 		runChild(path)
 		return
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 // runChild forwards from the store at path until it is killed, or for a

@@ -26,6 +26,14 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo service rsyslog stop >/dev/null 2>&1 || true
 fi
 
+# The S3 forwarder tests run Versity's S3 gateway (POSIX backend) as a child
+# process; it builds from the Go module proxy in about two minutes, once.
+versitygw_version=v1.8.0
+if ! command -v versitygw >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/versitygw" ]; then
+  echo "test.sh: installing versitygw $versitygw_version (go install)"
+  go install "github.com/versity/versitygw/cmd/versitygw@$versitygw_version"
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
 if [ -n "$unformatted" ]; then
