@@ -34,6 +34,9 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		events, err = buildEvents(key, body, now)
 	}
+	if err == nil {
+		err = s.checkSchemas(r.Context(), events) // schemas.go
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return

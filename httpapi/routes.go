@@ -45,6 +45,30 @@ func (s *Server) routes() []route {
 		{"DELETE /v1/forwarders/{name}", trail.ScopeAdmin, s.handleDeleteForwarder},
 		{"GET /v1/forwarders/{name}/dead-letters", trail.ScopeAdmin, s.handleListDeadLetters},
 		{"POST /v1/forwarders/{name}/dead-letters/replay", trail.ScopeAdmin, s.handleReplayDeadLetters},
+
+		{"GET /v1/actions", trail.ScopeEventsRead, s.handleListActions},
+		{"POST /v1/actions/{action}/schemas", trail.ScopeAdmin, s.handleRegisterSchema},
+		{"GET /v1/actions/{action}/schemas", trail.ScopeEventsRead, s.handleListSchemas},
+		{"GET /v1/actions/{action}/schemas/{version}", trail.ScopeEventsRead, s.handleGetSchema},
+		{"GET /v1/validation", trail.ScopeAdmin, s.handleGetValidation},
+		{"PUT /v1/validation", trail.ScopeAdmin, s.handleSetValidation},
+
+		{"GET /v1/retention", trail.ScopeAdmin, s.handleGetRetention},
+		{"PUT /v1/retention", trail.ScopeAdmin, s.handleSetRetention},
+		{"POST /v1/retention/run", trail.ScopeAdmin, s.handleRunRetention},
+		{"POST /v1/holds", trail.ScopeAdmin, s.handleCreateHold},
+		{"GET /v1/holds", trail.ScopeAdmin, s.handleListHolds},
+		{"DELETE /v1/holds/{id}", trail.ScopeAdmin, s.handleDeleteHold},
+
+		{"POST /v1/alerts/rules", trail.ScopeAdmin, s.handleCreateRule},
+		{"GET /v1/alerts/rules", trail.ScopeAdmin, s.handleListRules},
+		{"GET /v1/alerts/rules/{id}", trail.ScopeAdmin, s.handleGetRule},
+		{"DELETE /v1/alerts/rules/{id}", trail.ScopeAdmin, s.handleDeleteRule},
+		{"GET /v1/alerts/rules/{id}/firings", trail.ScopeAdmin, s.handleListFirings},
+
+		{"POST /v1/logs", trail.ScopeEventsWrite, s.handleIngestLogs},
+		{"POST /v1/otlp/logs", trail.ScopeEventsWrite, s.handleOTLPLogs},
+		{"GET /v1/events/{id}/logs", trail.ScopeEventsRead, s.handleEventLogs},
 	}
 }
 

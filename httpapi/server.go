@@ -11,10 +11,13 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/retention"
+	"github.com/trailhq/trail/schema"
 )
 
 // Config holds what a Server needs. Store and Writer are required.
@@ -31,6 +34,10 @@ type Config struct {
 	// Registry receives the API's metrics; nil makes a new one. Pass the
 	// registry that NewMetrics was given for the Writer's commit metrics.
 	Registry *prometheus.Registry
+	// Retention runs POST /v1/retention/run; nil makes one with default
+	// settings over Store and Writer. Pass the runner of the background
+	// job, so that runs on one node take turns.
+	Retention *retention.Runner
 	// TrustProxyHeaders takes the client address from X-Forwarded-For (its
 	// last entry, the one the proxy in front of Trail added) instead of the
 	// connection. Enable it only behind such a proxy.
@@ -47,6 +54,10 @@ type Server struct {
 	metrics    *Metrics
 	trustProxy bool
 	handler    http.Handler
+
+	retention  *retention.Runner // runs POST /v1/retention/run
+	schemaOnce sync.Once         // makes schemas on first use (schemas.go)
+	schemas    *schema.Validator // checks ingest against action schemas
 }
 
 // New returns a Server for cfg.
@@ -69,6 +80,7 @@ func New(cfg Config) *Server {
 		s.registry = prometheus.NewRegistry()
 	}
 	s.metrics = NewMetrics(s.registry)
+	s.retention = newRetention(cfg)
 	s.handler = s.buildHandler()
 	return s
 }

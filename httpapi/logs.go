@@ -1,0 +1,208 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/execlog"
+)
+
+// The execution log routes take log lines of a trace (Trail's JSON, or
+// OTLP/HTTP as OpenTelemetry SDKs send it) and answer the logs of an
+// event's trace: what was done, and how.
+
+type logsAccepted struct {
+	Accepted int `json:"accepted"`
+}
+
+// eventLogs is the answer of GET /v1/events/{id}/logs.
+type eventLogs struct {
+	EventID    string             `json:"event_id"`
+	TraceID    string             `json:"trace_id"`
+	Logs       []*trail.LogRecord `json:"logs"`
+	NextCursor string             `json:"next_cursor,omitempty"`
+}
+
+func (s *Server) logStore() (trail.EventLogStore, error) {
+	ls, ok := s.store.(trail.EventLogStore)
+	if !ok {
+		return nil, fmt.Errorf("store %T keeps no execution logs", s.store)
+	}
+	return ls, nil
+}
+
+// handleIngestLogs stores log records sent as JSON, all or nothing.
+func (s *Server) handleIngestLogs(w http.ResponseWriter, r *http.Request) {
+	ls, err := s.logStore()
+	var body []byte
+	if err == nil {
+		body, err = readBody(w, r, trail.MaxBodyBytes)
+	}
+	var ins []*trail.LogInput
+	if err == nil {
+		ins, err = trail.ParseLogs(body)
+	}
+	var records []*trail.LogRecord
+	if err == nil {
+		records, err = logRecords(apiKey(r), ins, s.now())
+	}
+	if err == nil {
+		err = ls.AppendLogs(r.Context(), records)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, logsAccepted{len(records)})
+}
+
+// logRecords resolves each input's tenant for key, as for events.
+func logRecords(key *trail.APIKey, ins []*trail.LogInput, now time.Time) ([]*trail.LogRecord, error) {
+	var p trail.Problems
+	out := make([]*trail.LogRecord, len(ins))
+	for i, in := range ins {
+		tenant, ok := key.WriteTenant(in.Tenant)
+		if !ok {
+			p.Add(i, "tenant", fmt.Sprintf("this API key writes logs of tenant %q only", key.Tenant))
+			continue
+		}
+		out[i] = in.Record(tenant, now)
+	}
+	return out, p.Err()
+}
+
+// handleOTLPLogs is the OTLP/HTTP logs receiver (protobuf or JSON, gzip
+// or not). Records without a trace id, or for a tenant the key may not
+// write, are left out and counted in the protocol's partial_success.
+func (s *Server) handleOTLPLogs(w http.ResponseWriter, r *http.Request) {
+	ls, err := s.logStore()
+	var mediaType string
+	if err == nil {
+		mediaType, err = execlog.MediaType(r.Header.Get("Content-Type"))
+	}
+	var body []byte
+	if err == nil {
+		body, err = readBody(w, r, trail.MaxBodyBytes)
+	}
+	var b *execlog.Batch
+	if err == nil {
+		b, err = execlog.Decode(body, mediaType, r.Header.Get("Content-Encoding"), s.now())
+	}
+	if err == nil {
+		resolveTenants(apiKey(r), b)
+		if len(b.Records) > 0 {
+			err = ls.AppendLogs(r.Context(), b.Records)
+		}
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", mediaType)
+	w.WriteHeader(http.StatusOK)
+	w.Write(execlog.Response(b, mediaType))
+}
+
+// resolveTenants gives each record the tenant key writes it to: a tenant
+// key its own; a platform key the trail.tenant resource attribute.
+func resolveTenants(key *trail.APIKey, b *execlog.Batch) {
+	kept := b.Records[:0]
+	for _, rec := range b.Records {
+		tenant, ok := key.WriteTenant(rec.Tenant)
+		if !ok || (tenant != "" && !trail.ValidTenant(tenant)) {
+			b.Rejected++
+			if b.Reason == "" {
+				b.Reason = fmt.Sprintf("this API key writes logs of tenant %q only", key.Tenant)
+			}
+			continue
+		}
+		rec.Tenant = tenant
+		kept = append(kept, rec)
+	}
+	b.Records = kept
+}
+
+// handleEventLogs answers the execution logs of an event's trace, oldest
+// first, a page at a time.
+func (s *Server) handleEventLogs(w http.ResponseWriter, r *http.Request) {
+	ls, err := s.logStore()
+	if err == nil {
+		err = checkParams(r.URL.Query(), []string{"limit", "cursor"})
+	}
+	limit := trail.MaxLogsPage
+	if v := r.URL.Query().Get("limit"); err == nil && v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > trail.MaxLogsPage {
+			err = trail.Invalid("limit", fmt.Sprintf("must be an integer from 1 to %d", trail.MaxLogsPage))
+		}
+	}
+	var after *trail.LogCursor
+	if err == nil {
+		after, err = decodeLogCursor(r.URL.Query().Get("cursor"))
+	}
+	id := r.PathValue("id")
+	if err == nil && !trail.ValidID(id) {
+		err = trail.Errorf(trail.ENOTFOUND, "event not found")
+	}
+	var e *trail.Event
+	var logs []*trail.LogRecord
+	if err == nil {
+		e, logs, err = trail.EventLogs(r.Context(), ls, apiKey(r).ReadScope(""), id, after, limit)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	resp := eventLogs{EventID: e.ID, TraceID: e.TraceID, Logs: logs}
+	if n := len(logs); n > 0 && n == limit {
+		resp.NextCursor = encodeLogCursor(logs[n-1])
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func encodeLogCursor(l *trail.LogRecord) string {
+	b, _ := json.Marshal([]any{l.Time.UnixMicro(), l.ID})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeLogCursor(s string) (*trail.LogCursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	bad := trail.Invalid("cursor", "not a cursor this server issued")
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	var v []json.RawMessage
+	if err != nil || json.Unmarshal(b, &v) != nil || len(v) != 2 {
+		return nil, bad
+	}
+	var us int64
+	var id string
+	if json.Unmarshal(v[0], &us) != nil || json.Unmarshal(v[1], &id) != nil || !trail.ValidID(id) {
+		return nil, bad
+	}
+	return &trail.LogCursor{Time: time.UnixMicro(us).UTC(), ID: id}, nil
+}
+
+// OTLPHandler returns the handler of a separate OTLP/HTTP port: the
+// standard logs path POST /v1/logs, with API key authentication
+// (Authorization: Bearer, set through OTEL_EXPORTER_OTLP_HEADERS), so that
+// an OpenTelemetry SDK or collector exports to it with default paths.
+func (s *Server) OTLPHandler() http.Handler {
+	const pattern = "POST /v1/logs"
+	mux := http.NewServeMux()
+	h := s.observe("otlp "+pattern, s.recoverPanic(s.authenticate(trail.ScopeEventsWrite, http.HandlerFunc(s.handleOTLPLogs))))
+	mux.Handle(pattern, h)
+	mux.Handle("/", s.observe("otlp unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		msg := "this port serves OTLP/HTTP logs only: POST /v1/logs"
+		if strings.HasPrefix(r.URL.Path, "/v1/") {
+			msg += " (traces and metrics are not taken)"
+		}
+		writeError(w, http.StatusNotFound, trail.Errorf(trail.ENOTFOUND, "%s", msg))
+	})))
+	return mux
+}

@@ -1,0 +1,279 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/retention"
+)
+
+// The retention routes set each tenant's retention, run the retention job
+// now, and set, list and lift legal holds. Every change is recorded.
+
+type retentionRequest struct {
+	Tenant string `json:"tenant"`
+	Days   int    `json:"days"`
+}
+
+// holdRequest is the body of POST /v1/holds.
+type holdRequest struct {
+	Tenant     string `json:"tenant"`
+	Kind       string `json:"kind"`
+	TargetType string `json:"target_type"`
+	TargetID   string `json:"target_id"`
+	Since      string `json:"since"`
+	Until      string `json:"until"`
+	Reason     string `json:"reason"`
+}
+
+type holdList struct {
+	Holds []*trail.Hold `json:"holds"`
+}
+
+func (s *Server) retentionStore() (trail.RetentionStore, error) {
+	rs, ok := s.store.(trail.RetentionStore)
+	if !ok {
+		return nil, fmt.Errorf("store %T keeps no retention settings", s.store)
+	}
+	return rs, nil
+}
+
+// handleGetRetention answers a tenant's retention policy.
+func (s *Server) handleGetRetention(w http.ResponseWriter, r *http.Request) {
+	rs, err := s.retentionStore()
+	if err == nil {
+		err = checkParams(r.URL.Query(), []string{"tenant"})
+	}
+	var tenant string
+	if err == nil {
+		tenant, err = adminTenant(apiKey(r), r.URL.Query().Get("tenant"))
+	}
+	var p *trail.RetentionPolicy
+	if err == nil {
+		p, err = rs.RetentionPolicy(r.Context(), tenant)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// handleSetRetention sets a tenant's retention; the change is recorded
+// before it is made.
+func (s *Server) handleSetRetention(w http.ResponseWriter, r *http.Request) {
+	rs, err := s.retentionStore()
+	var body []byte
+	if err == nil {
+		body, err = readBody(w, r, 4<<10)
+	}
+	var req retentionRequest
+	if err == nil {
+		err = decodeJSON(body, &req)
+	}
+	if err == nil && (req.Days < 1 || req.Days > trail.MaxRetentionDays) {
+		err = trail.Invalid("days", fmt.Sprintf("must be an integer from 1 to %d", trail.MaxRetentionDays))
+	}
+	if err == nil {
+		req.Tenant, err = adminTenant(apiKey(r), req.Tenant)
+	}
+	p := &trail.RetentionPolicy{Tenant: req.Tenant, Days: req.Days, UpdatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	if err == nil {
+		err = s.record(r, p.Tenant, "retention.changed", map[string]int{"days": p.Days})
+	}
+	if err == nil {
+		err = rs.SetRetentionPolicy(r.Context(), p)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// handleRunRetention runs the retention job now: over the caller's tenant,
+// or over every log for a platform key without ?tenant=.
+func (s *Server) handleRunRetention(w http.ResponseWriter, r *http.Request) {
+	err := checkParams(r.URL.Query(), []string{"tenant"})
+	var tenant string
+	if err == nil {
+		tenant, err = adminTenant(apiKey(r), r.URL.Query().Get("tenant"))
+	}
+	runner := s.retention
+	if err == nil && runner == nil {
+		err = trail.Errorf(trail.EUNAVAILABLE, "retention is not configured on this server")
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	only := &tenant
+	if apiKey(r).Platform && r.URL.Query().Get("tenant") == "" {
+		only = nil
+	}
+	rep, err := runner.RunOnce(r.Context(), only, apiKey(r))
+	if err != nil {
+		s.error(w, r, fmt.Errorf("run retention: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// handleCreateHold sets a legal hold; it is recorded before it is stored,
+// so that a hold is never in force without its record.
+func (s *Server) handleCreateHold(w http.ResponseWriter, r *http.Request) {
+	rs, err := s.retentionStore()
+	var body []byte
+	if err == nil {
+		body, err = readBody(w, r, 16<<10)
+	}
+	var req holdRequest
+	if err == nil {
+		err = decodeJSON(body, &req)
+	}
+	var h *trail.Hold
+	if err == nil {
+		h, err = s.newHold(apiKey(r), &req)
+	}
+	if err == nil {
+		err = s.record(r, h.Tenant, "hold.created", h, holdTarget(h))
+	}
+	if err == nil {
+		err = rs.CreateHold(r.Context(), h)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, h)
+}
+
+func (s *Server) newHold(caller *trail.APIKey, req *holdRequest) (*trail.Hold, error) {
+	var p trail.Problems
+	tenant, err := adminTenant(caller, req.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	h := &trail.Hold{ID: "h_" + trail.NewID(now), Tenant: tenant, Kind: req.Kind, Reason: req.Reason,
+		CreatedAt: now, CreatedBy: caller.ID}
+	switch req.Kind {
+	case trail.HoldTenant:
+	case trail.HoldTarget:
+		h.TargetType, h.TargetID = req.TargetType, req.TargetID
+		checkRequired(&p, "target_type", req.TargetType)
+		checkRequired(&p, "target_id", req.TargetID)
+	case trail.HoldTimeRange:
+		h.Since, h.Until = holdTime(&p, "since", req.Since), holdTime(&p, "until", req.Until)
+		if !h.Since.IsZero() && !h.Until.IsZero() && !h.Since.Before(h.Until) {
+			p.Add(-1, "until", "must be after since")
+		}
+	default:
+		p.Add(-1, "kind", "must be "+strings.Join(trail.HoldKinds, ", "))
+	}
+	if req.Kind != trail.HoldTarget && (req.TargetType != "" || req.TargetID != "") {
+		p.Add(-1, "target_type", `belongs to a hold of kind "target"`)
+	}
+	if req.Kind != trail.HoldTimeRange && (req.Since != "" || req.Until != "") {
+		p.Add(-1, "since", `belongs to a hold of kind "time_range"`)
+	}
+	if len(req.Reason) > 1000 || hasControl(strings.ReplaceAll(req.Reason, "\n", " ")) {
+		p.Add(-1, "reason", "must be at most 1000 characters, without control characters")
+	}
+	return h, p.Err()
+}
+
+func checkRequired(p *trail.Problems, field, v string) {
+	switch {
+	case v == "":
+		p.Add(-1, field, "required")
+	case len(v) > 256 || hasControl(v):
+		p.Add(-1, field, "must be at most 256 characters, without control characters")
+	}
+}
+
+func holdTime(p *trail.Problems, field, v string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		p.Add(-1, field, "required: an RFC 3339 timestamp like 2026-11-23T12:00:00Z")
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+func holdTarget(h *trail.Hold) trail.Target { return trail.Target{Type: "legal_hold", ID: h.ID} }
+
+// handleListHolds lists the holds of the caller's tenant, or every hold
+// for a platform key without ?tenant=.
+func (s *Server) handleListHolds(w http.ResponseWriter, r *http.Request) {
+	rs, err := s.retentionStore()
+	if err == nil {
+		err = checkParams(r.URL.Query(), []string{"tenant"})
+	}
+	var scope trail.Scope
+	if err == nil {
+		scope, err = settingsScope(apiKey(r), r.URL.Query().Get("tenant"))
+	}
+	var holds []*trail.Hold
+	if err == nil {
+		holds, err = rs.Holds(r.Context(), scope)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, holdList{holds})
+}
+
+// handleDeleteHold lifts a hold; the lifting is recorded before it is
+// made, so a failure in between leaves a duplicate record on retry, never
+// a missing one.
+func (s *Server) handleDeleteHold(w http.ResponseWriter, r *http.Request) {
+	rs, err := s.retentionStore()
+	scope := apiKey(r).ReadScope("")
+	var holds []*trail.Hold
+	if err == nil {
+		holds, err = rs.Holds(r.Context(), scope)
+	}
+	i := slices.IndexFunc(holds, func(h *trail.Hold) bool { return h.ID == r.PathValue("id") })
+	if err == nil && i < 0 {
+		err = trail.Errorf(trail.ENOTFOUND, "hold not found")
+	}
+	if err == nil {
+		err = s.record(r, holds[i].Tenant, "hold.released", holds[i], holdTarget(holds[i]))
+	}
+	if err == nil {
+		_, err = rs.DeleteHold(r.Context(), scope, holds[i].ID)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, holds[i])
+}
+
+// settingsScope is the scope of a settings listing: a tenant key's own
+// tenant; for a platform key, the tenant asked for or every tenant.
+func settingsScope(caller *trail.APIKey, requested string) (trail.Scope, error) {
+	tenant, err := adminTenant(caller, requested)
+	if err != nil {
+		return trail.Scope{}, err
+	}
+	return trail.Scope{Tenant: tenant, All: caller.Platform && requested == ""}, nil
+}
+
+// newRetention returns cfg.Retention, or a runner over the store and
+// writer with default settings when the store supports retention.
+func newRetention(cfg Config) *retention.Runner {
+	if cfg.Retention != nil {
+		return cfg.Retention
+	}
+	if rs, ok := cfg.Store.(retention.Store); ok {
+		return retention.New(retention.Config{Store: rs, Writer: cfg.Writer, Logger: cfg.Logger, Now: cfg.Now})
+	}
+	return nil
+}
