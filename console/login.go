@@ -28,15 +28,24 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	lv := &loginView{Tenant: q.Get("tenant"), Next: safeNext(q.Get("next"))}
-	s.renderLogin(w, http.StatusOK, lv)
+	s.renderLogin(w, r, http.StatusOK, lv)
 }
 
-// renderLogin shows the form with a fresh pre-session CSRF token, which is
-// also set as a cookie: a cross-site form cannot read it to send it back.
-func (s *Server) renderLogin(w http.ResponseWriter, status int, lv *loginView) {
-	b := make([]byte, 32)
-	rand.Read(b)
-	lv.Token = hex.EncodeToString(b)
+// renderLogin shows the form with a pre-session CSRF token, which is also
+// set as a cookie: a cross-site form cannot read it to send it back. A
+// token the browser holds already is kept, so that two open sign-in tabs
+// both work.
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, lv *loginView) {
+	if c, err := r.Cookie(s.cookieName("trail_login")); err == nil && len(c.Value) == 64 {
+		if _, err := hex.DecodeString(c.Value); err == nil {
+			lv.Token = c.Value
+		}
+	}
+	if lv.Token == "" {
+		b := make([]byte, 32)
+		rand.Read(b)
+		lv.Token = hex.EncodeToString(b)
+	}
 	s.setCookie(w, "trail_login", lv.Token, 3600)
 	pv := newView(nil, "Sign in", "", lv)
 	s.render(w, status, "login", pv)
@@ -69,13 +78,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	lv := &loginView{Tenant: a.tenant, Email: a.email, Next: safeNext(r.PostFormValue("next"))}
 	if msg := a.problem(); msg != "" {
 		lv.Error = msg
-		s.renderLogin(w, http.StatusBadRequest, lv)
+		s.renderLogin(w, r, http.StatusBadRequest, lv)
 		return
 	}
 	u, status, msg := s.checkLogin(r, a)
 	if u == nil {
 		lv.Error = msg
-		s.renderLogin(w, status, lv)
+		s.renderLogin(w, r, status, lv)
 		return
 	}
 	if err := s.startSession(w, r, u, a.ctx); err != nil {

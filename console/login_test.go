@@ -107,6 +107,17 @@ func TestLogin(t *testing.T) {
 			t.Fatalf("status %d, want 403 and no session", resp.StatusCode)
 		}
 	})
+	t.Run("TwoTabs", func(t *testing.T) {
+		e := newEnv(t)
+		c := e.client(t)
+		_, first := e.get(t, c, "/login")
+		e.get(t, c, "/login") // a second tab must not break the first
+		resp, _ := e.post(t, c, "/login", url.Values{"csrf": {csrf(t, first)}, "tenant": {"acme"},
+			"email": {e.owner.Email}, "password": {password}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in from the first tab: status %d, want 303", resp.StatusCode)
+		}
+	})
 	t.Run("Next", func(t *testing.T) {
 		e := newEnv(t)
 		for next, want := range map[string]string{

@@ -31,6 +31,15 @@ type settingsView struct {
 	NewForwarder *trail.Forwarder
 }
 
+// notices are the messages that a redirect back to settings may ask for;
+// any other value shows nothing, so a link cannot put text on the page.
+var notices = map[string]string{
+	"key-revoked":        "The API key was revoked.",
+	"session-revoked":    "The session was revoked.",
+	"forwarder-deleted":  "The forwarder was deleted.",
+	"forwarder-replayed": "The forwarder will deliver its dead letters again.",
+}
+
 // sessionRow is a session with its user's email.
 type sessionRow struct {
 	*trail.Session
@@ -73,18 +82,7 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, v *viewe
 		return
 	}
 	sv.Scopes, sv.Now = trail.Scopes, s.now()
-	switch sv.Notice {
-	case "key-revoked":
-		sv.Notice = "The API key was revoked."
-	case "session-revoked":
-		sv.Notice = "The session was revoked."
-	case "forwarder-deleted":
-		sv.Notice = "The forwarder was deleted."
-	case "forwarder-replayed":
-		sv.Notice = "The forwarder will deliver its dead letters again."
-	default:
-		sv.Notice = ""
-	}
+	sv.Notice = notices[sv.Notice]
 	s.render(w, status, "settings", newView(v, "Settings", "settings", sv))
 }
 
