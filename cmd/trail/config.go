@@ -44,6 +44,15 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// CommitMaxEvents is the most events one group commit writes.
 	CommitMaxEvents int `yaml:"commit_max_events"`
+	// OTLPAddr is the HOST:PORT of the OTLP/HTTP logs receiver (POST
+	// /v1/logs); empty turns that port off. OTLP logs are also taken at
+	// /v1/otlp/logs of Addr.
+	OTLPAddr string `yaml:"otlp_addr"`
+	// RetentionInterval is how often the retention job runs.
+	RetentionInterval time.Duration `yaml:"retention_interval"`
+	// LogRetention is how long execution logs are kept, apart from the
+	// events' per-tenant retention.
+	LogRetention time.Duration `yaml:"log_retention"`
 	// ConsoleSecureCookies marks the web console's cookies Secure; set it
 	// whenever the console is reached over HTTPS.
 	ConsoleSecureCookies bool `yaml:"console_secure_cookies"`
@@ -56,12 +65,14 @@ type Config struct {
 // local service that works with no config at all.
 func DefaultConfig() Config {
 	return Config{
-		Addr:            "127.0.0.1:8080",
-		Data:            "./trail-data",
-		LogLevel:        "info",
-		LogFormat:       "text",
-		ShutdownTimeout: 30 * time.Second,
-		CommitMaxEvents: 5000,
+		Addr:              "127.0.0.1:8080",
+		Data:              "./trail-data",
+		LogLevel:          "info",
+		LogFormat:         "text",
+		ShutdownTimeout:   30 * time.Second,
+		CommitMaxEvents:   5000,
+		RetentionInterval: time.Hour,
+		LogRetention:      30 * 24 * time.Hour,
 	}
 }
 
@@ -80,6 +91,10 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout,
 		"how long shutdown waits for in-flight requests")
 	fs.IntVar(&c.CommitMaxEvents, "commit-max-events", c.CommitMaxEvents, "most events in one group commit")
+	fs.StringVar(&c.OTLPAddr, "otlp-addr", c.OTLPAddr,
+		"OTLP/HTTP logs receiver `HOST:PORT`, like 127.0.0.1:4318 (empty: off; /v1/otlp/logs works on --addr anyway)")
+	fs.DurationVar(&c.RetentionInterval, "retention-interval", c.RetentionInterval, "how often the retention job runs")
+	fs.DurationVar(&c.LogRetention, "log-retention", c.LogRetention, "how long execution logs are kept")
 	fs.BoolVar(&c.ConsoleSecureCookies, "console-secure-cookies", c.ConsoleSecureCookies,
 		"mark web console cookies Secure (set it when served over HTTPS)")
 }
@@ -122,6 +137,17 @@ func (c *Config) Validate() error {
 		bad("addr", "%q is not HOST:PORT, like 127.0.0.1:8080 or :8080", c.Addr)
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		bad("addr", "port %q is not a number from 0 to 65535", port)
+	}
+	if c.OTLPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.OTLPAddr); err != nil {
+			bad("otlp-addr", "%q is not HOST:PORT, like 127.0.0.1:4318", c.OTLPAddr)
+		}
+	}
+	if c.RetentionInterval < time.Second {
+		bad("retention-interval", "must be a duration of at least 1s, like 1h")
+	}
+	if c.LogRetention < time.Hour {
+		bad("log-retention", "must be a duration of at least 1h, like 720h")
 	}
 	if strings.TrimSpace(c.Data) == "" {
 		bad("data", "required: the folder that holds trail.db")

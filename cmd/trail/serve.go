@@ -16,10 +16,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/alert"
 	"github.com/trailhq/trail/console"
 	"github.com/trailhq/trail/forward"
 	"github.com/trailhq/trail/httpapi"
 	"github.com/trailhq/trail/postgres"
+	"github.com/trailhq/trail/retention"
 	"github.com/trailhq/trail/sqlite"
 )
 
@@ -46,6 +48,10 @@ type Main struct {
 	// Console is the web console, served at every path the API does not
 	// use.
 	Console *console.Server
+	// Retention deletes events past retention; Alerts evaluates alert
+	// rules. Both run under leases (features.go).
+	Retention *retention.Runner
+	Alerts    *alert.Evaluator
 
 	ln     net.Listener
 	http   *http.Server
@@ -53,6 +59,8 @@ type Main struct {
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
 
+	otlp      *http.Server // the OTLP port, when --otlp-addr is set
+	otlpLn    net.Listener
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -106,9 +114,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	observe, wake := httpapi.NewMetrics(reg).ObserveCommit, m.Forwarders.Notify
 	m.Writer = trail.NewWriter(db, m.Config.CommitMaxEvents, func(cs trail.CommitStats) { observe(cs); wake() })
+	m.newFeatures(db)
 	m.API = httpapi.New(httpapi.Config{
 		Store:             db,
 		Writer:            m.Writer,
+		Retention:         m.Retention,
 		Logger:            m.Logger,
 		Registry:          reg,
 		TrustProxyHeaders: m.Config.TrustProxyHeaders,
@@ -129,6 +139,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.cancel = cancel
 	m.http.RegisterOnShutdown(m.Console.CloseStreams)
 	if err := m.startForwarders(ctx, bgctx); err != nil {
+		return err
+	}
+	if err := m.startFeatures(bgctx); err != nil {
 		return err
 	}
 	m.goBackground(func() { m.API.RunPruner(bgctx, pruneInterval) })
@@ -249,6 +262,7 @@ func (m *Main) close() error {
 			errs = append(errs, fmt.Errorf("serve: %w", err))
 		}
 	}
+	errs = append(errs, m.closeOTLP())
 	if m.cancel != nil {
 		m.cancel()
 	}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/alert"
+	"github.com/trailhq/trail/retention"
+)
+
+// featureLeaseTTL is how long the alert and retention leases last without
+// renewal: how soon another node takes over when this one dies.
+const featureLeaseTTL = 15 * time.Second
+
+// newFeatures builds the retention runner and the alert evaluator over db;
+// either is nil when the store lacks what it needs.
+func (m *Main) newFeatures(db trail.Store) {
+	if rs, ok := db.(retention.Store); ok {
+		m.Retention = retention.New(retention.Config{Store: rs, Writer: m.Writer, Logger: m.Logger,
+			Every: m.Config.RetentionInterval, LogRetention: m.Config.LogRetention})
+	}
+	if as, ok := db.(alert.Store); ok {
+		m.Alerts = alert.New(alert.Config{Store: as, Writer: m.Writer, Logger: m.Logger})
+	}
+}
+
+// startFeatures runs the alert evaluator and the retention job, each under
+// its lease so that one node at a time runs it, and the OTLP port when
+// --otlp-addr is set.
+func (m *Main) startFeatures(bgctx context.Context) error {
+	holder := leaseHolder()
+	if m.Alerts != nil {
+		lease := trail.LeaseConfig{Name: alert.LeaseName, Holder: holder, TTL: featureLeaseTTL, Logger: m.Logger}
+		m.goBackground(func() { trail.RunWithLease(bgctx, m.Store, lease, m.Alerts.Run) })
+	}
+	if m.Retention != nil {
+		lease := trail.LeaseConfig{Name: retention.LeaseName, Holder: holder, TTL: featureLeaseTTL, Logger: m.Logger}
+		m.goBackground(func() { trail.RunWithLease(bgctx, m.Store, lease, m.Retention.Run) })
+	}
+	if m.Config.OTLPAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", m.Config.OTLPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on --otlp-addr %s: %w", m.Config.OTLPAddr, err)
+	}
+	m.otlp = &http.Server{
+		Handler:           m.API.OTLPHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	m.otlpLn = ln
+	go m.otlp.Serve(ln)
+	m.Logger.Info("OTLP/HTTP logs receiver listening", "addr", ln.Addr().String(), "path", "/v1/logs")
+	return nil
+}
+
+// OTLPAddr returns the address of the OTLP port, "" when it is off.
+func (m *Main) OTLPAddr() string {
+	if m.otlpLn == nil {
+		return ""
+	}
+	return m.otlpLn.Addr().String()
+}
+
+// closeOTLP shuts the OTLP port down like the API port: in-flight exports
+// finish first.
+func (m *Main) closeOTLP() error {
+	if m.otlp == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer cancel()
+	if err := m.otlp.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		m.otlp.Close()
+		return fmt.Errorf("shut down otlp: %w", err)
+	}
+	return nil
+}
+
+// leaseHolder is a unique lease holder id for this process.
+func leaseHolder() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+}
