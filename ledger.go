@@ -61,11 +61,23 @@ type LedgerCommit struct {
 type LedgerRow struct {
 	Seq   int64
 	Event *Event
+	// Data is the event's JSON exactly as stored, which the leaf hashes;
+	// nil when the source only has the decoded event.
+	Data []byte
 	// Conflict, when not empty, says how the row's other stored copies of
 	// the event's fields (columns that queries filter on) disagree with
 	// its JSON, e.g. `action column is "user.deleted", the event's action
 	// is "user.created"`.
 	Conflict string
+}
+
+// LedgerEntry is one stored event as the sequencer reads it: its stored
+// JSON, which its leaf hashes, and the numbers it is stored under.
+type LedgerEntry struct {
+	Pos    int64
+	Tenant string
+	Seq    int64
+	Data   []byte
 }
 
 // PrunedRange records that retention deleted events [From, To) of a log.
@@ -86,6 +98,11 @@ type LedgerStore interface {
 	// LedgerCursor returns the stream position (Pos) up to which events are
 	// integrated: 0 before the first round.
 	LedgerCursor(ctx context.Context) (int64, error)
+
+	// LedgerStream returns up to limit stored events with Pos > after, in
+	// Pos order, as stored: StreamEvents without decoding, since the leaf
+	// hashes the stored JSON.
+	LedgerStream(ctx context.Context, after int64, limit int) ([]LedgerEntry, error)
 
 	// LedgerHead returns the head of tenant's log, or ENOTFOUND when no
 	// event of it has been integrated yet.

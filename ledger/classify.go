@@ -67,7 +67,7 @@ func (c *check) findSealed(ctx context.Context, row *trail.LedgerRow, sealed []b
 		if r.Event.Seq != row.Seq || r.Seq == row.Seq && r.Event.ID == row.Event.ID {
 			continue
 		}
-		h, err := LeafHash(r.Event)
+		h, err := rowLeaf(&r)
 		if err != nil {
 			return -1, "", err
 		}

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/go-json-experiment/json/jsontext"
 	"github.com/trailhq/trail"
 )
 
 // LeafData returns the bytes that e's ledger leaf commits to: the event's
 // JSON exactly as Trail stores and returns it (every member, seq and tenant
-// included), canonicalized with the JSON Canonicalization Scheme of RFC 8785.
+// included; the store keeps json.Marshal of the event), canonicalized with
+// the JSON Canonicalization Scheme of RFC 8785.
 //
 // Canonical bytes make the leaf independent of member order, whitespace and
 // escaping, so a customer can recompute it from the event JSON that the API
@@ -33,26 +33,29 @@ func LeafHash(e *trail.Event) ([]byte, error) {
 	return HashLeaf(data), nil
 }
 
+// LeafHashJSON returns the leaf hash of an event given as its JSON: as the
+// store keeps it, as the API returns it, or as a bundle carries it.
+func LeafHashJSON(event []byte) ([]byte, error) {
+	data, err := Canonicalize(event)
+	if err != nil {
+		return nil, err
+	}
+	return HashLeaf(data), nil
+}
+
+// rowLeaf returns the leaf hash of a stored row: of its stored JSON when
+// the source has it, else of its decoded event.
+func rowLeaf(row *trail.LedgerRow) ([]byte, error) {
+	if row.Data != nil {
+		return LeafHashJSON(row.Data)
+	}
+	return LeafHash(row.Event)
+}
+
 // HashLeaf returns the RFC 6962 hash of a leaf with the given data.
 func HashLeaf(data []byte) []byte {
 	h := sha256.New()
 	h.Write([]byte{0})
 	h.Write(data)
 	return h.Sum(nil)
-}
-
-// Canonicalize returns the RFC 8785 canonical form of the JSON value b.
-//
-// JSON that is not I-JSON (RFC 7493) has no canonical form in RFC 8785. So
-// that such a value, which older clients may have stored in metadata, never
-// stops the ledger, duplicate member names are kept (sorted by name, then
-// value) and invalid UTF-8 or lone surrogates become U+FFFD. Valid I-JSON is
-// unaffected by this choice.
-func Canonicalize(b []byte) ([]byte, error) {
-	v := jsontext.Value(append([]byte(nil), b...))
-	err := v.Canonicalize(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
-	if err != nil {
-		return nil, fmt.Errorf("canonicalize json: %w", err)
-	}
-	return v, nil
 }

@@ -139,3 +139,6 @@ func (l *Ledger) Run(ctx context.Context) error {
 func (l *Ledger) Verifier() *Verifier {
 	return &Verifier{Source: l.store, Key: l.cfg.Key.Verifier(), Origin: l.cfg.Origin}
 }
+
+// Store returns the store the ledger reads and writes.
+func (l *Ledger) Store() Store { return l.store }

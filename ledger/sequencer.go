@@ -47,7 +47,7 @@ func (l *Ledger) step(ctx context.Context) (int, error) {
 		}
 		l.cursor = c
 	}
-	events, err := l.store.StreamEvents(ctx, l.cursor, l.cfg.BatchSize)
+	events, err := l.store.LedgerStream(ctx, l.cursor, l.cfg.BatchSize)
 	if err != nil || len(events) == 0 {
 		return 0, err
 	}
@@ -88,9 +88,9 @@ func (l *Ledger) step(ctx context.Context) (int, error) {
 // groupByLog splits a stream batch into logs, keeping each log's events in
 // stream order (which is its Seq order) and the logs in order of first
 // appearance.
-func groupByLog(events []*trail.Event) ([]string, map[string][]*trail.Event) {
+func groupByLog(events []trail.LedgerEntry) ([]string, map[string][]trail.LedgerEntry) {
 	var order []string
-	by := map[string][]*trail.Event{}
+	by := map[string][]trail.LedgerEntry{}
 	for _, e := range events {
 		if _, ok := by[e.Tenant]; !ok {
 			order = append(order, e.Tenant)
@@ -159,18 +159,19 @@ type growth struct {
 func (g *growth) visit(id compact.NodeID, hash []byte) {
 	tid, slot := tileOf(id)
 	level := int(id.Level)
-	b := g.st.edges[level]
-	if slot == 0 {
-		b = nil
+	b, owned := g.written[tid]
+	if !owned && slot > 0 {
+		// The edge tile may be shared with the committed state: copy it
+		// once, with room for the rest of the tile.
+		b = append(make([]byte, 0, tileWidth*hashSize), g.st.edges[level]...)
 	}
 	if len(b) != slot*hashSize && g.err == nil {
 		g.err = fmt.Errorf("ledger of log %q: tile (%d, %d) has %d hashes, node %d needs %d",
 			g.st.tenant, tid.Level, tid.Index, len(b)/hashSize, id.Index, slot)
 	}
-	// Copy on append: the old slice may be shared with the committed state.
-	b = append(b[:len(b):len(b)], hash...)
+	b = append(b, hash...)
 	g.st.edges[level] = b
-	if _, ok := g.written[tid]; !ok {
+	if !owned {
 		g.order = append(g.order, tid)
 	}
 	g.written[tid] = b
@@ -178,7 +179,7 @@ func (g *growth) visit(id compact.NodeID, hash []byte) {
 
 // extend returns a copy of st with events appended, and the tiles that
 // changed. st itself stays as it was until the round commits.
-func (st *logState) extend(events []*trail.Event) (*logState, []*trail.LedgerTile, error) {
+func (st *logState) extend(events []trail.LedgerEntry) (*logState, []*trail.LedgerTile, error) {
 	next := &logState{tenant: st.tenant, size: st.size, edges: map[int][]byte{}}
 	next.rng, _ = factory.NewRange(0, uint64(st.size), append([][]byte(nil), st.rng.Hashes()...))
 	for level, b := range st.edges {
@@ -192,9 +193,9 @@ func (st *logState) extend(events []*trail.Event) (*logState, []*trail.LedgerTil
 		if e.Seq != next.size {
 			return nil, nil, fmt.Errorf("ledger of log %q: stream gives seq %d where %d is next", st.tenant, e.Seq, next.size)
 		}
-		leaf, err := LeafHash(e)
+		leaf, err := LeafHashJSON(e.Data)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("ledger of log %q: seq %d: %w", st.tenant, e.Seq, err)
 		}
 		if err := next.rng.Append(leaf, g.visit); err != nil {
 			return nil, nil, err

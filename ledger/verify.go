@@ -246,7 +246,7 @@ func (c *check) leaf(ctx context.Context, row *trail.LedgerRow) error {
 	if err != nil {
 		return err
 	}
-	h, err := LeafHash(row.Event)
+	h, err := rowLeaf(row)
 	if err != nil {
 		return err
 	}
@@ -271,7 +271,7 @@ func (c *check) leaf(ctx context.Context, row *trail.LedgerRow) error {
 // heldRow checks an event that is still stored inside the pruned prefix
 // (a legal hold kept it) by its inclusion proof.
 func (c *check) heldRow(ctx context.Context, row *trail.LedgerRow) error {
-	h, err := LeafHash(row.Event)
+	h, err := rowLeaf(row)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,27 @@ func (db *DB) LedgerCursor(ctx context.Context) (int64, error) {
 	return pos, nil
 }
 
+// LedgerStream returns up to limit stored events with Pos > after, in Pos
+// order, undecoded.
+func (db *DB) LedgerStream(ctx context.Context, after int64, limit int) ([]trail.LedgerEntry, error) {
+	rows, err := db.pool.Query(ctx, "SELECT pos, tenant, seq, data FROM events WHERE pos > $1 ORDER BY pos LIMIT $2",
+		after, pageLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("read ledger stream: %w", wrap(err))
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (trail.LedgerEntry, error) {
+		var e trail.LedgerEntry
+		var data string
+		err := r.Scan(&e.Pos, &e.Tenant, &e.Seq, &data)
+		e.Data = []byte(data)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read ledger stream: %w", wrap(err))
+	}
+	return out, nil
+}
+
 // LedgerHead returns the head of tenant's log, or ENOTFOUND.
 func (db *DB) LedgerHead(ctx context.Context, tenant string) (*trail.LedgerHead, error) {
 	h := &trail.LedgerHead{Tenant: tenant}
@@ -142,7 +163,7 @@ func (db *DB) LedgerRows(ctx context.Context, tenant string, from int64, limit i
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, trail.LedgerRow{Seq: seq, Event: e, Conflict: c.conflict(e)})
+		out = append(out, trail.LedgerRow{Seq: seq, Event: e, Data: []byte(data), Conflict: c.conflict(e)})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read log rows: %w", wrap(err))

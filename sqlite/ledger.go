@@ -22,6 +22,26 @@ func (db *DB) LedgerCursor(ctx context.Context) (int64, error) {
 	return pos, nil
 }
 
+// LedgerStream returns up to limit stored events with Pos > after, in Pos
+// order, undecoded.
+func (db *DB) LedgerStream(ctx context.Context, after int64, limit int) ([]trail.LedgerEntry, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT pos, tenant, seq, data FROM events WHERE pos > ? ORDER BY pos LIMIT ?",
+		after, pageLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("read ledger stream: %w", err)
+	}
+	defer rows.Close()
+	out := []trail.LedgerEntry{}
+	for rows.Next() {
+		var e trail.LedgerEntry
+		if err := rows.Scan(&e.Pos, &e.Tenant, &e.Seq, &e.Data); err != nil {
+			return nil, fmt.Errorf("read ledger stream: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
 // LedgerHead returns the head of tenant's log, or ENOTFOUND.
 func (db *DB) LedgerHead(ctx context.Context, tenant string) (*trail.LedgerHead, error) {
 	h := &trail.LedgerHead{Tenant: tenant}
@@ -153,7 +173,7 @@ func (db *DB) LedgerRows(ctx context.Context, tenant string, from int64, limit i
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, trail.LedgerRow{Seq: seq, Event: e, Conflict: c.conflict(e)})
+		out = append(out, trail.LedgerRow{Seq: seq, Event: e, Data: data, Conflict: c.conflict(e)})
 	}
 	return out, rows.Err()
 }

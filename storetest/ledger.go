@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -132,7 +133,18 @@ func testLedgerRowsAndSize(t *testing.T, open func(t *testing.T) trail.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, "LedgerRows", rows, []trail.LedgerRow{{Seq: 1, Event: e1}})
+	data, _ := json.Marshal(e1)
+	wantEqual(t, "LedgerRows", rows, []trail.LedgerRow{{Seq: 1, Event: e1, Data: data}})
+	entries, err := s.LedgerStream(ctx(t), e0.Pos, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stored JSON is the event's json.Marshal, byte for byte: the
+	// sequencer hashes it and customers hash what the API returns.
+	if len(entries) != 2 || entries[0].Pos != e1.Pos || entries[0].Tenant != "acme" || entries[0].Seq != 1 ||
+		!bytes.Equal(entries[0].Data, data) || entries[1].Tenant != "other" || entries[1].Seq != 0 {
+		t.Fatalf("LedgerStream after pos %d: %+v", e0.Pos, entries)
+	}
 	for _, tt := range []struct {
 		tenant string
 		want   int64

@@ -1,0 +1,125 @@
+package ledger_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/teststore"
+	"github.com/trailhq/trail/ledger"
+)
+
+// BenchmarkIngest measures ingest through the group-commit writer with 8
+// concurrent producers sending batches of 100 events, with the ledger off
+// and on. With the ledger on, the clock stops only once a checkpoint
+// covers every event, so a sequencer that falls behind shows as slower
+// ingest. Compare events/s of the two (docs/benchmarks.md, "Ledger"):
+//
+//	go test -run '^$' -bench Ingest -benchtime 200000x -count 3 ./ledger/
+func BenchmarkIngest(b *testing.B) {
+	stores := map[string]func(testing.TB) ledger.Store{
+		"sqlite":   func(tb testing.TB) ledger.Store { return teststore.SQLite(tb) },
+		"postgres": func(tb testing.TB) ledger.Store { return teststore.Postgres(tb) },
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		for _, on := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/ledger=%v", name, on), func(b *testing.B) {
+				benchIngest(b, stores[name](b), on)
+			})
+		}
+	}
+}
+
+func benchIngest(b *testing.B, s ledger.Store, on bool) {
+	const producers, batchSize = 8, 100
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var led *ledger.Ledger
+	var wg sync.WaitGroup
+	if on {
+		key, err := ledger.LoadOrCreateKey(filepath.Join(b.TempDir(), ledger.KeyFile), "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if led, err = ledger.New(s, ledger.Config{Key: key, Origin: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); led.Run(ctx) }()
+	}
+	w := trail.NewWriter(s, 5000, nil)
+	defer w.Close()
+	batches := make(chan *trail.Batch, producers)
+	go func() {
+		defer close(batches)
+		for n := 0; n < b.N; n += batchSize {
+			batches <- benchBatch(n%10, min(batchSize, b.N-n))
+		}
+	}()
+	b.ResetTimer()
+	start := time.Now()
+	var pw sync.WaitGroup
+	for p := 0; p < producers; p++ {
+		pw.Add(1)
+		go func() {
+			defer pw.Done()
+			for bt := range batches {
+				if err := w.Append(ctx, bt); err != nil {
+					b.Error(err)
+				}
+			}
+		}()
+	}
+	pw.Wait()
+	ingested := time.Since(start)
+	if on {
+		waitSealed(b, s, b.N)
+		b.ReportMetric(time.Since(start).Seconds()-ingested.Seconds(), "drain-s")
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+	cancel()
+	wg.Wait()
+}
+
+// waitSealed polls until the checkpoints of the bench's logs cover n
+// events.
+func waitSealed(b *testing.B, s ledger.Store, n int) {
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		var sealed int64
+		for t := 0; t < 10; t++ {
+			if h, err := s.LedgerHead(context.Background(), fmt.Sprintf("tenant%d", t)); err == nil {
+				sealed += h.Size
+			}
+		}
+		if sealed >= int64(n) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.Fatal("the ledger did not seal the events within 5 minutes")
+}
+
+var benchMeta = json.RawMessage(`{"plan":"enterprise","seats":42,"reason":"quarterly review","ticket":"OPS-1234"}`)
+
+// benchBatch makes n realistic events of tenant t (about 600 bytes each).
+func benchBatch(t, n int) *trail.Batch {
+	now := time.Now()
+	b := &trail.Batch{Events: make([]*trail.Event, n)}
+	for i := range b.Events {
+		e := trail.NewSystemEvent(fmt.Sprintf("tenant%d", t), "document.shared",
+			trail.Actor{Type: "user", ID: fmt.Sprintf("user_%d", i%500), Name: "Ada Lovelace"},
+			trail.Context{IP: "203.0.113.9", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"}, now,
+			trail.Target{Type: "document", ID: fmt.Sprintf("doc_%d", i), Name: "Q3 plan"},
+			trail.Target{Type: "user", ID: "user_7"})
+		e.Metadata = benchMeta
+		b.Events[i] = e
+	}
+	return b
+}

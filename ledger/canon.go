@@ -1,0 +1,509 @@
+package ledger
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Canonicalize returns the RFC 8785 (JSON Canonicalization Scheme) form of
+// the JSON value b: no whitespace, object members sorted by the UTF-16 code
+// units of their names, numbers as ECMAScript prints doubles, strings with
+// only '"', '\' and control characters escaped.
+//
+// JSON that is not I-JSON (RFC 7493) has no canonical form in RFC 8785. So
+// that such a value, which older clients may have stored in metadata, never
+// stops the ledger, duplicate member names are kept (sorted by name, then
+// by canonical value), invalid UTF-8 and lone surrogates become U+FFFD, and
+// numbers beyond the double range become ±1.7976931348623157e+308. Valid
+// I-JSON is unaffected by these choices.
+//
+// It is written for the ledger's hot path (every event is canonicalized
+// once when sealed); the tests check it against RFC 8785's examples and
+// against go-json-experiment's jsontext, an independent implementation.
+func Canonicalize(b []byte) ([]byte, error) {
+	p := canons.Get().(*canon)
+	defer func() { p.in = nil; canons.Put(p) }()
+	p.in, p.i = b, 0
+	p.spans, p.names = p.spans[:0], p.names[:0]
+	p.space()
+	out, err := p.value(make([]byte, 0, len(b)), 0)
+	if err != nil {
+		return nil, err
+	}
+	if p.space(); p.i != len(p.in) {
+		return nil, p.errorf("data after the JSON value")
+	}
+	return out, nil
+}
+
+// maxDepth bounds nesting, so hostile input cannot exhaust the stack.
+const maxDepth = 1000
+
+// canon is a canonicalizing parser over one input.
+type canon struct {
+	in    []byte
+	i     int
+	spans []span // members of the objects being written, innermost last
+	names []byte // their decoded names
+	tmp   []byte // scratch for reordering members
+}
+
+// canons keeps parsers for reuse: their buffers make Canonicalize nearly
+// allocation-free.
+var canons = sync.Pool{New: func() any { return new(canon) }}
+
+func (p *canon) errorf(format string, args ...any) error {
+	return fmt.Errorf("canonicalize json: offset %d: %s", p.i, fmt.Sprintf(format, args...))
+}
+
+func (p *canon) space() {
+	for p.i < len(p.in) {
+		switch p.in[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// value appends the canonical form of the value at p.i to dst.
+func (p *canon) value(dst []byte, depth int) ([]byte, error) {
+	if p.i >= len(p.in) {
+		return nil, p.errorf("unexpected end of input")
+	}
+	if depth > maxDepth {
+		return nil, p.errorf("nested deeper than %d", maxDepth)
+	}
+	switch c := p.in[p.i]; {
+	case c == '{':
+		return p.object(dst, depth)
+	case c == '[':
+		return p.array(dst, depth)
+	case c == '"':
+		s, err := p.str()
+		return appendString(dst, s), err
+	case c == '-' || '0' <= c && c <= '9':
+		return p.number(dst)
+	}
+	for _, lit := range []string{"true", "false", "null"} {
+		if bytes.HasPrefix(p.in[p.i:], []byte(lit)) {
+			p.i += len(lit)
+			return append(dst, lit...), nil
+		}
+	}
+	return nil, p.errorf("invalid character %q", p.in[p.i])
+}
+
+func (p *canon) array(dst []byte, depth int) ([]byte, error) {
+	p.i++ // [
+	dst = append(dst, '[')
+	p.space()
+	if p.i < len(p.in) && p.in[p.i] == ']' {
+		p.i++
+		return append(dst, ']'), nil
+	}
+	for n := 0; ; n++ {
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		p.space()
+		var err error
+		if dst, err = p.value(dst, depth+1); err != nil {
+			return nil, err
+		}
+		p.space()
+		if p.i >= len(p.in) {
+			return nil, p.errorf("unexpected end of input in array")
+		}
+		switch p.in[p.i] {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			return append(dst, ']'), nil
+		default:
+			return nil, p.errorf("expected ',' or ']' in array")
+		}
+	}
+}
+
+// span is one member of an object being canonicalized: its decoded name,
+// and where its canonical `"name":value` bytes lie in the output.
+type span struct {
+	name     [2]int // in canon.names
+	from, to int
+}
+
+func (p *canon) object(dst []byte, depth int) ([]byte, error) {
+	p.i++ // {
+	dst = append(dst, '{')
+	start, base, nbase := len(dst), len(p.spans), len(p.names)
+	p.space()
+	if p.i < len(p.in) && p.in[p.i] == '}' {
+		p.i++
+		return append(dst, '}'), nil
+	}
+	for {
+		if len(p.spans) > base {
+			dst = append(dst, ',')
+		}
+		var err error
+		if dst, err = p.member(dst, depth); err != nil {
+			return nil, err
+		}
+		if p.space(); p.i >= len(p.in) {
+			return nil, p.errorf("unexpected end of input in object")
+		}
+		if c := p.in[p.i]; c == '}' {
+			p.i++
+			break
+		} else if c != ',' {
+			return nil, p.errorf("expected ',' or '}' in object")
+		}
+		p.i++
+	}
+	dst = p.sortMembers(dst, start, p.spans[base:])
+	p.spans, p.names = p.spans[:base], p.names[:nbase]
+	return append(dst, '}'), nil
+}
+
+// member appends one canonical `"name":value` and records its span.
+func (p *canon) member(dst []byte, depth int) ([]byte, error) {
+	p.space()
+	if p.i >= len(p.in) || p.in[p.i] != '"' {
+		return nil, p.errorf("expected a member name")
+	}
+	name, err := p.str()
+	if err != nil {
+		return nil, err
+	}
+	if p.space(); p.i >= len(p.in) || p.in[p.i] != ':' {
+		return nil, p.errorf("expected ':' after a member name")
+	}
+	p.i++
+	p.space()
+	from, n := len(dst), len(p.names)
+	p.names = append(p.names, name...)
+	dst = append(appendString(dst, name), ':')
+	if dst, err = p.value(dst, depth+1); err != nil {
+		return nil, err
+	}
+	p.spans = append(p.spans, span{[2]int{n, n + len(name)}, from, len(dst)})
+	return dst, nil
+}
+
+// sortMembers rewrites the members written from start in order of their
+// names' UTF-16 code units (then of their canonical bytes, for duplicate
+// names), unless they are in order already.
+func (p *canon) sortMembers(dst []byte, start int, ms []span) []byte {
+	cmp := func(a, b span) int {
+		if c := compareUTF16(p.names[a.name[0]:a.name[1]], p.names[b.name[0]:b.name[1]]); c != 0 {
+			return c
+		}
+		return bytes.Compare(dst[a.from:a.to], dst[b.from:b.to])
+	}
+	if slices.IsSortedFunc(ms, cmp) {
+		return dst
+	}
+	slices.SortStableFunc(ms, cmp)
+	p.tmp = append(p.tmp[:0], dst[start:]...)
+	dst = dst[:start]
+	for i, m := range ms {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, p.tmp[m.from-start:m.to-start]...)
+	}
+	return dst
+}
+
+// compareUTF16 orders strings by their UTF-16 code units, as RFC 8785
+// sorts member names. It differs from byte order only where characters
+// above U+FFFF (surrogate pairs) meet characters from U+E000 to U+FFFF.
+func compareUTF16(a, b []byte) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	switch {
+	case i == len(a) || i == len(b):
+		return len(a) - len(b)
+	case a[i] < 0x80 && b[i] < 0x80:
+		return int(a[i]) - int(b[i])
+	}
+	// Back up to the start of the runes that differ.
+	for i > 0 && !utf8.RuneStart(a[i]) {
+		i--
+	}
+	for a, b = a[i:], b[i:]; len(a) > 0 && len(b) > 0; {
+		ra, na := utf8.DecodeRune(a)
+		rb, nb := utf8.DecodeRune(b)
+		if ra != rb {
+			return cmpUnit(ra) - cmpUnit(rb)
+		}
+		a, b = a[na:], b[nb:]
+	}
+	return len(a) - len(b)
+}
+
+// cmpUnit is r's first UTF-16 code unit, which decides the order of two
+// different runes (the second unit only matters when the first are equal,
+// and then the runes differ in it the same way they differ as numbers).
+func cmpUnit(r rune) int {
+	if r >= 0x10000 {
+		hi, lo := utf16.EncodeRune(r)
+		return int(hi)<<10 | int(lo)&0x3ff
+	}
+	return int(r) << 10
+}
+
+// str parses the string at p.i and returns its decoded UTF-8 bytes.
+func (p *canon) str() ([]byte, error) {
+	p.i++ // "
+	start := p.i
+	for p.i < len(p.in) { // fast path: no escapes, ASCII or valid UTF-8
+		c := p.in[p.i]
+		if c == '"' {
+			s := p.in[start:p.i]
+			p.i++
+			if utf8.Valid(s) {
+				return s, nil
+			}
+			return bytes.ToValidUTF8(s, []byte("\uFFFD")), nil
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+		p.i++
+	}
+	return p.slowStr(append([]byte(nil), p.in[start:p.i]...))
+}
+
+// slowStr continues a string that has escapes, after the bytes in out.
+func (p *canon) slowStr(out []byte) ([]byte, error) {
+	for p.i < len(p.in) {
+		c := p.in[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return bytes.ToValidUTF8(out, []byte("\uFFFD")), nil
+		case c < 0x20:
+			return nil, p.errorf("control character in string")
+		case c != '\\':
+			out = append(out, c)
+			p.i++
+			continue
+		}
+		if p.i+1 >= len(p.in) {
+			break
+		}
+		esc := p.in[p.i+1]
+		p.i += 2
+		if r := unescape(esc); r != 0 {
+			out = append(out, r)
+			continue
+		}
+		if esc != 'u' {
+			return nil, p.errorf("invalid escape \\%c", esc)
+		}
+		r, err := p.hex4()
+		if err != nil {
+			return nil, err
+		}
+		if utf16.IsSurrogate(r) {
+			r = p.lowSurrogate(r)
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return nil, p.errorf("unexpected end of input in string")
+}
+
+// unescape returns the byte that the one-letter escape \esc stands for,
+// or 0 when esc is not one.
+func unescape(esc byte) byte {
+	switch esc {
+	case '"', '\\', '/':
+		return esc
+	case 'b':
+		return '\b'
+	case 'f':
+		return '\f'
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	}
+	return 0
+}
+
+// lowSurrogate completes the high surrogate hi with a following \uDC00-
+// \uDFFF escape, or returns U+FFFD for a lone surrogate.
+func (p *canon) lowSurrogate(hi rune) rune {
+	if hi < 0xdc00 && p.i+6 <= len(p.in) && p.in[p.i] == '\\' && p.in[p.i+1] == 'u' {
+		save := p.i
+		p.i += 2
+		if lo, err := p.hex4(); err == nil && 0xdc00 <= lo && lo <= 0xdfff {
+			return utf16.DecodeRune(hi, lo)
+		}
+		p.i = save
+	}
+	return utf8.RuneError
+}
+
+func (p *canon) hex4() (rune, error) {
+	if p.i+4 > len(p.in) {
+		return 0, p.errorf("short \\u escape")
+	}
+	n, err := strconv.ParseUint(string(p.in[p.i:p.i+4]), 16, 16)
+	if err != nil {
+		return 0, p.errorf("invalid \\u escape")
+	}
+	p.i += 4
+	return rune(n), nil
+}
+
+// appendString appends s (valid UTF-8) as an RFC 8785 string.
+func appendString(dst, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c >= 0x20:
+			dst = append(dst, c)
+		case c == '\b':
+			dst = append(dst, '\\', 'b')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\f':
+			dst = append(dst, '\\', 'f')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		}
+	}
+	return append(dst, '"')
+}
+
+var errNumber = errors.New("invalid number")
+
+// number appends the number at p.i as ECMAScript's Number.prototype.toString
+// prints the double nearest to it (RFC 8785 section 3.2.2.3).
+func (p *canon) number(dst []byte) ([]byte, error) {
+	start := p.i
+	integer, err := p.scanNumber()
+	if err != nil {
+		return nil, p.errorf("%v", err)
+	}
+	tok := p.in[start:p.i]
+	// Integers of up to 15 digits are exact doubles that print as written.
+	if integer && len(tok) <= 15 {
+		if string(tok) == "-0" {
+			return append(dst, '0'), nil
+		}
+		return append(dst, tok...), nil
+	}
+	f, err := strconv.ParseFloat(string(tok), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return nil, p.errorf("invalid number %q", tok)
+	}
+	if math.IsInf(f, 0) {
+		f = math.Copysign(math.MaxFloat64, f)
+	}
+	return appendES6Number(dst, f), nil
+}
+
+// scanNumber moves past a JSON number, reporting whether it is an integer
+// (no fraction, no exponent).
+func (p *canon) scanNumber() (bool, error) {
+	in, i := p.in, p.i
+	digits := func() int {
+		n := 0
+		for i < len(in) && '0' <= in[i] && in[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(in) && in[i] == '-' {
+		i++
+	}
+	if i < len(in) && in[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		return false, errNumber
+	}
+	integer := true
+	if i < len(in) && in[i] == '.' {
+		i++
+		if integer = false; digits() == 0 {
+			return false, errNumber
+		}
+	}
+	if i < len(in) && (in[i] == 'e' || in[i] == 'E') {
+		i++
+		if i < len(in) && (in[i] == '+' || in[i] == '-') {
+			i++
+		}
+		if integer = false; digits() == 0 {
+			return false, errNumber
+		}
+	}
+	p.i = i
+	return integer, nil
+}
+
+// appendES6Number appends f as ECMAScript prints a Number: the shortest
+// digits that round-trip, in plain notation for exponents from -7 to 20
+// and in exponential notation outside.
+func appendES6Number(dst []byte, f float64) []byte {
+	if f == 0 {
+		return append(dst, '0')
+	}
+	if f < 0 {
+		dst = append(dst, '-')
+		f = -f
+	}
+	e := strconv.AppendFloat(nil, f, 'e', -1, 64) // d.ddde±XX
+	mant, exp, _ := bytes.Cut(e, []byte{'e'})
+	digits := bytes.Replace(mant, []byte{'.'}, nil, 1)
+	x, _ := strconv.Atoi(string(exp))
+	k, n := len(digits), x+1 // value = 0.digits × 10^n
+	switch {
+	case k <= n && n <= 21:
+		dst = append(dst, digits...)
+		return append(dst, bytes.Repeat([]byte{'0'}, n-k)...)
+	case 0 < n && n <= 21:
+		dst = append(dst, digits[:n]...)
+		dst = append(dst, '.')
+		return append(dst, digits[n:]...)
+	case -6 < n && n <= 0:
+		dst = append(dst, '0', '.')
+		dst = append(dst, bytes.Repeat([]byte{'0'}, -n)...)
+		return append(dst, digits...)
+	}
+	dst = append(dst, digits[0])
+	if k > 1 {
+		dst = append(dst, '.')
+		dst = append(dst, digits[1:]...)
+	}
+	dst = append(dst, 'e')
+	if n-1 >= 0 {
+		dst = append(dst, '+')
+	}
+	return strconv.AppendInt(dst, int64(n-1), 10)
+}
