@@ -12,10 +12,12 @@ package ledger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/trailhq/trail"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // LeaseName is the lease under which one node at a time sequences.
@@ -37,7 +39,7 @@ type Config struct {
 	Origin string
 	// Key signs checkpoints. Required.
 	Key *Key
-	// Interval is how often the sequencer looks for new events (200 ms).
+	// Interval is how often the sequencer looks for new events (250 ms).
 	Interval time.Duration
 	// BatchSize is how many events one round integrates at most (5000).
 	BatchSize int
@@ -68,7 +70,7 @@ func New(s Store, cfg Config) (*Ledger, error) {
 		cfg.Origin = DefaultOrigin
 	}
 	if cfg.Interval <= 0 {
-		cfg.Interval = 200 * time.Millisecond
+		cfg.Interval = 250 * time.Millisecond
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 5000
@@ -105,6 +107,9 @@ func (l *Ledger) Trigger() {
 // RunWithLease starts it again.
 func (l *Ledger) Run(ctx context.Context) error {
 	l.cursor, l.logs = -1, map[string]*logState{}
+	if err := l.checkKey(ctx); err != nil {
+		return err
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -142,3 +147,22 @@ func (l *Ledger) Verifier() *Verifier {
 
 // Store returns the store the ledger reads and writes.
 func (l *Ledger) Store() Store { return l.store }
+
+// checkKey refuses to sequence with a key other than the one that signed
+// the stored checkpoints: a node started without the shared --ledger-key
+// would otherwise sign with its own key after a failover, and every
+// checkpoint after that would fail verification with the published key.
+func (l *Ledger) checkKey(ctx context.Context) error {
+	heads, err := l.store.LedgerHeads(ctx)
+	if err != nil {
+		return fmt.Errorf("ledger heads: %w", err)
+	}
+	v := note.VerifierList(l.cfg.Key.Verifier())
+	for _, h := range heads {
+		if _, err := note.Open(h.Checkpoint, v); err != nil {
+			return fmt.Errorf("ledger: the checkpoint of log %q is not signed by this node's key %s (%v): "+
+				"give every node the same key file (--ledger-key)", h.Tenant, l.cfg.Key.VerifierKey(), err)
+		}
+	}
+	return nil
+}

@@ -30,12 +30,10 @@ func ledgerStore(t *testing.T, open func(t *testing.T) trail.Store) interface {
 	return ls
 }
 
-func newLedger(t *testing.T, s ledger.Store) *ledger.Ledger {
+// newLedger returns a ledger over s; ledgers made with the same key act as
+// nodes sharing one signing key.
+func newLedger(t *testing.T, s ledger.Store, key *ledger.Key) *ledger.Ledger {
 	t.Helper()
-	key, err := ledger.LoadOrCreateKey(filepath.Join(t.TempDir(), ledger.KeyFile), "storetest")
-	if err != nil {
-		t.Fatal(err)
-	}
 	l, err := ledger.New(s, ledger.Config{Key: key, Origin: "storetest", BatchSize: 64})
 	if err != nil {
 		t.Fatal(err)
@@ -43,11 +41,23 @@ func newLedger(t *testing.T, s ledger.Store) *ledger.Ledger {
 	return l
 }
 
+func newLedgerKey(t *testing.T) *ledger.Key {
+	t.Helper()
+	key, err := ledger.LoadOrCreateKey(filepath.Join(t.TempDir(), ledger.KeyFile), "storetest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
 // sequenceAll runs sequencer rounds until nothing is left.
 func sequenceAll(t *testing.T, l *ledger.Ledger) {
 	t.Helper()
 	for {
 		n, err := l.Step(ctx(t))
+		if trail.ErrorCode(err) == trail.ECONFLICT {
+			continue // another ledger committed last: l reads its state again
+		}
 		if err != nil {
 			t.Fatalf("sequencer step: %v", err)
 		}
@@ -160,7 +170,8 @@ func testLedgerRowsAndSize(t *testing.T, open func(t *testing.T) trail.Store) {
 // its lease without noticing) tries to commit too, then verifies every log.
 func testLedgerSequencing(t *testing.T, open func(t *testing.T) trail.Store) {
 	s := ledgerStore(t, open)
-	l, stale := newLedger(t, s), newLedger(t, s)
+	key := newLedgerKey(t)
+	l, stale := newLedger(t, s, key), newLedger(t, s, key)
 	runCtx, stop := context.WithCancel(ctx(t))
 	done := make(chan error, 1)
 	go func() { done <- l.Run(runCtx) }()
@@ -213,7 +224,7 @@ func testLedgerPruned(t *testing.T, open func(t *testing.T) trail.Store) {
 	if !ok {
 		t.Fatalf("%T does not implement trail.RetentionStore", s)
 	}
-	l := newLedger(t, s)
+	l := newLedger(t, s, newLedgerKey(t))
 	appendN(t, s, "acme", 30)
 	sequenceAll(t, l)
 	appendN(t, s, "acme", 5) // not sealed: must not be prunable
