@@ -43,8 +43,12 @@ type Config struct {
 	// Poll is how long an idle evaluator waits before reading the stream
 	// again; 0 means one second.
 	Poll time.Duration
-	// Batch is how many events one round reads; 0 means 500.
+	// Batch is how many events one round reads; 0 means 1000.
 	Batch int
+	// SaveEvery is how long a cursor that moved only over events matching
+	// no rule may stay unsaved; 0 means 5 seconds. Anything that changes a
+	// window or fires is saved at once.
+	SaveEvery time.Duration
 	// MaxAttempts is how often a webhook is tried before the firing is
 	// given up; 0 means 15 (with backoff from 1s to 10m, about an hour).
 	MaxAttempts int
@@ -68,7 +72,10 @@ func New(cfg Config) *Evaluator {
 		cfg.Poll = time.Second
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = 500
+		cfg.Batch = 1000
+	}
+	if cfg.SaveEvery <= 0 {
+		cfg.SaveEvery = 5 * time.Second
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 15
@@ -135,7 +142,8 @@ func (ev *Evaluator) load(ctx context.Context) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load alert state: %w", err)
 	}
-	st := &state{ev: ev, cursor: cursor, windows: map[trail.AlertWindowKey]*trail.AlertWindow{}}
+	st := &state{ev: ev, cursor: cursor, saved: cursor, savedAt: ev.cfg.Now(),
+		windows: map[trail.AlertWindowKey]*trail.AlertWindow{}}
 	for _, w := range windows {
 		st.windows[trail.AlertWindowKey{RuleID: w.RuleID, GroupKey: w.GroupKey}] = w
 	}

@@ -67,7 +67,7 @@ func newHarness(t *testing.T, s trail.Store) *harness {
 // ends), as a node holding the lease would.
 func (h *harness) start() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	ev := alert.New(alert.Config{Store: h.store, Writer: h.writer, Poll: 10 * time.Millisecond,
+	ev := alert.New(alert.Config{Store: h.store, Writer: h.writer, Poll: 10 * time.Millisecond, SaveEvery: 10 * time.Millisecond,
 		Client: &http.Client{Timeout: 5 * time.Second}})
 	done := make(chan error, 1)
 	go func() { done <- ev.Run(ctx) }()

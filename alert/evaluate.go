@@ -9,10 +9,12 @@ import (
 )
 
 // state is the evaluator's view of the stream: its cursor and the window
-// of every group of every threshold rule, as last saved.
+// of every group of every threshold rule.
 type state struct {
 	ev      *Evaluator
-	cursor  int64
+	cursor  int64 // the last event evaluated
+	saved   int64 // the cursor as stored
+	savedAt time.Time
 	windows map[trail.AlertWindowKey]*trail.AlertWindow
 }
 
@@ -30,7 +32,7 @@ func (st *state) round(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("read stream: %w", err)
 	}
 	now := st.ev.cfg.Now().UTC()
-	p := &trail.AlertProgress{After: st.cursor, Cursor: st.cursor}
+	p := &trail.AlertProgress{After: st.saved, Cursor: st.cursor}
 	changed := map[trail.AlertWindowKey]bool{}
 	for _, e := range events {
 		for _, r := range rules {
@@ -45,8 +47,13 @@ func (st *state) round(ctx context.Context) (int, error) {
 		ref = events[len(events)-1].ReceivedAt
 	}
 	st.sweep(rules, ref, p, changed)
-	if len(events) == 0 && len(p.Deleted) == 0 {
-		return 0, nil
+	st.cursor = p.Cursor
+	quiet := len(changed) == 0 && len(p.Firings) == 0 && len(p.Deleted) == 0
+	// A cursor that moved only over events that matched nothing may stay
+	// unsaved for a while: re-reading those events after a restart changes
+	// nothing, and ingest is spared a write per round.
+	if p.Cursor == st.saved && quiet || quiet && now.Sub(st.savedAt) < st.ev.cfg.SaveEvery {
+		return len(events), nil
 	}
 	for k := range changed {
 		p.Windows = append(p.Windows, st.windows[k])
@@ -54,7 +61,7 @@ func (st *state) round(ctx context.Context) (int, error) {
 	if err := store.SaveAlertProgress(ctx, p); err != nil {
 		return 0, fmt.Errorf("save alert progress: %w", err)
 	}
-	st.cursor = p.Cursor
+	st.saved, st.savedAt = p.Cursor, now
 	for _, f := range p.Firings {
 		st.ev.log.Info("alert fired", "rule", f.RuleID, "tenant", f.Tenant, "group", f.GroupKey, "count", f.Count)
 	}
