@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/ledger"
 )
 
 // CSVHeader is the fixed first row of a CSV export. Targets and metadata
@@ -34,8 +36,11 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	}
 	v := r.URL.Query()
 	format := v.Get("format")
-	if format != "csv" && format != "jsonl" {
-		s.error(w, r, trail.Invalid("format", "required: csv or jsonl"))
+	if format != "csv" && format != "jsonl" && format != "bundle" {
+		s.error(w, r, trail.Invalid("format", "required: csv, jsonl or bundle"))
+		return
+	}
+	if format == "bundle" && !s.ledgerReady(w, r) {
 		return
 	}
 	if err := s.record(r, apiKey(r).Tenant, "export.downloaded", exportMetadata(format, v)); err != nil {
@@ -43,6 +48,11 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x := newExporter(w, format, s.now())
+	if format == "bundle" {
+		// An evidence bundle: each event with its inclusion proof and the
+		// checkpoints they prove against (see ledger.BundleWriter).
+		x.ctx, x.ledger = r.Context(), s.ledger
+	}
 	if q != nil {
 		err = trail.ExportEvents(r.Context(), s.store, *q, x.write)
 	}
@@ -91,6 +101,9 @@ type exporter struct {
 	buf     *bufio.Writer
 	csv     *csv.Writer
 	row     []string
+	ctx     context.Context
+	ledger  *ledger.Ledger
+	bundle  *ledger.BundleWriter
 }
 
 func newExporter(w http.ResponseWriter, format string, now time.Time) *exporter {
@@ -117,6 +130,11 @@ func (x *exporter) start() error {
 		x.csv = csv.NewWriter(x.buf)
 		return x.csv.Write(CSVHeader)
 	}
+	if x.ledger != nil {
+		var err error
+		x.bundle, err = x.ledger.NewBundle(x.buf)
+		return err
+	}
 	return nil
 }
 
@@ -129,6 +147,8 @@ func (x *exporter) write(e *trail.Event) error {
 	var err error
 	if x.format == "csv" {
 		err = x.csv.Write(csvRow(x.row, e))
+	} else if x.bundle != nil {
+		err = x.bundle.Add(x.ctx, e)
 	} else {
 		err = writeJSONLine(x.buf, e)
 	}

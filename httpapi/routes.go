@@ -33,6 +33,15 @@ func (s *Server) routes() []route {
 		{"GET /v1/events/export", trail.ScopeEventsRead, s.handleExport},
 		{"GET /v1/events/{id}", trail.ScopeEventsRead, s.handleGetEvent},
 		{"GET /v1/targets/{type}/{id}/events", trail.ScopeEventsRead, s.handleTargetEvents},
+		{"GET /v1/events/{id}/proof", trail.ScopeEventsRead, s.handleEventProof},
+
+		{"GET /v1/ledger/pubkey", public, s.handleLedgerPubkey},
+		{"GET /v1/ledger/checkpoint", trail.ScopeEventsRead, s.handleLedgerCheckpoint},
+		{"GET /v1/ledger/consistency", trail.ScopeEventsRead, s.handleLedgerConsistency},
+		{"GET /v1/ledger/logs", trail.ScopeEventsRead, s.handleLedgerLogs},
+		{"GET /v1/ledger/rows", trail.ScopeEventsRead, s.handleLedgerRows},
+		{"GET /v1/ledger/tiles", trail.ScopeEventsRead, s.handleLedgerTiles},
+		{"GET /v1/ledger/pruned", trail.ScopeEventsRead, s.handleLedgerPruned},
 
 		{"POST /v1/keys", trail.ScopeAdmin, s.handleCreateKey},
 		{"GET /v1/keys", trail.ScopeAdmin, s.handleListKeys},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/ledger"
 	"github.com/trailhq/trail/retention"
 	"github.com/trailhq/trail/schema"
 )
@@ -26,6 +27,9 @@ type Config struct {
 	Store trail.Store
 	// Writer commits ingested events and Trail's own audit events.
 	Writer *trail.Writer
+	// Ledger serves checkpoints, proofs and evidence bundles; nil answers
+	// the ledger routes with 503.
+	Ledger *ledger.Ledger
 	// Logger receives one line per request and every internal error; nil
 	// discards.
 	Logger *slog.Logger
@@ -48,6 +52,7 @@ type Config struct {
 type Server struct {
 	store      trail.Store
 	writer     *trail.Writer
+	ledger     *ledger.Ledger
 	logger     *slog.Logger
 	now        func() time.Time
 	registry   *prometheus.Registry
@@ -65,6 +70,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		store:      cfg.Store,
 		writer:     cfg.Writer,
+		ledger:     cfg.Ledger,
 		logger:     cfg.Logger,
 		now:        cfg.Now,
 		registry:   cfg.Registry,

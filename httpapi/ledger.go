@@ -1,0 +1,320 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/ledger"
+)
+
+// The ledger routes serve a log's signed checkpoint, inclusion and
+// consistency proofs, and the raw material `trail verify --url` checks:
+// the log's stored rows, its tree tiles and its pruned ranges. A log is
+// named by the "log" parameter as in checkpoint origins: a tenant, or
+// "~system" for system events. A tenant key sees its own log and the
+// system log; a platform key sees every log and defaults to the system log.
+
+// maxTilesPerRequest bounds the tiles one GET /v1/ledger/tiles returns.
+const maxTilesPerRequest = 200
+
+// handleLedgerPubkey answers the note verifier key of the checkpoints.
+func (s *Server) handleLedgerPubkey(w http.ResponseWriter, r *http.Request) {
+	if !s.ledgerReady(w, r) {
+		return
+	}
+	writeText(w, s.ledger.Key().VerifierKey()+"\n")
+}
+
+// handleLedgerCheckpoint answers the log's latest signed checkpoint, once
+// it covers every event stored before the request.
+func (s *Server) handleLedgerCheckpoint(w http.ResponseWriter, r *http.Request) {
+	tenant, ok := s.ledgerLog(w, r, "log")
+	if !ok {
+		return
+	}
+	head, err := s.ledger.Checkpoint(r.Context(), tenant)
+	if err != nil {
+		s.error(w, r, fmt.Errorf("ledger checkpoint: %w", err))
+		return
+	}
+	w.Header().Set("Trail-Tree-Size", strconv.FormatInt(head.Size, 10))
+	writeText(w, string(head.Checkpoint))
+}
+
+// handleEventProof answers the inclusion proof of one event.
+func (s *Server) handleEventProof(w http.ResponseWriter, r *http.Request) {
+	if !s.ledgerReady(w, r) || !checkParamsOK(s, w, r, "tree_size") {
+		return
+	}
+	size, err := intParam(r.URL.Query(), "tree_size", 0, 1)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	if !trail.ValidID(id) {
+		s.error(w, r, trail.Errorf(trail.ENOTFOUND, "event not found"))
+		return
+	}
+	e, err := s.store.Event(r.Context(), apiKey(r).ReadScope(""), id)
+	if err == nil {
+		var p *ledger.InclusionProof
+		if p, err = s.ledger.InclusionProof(r.Context(), e, size); err == nil {
+			writeJSON(w, http.StatusOK, p)
+			return
+		}
+	}
+	s.error(w, r, fmt.Errorf("event proof: %w", err))
+}
+
+// handleLedgerConsistency answers the consistency proof between two tree
+// sizes of a log.
+func (s *Server) handleLedgerConsistency(w http.ResponseWriter, r *http.Request) {
+	tenant, ok := s.ledgerLog(w, r, "log", "from", "to")
+	if !ok {
+		return
+	}
+	v := r.URL.Query()
+	if v.Get("from") == "" {
+		s.error(w, r, trail.Invalid("from", "required: the tree size of the older checkpoint"))
+		return
+	}
+	from, err1 := intParam(v, "from", 0, 0)
+	to, err2 := intParam(v, "to", 0, 1)
+	for _, err := range []error{err1, err2} {
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	p, err := s.ledger.ConsistencyProof(r.Context(), tenant, from, to)
+	if err != nil {
+		s.error(w, r, fmt.Errorf("consistency proof: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// ledgerLogJSON is one log of GET /v1/ledger/logs.
+type ledgerLogJSON struct {
+	Log        string    `json:"log"`
+	Tenant     string    `json:"tenant"`
+	Size       int64     `json:"size"`
+	Checkpoint string    `json:"checkpoint"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// handleLedgerLogs lists the logs the key may see, with their checkpoints.
+func (s *Server) handleLedgerLogs(w http.ResponseWriter, r *http.Request) {
+	if !s.ledgerReady(w, r) || !checkParamsOK(s, w, r) {
+		return
+	}
+	heads, err := s.ledger.Store().LedgerHeads(r.Context())
+	if err != nil {
+		s.error(w, r, fmt.Errorf("ledger logs: %w", err))
+		return
+	}
+	scope := apiKey(r).ReadScope("")
+	logs := []ledgerLogJSON{}
+	for _, h := range heads {
+		if scope.Visible(h.Tenant) {
+			logs = append(logs, ledgerLogJSON{Log: logName(h.Tenant), Tenant: h.Tenant, Size: h.Size,
+				Checkpoint: string(h.Checkpoint), UpdatedAt: h.UpdatedAt})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"logs": logs})
+}
+
+// ledgerRowJSON is one stored row of GET /v1/ledger/rows.
+type ledgerRowJSON struct {
+	Seq int64 `json:"seq"`
+	// Event is the event's JSON exactly as stored: what its leaf hashes.
+	Event    json.RawMessage `json:"event"`
+	Conflict string          `json:"conflict,omitempty"`
+}
+
+// handleLedgerRows answers a log's stored rows in stored-seq order,
+// duplicates included, exactly as the verifier reads them.
+func (s *Server) handleLedgerRows(w http.ResponseWriter, r *http.Request) {
+	tenant, ok := s.ledgerLog(w, r, "log", "from", "limit")
+	if !ok {
+		return
+	}
+	v := r.URL.Query()
+	from, err := intParam(v, "from", 0, 0)
+	limit, err2 := intParam(v, "limit", trail.MaxLimit, 1)
+	if err == nil {
+		err = err2
+	}
+	if err == nil && limit > trail.MaxLimit {
+		err = trail.Invalid("limit", "must be an integer from 1 to 1000")
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	rows, err := s.ledger.Store().LedgerRows(r.Context(), tenant, from, int(limit))
+	if err != nil {
+		s.error(w, r, fmt.Errorf("ledger rows: %w", err))
+		return
+	}
+	out := make([]ledgerRowJSON, len(rows))
+	for i, row := range rows {
+		data := row.Data
+		if data == nil {
+			data, _ = json.Marshal(row.Event)
+		}
+		out[i] = ledgerRowJSON{Seq: row.Seq, Event: data, Conflict: row.Conflict}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rows": out})
+}
+
+// ledgerTileJSON is one tile of GET /v1/ledger/tiles.
+type ledgerTileJSON struct {
+	Level  int    `json:"level"`
+	Index  int64  `json:"index"`
+	Hashes []byte `json:"hashes"`
+}
+
+// handleLedgerTiles answers the stored tiles named by tile=LEVEL/INDEX.
+func (s *Server) handleLedgerTiles(w http.ResponseWriter, r *http.Request) {
+	tenant, ok := s.ledgerLog(w, r, "log", "tile")
+	if !ok {
+		return
+	}
+	ids, err := tileParams(r.URL.Query()["tile"])
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	tiles, err := s.ledger.Store().LedgerTiles(r.Context(), tenant, ids)
+	if err != nil {
+		s.error(w, r, fmt.Errorf("ledger tiles: %w", err))
+		return
+	}
+	out := make([]ledgerTileJSON, len(tiles))
+	for i, t := range tiles {
+		out[i] = ledgerTileJSON{Level: t.Level, Index: t.Index, Hashes: t.Hashes}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tiles": out})
+}
+
+func tileParams(vals []string) ([]trail.LedgerTileID, error) {
+	if len(vals) == 0 || len(vals) > maxTilesPerRequest {
+		return nil, trail.Invalid("tile", fmt.Sprintf("give 1 to %d tiles as LEVEL/INDEX", maxTilesPerRequest))
+	}
+	ids := make([]trail.LedgerTileID, len(vals))
+	for i, v := range vals {
+		l, x, ok := strings.Cut(v, "/")
+		level, err1 := strconv.Atoi(l)
+		index, err2 := strconv.ParseInt(x, 10, 64)
+		if !ok || err1 != nil || err2 != nil || level < 0 || level > 63 || index < 0 {
+			return nil, trail.Invalid("tile", fmt.Sprintf("%.40q is not LEVEL/INDEX, like 0/12", v))
+		}
+		ids[i] = trail.LedgerTileID{Level: level, Index: index}
+	}
+	return ids, nil
+}
+
+// prunedJSON is one range of GET /v1/ledger/pruned.
+type prunedJSON struct {
+	From       int64     `json:"from"`
+	To         int64     `json:"to"`
+	Checkpoint string    `json:"checkpoint"`
+	PrunedAt   time.Time `json:"pruned_at"`
+}
+
+// handleLedgerPruned answers the ranges of a log that retention deleted.
+func (s *Server) handleLedgerPruned(w http.ResponseWriter, r *http.Request) {
+	tenant, ok := s.ledgerLog(w, r, "log")
+	if !ok {
+		return
+	}
+	ranges, err := s.ledger.Store().PrunedRanges(r.Context(), tenant)
+	if err != nil {
+		s.error(w, r, fmt.Errorf("pruned ranges: %w", err))
+		return
+	}
+	out := make([]prunedJSON, len(ranges))
+	for i, p := range ranges {
+		out[i] = prunedJSON{From: p.From, To: p.To, Checkpoint: string(p.Checkpoint), PrunedAt: p.PrunedAt}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"pruned": out})
+}
+
+// ledgerReady answers 503 when the server runs without a ledger.
+func (s *Server) ledgerReady(w http.ResponseWriter, r *http.Request) bool {
+	if s.ledger == nil {
+		s.error(w, r, trail.Errorf(trail.EUNAVAILABLE, "this server runs without the ledger"))
+		return false
+	}
+	return true
+}
+
+// ledgerLog checks r's parameters against allowed and resolves the log it
+// names. Another tenant's log is "not found", as its events are.
+func (s *Server) ledgerLog(w http.ResponseWriter, r *http.Request, allowed ...string) (string, bool) {
+	if !s.ledgerReady(w, r) || !checkParamsOK(s, w, r, allowed...) {
+		return "", false
+	}
+	key, name := apiKey(r), r.URL.Query().Get("log")
+	var err error
+	tenant := name
+	switch {
+	case name == ledger.SystemLog || name == "" && key.Platform:
+		tenant = trail.SystemTenant
+	case name == "":
+		tenant = key.Tenant
+	case !trail.ValidTenant(name):
+		err = trail.Invalid("log", "must be a tenant name, or ~system for system events")
+	case !key.Platform && name != key.Tenant:
+		err = trail.Errorf(trail.ENOTFOUND, "log %q not found", name)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return "", false
+	}
+	return tenant, true
+}
+
+func checkParamsOK(s *Server, w http.ResponseWriter, r *http.Request, allowed ...string) bool {
+	if err := checkParams(r.URL.Query(), allowed); err != nil {
+		s.error(w, r, err)
+		return false
+	}
+	return true
+}
+
+// intParam parses an optional integer parameter >= min, def when absent.
+func intParam(v url.Values, name string, def, min int64) (int64, error) {
+	s := v.Get(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < min {
+		return 0, trail.Invalid(name, fmt.Sprintf("must be an integer >= %d", min))
+	}
+	return n, nil
+}
+
+// logName is the name of tenant's log in origins and the log parameter.
+func logName(tenant string) string {
+	if tenant == trail.SystemTenant {
+		return ledger.SystemLog
+	}
+	return tenant
+}
+
+func writeText(w http.ResponseWriter, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte(body))
+}
