@@ -88,7 +88,12 @@ type check struct {
 // more to check.
 func (c *check) openHead(ctx context.Context) (bool, error) {
 	head, err := c.v.Source.LedgerHead(ctx, c.tenant)
-	if err != nil {
+	switch {
+	case trail.ErrorCode(err) == trail.ENOTFOUND:
+		// Nothing sealed yet: every stored row is pending.
+		c.cp = Checkpoint{Origin: c.r.Origin, Root: hasher.EmptyRoot()}
+		return true, nil
+	case err != nil:
 		return false, fmt.Errorf("log %q: %w", c.tenant, err)
 	}
 	cp, err := c.open(head.Checkpoint, "the latest checkpoint")

@@ -53,6 +53,12 @@ type Config struct {
 	// LogRetention is how long execution logs are kept, apart from the
 	// events' per-tenant retention.
 	LogRetention time.Duration `yaml:"log_retention"`
+	// LedgerOrigin names this deployment in checkpoint origins
+	// ("audit.example.com/acme"); empty means "trail.local".
+	LedgerOrigin string `yaml:"ledger_origin"`
+	// LedgerKey is the checkpoint signing key file; empty means
+	// ledger.key in Data. Nodes sharing one PostgreSQL share one key.
+	LedgerKey string `yaml:"ledger_key"`
 	// ConsoleSecureCookies marks the web console's cookies Secure; set it
 	// whenever the console is reached over HTTPS.
 	ConsoleSecureCookies bool `yaml:"console_secure_cookies"`
@@ -95,6 +101,10 @@ func (c *Config) bind(fs *flag.FlagSet) {
 		"OTLP/HTTP logs receiver `HOST:PORT`, like 127.0.0.1:4318 (empty: off; /v1/otlp/logs works on --addr anyway)")
 	fs.DurationVar(&c.RetentionInterval, "retention-interval", c.RetentionInterval, "how often the retention job runs")
 	fs.DurationVar(&c.LogRetention, "log-retention", c.LogRetention, "how long execution logs are kept")
+	fs.StringVar(&c.LedgerOrigin, "ledger-origin", c.LedgerOrigin,
+		"this deployment's `name` in ledger checkpoints, like audit.example.com (default trail.local)")
+	fs.StringVar(&c.LedgerKey, "ledger-key", c.LedgerKey,
+		"checkpoint signing key `file`, created at first start (default ledger.key in --data)")
 	fs.BoolVar(&c.ConsoleSecureCookies, "console-secure-cookies", c.ConsoleSecureCookies,
 		"mark web console cookies Secure (set it when served over HTTPS)")
 }

@@ -26,7 +26,7 @@ const DefaultServer = "http://127.0.0.1:8080"
 const eventsUsage = `Usage:
   trail events list [filters] [--limit N] [--cursor C] [--all] [--output table|json|jsonl]
   trail events get [--output json|table] EVENT_ID
-  trail events export --format csv|jsonl [--output FILE] [filters]
+  trail events export --format csv|jsonl|bundle [--output FILE] [filters]
 
 The events commands talk to a running server: --server URL (TRAIL_SERVER,
 default http://127.0.0.1:8080) with an API key holding events:read
@@ -265,7 +265,7 @@ func eventsGet(ctx context.Context, env *Env, args []string) error {
 
 func eventsExport(ctx context.Context, env *Env, args []string) error {
 	ef := newEventsFlags(env, "export", true)
-	format := ef.fs.String("format", "jsonl", "export `format`: csv or jsonl")
+	format := ef.fs.String("format", "jsonl", "export `format`: csv, jsonl, or bundle (events with ledger proofs, for trail verify --bundle)")
 	output := ef.fs.String("output", "-", "write to this `file` (- for standard output)")
 	pos, c, err := ef.parse(env, args)
 	if err != nil {
@@ -274,8 +274,8 @@ func eventsExport(ctx context.Context, env *Env, args []string) error {
 	if len(pos) > 0 {
 		return usageErrorf("events export: unexpected argument %q", pos[0])
 	}
-	if *format != client.FormatCSV && *format != client.FormatJSONL {
-		return usageErrorf("--format: %q is not csv or jsonl", *format)
+	if *format != client.FormatCSV && *format != client.FormatJSONL && *format != "bundle" {
+		return usageErrorf("--format: %q is not csv, jsonl or bundle", *format)
 	}
 	return exportTo(*output, env, func(w io.Writer) error {
 		counter := newRecordCounter(w, *format == client.FormatCSV)

@@ -62,6 +62,8 @@ func commands() []command {
 		{"keys", "create, list and revoke API keys in the data folder", runKeys},
 		{"users", "create and list web console users in the data folder", runUsers},
 		{"events", "list, get and export events from a running server", runEvents},
+		{"ledger", "print the ledger's public key", runLedger},
+		{"verify", "verify the ledger: stored events against signed checkpoints, or a bundle", runVerify},
 		{"bench", "measure ingest, query and export performance", runBench},
 		{"version", "print the version", runVersion},
 	}

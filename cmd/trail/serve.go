@@ -20,6 +20,7 @@ import (
 	"github.com/trailhq/trail/console"
 	"github.com/trailhq/trail/forward"
 	"github.com/trailhq/trail/httpapi"
+	"github.com/trailhq/trail/ledger"
 	"github.com/trailhq/trail/postgres"
 	"github.com/trailhq/trail/retention"
 	"github.com/trailhq/trail/sqlite"
@@ -43,6 +44,9 @@ type Main struct {
 	Store  trail.Store
 	Writer *trail.Writer
 	API    *httpapi.Server
+	// Ledger seals events into signed checkpoints; its sequencer runs
+	// under the "ledger" lease.
+	Ledger *ledger.Ledger
 	// Forwarders drives the store's forwarders.
 	Forwarders *forward.Manager
 	// Console is the web console, served at every path the API does not
@@ -115,9 +119,13 @@ func (m *Main) Run(ctx context.Context) error {
 	observe, wake := httpapi.NewMetrics(reg).ObserveCommit, m.Forwarders.Notify
 	m.Writer = trail.NewWriter(db, m.Config.CommitMaxEvents, func(cs trail.CommitStats) { observe(cs); wake() })
 	m.newFeatures(db)
+	if err := m.newLedger(); err != nil {
+		return err
+	}
 	m.API = httpapi.New(httpapi.Config{
 		Store:             db,
 		Writer:            m.Writer,
+		Ledger:            m.Ledger,
 		Retention:         m.Retention,
 		Logger:            m.Logger,
 		Registry:          reg,
@@ -144,6 +152,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startFeatures(bgctx); err != nil {
 		return err
 	}
+	m.startLedger(bgctx)
 	m.goBackground(func() { m.API.RunPruner(bgctx, pruneInterval) })
 	m.goBackground(func() { m.Console.RunPruner(bgctx, pruneInterval) })
 	m.served = make(chan error, 1)
