@@ -53,24 +53,9 @@ func (l *Ledger) step(ctx context.Context) (int, error) {
 	}
 	commit := &trail.LedgerCommit{After: l.cursor, Cursor: events[len(events)-1].Pos,
 		Tiles: map[string][]*trail.LedgerTile{}}
-	order, byLog := groupByLog(events)
-	next := map[string]*logState{}
-	for _, tenant := range order {
-		st, err := l.state(ctx, tenant)
-		if err != nil {
-			return 0, err
-		}
-		grown, tiles, err := st.extend(byLog[tenant])
-		if err != nil {
-			return 0, err
-		}
-		head, err := l.head(grown)
-		if err != nil {
-			return 0, err
-		}
-		commit.Heads = append(commit.Heads, head)
-		commit.Tiles[tenant] = tiles
-		next[tenant] = grown
+	next, err := l.grow(ctx, events, commit)
+	if err != nil {
+		return 0, err
 	}
 	if err := l.store.CommitLedger(ctx, commit); err != nil {
 		return 0, fmt.Errorf("commit ledger round: %w", err)
@@ -83,6 +68,31 @@ func (l *Ledger) step(ctx context.Context) (int, error) {
 		l.logs[tenant] = st
 	}
 	return len(events), nil
+}
+
+// grow extends every log that events belong to, adding its new head and
+// tiles to commit, and returns the grown states.
+func (l *Ledger) grow(ctx context.Context, events []trail.LedgerEntry, commit *trail.LedgerCommit) (map[string]*logState, error) {
+	order, byLog := groupByLog(events)
+	next := map[string]*logState{}
+	for _, tenant := range order {
+		st, err := l.state(ctx, tenant)
+		if err != nil {
+			return nil, err
+		}
+		grown, tiles, err := st.extend(byLog[tenant])
+		if err != nil {
+			return nil, err
+		}
+		head, err := l.head(grown)
+		if err != nil {
+			return nil, err
+		}
+		commit.Heads = append(commit.Heads, head)
+		commit.Tiles[tenant] = tiles
+		next[tenant] = grown
+	}
+	return next, nil
 }
 
 // groupByLog splits a stream batch into logs, keeping each log's events in
