@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -61,6 +62,10 @@ func benchIngest(b *testing.B, s ledger.Store, on bool) {
 			batches <- benchBatch(n%10, min(batchSize, b.N-n))
 		}
 	}()
+	var lag *lagMeter
+	if on {
+		lag = startLagMeter(ctx, s, "tenant0")
+	}
 	b.ResetTimer()
 	start := time.Now()
 	var pw sync.WaitGroup
@@ -80,6 +85,9 @@ func benchIngest(b *testing.B, s ledger.Store, on bool) {
 	if on {
 		waitSealed(b, s, b.N)
 		b.ReportMetric(time.Since(start).Seconds()-ingested.Seconds(), "drain-s")
+		p50, max := lag.stop()
+		b.ReportMetric(float64(p50.Milliseconds()), "lag-p50-ms")
+		b.ReportMetric(float64(max.Milliseconds()), "lag-max-ms")
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
@@ -122,4 +130,54 @@ func benchBatch(t, n int) *trail.Batch {
 		b.Events[i] = e
 	}
 	return b
+}
+
+// lagMeter measures how long events wait for a checkpoint under load: it
+// samples how many events tenant's log holds and when a checkpoint first
+// covers that many.
+type lagMeter struct {
+	mu   sync.Mutex
+	lags []time.Duration
+	done chan struct{}
+	quit context.CancelFunc
+}
+
+func startLagMeter(ctx context.Context, s ledger.Store, tenant string) *lagMeter {
+	ctx, quit := context.WithCancel(ctx)
+	m := &lagMeter{done: make(chan struct{}), quit: quit}
+	type sample struct {
+		at   time.Time
+		size int64
+	}
+	go func() {
+		defer close(m.done)
+		var waiting []sample
+		for ctx.Err() == nil {
+			n, err1 := s.LogSize(ctx, tenant)
+			h, err2 := s.LedgerHead(ctx, tenant)
+			now := time.Now()
+			if err1 == nil {
+				waiting = append(waiting, sample{now, n})
+			}
+			for err2 == nil && len(waiting) > 0 && waiting[0].size <= h.Size {
+				m.mu.Lock()
+				m.lags = append(m.lags, now.Sub(waiting[0].at))
+				m.mu.Unlock()
+				waiting = waiting[1:]
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return m
+}
+
+// stop ends the measurement and returns the median and largest lag.
+func (m *lagMeter) stop() (time.Duration, time.Duration) {
+	m.quit()
+	<-m.done
+	if len(m.lags) == 0 {
+		return 0, 0
+	}
+	slices.Sort(m.lags)
+	return m.lags[len(m.lags)/2], m.lags[len(m.lags)-1]
 }
