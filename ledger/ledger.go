@@ -39,7 +39,7 @@ type Config struct {
 	Origin string
 	// Key signs checkpoints. Required.
 	Key *Key
-	// Interval is how often the sequencer looks for new events (250 ms).
+	// Interval is how often the sequencer looks for new events (200 ms).
 	Interval time.Duration
 	// BatchSize is how many events one round integrates at most (5000).
 	BatchSize int
@@ -70,7 +70,7 @@ func New(s Store, cfg Config) (*Ledger, error) {
 		cfg.Origin = DefaultOrigin
 	}
 	if cfg.Interval <= 0 {
-		cfg.Interval = 250 * time.Millisecond
+		cfg.Interval = 200 * time.Millisecond
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 5000
