@@ -20,7 +20,7 @@ func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 	if err != nil {
 		return fmt.Errorf("append batch: %w", err)
 	}
-	a := &appender{tx: tx, now: db.now().UTC(), seqs: map[string]int64{}, keys: map[idemKey]*trail.IdempotentResponse{}}
+	a := &appender{db: db, tx: tx, now: db.now().UTC(), seqs: map[string]int64{}, keys: map[idemKey]*trail.IdempotentResponse{}}
 	err = a.appendAll(ctx, batches)
 	if err == nil {
 		err = tx.Commit()
@@ -33,6 +33,7 @@ func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 	for b, r := range a.replayed {
 		b.Replayed = r
 	}
+	db.wakeMerger()
 	return nil
 }
 
@@ -40,6 +41,7 @@ type idemKey struct{ namespace, key string }
 
 // appender is the state of one AppendBatches transaction.
 type appender struct {
+	db       *DB
 	tx       *sql.Tx
 	now      time.Time
 	pos      int64            // next stream position
@@ -47,6 +49,7 @@ type appender struct {
 	keys     map[idemKey]*trail.IdempotentResponse
 	replayed map[*trail.Batch]*trail.IdempotentResponse
 	actions  map[[2]string]bool
+	segs     map[int64]bool // posting segments registered in this transaction
 	ins      *inserter
 }
 
@@ -54,12 +57,9 @@ func (a *appender) appendAll(ctx context.Context, batches []*trail.Batch) error 
 	if err := a.tx.QueryRowContext(ctx, "SELECT next_pos FROM stream_pos WHERE one = 1").Scan(&a.pos); err != nil {
 		return fmt.Errorf("read stream position: %w", err)
 	}
-	ins, err := newInserter(ctx, a.tx)
-	if err != nil {
-		return err
-	}
-	defer ins.close()
+	ins := newInserter(a.tx)
 	a.ins, a.replayed, a.actions = ins, map[*trail.Batch]*trail.IdempotentResponse{}, map[[2]string]bool{}
+	a.segs = map[int64]bool{}
 	for _, b := range batches {
 		if err := a.appendBatch(ctx, b); err != nil {
 			return err
@@ -106,13 +106,22 @@ func (a *appender) appendEvent(ctx context.Context, e *trail.Event) error {
 	if err != nil {
 		return fmt.Errorf("event %s: %w", e.ID, err)
 	}
-	if err := a.ins.event(ctx, e, data); err != nil {
+	seg := a.db.segmentOf(e.Pos)
+	if !a.segs[seg] {
+		a.segs[seg] = true
+		if err := a.db.registerSegment(ctx, a.tx, seg); err != nil {
+			return err
+		}
+	}
+	if err := a.ins.event(ctx, e, seg, data); err != nil {
 		return err
 	}
 	if k := [2]string{e.Tenant, e.Action}; !a.actions[k] {
 		a.actions[k] = true
-		if err := a.ins.action(ctx, e.Tenant, e.Action); err != nil {
-			return err
+		_, err := a.tx.ExecContext(ctx, "INSERT OR IGNORE INTO event_actions (tenant, action) VALUES (?, ?)",
+			e.Tenant, e.Action)
+		if err != nil {
+			return fmt.Errorf("insert action: %w", err)
 		}
 	}
 	return nil

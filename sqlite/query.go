@@ -9,17 +9,23 @@ import (
 	"github.com/trailhq/trail"
 )
 
-// maxBranches bounds how many ordered index scans one page query merges.
-// Past it, a query falls back to one scan with the filter checked per row.
-const maxBranches = 64
+// maxArms bounds how many ordered scans one page query merges (SQLite
+// allows 500 terms in a compound SELECT). Past it, a query falls back to
+// fewer scans with the filter checked per row.
+const maxArms = 300
+
+// maxTenantArms bounds the tenants whose time ranges a query over every
+// tenant merges; past it, one unordered scan is sorted instead.
+const maxTenantArms = 64
 
 // Events returns one page of events matching q, in q's order.
 //
-// Every index leads with tenant, and a reader sees its tenant plus system
-// events, so one page is the merge of a few ordered index scans, one per
-// (tenant, exact action) pair, each stopped after a page of rows. This keeps
-// the first page fast however many events match; one IN over both tenants would
-// make SQLite sort every matching row instead.
+// A page is the merge of a few ordered scans (arms), each stopped after a
+// page of rows: one per visible tenant over the time index, or one per
+// posting segment and key for a target, actor or action filter. This keeps
+// the first page fast however many events match, where one scan with
+// "tenant IN (...)" or "action IN (...)" would make SQLite sort every
+// matching row.
 func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
 	tx, err := db.r.BeginTx(ctx, nil) // one snapshot for planning and reading
 	if err != nil {
@@ -41,140 +47,164 @@ func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
 	return trail.NewPage(q, evs), nil
 }
 
-// access paths: which index a page query walks.
-const (
-	pathTime   = "events_by_time"
-	pathActor  = "events_by_actor"
-	pathAction = "events_by_action"
-	pathTarget = "event_targets"
-)
-
-// plan is a page query: its access path and the index scans to merge.
+// plan is a page query: the ordered scans to merge and what each checks.
 type plan struct {
-	q        *trail.Query
-	path     string
-	keyCol   string // the sort key column before occurred_at and id, or ""
-	actions  actionFilter
-	branches []branch
+	q       *trail.Query
+	actions actionFilter
+	tenants []string // tenant filter of posting arms; nil when every tenant is visible
+	kind    string   // posting kind the arms read, "" for the time index
+	exact   bool     // the arms' posting keys are the filter itself
+	keyCol  string   // the sort key before t and i, or ""
+	arms    []arm
 }
 
-// branch is one ordered index scan: one tenant (nil for every tenant) and,
-// on the action path, one exact action.
-type branch struct {
+// arm is one ordered scan: of a posting segment, by exact key or key
+// range, or of the time index for one tenant (every tenant when nil).
+type arm struct {
+	seg    int64 // -1 for the time index
 	tenant *string
-	action *string
+	key    string
+	lo, hi string // key range when key is ""
 }
 
 func newPlan(ctx context.Context, tx *sql.Tx, q *trail.Query) (*plan, error) {
 	p := &plan{q: q, actions: newActionFilter(q.Actions)}
-	switch q.SortKey() {
-	case trail.SortAction:
-		p.keyCol = "e.action"
-	case trail.SortActor:
-		p.keyCol = "e.actor_id"
+	if !q.Scope.All {
+		p.tenants = []string{q.Scope.Tenant}
+		if q.Scope.Tenant != trail.SystemTenant {
+			p.tenants = append(p.tenants, trail.SystemTenant)
+		}
 	}
-	tenants, err := visibleTenants(ctx, tx, q.Scope)
+	segs, err := visibleSegments(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
-	p.path = choosePath(q, p.actions)
-	if p.path == pathAction && !p.actions.all() {
-		return p, p.expandActions(ctx, tx, tenants)
+	keys, err := p.choose(ctx, tx, len(segs))
+	if err != nil {
+		return nil, err
 	}
-	for _, t := range tenants {
-		p.branches = append(p.branches, branch{tenant: t})
+	p.setKeyCol()
+	if p.kind == "" {
+		return p, p.timeArms(ctx, tx)
+	}
+	for _, s := range segs {
+		if !p.exact {
+			p.arms = append(p.arms, arm{seg: s, lo: p.kind, hi: p.kind[:1] + ";"}) // ';' follows ':'
+		}
+		for _, k := range keys {
+			p.arms = append(p.arms, arm{seg: s, key: k})
+		}
 	}
 	return p, nil
 }
 
-// choosePath picks the index that both narrows the rows most and yields
-// them in the page's order: a target or actor filter is usually the most
-// selective, then actions; sorting by actor or action needs that index.
-func choosePath(q *trail.Query, af actionFilter) string {
+// choose picks the posting keys that select the page: a target, actor or
+// action filter (usually the most selective, in that order), or a key range
+// to sort by action or actor; p.kind stays "" for the time index.
+func (p *plan) choose(ctx context.Context, tx *sql.Tx, segs int) ([]string, error) {
+	q := p.q
+	p.exact = true
 	switch {
-	case q.TargetType != "" || q.TargetID != "":
-		return pathTarget
-	case q.ActorID != "" || q.SortKey() == trail.SortActor:
-		return pathActor
-	case q.SortKey() == trail.SortAction || !af.all():
-		return pathAction
-	default:
-		return pathTime
+	case q.TargetType != "" && q.TargetID != "":
+		p.kind = kindTarget
+		return []string{targetKey(q.TargetType, q.TargetID)}, nil
+	case q.ActorID != "":
+		p.kind = kindActor
+		return []string{kindActor + q.ActorID}, nil
+	case !p.actions.all():
+		keys, err := p.actionKeys(ctx, tx)
+		if err != nil || len(keys) > 0 && len(keys)*segs <= maxArms {
+			p.kind = kindAction
+			return keys, err
+		}
+		if len(keys) == 0 {
+			p.kind = kindAction // nothing matches: no arms at all
+			return nil, nil
+		}
+	}
+	p.exact = false
+	switch q.SortKey() {
+	case trail.SortAction:
+		p.kind = kindAction
+	case trail.SortActor:
+		p.kind = kindActor
+	}
+	return nil, nil
+}
+
+// setKeyCol sets the sort key column: the posting key itself when the
+// arms read postings of the sort's kind, else the event's column.
+func (p *plan) setKeyCol() {
+	switch {
+	case p.q.SortKey() == trail.SortAction && p.kind == kindAction,
+		p.q.SortKey() == trail.SortActor && p.kind == kindActor:
+		p.keyCol = "p.k"
+	case p.q.SortKey() == trail.SortAction:
+		p.keyCol = "e.action"
+	case p.q.SortKey() == trail.SortActor:
+		p.keyCol = "e.actor_id"
 	}
 }
 
-// visibleTenants lists the tenants whose index ranges a query of scope
-// scans: the reader's tenant and the system tenant, or every tenant with
-// events. A nil entry means "no tenant condition", used when there are too
-// many tenants to merge.
-func visibleTenants(ctx context.Context, tx *sql.Tx, scope trail.Scope) ([]*string, error) {
-	if !scope.All {
-		if scope.Tenant == trail.SystemTenant {
-			return []*string{ptr("")}, nil
+// actionKeys turns the action filter into the posting keys of the visible
+// actions that match it, so that each becomes an ordered scan.
+func (p *plan) actionKeys(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	where, args := p.actions.where("action")
+	if p.tenants != nil {
+		where += " AND tenant IN (" + placeholders(len(p.tenants)) + ")"
+		for _, t := range p.tenants {
+			args = append(args, t)
 		}
-		return []*string{ptr(scope.Tenant), ptr("")}, nil
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT tenant FROM tenant_seqs ORDER BY tenant LIMIT ?", maxBranches+1)
+	rows, err := tx.QueryContext(ctx, "SELECT DISTINCT action FROM event_actions WHERE "+where, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ts []*string
+	var keys []string
 	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
+		var a string
+		if err := rows.Scan(&a); err != nil {
 			return nil, err
 		}
-		ts = append(ts, &t)
+		keys = append(keys, kindAction+a)
 	}
-	if len(ts) > maxBranches {
-		return []*string{nil}, rows.Err()
-	}
-	return ts, rows.Err()
+	return keys, rows.Err()
 }
 
-// expandActions turns the action filter into one branch per visible
-// (tenant, exact action) pair that matches it, so that each branch is an
-// ordered range of the action index. Too many pairs fall back to the time
-// index with the filter checked per row.
-func (p *plan) expandActions(ctx context.Context, tx *sql.Tx, tenants []*string) error {
-	var where []string
-	var args []any
-	if tenants[0] != nil {
-		ts := make([]any, len(tenants))
-		for i, t := range tenants {
-			ts[i] = *t
-		}
-		where, args = append(where, "tenant IN ("+placeholders(len(ts))+")"), ts
-	}
-	w, a := p.actions.where("action")
-	where, args = append(where, w), append(args, a...)
-	query := "SELECT tenant, action FROM event_actions WHERE " + strings.Join(where, " AND ") + " LIMIT ?"
-	rows, err := tx.QueryContext(ctx, query, append(args, maxBranches+1)...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var t, a string
-		if err := rows.Scan(&t, &a); err != nil {
+// timeArms reads the time index of each visible tenant: the reader's and
+// the system tenant, or every tenant with events (one unordered scan when
+// there are too many to merge).
+func (p *plan) timeArms(ctx context.Context, tx *sql.Tx) error {
+	tenants := p.tenants
+	if tenants == nil {
+		rows, err := tx.QueryContext(ctx, "SELECT tenant FROM tenant_seqs LIMIT ?", maxTenantArms+1)
+		if err != nil {
 			return err
 		}
-		p.branches = append(p.branches, branch{tenant: &t, action: &a})
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(p.branches) > maxBranches {
-		p.path, p.branches = pathTime, nil
-		if p.keyCol == "e.action" {
-			p.path = pathAction
+		defer rows.Close()
+		for rows.Next() {
+			var t string
+			if err := rows.Scan(&t); err != nil {
+				return err
+			}
+			tenants = append(tenants, t)
 		}
-		for _, t := range tenants {
-			p.branches = append(p.branches, branch{tenant: t})
+		if err := rows.Err(); err != nil {
+			return err
 		}
+		if len(tenants) > maxTenantArms {
+			p.arms = []arm{{seg: -1}}
+			return nil
+		}
+	}
+	for _, t := range tenants {
+		p.arms = append(p.arms, arm{seg: -1, tenant: &t})
 	}
 	return nil
 }
 
-func ptr(s string) *string { return &s }
+// placeholders returns "?, ?, ?" for n arguments.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -4,33 +4,29 @@ import (
 	"strings"
 )
 
-// sql returns the page query: the branches merged in page order, each
-// limited to one page plus one row, then joined to the events they name.
-// It returns "" when no branch can hold an event after the cursor.
+// sql returns the page query: the arms merged in page order (SQLite runs
+// each arm as a coroutine over its index and pulls rows only as the merge
+// needs them), limited to one page plus one row, then joined to the events
+// they name. It returns "" when no arm can hold an event after the cursor.
 func (p *plan) sql() (string, []any) {
-	n := p.q.PageLimit() + 1
 	var parts []string
 	var args []any
-	for _, b := range p.branches {
-		s, a, ok := p.branchSQL(b, n)
+	for _, a := range p.arms {
+		s, aa, ok := p.armSQL(a)
 		if ok {
-			parts, args = append(parts, s), append(args, a...)
+			parts, args = append(parts, s), append(args, aa...)
 		}
 	}
 	if len(parts) == 0 {
 		return "", nil
 	}
-	inner := parts[0]
-	if len(parts) > 1 {
-		inner = "SELECT * FROM (" + strings.Join(parts, ") UNION ALL SELECT * FROM (") +
-			") ORDER BY " + p.order("") + " LIMIT ?"
-		args = append(args, n)
-	}
+	inner := strings.Join(parts, " UNION ALL ") + " ORDER BY " + p.order("") + " LIMIT ?"
+	args = append(args, p.q.PageLimit()+1)
 	return "SELECT e.pos, e.data FROM (" + inner + ") AS b CROSS JOIN events AS e ON e.pos = b.pos ORDER BY " +
 		p.order("b."), args
 }
 
-// order returns the ORDER BY terms over a branch's output columns k (the
+// order returns the ORDER BY terms over an arm's output columns k (the
 // sort key, when there is one), t (occurred_at) and i (id).
 func (p *plan) order(prefix string) string {
 	dir := ""
@@ -44,118 +40,153 @@ func (p *plan) order(prefix string) string {
 	return strings.Join(cols, ", ")
 }
 
-// branchSQL returns one ordered index scan, or ok=false when the cursor is
-// past everything the branch could return.
-func (p *plan) branchSQL(b branch, n int) (query string, args []any, ok bool) {
-	var where []string
-	add := func(cond string, a ...any) {
-		where, args = append(where, cond), append(args, a...)
-	}
-	from, tcol, icol := p.from(b, add)
-	if b.action != nil {
-		add("e.action = ?", *b.action)
-	} else if !p.actions.all() {
-		w, a := p.actions.where("e.action")
-		add(w, a...)
-	}
-	p.residual(tcol, add)
-	if !p.keyset(b, tcol, icol, add) {
+// conds collects the WHERE conditions of an arm and their arguments.
+type conds struct {
+	where []string
+	args  []any
+	usesE bool // some condition reads the events table
+}
+
+func (c *conds) add(cond string, args ...any) {
+	c.where, c.args = append(c.where, cond), append(c.args, args...)
+}
+
+// addE adds a condition on the events table (alias e).
+func (c *conds) addE(cond string, args ...any) {
+	c.add(cond, args...)
+	c.usesE = true
+}
+
+// armSQL returns one scan, whose order the compound ORDER BY gives, or
+// ok=false when the cursor is past everything the arm could return.
+func (p *plan) armSQL(a arm) (query string, args []any, ok bool) {
+	var c conds
+	from, pos, tcol, icol := p.from(a, &c)
+	p.residual(tcol, &c)
+	if !p.keyset(a, tcol, icol, &c) {
 		return "", nil, false
 	}
-	if len(where) == 0 {
-		where = []string{"1"}
+	if a.seg >= 0 && (c.usesE || strings.HasPrefix(p.keyCol, "e.")) {
+		from += " CROSS JOIN events AS e ON e.pos = p.pos"
 	}
-	cols := "e.pos AS pos, " + tcol + " AS t, " + icol + " AS i"
+	cols := pos + " AS pos, " + tcol + " AS t, " + icol + " AS i"
 	if p.keyCol != "" {
-		cols = "e.pos AS pos, " + p.keyCol + " AS k, " + tcol + " AS t, " + icol + " AS i"
+		cols = pos + " AS pos, " + p.keyCol + " AS k, " + tcol + " AS t, " + icol + " AS i"
 	}
-	if p.path == pathTarget && (p.q.TargetType == "" || p.q.TargetID == "") {
-		cols = "DISTINCT " + cols // an event may have several matching targets
+	if len(c.where) == 0 {
+		c.where = []string{"1"}
 	}
-	query = "SELECT " + cols + " FROM " + from + " WHERE " + strings.Join(where, " AND ") +
-		" ORDER BY " + p.order("") + " LIMIT ?"
-	return query, append(args, n), true
+	return "SELECT " + cols + " FROM " + from + " WHERE " + strings.Join(c.where, " AND "), c.args, true
 }
 
-// from returns the FROM clause of branch b, adding its tenant and target
-// conditions, and the columns that hold occurred_at and id in the order.
-func (p *plan) from(b branch, add func(string, ...any)) (from, tcol, icol string) {
-	if p.path == pathTarget {
-		if b.tenant != nil {
-			add("g.tenant = ?", *b.tenant)
+// from returns the FROM clause of arm a, adding its segment, key and
+// tenant conditions, and the columns of pos, occurred_at and id.
+func (p *plan) from(a arm, c *conds) (from, pos, tcol, icol string) {
+	if a.seg < 0 {
+		if a.tenant == nil {
+			return "events AS e", "e.pos", "e.occurred_at", "e.id"
 		}
-		if p.q.TargetType != "" {
-			add("g.type = ?", p.q.TargetType)
-		}
-		if p.q.TargetID != "" {
-			add("g.id = ?", p.q.TargetID)
-		}
-		return "event_targets AS g CROSS JOIN events AS e ON e.pos = g.pos", "g.occurred_at", "g.event_id"
+		c.add("e.tenant = ?", *a.tenant)
+		return "events AS e INDEXED BY events_by_time", "e.pos", "e.occurred_at", "e.id"
 	}
-	if b.tenant == nil {
-		return "events AS e", "e.occurred_at", "e.id"
+	if a.key != "" {
+		c.add("p.k = ?", a.key)
+	} else {
+		c.add("p.k >= ? AND p.k < ?", a.lo, a.hi)
 	}
-	add("e.tenant = ?", *b.tenant)
-	return "events AS e INDEXED BY " + p.path, "e.occurred_at", "e.id"
+	if p.tenants != nil {
+		c.add("p.tenant IN ("+placeholders(len(p.tenants))+")", anys(p.tenants)...)
+	}
+	return postingsTable(a.seg) + " AS p", "p.pos", "p.t", "p.id"
 }
 
-// residual adds the filters that no index of the path covers.
-func (p *plan) residual(tcol string, add func(string, ...any)) {
+// residual adds the filters that the arm's index does not apply.
+func (p *plan) residual(tcol string, c *conds) {
 	q := p.q
 	for _, f := range []struct{ col, v string }{
-		{"e.actor_type", q.ActorType}, {"e.actor_id", q.ActorID}, {"e.actor_name", q.ActorName},
-		{"e.trace_id", q.TraceID}, {"e.ip", q.IP},
+		{"e.actor_type", q.ActorType}, {"e.actor_name", q.ActorName}, {"e.trace_id", q.TraceID}, {"e.ip", q.IP},
 	} {
 		if f.v != "" {
-			add(f.col+" = ?", f.v)
+			c.addE(f.col+" = ?", f.v)
 		}
 	}
+	if q.ActorID != "" && !p.selects(kindActor) {
+		c.addE("e.actor_id = ?", q.ActorID)
+	}
+	if !p.actions.all() && !p.selects(kindAction) {
+		w, a := p.actions.where("e.action")
+		c.addE(w, a...)
+	}
+	if (q.TargetType != "" || q.TargetID != "") && !p.selects(kindTarget) {
+		p.targetFilter(c)
+	}
 	if !q.Since.IsZero() {
-		add(tcol+" >= ?", q.Since.UnixMicro())
+		c.add(tcol+" >= ?", q.Since.UnixMicro())
 	}
 	if !q.Until.IsZero() {
-		add(tcol+" < ?", q.Until.UnixMicro())
+		c.add(tcol+" < ?", q.Until.UnixMicro())
 	}
 }
 
-// keyset adds the condition "after the cursor". When the branch pins the
-// sort key to one value (an action branch sorted by action, an actor filter
-// sorted by actor), the comparison of that value with the cursor's key is
-// done here, which leaves SQLite a plain range over (occurred_at, id).
-func (p *plan) keyset(b branch, tcol, icol string, add func(string, ...any)) bool {
-	c := p.q.After
-	if c == nil {
+// selects reports whether the arms' posting keys are the filter of kind.
+func (p *plan) selects(kind string) bool { return p.exact && p.kind == kind }
+
+// targetFilter checks a partial target filter (type or id alone) against
+// the targets in the event's JSON.
+func (p *plan) targetFilter(c *conds) {
+	var where []string
+	var args []any
+	if p.q.TargetType != "" {
+		where, args = append(where, "j.value ->> 'type' = ?"), append(args, p.q.TargetType)
+	}
+	if p.q.TargetID != "" {
+		where, args = append(where, "j.value ->> 'id' = ?"), append(args, p.q.TargetID)
+	}
+	c.addE("EXISTS (SELECT 1 FROM json_each(CAST(e.data AS TEXT), '$.targets') AS j WHERE "+
+		strings.Join(where, " AND ")+")", args...)
+}
+
+// keyset adds the condition "after the cursor". When the arm pins the sort
+// key to one value, that value is compared with the cursor's key here,
+// which leaves SQLite a plain range over (occurred_at, id).
+func (p *plan) keyset(a arm, tcol, icol string, c *conds) bool {
+	cur := p.q.After
+	if cur == nil {
 		return true
 	}
 	op := " > "
 	if p.q.Desc {
 		op = " < "
 	}
-	t := c.OccurredAt.UnixMicro()
+	t := cur.OccurredAt.UnixMicro()
 	if p.keyCol == "" {
-		add("("+tcol+", "+icol+")"+op+"(?, ?)", t, c.ID)
+		c.add("("+tcol+", "+icol+")"+op+"(?, ?)", t, cur.ID)
 		return true
 	}
-	fixed := p.fixedKey(b)
+	key := cur.Key
+	if p.keyCol == "p.k" {
+		key = p.kind + key
+	}
+	fixed := p.fixedKey(a)
 	if fixed == nil {
-		add("("+p.keyCol+", "+tcol+", "+icol+")"+op+"(?, ?, ?)", c.Key, t, c.ID)
+		c.add("("+p.keyCol+", "+tcol+", "+icol+")"+op+"(?, ?, ?)", key, t, cur.ID)
 		return true
 	}
-	cmp := strings.Compare(*fixed, c.Key)
+	cmp := strings.Compare(*fixed, key)
 	if p.q.Desc {
 		cmp = -cmp
 	}
 	if cmp == 0 {
-		add("("+tcol+", "+icol+")"+op+"(?, ?)", t, c.ID)
+		c.add("("+tcol+", "+icol+")"+op+"(?, ?)", t, cur.ID)
 	}
 	return cmp >= 0
 }
 
-// fixedKey returns the one value the sort key takes in branch b, if any.
-func (p *plan) fixedKey(b branch) *string {
+// fixedKey returns the one value the sort key takes in arm a, if any.
+func (p *plan) fixedKey(a arm) *string {
 	switch {
-	case p.keyCol == "e.action" && b.action != nil:
-		return b.action
+	case p.keyCol == "p.k" && a.key != "":
+		return &a.key
 	case p.keyCol == "e.actor_id" && p.q.ActorID != "":
 		return &p.q.ActorID
 	}
@@ -193,13 +224,19 @@ func (f actionFilter) where(col string) (string, []any) {
 	var args []any
 	if len(f.exact) > 0 {
 		ors = append(ors, col+" IN ("+placeholders(len(f.exact))+")")
-		for _, a := range f.exact {
-			args = append(args, a)
-		}
+		args = append(args, anys(f.exact)...)
 	}
 	for _, p := range f.prefixes {
 		ors = append(ors, "("+col+" >= ? AND "+col+" < ?)")
 		args = append(args, p, p[:len(p)-1]+"/") // '/' follows '.'
 	}
 	return "(" + strings.Join(ors, " OR ") + ")", args
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }

@@ -134,8 +134,8 @@ func (db *DB) RetentionEnd(ctx context.Context, tenant string, from int64, cutof
 const heldSQL = `EXISTS (SELECT 1 FROM legal_holds h WHERE h.tenant = e.tenant AND (
 	h.kind = 'tenant'
 	OR (h.kind = 'time_range' AND e.occurred_at >= h.since AND e.occurred_at < h.until)
-	OR (h.kind = 'target' AND EXISTS (SELECT 1 FROM event_targets t WHERE t.tenant = e.tenant
-		AND t.type = h.target_type AND t.id = h.target_id AND t.occurred_at = e.occurred_at AND t.event_id = e.id))))`
+	OR (h.kind = 'target' AND EXISTS (SELECT 1 FROM json_each(CAST(e.data AS TEXT), '$.targets') AS t
+		WHERE t.value ->> 'type' = h.target_type AND t.value ->> 'id' = h.target_id))))`
 
 // DeleteEvents deletes the unheld events among up to limit events of
 // tenant's log with Seq in [from, before), in one transaction.
@@ -186,28 +186,17 @@ func (db *DB) DeleteEvents(ctx context.Context, tenant string, from, before int6
 	return int64(len(doomed)), next, nil
 }
 
-// deleteEventRows deletes events and their rows of the per-entity view.
+// deleteEventRows deletes events and their postings (the per-entity view).
 func deleteEventRows(ctx context.Context, tx *sql.Tx, evs []*trail.Event) error {
 	delEvent, err := tx.PrepareContext(ctx, "DELETE FROM events WHERE pos = ?")
 	if err != nil {
 		return err
 	}
 	defer delEvent.Close()
-	delTarget, err := tx.PrepareContext(ctx, `DELETE FROM event_targets
-		WHERE tenant = ? AND type = ? AND id = ? AND occurred_at = ? AND event_id = ?`)
-	if err != nil {
-		return err
-	}
-	defer delTarget.Close()
 	for _, e := range evs {
 		if _, err := delEvent.ExecContext(ctx, e.Pos); err != nil {
 			return err
 		}
-		for _, t := range e.Targets {
-			if _, err := delTarget.ExecContext(ctx, e.Tenant, t.Type, t.ID, e.OccurredAt.UnixMicro(), e.ID); err != nil {
-				return err
-			}
-		}
 	}
-	return nil
+	return deletePostings(ctx, tx, evs)
 }

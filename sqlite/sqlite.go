@@ -12,6 +12,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -39,22 +40,28 @@ type DB struct {
 	path string
 	w    *sql.DB // the one write connection: SQLite has one writer
 	r    *sql.DB // a pool of read-only connections
+
+	segments  segConfig
+	mergeWake chan struct{}
+	mergeStop context.CancelFunc
+	mergeDone chan struct{}
 }
 
 // Open opens (creating if needed) the store at path, creating the parent
 // directory, and applies any migrations the file lacks.
 func Open(path string) (*DB, error) {
+	return open(path, defaultSegments)
+}
+
+func open(path string, segments segConfig) (*DB, error) {
 	if path == "" {
 		return nil, fmt.Errorf("open sqlite: empty path")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	db := &DB{Now: time.Now, path: path}
-	var err error
-	if db.w, err = sql.Open("sqlite3", dsn(path, false)); err != nil {
-		return nil, fmt.Errorf("open sqlite: %w", err)
-	}
+	db := &DB{Now: time.Now, path: path, segments: segments}
+	db.w = sql.OpenDB(newConnector(dsn(path, false)))
 	db.w.SetMaxOpenConns(1)
 	db.w.SetMaxIdleConns(1)
 	db.w.SetConnMaxLifetime(0)
@@ -63,13 +70,11 @@ func Open(path string) (*DB, error) {
 		db.w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	if db.r, err = sql.Open("sqlite3", dsn(path, true)); err != nil {
-		db.w.Close()
-		return nil, fmt.Errorf("open sqlite: %w", err)
-	}
+	db.r = sql.OpenDB(newConnector(dsn(path, true)))
 	n := max(4, runtime.GOMAXPROCS(0))
 	db.r.SetMaxOpenConns(n)
 	db.r.SetMaxIdleConns(n)
+	db.startMerger()
 	return db, nil
 }
 
@@ -94,8 +99,30 @@ func dsn(path string, readOnly bool) string {
 	return u.String()
 }
 
-// Close closes every connection.
+// connector opens connections with the pragmas that the DSN cannot set,
+// without registering a driver name globally.
+type connector struct {
+	dsn string
+	drv *sqlite3.SQLiteDriver
+}
+
+func newConnector(dsn string) *connector {
+	return &connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		// Sorts and statement journals stay in memory instead of temp files.
+		_, err := c.Exec("PRAGMA temp_store = MEMORY", nil)
+		return err
+	}}}
+}
+
+// Connect implements driver.Connector.
+func (c *connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+
+// Driver implements driver.Connector.
+func (c *connector) Driver() driver.Driver { return c.drv }
+
+// Close stops background merging and closes every connection.
 func (db *DB) Close() error {
+	db.stopMerger()
 	var err error
 	if db.r != nil {
 		err = db.r.Close()

@@ -24,27 +24,36 @@ CREATE TABLE events (
     UNIQUE (tenant, seq)
 );
 
--- Every index costs ingest, so there are only those that serve a sort order
--- of the console and API: each is a keyset over (key, occurred_at, id)
--- within a tenant, and doubles as the index of the equality filter on key.
-CREATE INDEX events_by_time   ON events (tenant, occurred_at, id);
-CREATE INDEX events_by_actor  ON events (tenant, actor_id, occurred_at, id);
-CREATE INDEX events_by_action ON events (tenant, action, occurred_at, id);
+-- Each tenant's events in time order, the default view; new events land at
+-- the end of their tenant's range, so the index costs ingest little.
+CREATE INDEX events_by_time ON events (tenant, occurred_at, id);
 
--- The per-entity view: one row per (event, target), in time order within
--- each entity.
-CREATE TABLE event_targets (
-    tenant      TEXT    NOT NULL,
-    type        TEXT    NOT NULL,
-    id          TEXT    NOT NULL,
-    occurred_at INTEGER NOT NULL,
-    event_id    TEXT    NOT NULL,
-    pos         INTEGER NOT NULL,
-    PRIMARY KEY (tenant, type, id, occurred_at, event_id)
-) WITHOUT ROWID;
+-- Postings find events by actor ("a:" || actor id), action ("c:" || action)
+-- and target ("t:" || type || '|' || id). They are grouped in segments of
+-- consecutive positions, one table each, named postings_<seg>:
+--     (k TEXT, t INTEGER occurred_at, id TEXT event id, tenant TEXT,
+--      pos INTEGER, PRIMARY KEY (k, t, id)) WITHOUT ROWID
+-- so that new postings touch only the small table of the live segment, and
+-- a background merge combines sealed segments (see postings.go and
+-- docs/storage.md). Within a segment postings are in (k, t, id) order: the
+-- keyset of a page.
+--
+-- Level 0 segments cover 2^12 positions each (by default) and are visible
+-- ('ready') from their first posting; a merge fills a new 'building'
+-- segment (invisible) from sources that point at it, then in one
+-- transaction makes it 'ready' and its sources 'dead' (invisible, their
+-- tables dropped next). first_pos and last_pos bound the positions covered.
+CREATE TABLE segments (
+    seg        INTEGER PRIMARY KEY,
+    level      INTEGER NOT NULL,
+    first_pos  INTEGER NOT NULL,
+    last_pos   INTEGER NOT NULL,
+    state      TEXT    NOT NULL,
+    merge_into INTEGER
+);
 
 -- The distinct actions of each tenant: the action list of the console, and
--- how a prefix filter like user.* becomes exact actions that use the index.
+-- how a prefix filter like user.* becomes exact posting keys.
 CREATE TABLE event_actions (
     tenant TEXT NOT NULL,
     action TEXT NOT NULL,

@@ -1,0 +1,219 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+)
+
+// The merger keeps the number of posting segments small. After commits it
+// runs merge steps, each one short write transaction, so ingest waits at
+// most one step: start a merge of the oldest sealed segments of the lowest
+// level that has fanout of them, copy the next chunk of their
+// postings (in key order, so the new segment is written sequentially),
+// publish the new segment and retire its sources in one transaction, then
+// drop the retired segments' tables. All state lives in the
+// segments table, so any process that opens the file can continue the work.
+
+func (db *DB) startMerger() {
+	ctx, cancel := context.WithCancel(context.Background())
+	db.mergeWake, db.mergeStop, db.mergeDone = make(chan struct{}, 1), cancel, make(chan struct{})
+	go db.mergeLoop(ctx)
+	db.wakeMerger()
+}
+
+// wakeMerger asks the merger to look for work, without waiting.
+func (db *DB) wakeMerger() {
+	select {
+	case db.mergeWake <- struct{}{}:
+	default:
+	}
+}
+
+func (db *DB) stopMerger() {
+	db.mergeStop()
+	<-db.mergeDone
+}
+
+// mergeLoop runs merge steps until there is no work, then waits for the
+// next commit. A failed step (another process holding the write lock past
+// the busy timeout) is retried after the next commit; merging only keeps
+// queries fast and never changes what they return.
+func (db *DB) mergeLoop(ctx context.Context) {
+	defer close(db.mergeDone)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-db.mergeWake:
+		}
+		for ctx.Err() == nil {
+			if did, err := db.mergeStep(ctx); err != nil || !did {
+				break
+			}
+		}
+	}
+}
+
+// mergeStep does one transaction of merge work and reports whether there
+// was any.
+func (db *DB) mergeStep(ctx context.Context) (bool, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer rollback(tx)
+	var seg int64
+	var state string
+	err = tx.QueryRowContext(ctx, `SELECT seg, state FROM segments WHERE state IN ('dead', 'building')
+		ORDER BY state = 'building', seg LIMIT 1`).Scan(&seg, &state)
+	switch {
+	case err == sql.ErrNoRows:
+		var started bool
+		if started, err = db.startMerge(ctx, tx); !started || err != nil {
+			return false, err
+		}
+	case err != nil:
+		return false, err
+	case state == "dead":
+		err = dropSegment(ctx, tx, seg)
+	default:
+		err = copyChunk(ctx, tx, seg, db.segments.chunk)
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+// startMerge picks the oldest fanout sealed segments of the lowest
+// level that has that many, and creates the segment they merge into.
+func (db *DB) startMerge(ctx context.Context, tx *sql.Tx) (bool, error) {
+	var next int64
+	if err := tx.QueryRowContext(ctx, "SELECT next_pos FROM stream_pos").Scan(&next); err != nil {
+		return false, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT seg, level, first_pos, last_pos FROM segments
+		WHERE state = 'ready' AND NOT (level = 0 AND seg >= ?) ORDER BY level, first_pos`, db.segmentOf(next))
+	if err != nil {
+		return false, err
+	}
+	var group []segment
+	for rows.Next() && len(group) < db.segments.fanout {
+		var s segment
+		if err := rows.Scan(&s.seg, &s.level, &s.first, &s.last); err != nil {
+			rows.Close()
+			return false, err
+		}
+		if len(group) > 0 && group[0].level != s.level {
+			group = group[:0]
+		}
+		group = append(group, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(group) < db.segments.fanout {
+		return false, err
+	}
+	return true, createMerge(ctx, tx, group)
+}
+
+type segment struct {
+	seg, first, last int64
+	level            int
+}
+
+// createMerge creates the building segment that group merges into.
+func createMerge(ctx context.Context, tx *sql.Tx, group []segment) error {
+	var target int64
+	err := tx.QueryRowContext(ctx, "SELECT max(coalesce(max(seg) + 1, 0), ?) FROM segments", int64(mergedSegBase)).Scan(&target)
+	if err != nil {
+		return err
+	}
+	first, last := group[0].first, group[0].last
+	ids := make([]any, len(group))
+	for i, s := range group {
+		first, last, ids[i] = min(first, s.first), max(last, s.last), s.seg
+	}
+	if err := createSegment(ctx, tx, target, group[0].level+1, first, last, "building"); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, "UPDATE segments SET merge_into = ? WHERE seg IN ("+placeholders(len(ids))+")",
+		append([]any{target}, ids...)...)
+	return err
+}
+
+// copyChunk copies the next chunk postings of target's sources into
+// target, merged in key order, and publishes target once all are copied.
+func copyChunk(ctx context.Context, tx *sql.Tx, target int64, chunk int) error {
+	sources, err := segmentList(ctx, tx, "SELECT seg FROM segments WHERE merge_into = ? ORDER BY seg", target)
+	if err != nil {
+		return err
+	}
+	var after []any // the last key copied so far
+	var k, id string
+	var t int64
+	err = tx.QueryRowContext(ctx, "SELECT k, t, id FROM "+postingsTable(target)+
+		" ORDER BY k DESC, t DESC, id DESC LIMIT 1").Scan(&k, &t, &id)
+	switch {
+	case err == nil:
+		after = []any{k, t, id}
+	case err != sql.ErrNoRows:
+		return err
+	}
+	query, args := copySQL(target, sources, after, chunk)
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == int64(chunk) {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE segments SET state = 'ready' WHERE seg = ?", target); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, "UPDATE segments SET state = 'dead', merge_into = NULL WHERE merge_into = ?", target)
+	return err
+}
+
+// copySQL merges the sources' postings after key after (all when nil) in
+// key order, as a page query does, and inserts the first chunk into target.
+func copySQL(target int64, sources []int64, after []any, chunk int) (string, []any) {
+	var args []any
+	arms := make([]string, len(sources))
+	for i, s := range sources {
+		arms[i] = "SELECT k, t, id, tenant, pos FROM " + postingsTable(s)
+		if after != nil {
+			arms[i] += " WHERE (k, t, id) > (?, ?, ?)"
+			args = append(args, after...)
+		}
+	}
+	return "INSERT INTO " + postingsTable(target) + " (k, t, id, tenant, pos) " +
+		strings.Join(arms, " UNION ALL ") + " ORDER BY k, t, id LIMIT ?", append(args, chunk)
+}
+
+// dropSegment drops a retired segment's table, in one piece: SQLite frees
+// its pages without visiting its rows.
+func dropSegment(ctx context.Context, tx *sql.Tx, seg int64) error {
+	if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+postingsTable(seg)); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, "DELETE FROM segments WHERE seg = ?", seg)
+	return err
+}
+
+func segmentList(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var segs []int64
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		segs = append(segs, s)
+	}
+	return segs, rows.Err()
+}
