@@ -143,3 +143,14 @@ func (db *DB) Partitions(ctx context.Context) ([]time.Time, error) {
 	}
 	return months, nil
 }
+
+// EnsurePartitions creates the partitions of every month from the month of
+// from to the month of to, for bulk loads and restores that write events
+// with SQL of their own.
+func (db *DB) EnsurePartitions(ctx context.Context, from, to time.Time) error {
+	months := map[time.Time]bool{}
+	for m := monthOf(from); !m.After(to); m = m.AddDate(0, 1, 0) {
+		months[m] = true
+	}
+	return wrap(db.ensurePartitions(ctx, months))
+}

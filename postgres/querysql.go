@@ -1,25 +1,32 @@
 package postgres
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/trailhq/trail"
 )
 
-// sql returns the page query: the branches merged in page order and cut to
-// one page plus one row, then joined to the events they name (by primary
-// key, so each lookup touches one partition).
+// sql returns the page query: each branch cut to one page plus one row,
+// the branches merged in page order and cut again, then joined to the
+// events they name (by primary key, so each lookup touches one partition).
 func (p *plan) sql() (string, []any, error) {
 	var a args
+	// The limit is written into the SQL, not passed as a parameter: a
+	// generic plan knows it then, and prefers scans that stop early.
+	limit := strconv.Itoa(p.q.PageLimit() + 1)
 	parts := make([]string, len(p.branches))
 	for i, b := range p.branches {
 		s, err := p.branchSQL(b, &a)
 		if err != nil {
 			return "", nil, err
 		}
-		parts[i] = "(" + s + ")"
+		parts[i] = "(" + s + " ORDER BY " + p.order("") + " LIMIT " + limit + ")"
 	}
-	inner := strings.Join(parts, " UNION ALL ") + " ORDER BY " + p.order("") + " LIMIT " + a.add(p.q.PageLimit()+1)
+	inner := parts[0]
+	if len(parts) > 1 {
+		inner = strings.Join(parts, " UNION ALL ") + " ORDER BY " + p.order("") + " LIMIT " + limit
+	}
 	return "SELECT e.pos, e.data FROM (" + inner + ") AS b JOIN events AS e ON e.id = b.i AND e.occurred_at = b.t" +
 		" ORDER BY " + p.order("b."), a, nil
 }
@@ -38,8 +45,9 @@ func (p *plan) order(prefix string) string {
 	return strings.Join(cols, ", ")
 }
 
-// branchSQL returns one index scan in page order, without its ORDER BY:
-// the merge above orders it, and the planner reads each branch in order.
+// branchSQL returns one index scan, without its ORDER BY and LIMIT. Each
+// branch is cut to one page in page order, which steers the planner to an
+// ordered index scan that stops early rather than a sort of every match.
 func (p *plan) branchSQL(b branch, a *args) (string, error) {
 	var where []string
 	add := func(cond string) { where = append(where, cond) }
