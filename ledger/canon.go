@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -26,12 +25,17 @@ import (
 // once when sealed); the tests check it against RFC 8785's examples and
 // against go-json-experiment's jsontext, an independent implementation.
 func Canonicalize(b []byte) ([]byte, error) {
+	return appendCanonical(make([]byte, 0, len(b)), b)
+}
+
+// appendCanonical appends the canonical form of b to dst.
+func appendCanonical(dst, b []byte) ([]byte, error) {
 	p := canons.Get().(*canon)
 	defer func() { p.in = nil; canons.Put(p) }()
 	p.in, p.i = b, 0
-	p.spans, p.names = p.spans[:0], p.names[:0]
+	p.spans = p.spans[:0]
 	p.space()
-	out, err := p.value(make([]byte, 0, len(b)), 0)
+	out, err := p.value(dst, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +53,6 @@ type canon struct {
 	in    []byte
 	i     int
 	spans []span // members of the objects being written, innermost last
-	names []byte // their decoded names
 	tmp   []byte // scratch for reordering members
 }
 
@@ -86,8 +89,8 @@ func (p *canon) value(dst []byte, depth int) ([]byte, error) {
 	case c == '[':
 		return p.array(dst, depth)
 	case c == '"':
-		s, err := p.str()
-		return appendString(dst, s), err
+		dst, _, err := p.appendStr(dst)
+		return dst, err
 	case c == '-' || '0' <= c && c <= '9':
 		return p.number(dst)
 	}
@@ -136,14 +139,15 @@ func (p *canon) array(dst []byte, depth int) ([]byte, error) {
 // span is one member of an object being canonicalized: its decoded name,
 // and where its canonical `"name":value` bytes lie in the output.
 type span struct {
-	name     [2]int // in canon.names
+	name     [2]int // the name's canonical bytes in the output, without quotes
+	esc      bool   // the name has an escape (a '"', '\' or control character)
 	from, to int
 }
 
 func (p *canon) object(dst []byte, depth int) ([]byte, error) {
 	p.i++ // {
 	dst = append(dst, '{')
-	start, base, nbase := len(dst), len(p.spans), len(p.names)
+	start, base := len(dst), len(p.spans)
 	p.space()
 	if p.i < len(p.in) && p.in[p.i] == '}' {
 		p.i++
@@ -169,7 +173,7 @@ func (p *canon) object(dst []byte, depth int) ([]byte, error) {
 		p.i++
 	}
 	dst = p.sortMembers(dst, start, p.spans[base:])
-	p.spans, p.names = p.spans[:base], p.names[:nbase]
+	p.spans = p.spans[:base]
 	return append(dst, '}'), nil
 }
 
@@ -179,22 +183,21 @@ func (p *canon) member(dst []byte, depth int) ([]byte, error) {
 	if p.i >= len(p.in) || p.in[p.i] != '"' {
 		return nil, p.errorf("expected a member name")
 	}
-	name, err := p.str()
+	from := len(dst)
+	dst, esc, err := p.appendStr(dst)
 	if err != nil {
 		return nil, err
 	}
+	name := [2]int{from + 1, len(dst) - 1}
 	if p.space(); p.i >= len(p.in) || p.in[p.i] != ':' {
 		return nil, p.errorf("expected ':' after a member name")
 	}
 	p.i++
 	p.space()
-	from, n := len(dst), len(p.names)
-	p.names = append(p.names, name...)
-	dst = append(appendString(dst, name), ':')
-	if dst, err = p.value(dst, depth+1); err != nil {
+	if dst, err = p.value(append(dst, ':'), depth+1); err != nil {
 		return nil, err
 	}
-	p.spans = append(p.spans, span{[2]int{n, n + len(name)}, from, len(dst)})
+	p.spans = append(p.spans, span{name, esc, from, len(dst)})
 	return dst, nil
 }
 
@@ -203,7 +206,7 @@ func (p *canon) member(dst []byte, depth int) ([]byte, error) {
 // names), unless they are in order already.
 func (p *canon) sortMembers(dst []byte, start int, ms []span) []byte {
 	cmp := func(a, b span) int {
-		if c := compareUTF16(p.names[a.name[0]:a.name[1]], p.names[b.name[0]:b.name[1]]); c != 0 {
+		if c := compareNames(dst, a, b); c != 0 {
 			return c
 		}
 		return bytes.Compare(dst[a.from:a.to], dst[b.from:b.to])
@@ -221,6 +224,19 @@ func (p *canon) sortMembers(dst []byte, start int, ms []span) []byte {
 		dst = append(dst, p.tmp[m.from-start:m.to-start]...)
 	}
 	return dst
+}
+
+// compareNames orders the names of members a and b of dst. A name with an
+// escape is compared as the string it stands for.
+func compareNames(dst []byte, a, b span) int {
+	na, nb := dst[a.name[0]:a.name[1]], dst[b.name[0]:b.name[1]]
+	if a.esc {
+		na = unescapeCanonical(na)
+	}
+	if b.esc {
+		nb = unescapeCanonical(nb)
+	}
+	return compareUTF16(na, nb)
 }
 
 // compareUTF16 orders strings by their UTF-16 code units, as RFC 8785
@@ -261,138 +277,4 @@ func cmpUnit(r rune) int {
 		return int(hi)<<10 | int(lo)&0x3ff
 	}
 	return int(r) << 10
-}
-
-// str parses the string at p.i and returns its decoded UTF-8 bytes.
-func (p *canon) str() ([]byte, error) {
-	p.i++ // "
-	start := p.i
-	for p.i < len(p.in) { // fast path: no escapes, ASCII or valid UTF-8
-		c := p.in[p.i]
-		if c == '"' {
-			s := p.in[start:p.i]
-			p.i++
-			if utf8.Valid(s) {
-				return s, nil
-			}
-			return bytes.ToValidUTF8(s, []byte("\uFFFD")), nil
-		}
-		if c == '\\' || c < 0x20 {
-			break
-		}
-		p.i++
-	}
-	return p.slowStr(append([]byte(nil), p.in[start:p.i]...))
-}
-
-// slowStr continues a string that has escapes, after the bytes in out.
-func (p *canon) slowStr(out []byte) ([]byte, error) {
-	for p.i < len(p.in) {
-		c := p.in[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			return bytes.ToValidUTF8(out, []byte("\uFFFD")), nil
-		case c < 0x20:
-			return nil, p.errorf("control character in string")
-		case c != '\\':
-			out = append(out, c)
-			p.i++
-			continue
-		}
-		if p.i+1 >= len(p.in) {
-			break
-		}
-		esc := p.in[p.i+1]
-		p.i += 2
-		if r := unescape(esc); r != 0 {
-			out = append(out, r)
-			continue
-		}
-		if esc != 'u' {
-			return nil, p.errorf("invalid escape \\%c", esc)
-		}
-		r, err := p.hex4()
-		if err != nil {
-			return nil, err
-		}
-		if utf16.IsSurrogate(r) {
-			r = p.lowSurrogate(r)
-		}
-		out = utf8.AppendRune(out, r)
-	}
-	return nil, p.errorf("unexpected end of input in string")
-}
-
-// unescape returns the byte that the one-letter escape \esc stands for,
-// or 0 when esc is not one.
-func unescape(esc byte) byte {
-	switch esc {
-	case '"', '\\', '/':
-		return esc
-	case 'b':
-		return '\b'
-	case 'f':
-		return '\f'
-	case 'n':
-		return '\n'
-	case 'r':
-		return '\r'
-	case 't':
-		return '\t'
-	}
-	return 0
-}
-
-// lowSurrogate completes the high surrogate hi with a following \uDC00-
-// \uDFFF escape, or returns U+FFFD for a lone surrogate.
-func (p *canon) lowSurrogate(hi rune) rune {
-	if hi < 0xdc00 && p.i+6 <= len(p.in) && p.in[p.i] == '\\' && p.in[p.i+1] == 'u' {
-		save := p.i
-		p.i += 2
-		if lo, err := p.hex4(); err == nil && 0xdc00 <= lo && lo <= 0xdfff {
-			return utf16.DecodeRune(hi, lo)
-		}
-		p.i = save
-	}
-	return utf8.RuneError
-}
-
-func (p *canon) hex4() (rune, error) {
-	if p.i+4 > len(p.in) {
-		return 0, p.errorf("short \\u escape")
-	}
-	n, err := strconv.ParseUint(string(p.in[p.i:p.i+4]), 16, 16)
-	if err != nil {
-		return 0, p.errorf("invalid \\u escape")
-	}
-	p.i += 4
-	return rune(n), nil
-}
-
-// appendString appends s (valid UTF-8) as an RFC 8785 string.
-func appendString(dst, s []byte) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for _, c := range s {
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c >= 0x20:
-			dst = append(dst, c)
-		case c == '\b':
-			dst = append(dst, '\\', 'b')
-		case c == '\t':
-			dst = append(dst, '\\', 't')
-		case c == '\n':
-			dst = append(dst, '\\', 'n')
-		case c == '\f':
-			dst = append(dst, '\\', 'f')
-		case c == '\r':
-			dst = append(dst, '\\', 'r')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		}
-	}
-	return append(dst, '"')
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/trailhq/trail"
 )
@@ -36,12 +37,19 @@ func LeafHash(e *trail.Event) ([]byte, error) {
 // LeafHashJSON returns the leaf hash of an event given as its JSON: as the
 // store keeps it, as the API returns it, or as a bundle carries it.
 func LeafHashJSON(event []byte) ([]byte, error) {
-	data, err := Canonicalize(event)
+	// The sequencer hashes every event: canonicalize into a reused buffer.
+	buf := leafBufs.Get().(*[]byte)
+	defer leafBufs.Put(buf)
+	data, err := appendCanonical(append((*buf)[:0], 0), event)
 	if err != nil {
 		return nil, err
 	}
-	return HashLeaf(data), nil
+	*buf = data
+	sum := sha256.Sum256(data) // data starts with the 0x00 leaf prefix
+	return sum[:], nil
 }
+
+var leafBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // rowLeaf returns the leaf hash of a stored row: of its stored JSON when
 // the source has it, else of its decoded event.
