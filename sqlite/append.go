@@ -49,7 +49,7 @@ type appender struct {
 	keys     map[idemKey]*trail.IdempotentResponse
 	replayed map[*trail.Batch]*trail.IdempotentResponse
 	actions  map[[2]string]bool
-	segs     map[int64]bool // posting segments registered in this transaction
+	segs     map[int64]*[2]int64 // posting segments touched: occurred_at bounds
 	ins      *inserter
 }
 
@@ -59,7 +59,7 @@ func (a *appender) appendAll(ctx context.Context, batches []*trail.Batch) error 
 	}
 	ins := newInserter(a.tx)
 	a.ins, a.replayed, a.actions = ins, map[*trail.Batch]*trail.IdempotentResponse{}, map[[2]string]bool{}
-	a.segs = map[int64]bool{}
+	a.segs = map[int64]*[2]int64{}
 	for _, b := range batches {
 		if err := a.appendBatch(ctx, b); err != nil {
 			return err
@@ -67,6 +67,11 @@ func (a *appender) appendAll(ctx context.Context, batches []*trail.Batch) error 
 	}
 	if err := ins.flush(ctx); err != nil {
 		return err
+	}
+	for seg, b := range a.segs {
+		if err := widenSegment(ctx, a.tx, seg, b[0], b[1]); err != nil {
+			return err
+		}
 	}
 	return a.saveCounters(ctx)
 }
@@ -106,12 +111,14 @@ func (a *appender) appendEvent(ctx context.Context, e *trail.Event) error {
 	if err != nil {
 		return fmt.Errorf("event %s: %w", e.ID, err)
 	}
-	seg := a.db.segmentOf(e.Pos)
-	if !a.segs[seg] {
-		a.segs[seg] = true
-		if err := a.db.registerSegment(ctx, a.tx, seg); err != nil {
+	seg, at := a.db.segmentOf(e.Pos), e.OccurredAt.UnixMicro()
+	if b := a.segs[seg]; b == nil {
+		a.segs[seg] = &[2]int64{at, at}
+		if err := a.db.createLiveSegment(ctx, a.tx, seg, at); err != nil {
 			return err
 		}
+	} else {
+		b[0], b[1] = min(b[0], at), max(b[1], at)
 	}
 	if err := a.ins.event(ctx, e, seg, data); err != nil {
 		return err

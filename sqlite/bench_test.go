@@ -143,6 +143,9 @@ func load1M(b *testing.B) *sqlite.DB {
 			b.Fatal(err)
 		}
 	}
+	if err := db.MergeAll(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 	b.Logf("loaded 1M events in %v", time.Since(start))
 	return db
 }

@@ -86,59 +86,49 @@ func (db *DB) mergeStep(ctx context.Context) (bool, error) {
 	return true, tx.Commit()
 }
 
-// startMerge picks the oldest fanout sealed segments of the lowest
-// level that has that many, and creates the segment they merge into.
+// startMerge picks the oldest fanout sealed segments of the lowest level
+// that has that many, and creates the segment they merge into.
 func (db *DB) startMerge(ctx context.Context, tx *sql.Tx) (bool, error) {
 	var next int64
 	if err := tx.QueryRowContext(ctx, "SELECT next_pos FROM stream_pos").Scan(&next); err != nil {
 		return false, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT seg, level, first_pos, last_pos FROM segments
+	rows, err := tx.QueryContext(ctx, `SELECT seg, level, first_pos, last_pos, min_t, max_t FROM segments
 		WHERE state = 'ready' AND NOT (level = 0 AND seg >= ?) ORDER BY level, first_pos`, db.segmentOf(next))
 	if err != nil {
 		return false, err
 	}
-	var group []segment
-	for rows.Next() && len(group) < db.segments.fanout {
-		var s segment
-		if err := rows.Scan(&s.seg, &s.level, &s.first, &s.last); err != nil {
-			rows.Close()
-			return false, err
-		}
-		if len(group) > 0 && group[0].level != s.level {
-			group = group[:0]
-		}
-		group = append(group, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(group) < db.segments.fanout {
+	sealed, err := scanSegments(rows, -1)
+	if err != nil {
 		return false, err
 	}
-	return true, createMerge(ctx, tx, group)
-}
-
-type segment struct {
-	seg, first, last int64
-	level            int
+	for i := 0; i+db.segments.fanout <= len(sealed); i++ {
+		group := sealed[i : i+db.segments.fanout]
+		if group[0].level == group[len(group)-1].level {
+			return true, createMerge(ctx, tx, group)
+		}
+	}
+	return false, nil
 }
 
 // createMerge creates the building segment that group merges into.
 func createMerge(ctx context.Context, tx *sql.Tx, group []segment) error {
-	var target int64
-	err := tx.QueryRowContext(ctx, "SELECT max(coalesce(max(seg) + 1, 0), ?) FROM segments", int64(mergedSegBase)).Scan(&target)
+	t := segment{level: group[0].level + 1}
+	err := tx.QueryRowContext(ctx, "SELECT max(coalesce(max(seg) + 1, 0), ?) FROM segments", int64(mergedSegBase)).Scan(&t.seg)
 	if err != nil {
 		return err
 	}
-	first, last := group[0].first, group[0].last
+	t.first, t.last, t.minT, t.maxT = group[0].first, group[0].last, group[0].minT, group[0].maxT
 	ids := make([]any, len(group))
 	for i, s := range group {
-		first, last, ids[i] = min(first, s.first), max(last, s.last), s.seg
+		t.first, t.last, ids[i] = min(t.first, s.first), max(t.last, s.last), s.seg
+		t.minT, t.maxT = min(t.minT, s.minT), max(t.maxT, s.maxT)
 	}
-	if err := createSegment(ctx, tx, target, group[0].level+1, first, last, "building"); err != nil {
+	if err := createSegment(ctx, tx, t, "building"); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, "UPDATE segments SET merge_into = ? WHERE seg IN ("+placeholders(len(ids))+")",
-		append([]any{target}, ids...)...)
+		append([]any{t.seg}, ids...)...)
 	return err
 }
 

@@ -139,3 +139,36 @@ func TestQueriesDuringMerges(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPageAcrossSegmentTies pages through events that all share one
+// occurred_at, spread over many two-position segments: whether a segment
+// can still change a page then depends on the id alone.
+func TestPageAcrossSegmentTies(t *testing.T) {
+	db, err := sqlite.OpenSegmented(filepath.Join(t.TempDir(), "trail.db"), 1, 64, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	evs := smallEvents(40)
+	at := evs[0].OccurredAt
+	for i, e := range evs {
+		e.OccurredAt, e.Actor.ID = at, "user_1"
+		if err := db.AppendBatches(t.Context(), []*trail.Batch{{Events: evs[i : i+1]}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want []string
+	for _, e := range evs {
+		want = append(want, e.ID)
+	}
+	slices.Sort(want)
+	for _, q := range []trail.Query{{Scope: trail.Scope{All: true}, ActorID: "user_1"}, {Scope: trail.Scope{All: true}, ActorID: "user_1", Desc: true}} {
+		got := pageAll(t, db, q)
+		if q.Desc {
+			slices.Reverse(got)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("desc=%v: got %v\nwant %v", q.Desc, got, want)
+		}
+	}
+}

@@ -61,33 +61,70 @@ func (db *DB) segmentOf(pos int64) int64 { return pos >> db.segments.shift }
 // postingsTable names the table of segment seg.
 func postingsTable(seg int64) string { return fmt.Sprintf("postings_%d", seg) }
 
-// createSegment creates the table of segment seg and records it, unless
-// it exists.
-func createSegment(ctx context.Context, tx *sql.Tx, seg int64, level int, first, last int64, state string) error {
-	_, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+postingsTable(seg)+` (
+// segment is a row of the segments table.
+type segment struct {
+	seg, first, last int64
+	minT, maxT       int64
+	level            int
+}
+
+// createSegment creates the table of segment s and records it, unless it
+// exists.
+func createSegment(ctx context.Context, tx *sql.Tx, s segment, state string) error {
+	_, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+postingsTable(s.seg)+` (
 		k TEXT NOT NULL, t INTEGER NOT NULL, id TEXT NOT NULL, tenant TEXT NOT NULL, pos INTEGER NOT NULL,
 		PRIMARY KEY (k, t, id)) WITHOUT ROWID`)
 	if err != nil {
 		return fmt.Errorf("create segment: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO segments (seg, level, first_pos, last_pos, state)
-		VALUES (?, ?, ?, ?, ?)`, seg, level, first, last, state)
+	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO segments (seg, level, first_pos, last_pos, min_t, max_t, state)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, s.seg, s.level, s.first, s.last, s.minT, s.maxT, state)
 	if err != nil {
 		return fmt.Errorf("create segment: %w", err)
 	}
 	return nil
 }
 
-// registerSegment creates level-0 segment seg, visible at once, unless it
-// exists.
-func (db *DB) registerSegment(ctx context.Context, tx *sql.Tx, seg int64) error {
+// createLiveSegment makes sure level-0 segment seg exists, visible at
+// once; t is the occurred_at of its first posting.
+func (db *DB) createLiveSegment(ctx context.Context, tx *sql.Tx, seg, t int64) error {
 	first := seg << db.segments.shift
-	return createSegment(ctx, tx, seg, 0, first, first+(1<<db.segments.shift)-1, "ready")
+	return createSegment(ctx, tx, segment{seg: seg, first: first, last: first + (1 << db.segments.shift) - 1,
+		minT: t, maxT: t}, "ready")
+}
+
+// widenSegment makes the time bounds of segment seg include [minT, maxT].
+func widenSegment(ctx context.Context, tx *sql.Tx, seg, minT, maxT int64) error {
+	_, err := tx.ExecContext(ctx, "UPDATE segments SET min_t = min(min_t, ?), max_t = max(max_t, ?) WHERE seg = ?",
+		minT, maxT, seg)
+	if err != nil {
+		return fmt.Errorf("update segment bounds: %w", err)
+	}
+	return nil
 }
 
 // visibleSegments lists the segments a query reads.
-func visibleSegments(ctx context.Context, tx *sql.Tx) ([]int64, error) {
-	return segmentList(ctx, tx, "SELECT seg FROM segments WHERE state = 'ready' ORDER BY seg")
+func visibleSegments(ctx context.Context, tx *sql.Tx) ([]segment, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT seg, level, first_pos, last_pos, min_t, max_t FROM segments
+		WHERE state = 'ready' ORDER BY seg`)
+	if err != nil {
+		return nil, err
+	}
+	return scanSegments(rows, -1)
+}
+
+// scanSegments reads segment rows, up to max of them when max >= 0.
+func scanSegments(rows *sql.Rows, max int) ([]segment, error) {
+	defer rows.Close()
+	var segs []segment
+	for (max < 0 || len(segs) < max) && rows.Next() {
+		var s segment
+		if err := rows.Scan(&s.seg, &s.level, &s.first, &s.last, &s.minT, &s.maxT); err != nil {
+			return nil, err
+		}
+		segs = append(segs, s)
+	}
+	return segs, rows.Err()
 }
 
 // deletePostings removes the postings of events, which the caller deletes

@@ -20,12 +20,13 @@ const maxTenantArms = 64
 
 // Events returns one page of events matching q, in q's order.
 //
-// A page is the merge of a few ordered scans (arms), each stopped after a
-// page of rows: one per visible tenant over the time index, or one per
-// posting segment and key for a target, actor or action filter. This keeps
-// the first page fast however many events match, where one scan with
+// A page is the merge of a few ordered scans (arms), each read only as far
+// as the merge needs: one per visible tenant over the time index, or one
+// per posting segment and key for a target, actor or action filter. This
+// keeps the first page fast however many events match, where one scan with
 // "tenant IN (...)" or "action IN (...)" would make SQLite sort every
-// matching row.
+// matching row. Segments are read newest first (see page.go) and skipped
+// once they cannot change the page.
 func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
 	tx, err := db.r.BeginTx(ctx, nil) // one snapshot for planning and reading
 	if err != nil {
@@ -36,11 +37,11 @@ func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
-	query, args := p.sql()
-	if query == "" {
-		return trail.NewPage(q, []*trail.Event{}), nil
+	rows, err := p.run(ctx, tx)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
 	}
-	evs, err := db.queryEvents(ctx, tx, query, args...)
+	evs, err := db.fetch(ctx, tx, rows)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
@@ -51,11 +52,13 @@ func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
 type plan struct {
 	q       *trail.Query
 	actions actionFilter
-	tenants []string // tenant filter of posting arms; nil when every tenant is visible
-	kind    string   // posting kind the arms read, "" for the time index
-	exact   bool     // the arms' posting keys are the filter itself
-	keyCol  string   // the sort key before t and i, or ""
-	arms    []arm
+	tenants []string  // tenant filter of posting arms; nil when every tenant is visible
+	kind    string    // posting kind the arms read, "" for the time index
+	exact   bool      // the arms' posting keys are the filter itself
+	keyCol  string    // the sort key before t and i, or ""
+	keys    []string  // exact posting keys, when exact
+	segs    []segment // the segments that can hold events of the page
+	arms    []arm     // the arms over the time index, when kind is ""
 }
 
 // arm is one ordered scan: of a posting segment, by exact key or key
@@ -79,8 +82,7 @@ func newPlan(ctx context.Context, tx *sql.Tx, q *trail.Query) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := p.choose(ctx, tx, len(segs))
-	if err != nil {
+	if p.keys, err = p.choose(ctx, tx, len(segs)); err != nil {
 		return nil, err
 	}
 	p.setKeyCol()
@@ -88,14 +90,43 @@ func newPlan(ctx context.Context, tx *sql.Tx, q *trail.Query) (*plan, error) {
 		return p, p.timeArms(ctx, tx)
 	}
 	for _, s := range segs {
-		if !p.exact {
-			p.arms = append(p.arms, arm{seg: s, lo: p.kind, hi: p.kind[:1] + ";"}) // ';' follows ':'
-		}
-		for _, k := range keys {
-			p.arms = append(p.arms, arm{seg: s, key: k})
+		if p.inRange(s) {
+			p.segs = append(p.segs, s)
 		}
 	}
 	return p, nil
+}
+
+// inRange reports whether segment s can hold events of the page: its time
+// bounds overlap the query's and, when the page is in time order, reach
+// past the cursor.
+func (p *plan) inRange(s segment) bool {
+	q := p.q
+	switch {
+	case !q.Since.IsZero() && s.maxT < q.Since.UnixMicro(),
+		!q.Until.IsZero() && s.minT >= q.Until.UnixMicro():
+		return false
+	case q.After == nil || p.keyCol != "":
+		return true
+	case q.Desc:
+		return s.minT <= q.After.OccurredAt.UnixMicro()
+	default:
+		return s.maxT >= q.After.OccurredAt.UnixMicro()
+	}
+}
+
+// segmentArms returns the arms that read segments segs.
+func (p *plan) segmentArms(segs []segment) []arm {
+	var arms []arm
+	for _, s := range segs {
+		if !p.exact {
+			arms = append(arms, arm{seg: s.seg, lo: p.kind, hi: p.kind[:1] + ";"}) // ';' follows ':'
+		}
+		for _, k := range p.keys {
+			arms = append(arms, arm{seg: s.seg, key: k})
+		}
+	}
+	return arms
 }
 
 // choose picks the posting keys that select the page: a target, actor or

@@ -4,14 +4,14 @@ import (
 	"strings"
 )
 
-// sql returns the page query: the arms merged in page order (SQLite runs
-// each arm as a coroutine over its index and pulls rows only as the merge
-// needs them), limited to one page plus one row, then joined to the events
-// they name. It returns "" when no arm can hold an event after the cursor.
-func (p *plan) sql() (string, []any) {
+// sql returns the query of arms merged in page order (SQLite runs each arm
+// as a coroutine over its index and pulls rows only as the merge needs
+// them), limited to one page plus one row. Its rows are (pos, [k,] t, i).
+// It returns "" when no arm can hold an event after the cursor.
+func (p *plan) sql(arms []arm) (string, []any) {
 	var parts []string
 	var args []any
-	for _, a := range p.arms {
+	for _, a := range arms {
 		s, aa, ok := p.armSQL(a)
 		if ok {
 			parts, args = append(parts, s), append(args, aa...)
@@ -20,22 +20,19 @@ func (p *plan) sql() (string, []any) {
 	if len(parts) == 0 {
 		return "", nil
 	}
-	inner := strings.Join(parts, " UNION ALL ") + " ORDER BY " + p.order("") + " LIMIT ?"
-	args = append(args, p.q.PageLimit()+1)
-	return "SELECT e.pos, e.data FROM (" + inner + ") AS b CROSS JOIN events AS e ON e.pos = b.pos ORDER BY " +
-		p.order("b."), args
+	return strings.Join(parts, " UNION ALL ") + " ORDER BY " + p.order() + " LIMIT ?", append(args, p.q.PageLimit()+1)
 }
 
 // order returns the ORDER BY terms over an arm's output columns k (the
 // sort key, when there is one), t (occurred_at) and i (id).
-func (p *plan) order(prefix string) string {
+func (p *plan) order() string {
 	dir := ""
 	if p.q.Desc {
 		dir = " DESC"
 	}
-	cols := []string{prefix + "t" + dir, prefix + "i" + dir}
+	cols := []string{"t" + dir, "i" + dir}
 	if p.keyCol != "" {
-		cols = append([]string{prefix + "k" + dir}, cols...)
+		cols = append([]string{"k" + dir}, cols...)
 	}
 	return strings.Join(cols, ", ")
 }

@@ -42,12 +42,17 @@ CREATE INDEX events_by_time ON events (tenant, occurred_at, id);
 -- ('ready') from their first posting; a merge fills a new 'building'
 -- segment (invisible) from sources that point at it, then in one
 -- transaction makes it 'ready' and its sources 'dead' (invisible, their
--- tables dropped next). first_pos and last_pos bound the positions covered.
+-- tables dropped next). first_pos and last_pos bound the positions covered,
+-- min_t and max_t the occurred_at of its postings, so that a query skips
+-- segments outside its time range and stops once older segments cannot
+-- change its page.
 CREATE TABLE segments (
     seg        INTEGER PRIMARY KEY,
     level      INTEGER NOT NULL,
     first_pos  INTEGER NOT NULL,
     last_pos   INTEGER NOT NULL,
+    min_t      INTEGER NOT NULL,
+    max_t      INTEGER NOT NULL,
     state      TEXT    NOT NULL,
     merge_into INTEGER
 );
