@@ -142,6 +142,9 @@ type span struct {
 	name     [2]int // the name's canonical bytes in the output, without quotes
 	esc      bool   // the name has an escape (a '"', '\' or control character)
 	from, to int
+	// key is the name's first 8 bytes as a big-endian number, when they
+	// are printable ASCII, whose byte order is UTF-16 order; else 0.
+	key uint64
 }
 
 func (p *canon) object(dst []byte, depth int) ([]byte, error) {
@@ -197,7 +200,7 @@ func (p *canon) member(dst []byte, depth int) ([]byte, error) {
 	if dst, err = p.value(append(dst, ':'), depth+1); err != nil {
 		return nil, err
 	}
-	p.spans = append(p.spans, span{name, esc, from, len(dst)})
+	p.spans = append(p.spans, span{name, esc, from, len(dst), sortKey(dst[name[0]:name[1]], esc)})
 	return dst, nil
 }
 
@@ -206,6 +209,9 @@ func (p *canon) member(dst []byte, depth int) ([]byte, error) {
 // names), unless they are in order already.
 func (p *canon) sortMembers(dst []byte, start int, ms []span) []byte {
 	cmp := func(a, b span) int {
+		if a.key != b.key && a.key != 0 && b.key != 0 {
+			return cmpUint(a.key, b.key)
+		}
 		if c := compareNames(dst, a, b); c != 0 {
 			return c
 		}
@@ -224,6 +230,34 @@ func (p *canon) sortMembers(dst []byte, start int, ms []span) []byte {
 		dst = append(dst, p.tmp[m.from-start:m.to-start]...)
 	}
 	return dst
+}
+
+// sortKey returns the key of a span whose name is name.
+func sortKey(name []byte, esc bool) uint64 {
+	if esc {
+		return 0
+	}
+	var k uint64
+	for i := 0; i < 8; i++ {
+		k <<= 8
+		if i < len(name) {
+			if name[i] >= 0x80 {
+				return 0
+			}
+			k |= uint64(name[i])
+		}
+	}
+	if k == 0 {
+		return 0 // the empty name: let compareNames order it
+	}
+	return k
+}
+
+func cmpUint(a, b uint64) int {
+	if a < b {
+		return -1
+	}
+	return 1
 }
 
 // compareNames orders the names of members a and b of dst. A name with an
