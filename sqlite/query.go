@@ -14,10 +14,6 @@ import (
 // fewer scans with the filter checked per row.
 const maxArms = 300
 
-// maxTenantArms bounds the tenants whose time ranges a query over every
-// tenant merges; past it, one unordered scan is sorted instead.
-const maxTenantArms = 64
-
 // Events returns one page of events matching q, in q's order.
 //
 // A page is the merge of a few ordered scans (arms), each read only as far
@@ -87,7 +83,8 @@ func newPlan(ctx context.Context, tx *sql.Tx, q *trail.Query) (*plan, error) {
 	}
 	p.setKeyCol()
 	if p.kind == "" {
-		return p, p.timeArms(ctx, tx)
+		p.timeArms()
+		return p, nil
 	}
 	for _, s := range segs {
 		if p.inRange(s) {
@@ -203,36 +200,16 @@ func (p *plan) actionKeys(ctx context.Context, tx *sql.Tx) ([]string, error) {
 	return keys, rows.Err()
 }
 
-// timeArms reads the time index of each visible tenant: the reader's and
-// the system tenant, or every tenant with events (one unordered scan when
-// there are too many to merge).
-func (p *plan) timeArms(ctx context.Context, tx *sql.Tx) error {
-	tenants := p.tenants
-	if tenants == nil {
-		rows, err := tx.QueryContext(ctx, "SELECT tenant FROM tenant_seqs LIMIT ?", maxTenantArms+1)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var t string
-			if err := rows.Scan(&t); err != nil {
-				return err
-			}
-			tenants = append(tenants, t)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(tenants) > maxTenantArms {
-			p.arms = []arm{{seg: -1}}
-			return nil
-		}
+// timeArms reads the time index of each visible tenant, the reader's and
+// the system tenant, or of every tenant at once.
+func (p *plan) timeArms() {
+	if p.tenants == nil {
+		p.arms = []arm{{seg: -1}}
+		return
 	}
-	for _, t := range tenants {
+	for _, t := range p.tenants {
 		p.arms = append(p.arms, arm{seg: -1, tenant: &t})
 	}
-	return nil
 }
 
 // placeholders returns "?, ?, ?" for n arguments.

@@ -81,7 +81,7 @@ func (p *plan) armSQL(a arm) (query string, args []any, ok bool) {
 func (p *plan) from(a arm, c *conds) (from, pos, tcol, icol string) {
 	if a.seg < 0 {
 		if a.tenant == nil {
-			return "events AS e", "e.pos", "e.occurred_at", "e.id"
+			return "events AS e INDEXED BY events_by_time_all", "e.pos", "e.occurred_at", "e.id"
 		}
 		c.add("e.tenant = ?", *a.tenant)
 		return "events AS e INDEXED BY events_by_time", "e.pos", "e.occurred_at", "e.id"

@@ -24,9 +24,11 @@ CREATE TABLE events (
     UNIQUE (tenant, seq)
 );
 
--- Each tenant's events in time order, the default view; new events land at
--- the end of their tenant's range, so the index costs ingest little.
+-- Each tenant's events in time order, the default view, and every tenant's
+-- (for platform keys); new events land at the end of a range, so these
+-- indexes cost ingest little.
 CREATE INDEX events_by_time ON events (tenant, occurred_at, id);
+CREATE INDEX events_by_time_all ON events (occurred_at, id);
 
 -- Postings find events by actor ("a:" || actor id), action ("c:" || action)
 -- and target ("t:" || type || '|' || id). They are grouped in segments of
