@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -95,9 +94,4 @@ func checkOrigin(c Checkpoint, origin, tenant string) error {
 		return nil
 	}
 	return fmt.Errorf("checkpoint origin %q is not the log %q", c.Origin, want)
-}
-
-// sameCheckpoint reports whether a and b are the same tree.
-func sameCheckpoint(a, b Checkpoint) bool {
-	return a.Origin == b.Origin && a.Size == b.Size && bytes.Equal(a.Root, b.Root)
 }

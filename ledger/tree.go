@@ -86,15 +86,6 @@ func (t *tiles) leaf(ctx context.Context, seq int64) ([]byte, error) {
 	return hs[0], nil
 }
 
-// leaves returns the stored leaf hashes of [from, to).
-func (t *tiles) leaves(ctx context.Context, from, to int64) ([][]byte, error) {
-	ids := make([]compact.NodeID, 0, to-from)
-	for i := from; i < to; i++ {
-		ids = append(ids, compact.NewNodeID(0, uint64(i)))
-	}
-	return t.nodes(ctx, ids)
-}
-
 // rangeTo returns the compact range [0, size) of the stored tree.
 func (t *tiles) rangeTo(ctx context.Context, size int64) (*compact.Range, error) {
 	hashes, err := t.nodes(ctx, compact.RangeNodes(0, uint64(size), nil))
