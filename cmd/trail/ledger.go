@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/trailhq/trail"
@@ -45,6 +46,9 @@ func (m *Main) newLedger() error {
 		return fmt.Errorf("store %T has no ledger", m.Store)
 	}
 	origin := ledgerOrigin(m.Config)
+	if strings.ContainsAny(origin, " \t\r\n+") || strings.HasSuffix(origin, "/") {
+		return fmt.Errorf("--ledger-origin (TRAIL_LEDGER_ORIGIN): %q must be a name like audit.example.com, without spaces, '+' or a trailing '/'", origin)
+	}
 	key, err := ledger.LoadOrCreateKey(LedgerKeyPath(m.Config), origin)
 	if err != nil {
 		return fmt.Errorf("--ledger-key: %w", err)

@@ -105,3 +105,17 @@ func TestLedgerCLI(t *testing.T) {
 		}
 	})
 }
+
+func TestLedgerOriginInvalid(t *testing.T) {
+	m := main.NewMain()
+	m.Getenv = env(nil)
+	m.Stderr = io.Discard
+	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--ledger-origin", "my audit"}); err != nil {
+		t.Fatal(err)
+	}
+	err := m.Run(t.Context())
+	m.Close()
+	if err == nil || !strings.Contains(err.Error(), "--ledger-origin") {
+		t.Fatalf("Run with --ledger-origin 'my audit': %v, want an error naming --ledger-origin", err)
+	}
+}
