@@ -298,6 +298,8 @@ func validateObject(field string, raw json.RawMessage, add func(string, string))
 	}
 	if raw[0] != '{' {
 		add(field, "must be a JSON object")
+	} else if problem := checkObject(raw); problem != "" {
+		add(field, problem)
 	}
 }
 

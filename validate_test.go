@@ -98,6 +98,10 @@ func TestParseEventsInvalid(t *testing.T) {
 		{"BadIP", ev(func(m map[string]any) { m["context"] = map[string]any{"ip": "999.1.1.1"} }), "context.ip", "IPv4 or IPv6", ""},
 		{"MetadataArray", ev(func(m map[string]any) { m["metadata"] = []int{1} }), "metadata", "JSON object", ""},
 		{"MetadataString", ev(func(m map[string]any) { m["metadata"] = "x" }), "metadata", "JSON object", ""},
+		{"MetadataDuplicateName", strings.Replace(good, `{"plan": "pro"}`, `{"plan": "pro", "a": {"x": 1, "x": 2}}`, 1), "metadata", `name "x" twice`, ""},
+		{"MetadataDuplicateTop", strings.Replace(good, `{"plan": "pro"}`, `{"plan": "pro", "plan": "free"}`, 1), "metadata", `name "plan" twice`, ""},
+		{"TargetMetadataLoneSurrogate", strings.Replace(good, `{"k":1}`, `{"k":"\ud800x"}`, 1), "targets[0].metadata", "surrogate", ""},
+		{"MetadataLoneLowSurrogate", strings.Replace(good, `{"plan": "pro"}`, `{"plan": "\udc00"}`, 1), "metadata", "surrogate", ""},
 		{"VersionZero", ev(func(m map[string]any) { m["version"] = 0 }), "version", ">= 1", ""},
 		{"VersionFloat", ev(func(m map[string]any) { m["version"] = 1.5 }), "version", "integer", ""},
 		{"TraceIDTooLong", ev(func(m map[string]any) { m["trace_id"] = long }), "trace_id", "longer", ""},
@@ -135,6 +139,13 @@ func TestParseEventsInvalid(t *testing.T) {
 			}
 			t.Errorf("details = %+v, want field %q with problem containing %q", e.Details, tt.field, tt.problem)
 		})
+	}
+}
+
+func TestParseEventsAcceptsPairedSurrogatesAndRepeatsAcrossObjects(t *testing.T) {
+	body := strings.Replace(good, `{"plan": "pro"}`, `{"plan": "\ud83d\ude00 \\ud800", "a": {"plan": 1}, "l": [{"x": 1}, {"x": 2}]}`, 1)
+	if _, err := trail.ParseEvents([]byte(body), now); err != nil {
+		t.Fatal(err)
 	}
 }
 
