@@ -131,7 +131,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Registry:          reg,
 		TrustProxyHeaders: m.Config.TrustProxyHeaders,
 	})
-	if m.Console, err = newConsole(m.Config, db, m.Writer, m.Logger); err != nil {
+	if m.Console, err = newConsole(m.Config, db, m.Writer, m.Ledger, m.Logger); err != nil {
 		return err
 	}
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
@@ -164,15 +164,20 @@ func (m *Main) Run(ctx context.Context) error {
 }
 
 // newConsole builds the web console over the store's users and sessions.
-func newConsole(cfg Config, db trail.Store, w *trail.Writer, log *slog.Logger) (*console.Server, error) {
+// With a ledger, event pages show whether the event is sealed and proven.
+func newConsole(cfg Config, db trail.Store, w *trail.Writer, led *ledger.Ledger, log *slog.Logger) (*console.Server, error) {
 	users, ok := db.(trail.UserStore)
 	if !ok {
 		return nil, fmt.Errorf("store %T cannot hold console users", db)
 	}
-	return console.New(console.Config{
+	ccfg := console.Config{
 		Store: db, Users: users, Writer: w, Logger: log,
 		SecureCookies: cfg.ConsoleSecureCookies, TrustProxyHeaders: cfg.TrustProxyHeaders,
-	})
+	}
+	if led != nil {
+		ccfg.Proof = console.LedgerProof(led)
+	}
+	return console.New(ccfg)
 }
 
 // routes sends the API's paths (/v1/ and its public routes such as

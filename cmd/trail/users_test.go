@@ -82,10 +82,14 @@ func TestUsersCreate(t *testing.T) {
 	})
 }
 
-var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+var (
+	csrfField     = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+	verifiedProof = regexp.MustCompile(`<dt>Proof</dt><dd>verified: leaf \d+ of the signed checkpoint of size \d+ \(trail\.local/acme\)</dd>`)
+)
 
 // TestServeConsole signs in to the console of a running server, checks
-// that the API keeps its own paths, and that shutdown ends a live tail.
+// that the API keeps its own paths, that an event's page shows its ledger
+// proof, and that shutdown ends a live tail.
 func TestServeConsole(t *testing.T) {
 	m := startMain(t)
 	if r := usersCLI(t, userPassword, "create", "--data", m.Config.Data, "--tenant", "acme",
@@ -115,6 +119,23 @@ func TestServeConsole(t *testing.T) {
 	if body := fetch(t, c, m.URL()+"/v1/nothing", http.StatusNotFound); !strings.Contains(body, `"code":"not_found"`) {
 		t.Fatalf("an unknown /v1 path answered %q, want the API's JSON 404", body)
 	}
+	t.Run("EventProof", func(t *testing.T) {
+		_, key := createKey(t, m.Config.Data, "--tenant", "acme", "--scopes", "events:write")
+		code, _, ids := post(t, m.URL(), key, "proof", 1)
+		if code != http.StatusCreated || len(ids) != 1 {
+			t.Fatalf("ingest: status %d, ids %v", code, ids)
+		}
+		// The sequencer seals new events within a poll or two; until then
+		// the page says pending.
+		var body string
+		waitUntil(t, func() bool {
+			body = fetch(t, c, m.URL()+"/events/"+ids[0], http.StatusOK)
+			return !strings.Contains(body, "pending: not sealed")
+		})
+		if !verifiedProof.MatchString(body) {
+			t.Fatalf("the event page shows no verified proof:\n%s", body)
+		}
+	})
 	t.Run("ShutdownEndsLiveTail", func(t *testing.T) {
 		resp, err := c.Get(m.URL() + "/events/tail")
 		if err != nil {
