@@ -40,8 +40,10 @@ func BenchmarkEvents1M(b *testing.B) {
 	}
 }
 
-// benchQuery runs q's first page b.N times and reports latency percentiles,
-// after a few runs that warm the connections' page caches.
+// benchQuery runs q's first page b.N times and reports latency percentiles
+// and the CPU time per query (which, on a shared machine, tells the cost of
+// a query apart from time spent waiting for a core), after a few runs that
+// warm the connections' page caches.
 func benchQuery(b *testing.B, db interface {
 	Events(context.Context, *trail.Query) (*trail.Page, error)
 }, q trail.Query) {
@@ -51,6 +53,7 @@ func benchQuery(b *testing.B, db interface {
 		}
 	}
 	times := make([]time.Duration, 0, b.N)
+	cpu := cpuTime()
 	for b.Loop() {
 		start := time.Now()
 		page, err := db.Events(context.Background(), &q)
@@ -62,6 +65,7 @@ func benchQuery(b *testing.B, db interface {
 			b.Fatal("empty page: the query matches nothing")
 		}
 	}
+	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(len(times)), "cpu-ms/op")
 	slices.Sort(times)
 	pct := func(p float64) float64 {
 		return float64(times[int(float64(len(times)-1)*p)].Microseconds()) / 1000
