@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -234,9 +235,10 @@ func TestBrowser(t *testing.T) {
 	})
 	t.Run("OpenRow", func(t *testing.T) {
 		ev := events[len(events)-7] // a recent acme event, on the first page
+		e.appendLogs(t, "acme", ev.TraceID, ev.OccurredAt, traceLogs...)
 		run(t, owner, chromedp.Navigate(e.srv.URL+"/events"), follow(fmt.Sprintf(`tr[data-id="%s"] td a`, ev.ID)))
 		text := eval[string](t, owner, "document.querySelector('main').innerText")
-		for _, want := range []string{ev.ID, ev.TraceID, ev.Context.UserAgent, "Berlin, DE", `"request"`} {
+		for _, want := range []string{ev.ID, ev.TraceID, ev.Context.UserAgent, "Berlin, DE", `"request"`, traceLogs[2].Message} {
 			if !strings.Contains(text, want) {
 				t.Fatalf("event page lacks %q", want)
 			}
@@ -302,6 +304,12 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("at 390 px the page is %d px wide: it scrolls sideways", w)
 		}
 		shoot(t, owner, dir, "events-390.png")
+		ev := events[len(events)-7] // OpenRow gave it execution logs
+		run(t, owner, chromedp.Navigate(e.srv.URL+"/events/"+ev.ID+"#logs"), chromedp.WaitVisible(chromedp.CSS("table.logs")))
+		if w := eval[int](t, owner, "document.documentElement.scrollWidth"); w > 390 {
+			t.Fatalf("at 390 px the event page is %d px wide: it scrolls sideways", w)
+		}
+		shoot(t, owner, dir, "event-390.png")
 		run(t, owner, chromedp.EmulateViewport(1280, 900))
 		if *update {
 			b, _ := os.ReadFile(desktop)
@@ -319,6 +327,15 @@ func TestBrowser(t *testing.T) {
 		}
 		shoot(t, ctx, dir, "forbidden.png")
 	})
+}
+
+// traceLogs are the execution logs of the event that the browser opens.
+var traceLogs = []trail.LogRecord{
+	{Message: "authorize share", Attributes: json.RawMessage(`{"permission":"edit","policy":"org-default"}`)},
+	{Message: "store grant", SpanID: "00f067aa0ba902b7", Attributes: json.RawMessage(`{"rows":1}`)},
+	{Level: trail.LevelWarn, Message: "notification retried", Attributes: json.RawMessage(
+		`{"url":"https://hooks.example.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX?attempt=2&channel=docs"}`)},
+	{Level: trail.LevelError, Message: "email to bob@acme.example failed:\nsmtp: 451 try again later"},
 }
 
 // testExportDownload clicks Export CSV on a filtered view and reads the

@@ -167,6 +167,7 @@ type eventView struct {
 	Event *trail.Event
 	Proof string
 	JSON  string
+	Logs  *logsView
 }
 
 func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, v *viewer) {
@@ -175,12 +176,12 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, v *viewer) 
 		s.errorPage(w, r, v, trail.Errorf(trail.ENOTFOUND, "no event has the id %q", id))
 		return
 	}
-	e, err := s.store.Event(r.Context(), v.user.Scope(), id)
+	e, logs, err := s.readEvent(r, v.user.Scope(), id)
 	if err != nil {
 		s.errorPage(w, r, v, err)
 		return
 	}
-	ev := &eventView{Event: e, JSON: eventJSON(e)}
+	ev := &eventView{Event: e, JSON: eventJSON(e), Logs: logs}
 	if s.cfg.Proof != nil {
 		if ev.Proof, err = s.cfg.Proof(r.Context(), e); err != nil {
 			s.logger.Warn("proof status", "event", e.ID, "err", err)

@@ -122,6 +122,8 @@ var funcs = template.FuncMap{
 	"fmtTime":   fmtTime,
 	"isoTime":   func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
 	"pretty":    prettyJSON,
+	"logTime":   logTime,
+	"rawJSON":   rawJSON,
 	"entityURL": entityURL,
 	"filterURL": filterURL,
 	"eventURL":  func(id string) string { return "/events/" + url.PathEscape(id) },
