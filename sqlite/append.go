@@ -34,6 +34,7 @@ func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 		b.Replayed = r
 	}
 	db.wakeMerger()
+	db.wakeCheckpointer()
 	return nil
 }
 

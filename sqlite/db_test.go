@@ -173,3 +173,38 @@ func TestLeaseClock(t *testing.T) {
 		t.Fatal("old holder took the lease back")
 	}
 }
+
+// TestCheckpointer checks that committed events reach the database file
+// (not only the WAL) without a commit crossing SQLite's own checkpoint
+// threshold, which is far above what this test writes.
+func TestCheckpointer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trail.db")
+	db := mustOpen(t, path)
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		var evs []*trail.Event
+		for j := range 100 {
+			evs = append(evs, newEvent("a", i*100+j))
+		}
+		if err := db.AppendBatches(t.Context(), []*trail.Batch{{Events: evs}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() > before.Size()+500_000 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file is %d bytes after 2,000 events (%d before): nothing was checkpointed", fi.Size(), before.Size())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -45,6 +45,10 @@ type DB struct {
 	mergeWake chan struct{}
 	mergeStop context.CancelFunc
 	mergeDone chan struct{}
+	ckpt      *sql.DB // the checkpointer's connection
+	ckptWake  chan struct{}
+	ckptStop  context.CancelFunc
+	ckptDone  chan struct{}
 }
 
 // Open opens (creating if needed) the store at path, creating the parent
@@ -61,7 +65,10 @@ func open(path string, segments segConfig) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	db := &DB{Now: time.Now, path: path, segments: segments}
-	db.w = sql.OpenDB(newConnector(dsn(path, false)))
+	// The checkpointer copies the WAL into the file on its own connection
+	// while the writer goes on; commits checkpoint themselves only if the
+	// WAL grows past 64 MiB, should the checkpointer fall behind.
+	db.w = sql.OpenDB(newConnector(dsn(path, false), "PRAGMA wal_autocheckpoint = 16384"))
 	db.w.SetMaxOpenConns(1)
 	db.w.SetMaxIdleConns(1)
 	db.w.SetConnMaxLifetime(0)
@@ -75,6 +82,7 @@ func open(path string, segments segConfig) (*DB, error) {
 	db.r.SetMaxOpenConns(n)
 	db.r.SetMaxIdleConns(n)
 	db.startMerger()
+	db.startCheckpointer()
 	return db, nil
 }
 
@@ -106,11 +114,17 @@ type connector struct {
 	drv *sqlite3.SQLiteDriver
 }
 
-func newConnector(dsn string) *connector {
+// newConnector runs pragmas on each new connection, after keeping sorts
+// and statement journals in memory instead of temp files.
+func newConnector(dsn string, pragmas ...string) *connector {
+	pragmas = append([]string{"PRAGMA temp_store = MEMORY"}, pragmas...)
 	return &connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		// Sorts and statement journals stay in memory instead of temp files.
-		_, err := c.Exec("PRAGMA temp_store = MEMORY", nil)
-		return err
+		for _, p := range pragmas {
+			if _, err := c.Exec(p, nil); err != nil {
+				return err
+			}
+		}
+		return nil
 	}}}
 }
 
@@ -123,6 +137,7 @@ func (c *connector) Driver() driver.Driver { return c.drv }
 // Close stops background merging and closes every connection.
 func (db *DB) Close() error {
 	db.stopMerger()
+	db.stopCheckpointer()
 	var err error
 	if db.r != nil {
 		err = db.r.Close()
