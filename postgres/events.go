@@ -33,7 +33,7 @@ func (db *DB) Event(ctx context.Context, scope trail.Scope, id string) (*trail.E
 
 // StreamEvents returns up to limit events with Pos > after, in Pos order.
 func (db *DB) StreamEvents(ctx context.Context, after int64, limit int) ([]*trail.Event, error) {
-	evs, err := db.queryEvents(ctx, "SELECT pos, data FROM events WHERE pos > $1 ORDER BY pos LIMIT $2",
+	evs, err := queryEvents(ctx, db.pool, "SELECT pos, data FROM events WHERE pos > $1 ORDER BY pos LIMIT $2",
 		after, pageLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("stream events: %w", wrap(err))
@@ -44,7 +44,7 @@ func (db *DB) StreamEvents(ctx context.Context, after int64, limit int) ([]*trai
 // LogEvents returns up to limit events of tenant's log with Seq >= from, in
 // Seq order.
 func (db *DB) LogEvents(ctx context.Context, tenant string, from int64, limit int) ([]*trail.Event, error) {
-	evs, err := db.queryEvents(ctx,
+	evs, err := queryEvents(ctx, db.pool,
 		"SELECT pos, data FROM events WHERE tenant = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
 		tenant, from, pageLimit(limit))
 	if err != nil {
@@ -74,9 +74,14 @@ func (db *DB) Actions(ctx context.Context, scope trail.Scope) ([]string, error) 
 	return actions, nil
 }
 
+// querier is what both *pgxpool.Pool and pgx.Tx offer for reads.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
 // queryEvents runs a query whose rows are (pos, data) and decodes them.
-func (db *DB) queryEvents(ctx context.Context, query string, args ...any) ([]*trail.Event, error) {
-	rows, err := db.pool.Query(ctx, query, args...)
+func queryEvents(ctx context.Context, q querier, query string, args ...any) ([]*trail.Event, error) {
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +31,10 @@ const (
 	ConnectTimeout = 5 * time.Second
 	// PingTimeout bounds Ping, which /readyz and ingest use.
 	PingTimeout = 2 * time.Second
+	// DefaultMaxConns is the most connections each of a node's two pools
+	// (page queries, everything else) opens when the URL sets no
+	// pool_max_conns.
+	DefaultMaxConns = 16
 	// maintainEvery is how often partitions are created ahead of need.
 	maintainEvery = 6 * time.Hour
 )
@@ -40,7 +45,8 @@ type DB struct {
 	// partitions to create ahead. Lease expiry uses the database's clock.
 	Now func() time.Time
 
-	pool  *pgxpool.Pool
+	pool  *pgxpool.Pool // everything but page queries
+	pages *pgxpool.Pool // page queries, with pageSettings
 	parts *partitions
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
@@ -51,36 +57,24 @@ type DB struct {
 // given in it), applies missing migrations, and creates the event
 // partitions of the coming months.
 func Open(dsn string) (*DB, error) {
-	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	if cfg.ConnConfig.ConnectTimeout == 0 {
-		cfg.ConnConfig.ConnectTimeout = ConnectTimeout
-	}
-	// Timestamps cross the wire as UTC whatever the server's default.
-	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
-	// Planning a page query over every monthly partition and its indexes
-	// costs more than running it, and a custom plan is made per execution.
-	// A generic plan is made once per connection and statement shape, and
-	// still skips partitions outside a date range when it runs.
-	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
-	// A page reads about a hundred rows: starting parallel workers costs
-	// more than it saves and makes latency depend on the machine's load.
-	cfg.ConnConfig.RuntimeParams["max_parallel_workers_per_gather"] = "0"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := newPool(ctx, dsn, nil)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db := &DB{Now: time.Now, pool: pool, parts: newPartitions()}
-	if err := db.migrate(ctx); err != nil {
+	pages, err := newPool(ctx, dsn, pageSettings)
+	if err != nil {
 		pool.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db := &DB{Now: time.Now, pool: pool, pages: pages, parts: newPartitions()}
+	if err := db.migrate(ctx); err != nil {
+		db.closePools()
 		return nil, fmt.Errorf("open postgres: %w", wrap(err))
 	}
 	if err := db.ensureAhead(ctx); err != nil {
-		pool.Close()
+		db.closePools()
 		return nil, fmt.Errorf("open postgres: %w", wrap(err))
 	}
 	mctx, stop := context.WithCancel(context.Background())
@@ -90,12 +84,40 @@ func Open(dsn string) (*DB, error) {
 	return db, nil
 }
 
+// newPool opens a connection pool on dsn whose sessions use settings.
+func newPool(ctx context.Context, dsn string, settings map[string]string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = ConnectTimeout
+	}
+	// Timestamps cross the wire as UTC whatever the server's default.
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	for k, v := range settings {
+		cfg.ConnConfig.RuntimeParams[k] = v
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// Every request reads its API key, and the writer holds one
+		// connection per commit: the driver's default (4 on a small
+		// machine) queues requests behind each other.
+		cfg.MaxConns = DefaultMaxConns
+	}
+	return pgxpool.NewWithConfig(ctx, cfg)
+}
+
 // Close stops background maintenance and closes every connection.
 func (db *DB) Close() error {
 	db.stop()
 	db.wg.Wait()
-	db.pool.Close()
+	db.closePools()
 	return nil
+}
+
+func (db *DB) closePools() {
+	db.pool.Close()
+	db.pages.Close()
 }
 
 // Ping reports whether the database answers, within PingTimeout.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -24,19 +25,44 @@ const maxBranches = 32
 // actions are filtered. The merged keys are then joined to the events they
 // name, so only one page of event JSON is read.
 func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
-	p, err := db.newPlan(ctx, q)
+	query, args, err := pageQuery(ctx, db.pages, q)
 	if err != nil {
-		return nil, fmt.Errorf("list events: %w", wrap(err))
+		return nil, pageErr(err)
 	}
-	query, args, err := p.sql()
+	evs, err := queryEvents(ctx, db.pages, query, args...)
 	if err != nil {
-		return nil, err
-	}
-	evs, err := db.queryEvents(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", wrap(err))
+		return nil, pageErr(err)
 	}
 	return trail.NewPage(q, evs), nil
+}
+
+func pageErr(err error) error {
+	var te *trail.Error
+	if errors.As(err, &te) {
+		return err
+	}
+	return fmt.Errorf("list events: %w", wrap(err))
+}
+
+// pageSettings are the session settings of the connections that run page
+// queries. Planning a query over every monthly partition and its indexes
+// costs more than running it, so the plan is made once per connection and
+// query shape (a generic plan still skips partitions outside a date range
+// when it runs; each branch's literal LIMIT steers it to an ordered index
+// scan that stops early). A page reads about a hundred rows, for which
+// parallel workers only add latency.
+var pageSettings = map[string]string{
+	"plan_cache_mode":                 "force_generic_plan",
+	"max_parallel_workers_per_gather": "0",
+}
+
+// pageQuery returns the query of q's page.
+func pageQuery(ctx context.Context, db querier, q *trail.Query) (string, []any, error) {
+	p, err := newPlan(ctx, db, q)
+	if err != nil {
+		return "", nil, err
+	}
+	return p.sql()
 }
 
 // plan is a page query: how it reads targets, its sort key and the index
@@ -56,7 +82,7 @@ type branch struct {
 	action *string
 }
 
-func (db *DB) newPlan(ctx context.Context, q *trail.Query) (*plan, error) {
+func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 	p := &plan{q: q, actions: newActionFilter(q.Actions), target: q.TargetType != "" || q.TargetID != ""}
 	switch q.SortKey() {
 	case trail.SortAction:
@@ -64,13 +90,13 @@ func (db *DB) newPlan(ctx context.Context, q *trail.Query) (*plan, error) {
 	case trail.SortActor:
 		p.keyCol = "e.actor_id"
 	}
-	tenants, err := db.visibleTenants(ctx, q.Scope)
+	tenants, err := visibleTenants(ctx, tx, q.Scope)
 	if err != nil {
 		return nil, err
 	}
 	expand := !p.target && q.ActorID == "" && q.SortKey() != trail.SortActor && !p.actions.all()
 	if expand {
-		if err := db.expandActions(ctx, p, tenants); err != nil {
+		if err := expandActions(ctx, tx, p, tenants); err != nil {
 			return nil, err
 		}
 	}
@@ -86,14 +112,14 @@ func (db *DB) newPlan(ctx context.Context, q *trail.Query) (*plan, error) {
 // scans: the reader's tenant and the system tenant, or every tenant with
 // events. A nil entry means "no tenant condition", used when there are too
 // many tenants to merge.
-func (db *DB) visibleTenants(ctx context.Context, scope trail.Scope) ([]*string, error) {
+func visibleTenants(ctx context.Context, tx querier, scope trail.Scope) ([]*string, error) {
 	if !scope.All {
 		if scope.Tenant == trail.SystemTenant {
 			return []*string{ptr("")}, nil
 		}
 		return []*string{ptr(scope.Tenant), ptr("")}, nil
 	}
-	rows, err := db.pool.Query(ctx, "SELECT tenant FROM tenant_seqs ORDER BY tenant LIMIT $1", maxBranches+1)
+	rows, err := tx.Query(ctx, "SELECT tenant FROM tenant_seqs ORDER BY tenant LIMIT $1", maxBranches+1)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +141,7 @@ func (db *DB) visibleTenants(ctx context.Context, scope trail.Scope) ([]*string,
 // (tenant, exact action) pair that matches it, so that each branch is an
 // ordered range of the action index. With too many pairs it leaves the
 // branches empty: one branch per tenant, with the filter checked per row.
-func (db *DB) expandActions(ctx context.Context, p *plan, tenants []*string) error {
+func expandActions(ctx context.Context, tx querier, p *plan, tenants []*string) error {
 	var a args
 	var where []string
 	if tenants[0] != nil {
@@ -128,7 +154,7 @@ func (db *DB) expandActions(ctx context.Context, p *plan, tenants []*string) err
 	where = append(where, p.actions.where("action", &a))
 	query := "SELECT tenant, action FROM event_actions WHERE " + strings.Join(where, " AND ") +
 		" ORDER BY tenant, action LIMIT " + a.add(maxBranches+1)
-	rows, err := db.pool.Query(ctx, query, a...)
+	rows, err := tx.Query(ctx, query, a...)
 	if err != nil {
 		return err
 	}
