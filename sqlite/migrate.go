@@ -61,12 +61,37 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	applied, err := db.appliedMigrations(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	for _, m := range ms {
+		if applied[m.version] {
+			continue // checked without the write lock, which a running server may be holding
+		}
 		if err := db.applyMigration(ctx, m); err != nil {
 			return fmt.Errorf("migrate %s: %w", m.name, err)
 		}
 	}
 	return nil
+}
+
+// appliedMigrations returns the versions recorded in schema_migrations.
+func (db *DB) appliedMigrations(ctx context.Context) (map[int]bool, error) {
+	rows, err := db.w.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		applied[v] = true
+	}
+	return applied, rows.Err()
 }
 
 // applyMigration runs m unless it was applied already. The check happens
