@@ -14,13 +14,18 @@ import (
 // Pos in commit order, and returns once the commit is fsynced. A batch whose
 // idempotency key was stored before (or earlier in the same call) is not
 // stored; its Replayed is set to the remembered response instead. On error
-// nothing is stored and the batches are left as they were passed in.
+// nothing is stored, and Seq, Pos and Replayed are left unset.
 func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("append batch: %w", err)
 	}
-	a := &appender{db: db, tx: tx, now: db.now().UTC(), seqs: map[string]int64{}, keys: map[idemKey]*trail.IdempotentResponse{}}
+	a := &appender{
+		db: db, tx: tx, now: db.now().UTC(), ins: newInserter(tx),
+		seqs: map[string]int64{}, keys: map[idemKey]*trail.IdempotentResponse{},
+		replayed: map[*trail.Batch]*trail.IdempotentResponse{}, actions: map[[2]string]bool{},
+		segs: map[int64]*[2]int64{},
+	}
 	err = a.appendAll(ctx, batches)
 	if err == nil {
 		err = tx.Commit()
@@ -58,15 +63,12 @@ func (a *appender) appendAll(ctx context.Context, batches []*trail.Batch) error 
 	if err := a.tx.QueryRowContext(ctx, "SELECT next_pos FROM stream_pos WHERE one = 1").Scan(&a.pos); err != nil {
 		return fmt.Errorf("read stream position: %w", err)
 	}
-	ins := newInserter(a.tx)
-	a.ins, a.replayed, a.actions = ins, map[*trail.Batch]*trail.IdempotentResponse{}, map[[2]string]bool{}
-	a.segs = map[int64]*[2]int64{}
 	for _, b := range batches {
 		if err := a.appendBatch(ctx, b); err != nil {
 			return err
 		}
 	}
-	if err := ins.flush(ctx); err != nil {
+	if err := a.ins.flush(ctx); err != nil {
 		return err
 	}
 	for seg, b := range a.segs {
@@ -112,14 +114,9 @@ func (a *appender) appendEvent(ctx context.Context, e *trail.Event) error {
 	if err != nil {
 		return fmt.Errorf("event %s: %w", e.ID, err)
 	}
-	seg, at := a.db.segmentOf(e.Pos), e.OccurredAt.UnixMicro()
-	if b := a.segs[seg]; b == nil {
-		a.segs[seg] = &[2]int64{at, at}
-		if err := a.db.createLiveSegment(ctx, a.tx, seg, at); err != nil {
-			return err
-		}
-	} else {
-		b[0], b[1] = min(b[0], at), max(b[1], at)
+	seg, err := a.segment(ctx, e)
+	if err != nil {
+		return err
 	}
 	if err := a.ins.event(ctx, e, seg, data); err != nil {
 		return err
@@ -133,6 +130,18 @@ func (a *appender) appendEvent(ctx context.Context, e *trail.Event) error {
 		}
 	}
 	return nil
+}
+
+// segment returns the posting segment of e, creating it on its first
+// event, and widens the time bounds the transaction will record for it.
+func (a *appender) segment(ctx context.Context, e *trail.Event) (int64, error) {
+	seg, at := a.db.segmentOf(e.Pos), e.OccurredAt.UnixMicro()
+	if b := a.segs[seg]; b != nil {
+		b[0], b[1] = min(b[0], at), max(b[1], at)
+		return seg, nil
+	}
+	a.segs[seg] = &[2]int64{at, at}
+	return seg, a.db.createLiveSegment(ctx, a.tx, seg, at)
 }
 
 // nextSeq returns the next Seq of tenant's log, reading its counter once
