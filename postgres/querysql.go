@@ -87,6 +87,9 @@ func (p *plan) from(b branch, a *args, add func(string)) (from, tcol, icol strin
 		if p.q.TargetID != "" {
 			add("g.id = " + a.add(p.q.TargetID))
 		}
+		if !p.needsEvent() {
+			return "event_targets AS g", "g.occurred_at", "g.event_id"
+		}
 		return "event_targets AS g JOIN events AS e ON e.id = g.event_id AND e.occurred_at = g.occurred_at",
 			"g.occurred_at", "g.event_id"
 	}
@@ -94,6 +97,15 @@ func (p *plan) from(b branch, a *args, add func(string)) (from, tcol, icol strin
 		add("e.tenant = " + a.add(*b.tenant))
 	}
 	return "events AS e", "e.occurred_at", "e.id"
+}
+
+// needsEvent reports whether a target branch filters or sorts on a column
+// of events. When it does not (the entity view), the branch reads only
+// event_targets, and only the page's events are looked up.
+func (p *plan) needsEvent() bool {
+	q := p.q
+	return p.keyCol != "" || !p.actions.all() ||
+		q.ActorType != "" || q.ActorID != "" || q.ActorName != "" || q.TraceID != "" || q.IP != ""
 }
 
 // residual adds the equality filters and the time range. trace_id and ip
