@@ -4,50 +4,12 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
+
+	"github.com/trailhq/trail/internal/migrations"
 )
 
 //go:embed migrations/*.sql
-var migrations embed.FS
-
-// migration is one numbered file of migrations/.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads migrations/NNNN_name.sql in version order.
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, path := range names {
-		name := strings.TrimPrefix(path, "migrations/")
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_name.sql", name)
-		}
-		b, err := migrations.ReadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s share a number", ms[i-1].name, ms[i].name)
-		}
-	}
-	return ms, nil
-}
+var migrationFiles embed.FS
 
 // migrate applies, in order, every migration the file has not recorded in
 // schema_migrations, each in its own transaction.
@@ -57,7 +19,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.w.ExecContext(ctx, create); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	ms, err := loadMigrations()
+	ms, err := migrations.Load(migrationFiles, "migrations")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -66,11 +28,11 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	for _, m := range ms {
-		if applied[m.version] {
+		if applied[m.Version] {
 			continue // checked without the write lock, which a running server may be holding
 		}
 		if err := db.applyMigration(ctx, m); err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, err)
+			return fmt.Errorf("migrate %s: %w", m.Name, err)
 		}
 	}
 	return nil
@@ -97,22 +59,22 @@ func (db *DB) appliedMigrations(ctx context.Context) (map[int]bool, error) {
 // applyMigration runs m unless it was applied already. The check happens
 // inside the write transaction, so two processes opening a new file at once
 // apply each migration exactly once.
-func (db *DB) applyMigration(ctx context.Context, m migration) error {
+func (db *DB) applyMigration(ctx context.Context, m migrations.Migration) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer rollback(tx)
 	var n int
-	err = tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&n)
+	err = tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", m.Version).Scan(&n)
 	if err != nil || n > 0 {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-		m.version, m.name, db.now().UnixMicro())
+		m.Version, m.Name, db.now().UnixMicro())
 	if err != nil {
 		return err
 	}
