@@ -32,7 +32,8 @@ import (
 //
 //	go test -run '^$' -bench Harness -benchtime 1x -timeout 3h ./postgres/ > pg-bench.md
 //
-// TRAIL_BENCH_PRELOAD, TRAIL_BENCH_RAW and TRAIL_BENCH_HTTP size the run.
+// TRAIL_BENCH_PRELOAD, TRAIL_BENCH_RAW and TRAIL_BENCH_HTTP size the run;
+// TRAIL_BENCH_SKIP_HARNESS=1 runs the second part only.
 func BenchmarkHarness(b *testing.B) {
 	srv, err := pgtest.NewServer(pgtest.Options{Durable: true, Settings: map[string]string{
 		"shared_buffers": "2GB", "max_wal_size": "8GB", "checkpoint_timeout": "15min",
@@ -43,7 +44,9 @@ func BenchmarkHarness(b *testing.B) {
 	}
 	defer srv.Close()
 	for b.Loop() {
-		harness(b, openBench(b, srv))
+		if os.Getenv("TRAIL_BENCH_SKIP_HARNESS") == "" {
+			harness(b, openBench(b, srv))
+		}
 		big := openBench(b, srv)
 		n := envInt("TRAIL_BENCH_PRELOAD", 10_000_000)
 		took, err := preload(context.Background(), big, n)

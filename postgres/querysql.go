@@ -8,8 +8,11 @@ import (
 )
 
 // sql returns the page query: each branch cut to one page plus one row,
-// the branches merged in page order and cut again, then joined to the
-// events they name (by primary key, so each lookup touches one partition).
+// the branches merged in page order (a lazy Merge Append, so about one
+// page of rows is read in all) and cut again. A branch reads each event
+// row straight from its index scan; only a branch that must remove
+// duplicates (an event with several matching targets) yields keys that
+// are then joined to their events by primary key.
 func (p *plan) sql() (string, []any, error) {
 	var a args
 	// The limit is written into the SQL, not passed as a parameter: a
@@ -27,8 +30,17 @@ func (p *plan) sql() (string, []any, error) {
 	if len(parts) > 1 {
 		inner = strings.Join(parts, " UNION ALL ") + " ORDER BY " + p.order("") + " LIMIT " + limit
 	}
-	return "SELECT e.pos, e.data FROM (" + inner + ") AS b JOIN events AS e ON e.id = b.i AND e.occurred_at = b.t" +
-		" ORDER BY " + p.order("b."), a, nil
+	if p.distinct() {
+		return "SELECT e.pos, e.data FROM (" + inner + ") AS b JOIN events AS e ON e.id = b.i AND e.occurred_at = b.t" +
+			" ORDER BY " + p.order("b."), a, nil
+	}
+	return "SELECT b.pos, b.data FROM (" + inner + ") AS b ORDER BY " + p.order("b."), a, nil
+}
+
+// distinct reports whether branches must remove duplicate events: a target
+// filter without type or id can match several targets of one event.
+func (p *plan) distinct() bool {
+	return p.target && (p.q.TargetType == "" || p.q.TargetID == "")
 }
 
 // order returns the ORDER BY terms over a branch's output columns k (the
@@ -68,8 +80,10 @@ func (p *plan) branchSQL(b branch, a *args) (string, error) {
 	if p.keyCol != "" {
 		cols = p.keyCol + " AS k, " + cols
 	}
-	if p.target && (p.q.TargetType == "" || p.q.TargetID == "") {
-		cols = "DISTINCT " + cols // an event may have several matching targets
+	if p.distinct() {
+		cols = "DISTINCT " + cols
+	} else {
+		cols = "e.pos AS pos, e.data AS data, " + cols
 	}
 	return "SELECT " + cols + " FROM " + from + " WHERE " + strings.Join(where, " AND "), nil
 }
@@ -87,7 +101,7 @@ func (p *plan) from(b branch, a *args, add func(string)) (from, tcol, icol strin
 		if p.q.TargetID != "" {
 			add("g.id = " + a.add(p.q.TargetID))
 		}
-		if !p.needsEvent() {
+		if p.distinct() && !p.needsEvent() {
 			return "event_targets AS g", "g.occurred_at", "g.event_id"
 		}
 		return "event_targets AS g JOIN events AS e ON e.id = g.event_id AND e.occurred_at = g.occurred_at",
@@ -100,7 +114,7 @@ func (p *plan) from(b branch, a *args, add func(string)) (from, tcol, icol strin
 }
 
 // needsEvent reports whether a target branch filters or sorts on a column
-// of events. When it does not (the entity view), the branch reads only
+// of events. When it does not, a branch that removes duplicates reads only
 // event_targets, and only the page's events are looked up.
 func (p *plan) needsEvent() bool {
 	q := p.q
