@@ -22,14 +22,24 @@ const maxBranches = 32
 // list of tenants in index order, so a page is the merge (UNION ALL under
 // ORDER BY ... LIMIT, which the planner runs as a Merge Append) of one
 // ordered index scan per visible tenant, or per (tenant, exact action) when
-// actions are filtered. The merged keys are then joined to the events they
-// name, so only one page of event JSON is read.
+// actions are filtered. A page whose events are scattered over the table
+// (a target's or an actor's) merges only their keys, then reads the events
+// of those keys in one prefetching scan (pagekeys.go).
 func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
-	query, args, err := pageQuery(ctx, db.pages, q)
+	p, err := newPlan(ctx, db.pages, q)
 	if err != nil {
 		return nil, pageErr(err)
 	}
-	evs, err := queryEvents(ctx, db.pages, query, args...)
+	query, args, err := p.sql()
+	if err != nil {
+		return nil, pageErr(err)
+	}
+	var evs []*trail.Event
+	if p.byKeys {
+		evs, err = eventsByKeys(ctx, db.pages, query, args)
+	} else {
+		evs, err = queryEvents(ctx, db.pages, query, args...)
+	}
 	if err != nil {
 		return nil, pageErr(err)
 	}
@@ -50,19 +60,13 @@ func pageErr(err error) error {
 // query shape (a generic plan still skips partitions outside a date range
 // when it runs; each branch's literal LIMIT steers it to an ordered index
 // scan that stops early). A page reads about a hundred rows, for which
-// parallel workers only add latency.
+// parallel workers only add latency. A bitmap heap scan, which reads the
+// events of a scattered page (pagekeys.go), asks the kernel for up to
+// effective_io_concurrency heap pages ahead, so that their reads overlap.
 var pageSettings = map[string]string{
 	"plan_cache_mode":                 "force_generic_plan",
 	"max_parallel_workers_per_gather": "0",
-}
-
-// pageQuery returns the query of q's page.
-func pageQuery(ctx context.Context, db querier, q *trail.Query) (string, []any, error) {
-	p, err := newPlan(ctx, db, q)
-	if err != nil {
-		return "", nil, err
-	}
-	return p.sql()
+	"effective_io_concurrency":        "32",
 }
 
 // plan is a page query: how it reads targets, its sort key and the index
@@ -70,6 +74,7 @@ func pageQuery(ctx context.Context, db querier, q *trail.Query) (string, []any, 
 type plan struct {
 	q        *trail.Query
 	target   bool   // read through event_targets
+	byKeys   bool   // read the page's keys, then its events (see pagekeys.go)
 	keyCol   string // the sort key column before occurred_at and id, or ""
 	actions  actionFilter
 	branches []branch
@@ -105,6 +110,7 @@ func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 			p.branches = append(p.branches, branch{tenant: t})
 		}
 	}
+	p.byKeys = p.scattered() && tenants[0] != nil
 	return p, nil
 }
 

@@ -12,7 +12,8 @@ import (
 // page of rows is read in all) and cut again. A branch reads each event
 // row straight from its index scan; only a branch that must remove
 // duplicates (an event with several matching targets) yields keys that
-// are then joined to their events by primary key.
+// are then joined to their events by primary key. A page read by keys
+// (pagekeys.go) yields only the merged keys.
 func (p *plan) sql() (string, []any, error) {
 	var a args
 	// The limit is written into the SQL, not passed as a parameter: a
@@ -29,6 +30,9 @@ func (p *plan) sql() (string, []any, error) {
 	inner := parts[0]
 	if len(parts) > 1 {
 		inner = strings.Join(parts, " UNION ALL ") + " ORDER BY " + p.order("") + " LIMIT " + limit
+	}
+	if p.byKeys {
+		return "SELECT b.t, b.i FROM (" + inner + ") AS b ORDER BY " + p.order("b."), a, nil
 	}
 	if p.distinct() {
 		return "SELECT e.pos, e.data FROM (" + inner + ") AS b JOIN events AS e ON e.id = b.i AND e.occurred_at = b.t" +
@@ -82,7 +86,7 @@ func (p *plan) branchSQL(b branch, a *args) (string, error) {
 	}
 	if p.distinct() {
 		cols = "DISTINCT " + cols
-	} else {
+	} else if !p.byKeys {
 		cols = "e.pos AS pos, e.data AS data, " + cols
 	}
 	return "SELECT " + cols + " FROM " + from + " WHERE " + strings.Join(where, " AND "), nil
@@ -101,7 +105,7 @@ func (p *plan) from(b branch, a *args, add func(string)) (from, tcol, icol strin
 		if p.q.TargetID != "" {
 			add("g.id = " + a.add(p.q.TargetID))
 		}
-		if p.distinct() && !p.needsEvent() {
+		if p.byKeys || p.distinct() && !p.needsEvent() {
 			return "event_targets AS g", "g.occurred_at", "g.event_id"
 		}
 		return "event_targets AS g JOIN events AS e ON e.id = g.event_id AND e.occurred_at = g.occurred_at",

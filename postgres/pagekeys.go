@@ -1,0 +1,162 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/trailhq/trail"
+)
+
+// A filter on a target or an actor selects events scattered over the whole
+// table: one actor's hundred newest events sit on a hundred heap pages, a
+// target's on as many pages in up to thirteen monthly partitions. Read row
+// by row from an index scan, a cold page costs one random read after
+// another, since an index scan never reads ahead. Such a page is read in two
+// steps instead:
+//
+//  1. its keys (occurred_at, id), from index-only scans of the filter's
+//     index, merged and cut to a page as usual: the index entries of one
+//     actor or target are adjacent, so this reads few pages;
+//  2. its events, by primary key, with a bitmap heap scan, which asks the
+//     kernel for the heap pages ahead of reading them
+//     (effective_io_concurrency, see pageSettings), so the page's random
+//     reads overlap instead of queueing.
+//
+// Filters whose events are adjacent in the heap (time, action, the newest
+// page) keep the one-step plan, whose ordered index scan reads the few heap
+// pages of a page in a row.
+
+// scattered reports whether the page is read by keys: it filters on a
+// target, or on exactly one indexed actor or context column and nothing
+// else, sorted by time, so that an index alone yields its keys.
+func (p *plan) scattered() bool {
+	q := p.q
+	if p.keyCol != "" {
+		return false
+	}
+	if p.target {
+		return !p.needsEvent()
+	}
+	n := 0
+	for _, v := range []string{q.ActorType, q.ActorID, q.ActorName, q.TraceID, q.IP} {
+		if v != "" {
+			n++
+		}
+	}
+	return n == 1 && p.actions.all()
+}
+
+// fetchSQL reads the events of a page's keys. The time range lets the
+// executor skip the months the page does not touch.
+const fetchSQL = `SELECT id, pos, data FROM events
+	WHERE id = ANY($1::uuid[]) AND occurred_at >= $2 AND occurred_at <= $3`
+
+// eventsByKeys runs keysQuery, whose rows are the page's (occurred_at, id)
+// in page order, then reads those events and returns them in that order.
+func eventsByKeys(ctx context.Context, db batchQuerier, keysQuery string, args []any) ([]*trail.Event, error) {
+	rows, err := db.Query(ctx, keysQuery, args...)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowToStructByPos[pageKey])
+	if err != nil || len(keys) == 0 {
+		return []*trail.Event{}, err
+	}
+	rowsOf, err := fetchEvents(ctx, db, keys)
+	if err != nil {
+		return nil, err
+	}
+	evs := make([]*trail.Event, 0, len(keys))
+	for _, k := range keys {
+		r, ok := rowsOf[k.ID]
+		if !ok {
+			continue // deleted by retention between the two steps
+		}
+		e, err := decodeEvent(r.pos, r.data)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, e)
+	}
+	return evs, nil
+}
+
+// batchQuerier is what both *pgxpool.Pool and *pgxpool.Conn offer.
+type batchQuerier interface {
+	querier
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// pageKey is one event of a page, as its index names it.
+type pageKey struct {
+	OccurredAt time.Time
+	ID         [16]byte
+}
+
+type storedEvent struct {
+	pos  int64
+	data string
+}
+
+// fetchEvents reads the events of keys, by id. The planner would read a
+// hundred ids with an index scan per id, which fetches heap pages one at a
+// time; with plain index scans disabled for this statement it takes a
+// bitmap heap scan, which prefetches them. The setting is undone in the same
+// round trip, and with the implicit transaction if the query fails.
+func fetchEvents(ctx context.Context, db batchQuerier, keys []pageKey) (map[[16]byte]storedEvent, error) {
+	b := &pgx.Batch{}
+	b.Queue("SET enable_indexscan = off")
+	b.Queue(fetchSQL, fetchArgs(keys)...)
+	b.Queue("RESET enable_indexscan")
+	br := db.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[[16]byte]storedEvent, len(keys))
+	var id [16]byte
+	var r storedEvent
+	_, err = pgx.ForEachRow(rows, []any{&id, &r.pos, &r.data}, func() error {
+		out[id] = r
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read page events: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
+	return out, br.Close()
+}
+
+// fetchArgs are the arguments of fetchSQL for keys: their ids and the time
+// range they span.
+func fetchArgs(keys []pageKey) []any {
+	ids := make([][16]byte, len(keys))
+	lo, hi := keys[0].OccurredAt, keys[0].OccurredAt
+	for i, k := range keys {
+		ids[i] = k.ID
+		lo, hi = minTime(lo, k.OccurredAt), maxTime(hi, k.OccurredAt)
+	}
+	return []any{ids, lo, hi}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
