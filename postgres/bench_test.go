@@ -37,7 +37,7 @@ import (
 func BenchmarkHarness(b *testing.B) {
 	srv, err := pgtest.NewServer(pgtest.Options{Durable: true, Settings: map[string]string{
 		"shared_buffers": "2GB", "max_wal_size": "8GB", "checkpoint_timeout": "15min",
-		"effective_cache_size": "12GB", "work_mem": "16MB", "maintenance_work_mem": "512MB",
+		"effective_cache_size": "12GB", "track_io_timing": "on", "work_mem": "16MB", "maintenance_work_mem": "512MB",
 	}})
 	if err != nil {
 		b.Fatal(err)
@@ -165,7 +165,7 @@ func exportRate(b *testing.B, db *postgres.DB, n int) {
 }
 
 // printPlans prints the plan of each main filter, as a tenant key of
-// tenant00 runs it.
+// tenant00 runs it, trimmed by trimPlan.
 func printPlans(b *testing.B, db *postgres.DB) {
 	scope := trail.Scope{Tenant: bench.Tenant(0)}
 	day := time.Now().Add(-10 * 24 * time.Hour).UTC().Truncate(24 * time.Hour)
@@ -176,8 +176,9 @@ func printPlans(b *testing.B, db *postgres.DB) {
 		{"newest page", trail.Query{Desc: true}},
 		{"action", trail.Query{Actions: []string{"user.created"}, Desc: true}},
 		{"action prefix user.*", trail.Query{Actions: []string{"user.*"}, Desc: true}},
-		{"actor_id", trail.Query{ActorID: "user_00010", Desc: true}},
-		{"target", trail.Query{TargetType: "project", TargetID: "proj_00042", Desc: true}},
+		// An actor and a target that firstPages did not read.
+		{"actor_id", trail.Query{ActorID: "user_04010", Desc: true}},
+		{"target", trail.Query{TargetType: "project", TargetID: "proj_04242", Desc: true}},
 		{"date range (one day)", trail.Query{Since: day, Until: day.Add(24 * time.Hour), Desc: true}},
 		{"action + since", trail.Query{Actions: []string{"invoice.paid"}, Since: day, Desc: true}},
 		{"sort by action", trail.Query{Sort: trail.SortAction}},
@@ -195,7 +196,7 @@ func printPlans(b *testing.B, db *postgres.DB) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		fmt.Printf("\n### %s\n\n```\n%s\n```\n", p.name, plan)
+		fmt.Printf("\n### %s\n\n```\n%s\n```\n", p.name, trimPlan(plan))
 	}
 }
 

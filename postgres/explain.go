@@ -51,10 +51,12 @@ func (db *DB) Explain(ctx context.Context, q *trail.Query) (string, error) {
 // explainFetch explains the read of the events of keys, with the setting
 // fetchEvents runs it with.
 func explainFetch(ctx context.Context, conn *pgxpool.Conn, keys []pageKey) (string, error) {
-	if _, err := conn.Exec(ctx, "SET enable_indexscan = off"); err != nil {
+	if _, err := conn.Exec(ctx, bitmapOnly); err != nil {
 		return "", fmt.Errorf("explain: %w", wrap(err))
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), "RESET enable_indexscan")
+	for _, r := range bitmapReset {
+		defer conn.Exec(context.WithoutCancel(ctx), r)
+	}
 	return explain(ctx, conn, fetchSQL, fetchArgs(keys))
 }
 

@@ -100,16 +100,28 @@ type storedEvent struct {
 	data string
 }
 
-// fetchEvents reads the events of keys, by id. The planner would read a
-// hundred ids with an index scan per id, which fetches heap pages one at a
-// time; with plain index scans disabled for this statement it takes a
-// bitmap heap scan, which prefetches them. The setting is undone in the same
-// round trip, and with the implicit transaction if the query fails.
+// Settings around fetchSQL. The planner would read a hundred ids with an
+// index scan per id, which fetches heap pages one at a time, or, while a
+// partition is small, scan it whole; with both disabled it takes a bitmap
+// heap scan, which prefetches the pages. A generic plan made under these
+// settings is kept with the statement.
+const (
+	bitmapOnly  = "SELECT set_config('enable_indexscan', 'off', false), set_config('enable_seqscan', 'off', false)"
+)
+
+// bitmapReset undoes bitmapOnly.
+var bitmapReset = []string{"RESET enable_indexscan", "RESET enable_seqscan"}
+
+// fetchEvents reads the events of keys, by id, in one bitmap heap scan per
+// partition. The settings are undone in the same round trip, and with the
+// implicit transaction if the query fails.
 func fetchEvents(ctx context.Context, db batchQuerier, keys []pageKey) (map[[16]byte]storedEvent, error) {
 	b := &pgx.Batch{}
-	b.Queue("SET enable_indexscan = off")
+	b.Queue(bitmapOnly)
 	b.Queue(fetchSQL, fetchArgs(keys)...)
-	b.Queue("RESET enable_indexscan")
+	for _, r := range bitmapReset {
+		b.Queue(r)
+	}
 	br := db.SendBatch(ctx, b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
@@ -128,9 +140,6 @@ func fetchEvents(ctx context.Context, db batchQuerier, keys []pageKey) (map[[16]
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read page events: %w", err)
-	}
-	if _, err := br.Exec(); err != nil {
-		return nil, err
 	}
 	return out, br.Close()
 }

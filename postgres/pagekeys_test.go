@@ -1,0 +1,64 @@
+package postgres_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/pgtest"
+)
+
+// TestPageByKeys checks how pages are read: a target's or an actor's page
+// reads its keys first, then its events with a bitmap heap scan, and the
+// settings that force that scan do not outlive it on the connection.
+func TestPageByKeys(t *testing.T) {
+	ctx := context.Background()
+	// One connection per pool, so that every page query and plan below
+	// runs on the same session.
+	db := MustOpen(t, pgtest.NewDB(t)+"&pool_max_conns=1")
+	at := time.Now().UTC().AddDate(0, -3, 0).Truncate(time.Second)
+	var evs []*trail.Event
+	for i := range 90 {
+		e := event([]string{"acme", "", "globex"}[i%3], at.Add(time.Duration(i)*24*time.Hour))
+		e.Targets = []trail.Target{{Type: "project", ID: "p1"}}
+		evs = append(evs, e)
+	}
+	if err := db.AppendBatches(ctx, []*trail.Batch{{Events: evs}}); err != nil {
+		t.Fatal(err)
+	}
+	scope := trail.Scope{Tenant: "acme"}
+	for name, q := range map[string]trail.Query{
+		"Target":   {TargetType: "project", TargetID: "p1", Desc: true, Limit: 10},
+		"TargetID": {TargetID: "p1", Limit: 10},
+		"ActorID":  {ActorID: "u1", Desc: true, Limit: 10},
+	} {
+		t.Run(name, func(t *testing.T) {
+			q.Scope = scope
+			page, err := db.Events(ctx, &q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := len(page.Events), 10; got != want || page.Next == nil {
+				t.Fatalf("page of %d events, next %v; want %d and a cursor", got, page.Next, want)
+			}
+			plan, err := db.Explain(ctx, &q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"-- 1. keys", "-- 2. events", "Bitmap Heap Scan on events_p"} {
+				if !strings.Contains(plan, want) {
+					t.Errorf("plan lacks %q:\n%s", want, plan)
+				}
+			}
+			newest, err := db.Explain(ctx, &trail.Query{Scope: scope, Desc: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(newest, "Bitmap") || strings.Contains(newest, "-- 2. events") {
+				t.Errorf("the newest page, planned after a page by keys, reads by bitmap or keys:\n%s", newest)
+			}
+		})
+	}
+}
