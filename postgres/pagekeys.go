@@ -106,7 +106,7 @@ type storedEvent struct {
 // heap scan, which prefetches the pages. A generic plan made under these
 // settings is kept with the statement.
 const (
-	bitmapOnly  = "SELECT set_config('enable_indexscan', 'off', false), set_config('enable_seqscan', 'off', false)"
+	bitmapOnly = "SELECT set_config('enable_indexscan', 'off', false), set_config('enable_seqscan', 'off', false)"
 )
 
 // bitmapReset undoes bitmapOnly.
