@@ -176,7 +176,7 @@ func (in *LogInput) validate(i int, p *Problems) {
 	if len(in.Attributes) > MaxLogAttributes {
 		p.Add(i, "attributes", fmt.Sprintf("larger than %d bytes", MaxLogAttributes))
 	}
-	validateObject("attributes", in.Attributes, func(f, pr string) { p.Add(i, f, pr) })
+	validateObject("attributes", in.Attributes, false, func(f, pr string) { p.Add(i, f, pr) })
 	if in.Tenant != "" && !ValidTenant(in.Tenant) {
 		p.Add(i, "tenant", "must be 1 to 64 letters, digits, '.', '_' or '-'")
 	}

@@ -43,6 +43,7 @@ type EventInput struct {
 	Tenant     string          `json:"tenant"`
 
 	occurredAt time.Time // parsed by Validate
+	clean      bool      // decoded strictly: no object repeats a name (decode.go)
 }
 
 // ParseEvents decodes and validates the body of POST /v1/events: either one
@@ -50,11 +51,29 @@ type EventInput struct {
 // at once, as an EINVALID (or ETOOLARGE) *Error, so that a batch is accepted
 // or rejected as a whole.
 func ParseEvents(body []byte, now time.Time) ([]*EventInput, error) {
+	var p Problems
+	if len(body) <= MaxBodyBytes && utf8.Valid(body) {
+		if ins, ok := parseFast(body); ok {
+			for i, in := range ins {
+				in.Validate(i, now, &p)
+			}
+			if err := p.Err(); err != nil {
+				return nil, err
+			}
+			return ins, nil
+		}
+	}
+	return parseCareful(body, now)
+}
+
+// parseCareful is ParseEvents with encoding/json: it accepts what the fast
+// path may refuse (see decode.go) and names every problem.
+func parseCareful(body []byte, now time.Time) ([]*EventInput, error) {
+	var p Problems
 	raws, err := splitEvents(body)
 	if err != nil {
 		return nil, err
 	}
-	var p Problems
 	ins := make([]*EventInput, len(raws))
 	for i, raw := range raws {
 		in, err := decodeEvent(raw)
@@ -197,16 +216,16 @@ func (in *EventInput) Validate(index int, now time.Time, p *Problems) {
 	if in.Actor == nil {
 		add("actor", "required")
 	} else {
-		validateActor(in.Actor, add)
+		validateActor(in.Actor, in.clean, add)
 	}
 	if len(in.Targets) > MaxTargets {
 		add("targets", fmt.Sprintf("more than %d targets", MaxTargets))
 	}
 	for i := range in.Targets {
-		validateTarget(fmt.Sprintf("targets[%d]", i), &in.Targets[i], add)
+		validateTarget(i, &in.Targets[i], in.clean, add)
 	}
 	validateContext(&in.Context, add)
-	validateObject("metadata", in.Metadata, add)
+	validateObject("metadata", in.Metadata, in.clean, add)
 	if in.Version != nil && *in.Version < 1 {
 		add("version", "must be an integer >= 1")
 	}
@@ -238,7 +257,7 @@ func (in *EventInput) validateTime(now time.Time, add func(string, string)) {
 	}
 }
 
-func validateActor(a *Actor, add func(string, string)) {
+func validateActor(a *Actor, clean bool, add func(string, string)) {
 	switch {
 	case a.Type == "":
 		add("actor.type", "required")
@@ -254,26 +273,29 @@ func validateActor(a *Actor, add func(string, string)) {
 	if len(a.Name) > maxNameLen {
 		add("actor.name", fmt.Sprintf("longer than %d characters", maxNameLen))
 	}
-	validateObject("actor.metadata", a.Metadata, add)
+	validateObject("actor.metadata", a.Metadata, clean, add)
 }
 
-func validateTarget(field string, t *Target, add func(string, string)) {
+// validateTarget checks targets[i]. Field names are made only for
+// problems: formatting one per target would cost every valid event.
+func validateTarget(i int, t *Target, clean bool, report func(string, string)) {
+	add := func(field, problem string) { report(fmt.Sprintf("targets[%d]%s", i, field), problem) }
 	switch {
 	case t.Type == "":
-		add(field+".type", "required")
+		add(".type", "required")
 	case len(t.Type) > maxTypeLen || !isTargetType(t.Type):
-		add(field+".type", "must be 1 to 64 letters, digits, '_', '.', ':' or '-'")
+		add(".type", "must be 1 to 64 letters, digits, '_', '.', ':' or '-'")
 	}
 	switch {
 	case t.ID == "":
-		add(field+".id", "required")
+		add(".id", "required")
 	case len(t.ID) > maxIDLen:
-		add(field+".id", fmt.Sprintf("longer than %d characters", maxIDLen))
+		add(".id", fmt.Sprintf("longer than %d characters", maxIDLen))
 	}
 	if len(t.Name) > maxNameLen {
-		add(field+".name", fmt.Sprintf("longer than %d characters", maxNameLen))
+		add(".name", fmt.Sprintf("longer than %d characters", maxNameLen))
 	}
-	validateObject(field+".metadata", t.Metadata, add)
+	validateObject(".metadata", t.Metadata, clean, add)
 }
 
 func validateContext(c *Context, add func(string, string)) {
@@ -290,15 +312,16 @@ func validateContext(c *Context, add func(string, string)) {
 	}
 }
 
-// validateObject accepts an absent or null value or a JSON object.
-func validateObject(field string, raw json.RawMessage, add func(string, string)) {
+// validateObject accepts an absent or null value or a JSON object. When
+// clean, the strict decoder has already ruled out repeated names.
+func validateObject(field string, raw json.RawMessage, clean bool, add func(string, string)) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return
 	}
 	if raw[0] != '{' {
 		add(field, "must be a JSON object")
-	} else if problem := checkObject(raw); problem != "" {
+	} else if problem := checkObject(raw, clean); problem != "" {
 		add(field, problem)
 	}
 }

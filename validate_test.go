@@ -3,6 +3,7 @@ package trail_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -168,11 +169,66 @@ func TestParseEventsListsEveryProblem(t *testing.T) {
 	}
 }
 
+// TestParseEventsFastPathAgrees checks that the strict fast path of
+// ParseEvents and the careful path give the same events and the same
+// errors, on clean bodies and on ones the fast path hands over.
+func TestParseEventsFastPathAgrees(t *testing.T) {
+	for name, body := range map[string]string{
+		"Single":            good,
+		"Batch":             `{"events":[` + good + `,` + good + `]}`,
+		"Whitespace":        " \n{ \"events\" : [ " + good + " ] }\n",
+		"UpperCaseName":     strings.Replace(good, `"action"`, `"Action"`, 1),
+		"RepeatedMember":    strings.Replace(good, `"trace_id":"t-1"`, `"trace_id":"t-1","trace_id":"t-2"`, 1),
+		"RepeatedMetadata":  strings.Replace(good, `{"plan": "pro"}`, `{"plan": "pro", "plan": "x"}`, 1),
+		"UnknownMember":     strings.Replace(good, `"version":2`, `"verison":2`, 1),
+		"EventsAndMore":     `{"events":[` + good + `],"extra":1}`,
+		"EmptyBatch":        `{"events":[]}`,
+		"NullEvents":        `{"events":null}`,
+		"NotAnObject":       `{"events":[1]}`,
+		"Trailing":          good + `{}`,
+		"VersionFloat":      strings.Replace(good, `"version":2`, `"version":2.0`, 1),
+		"VersionExponent":   strings.Replace(good, `"version":2`, `"version":2e0`, 1),
+		"NullMetadata":      strings.Replace(good, `{"plan": "pro"}`, `null`, 1),
+		"ArrayMetadata":     strings.Replace(good, `{"plan": "pro"}`, `[1]`, 1),
+		"LoneSurrogateName": strings.Replace(good, `"name":"Ada"`, `"name":"A\ud800"`, 1),
+		"LoneSurrogateMeta": strings.Replace(good, `{"plan": "pro"}`, `{"p": "\udc00"}`, 1),
+		"EscapedNUL":        strings.Replace(good, `"name":"Ada"`, `"name":"A\u0000"`, 1),
+		"NullActor":         strings.Replace(good, `{"type":"user","id":"u1","name":"Ada"}`, `null`, 1),
+		"Empty":             `{}`,
+		"Invalid":           `{"events":[` + good + `,{"action":"X"}]}`,
+	} {
+		t.Run(name, func(t *testing.T) { agree(t, []byte(body)) })
+	}
+}
+
+// agree fails t unless both parse paths give the same result for body.
+func agree(t *testing.T, body []byte) {
+	t.Helper()
+	fast, ferr := trail.ParseEvents(body, now)
+	careful, cerr := trail.ParseEventsCareful(body, now)
+	if fmt.Sprint(ferr) != fmt.Sprint(cerr) {
+		t.Fatalf("errors differ:\nfast:    %v\ncareful: %v", ferr, cerr)
+	}
+	if got, want := len(fast), len(careful); got != want {
+		t.Fatalf("fast path gave %d events, careful path %d", got, want)
+	}
+	for i := range fast {
+		f, c := fast[i].Event("t", now), careful[i].Event("t", now)
+		f.ID, c.ID = "", ""
+		got, _ := json.Marshal(f)
+		want, _ := json.Marshal(c)
+		if string(got) != string(want) {
+			t.Errorf("event %d differs:\nfast:    %s\ncareful: %s", i, got, want)
+		}
+	}
+}
+
 func FuzzParseEvents(f *testing.F) {
 	f.Add([]byte(good))
 	f.Add([]byte(`{"events":[` + good + `]}`))
 	f.Add([]byte(`{"action":"a","actor":{"type":"user","id":"\\u0000"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		agree(t, body)
 		ins, err := trail.ParseEvents(body, now)
 		if err != nil {
 			if code := trail.ErrorCode(err); code != trail.EINVALID && code != trail.ETOOLARGE {
