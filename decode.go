@@ -42,13 +42,17 @@ func parseFast(body []byte) (ins []*EventInput, ok bool) {
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '[' {
 		return nil, false
 	}
+	if hasEscapedNUL(body) {
+		return nil, false
+	}
 	for dec.PeekKind() != ']' {
-		raw, err := dec.ReadValue()
-		if err != nil || len(ins) == MaxBatchEvents {
-			return nil, false
-		}
-		in, ok := decodeFast(raw)
-		if !ok {
+		// Each event is decoded straight from the stream, in one pass. Its
+		// size counts the separator before it too, so an event near the
+		// limit may go to the careful path, which then decides exactly.
+		start := dec.InputOffset()
+		in := &EventInput{clean: true}
+		if len(ins) == MaxBatchEvents || jsonv2.UnmarshalDecode(dec, in, strictOptions) != nil ||
+			dec.InputOffset()-start > MaxEventBytes {
 			return nil, false
 		}
 		ins = append(ins, in)

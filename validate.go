@@ -157,16 +157,23 @@ func decodeEvent(raw json.RawMessage) (*EventInput, *decodeError) {
 // hasEscapedNUL reports whether raw JSON holds the escape \u0000 inside a
 // string. PostgreSQL cannot store NUL in text, so no store accepts it.
 func hasEscapedNUL(raw []byte) bool {
-	for i := 0; i+6 <= len(raw); i++ {
-		if raw[i] != '\\' {
-			continue
+	for off := 0; ; {
+		i := bytes.Index(raw[off:], []byte(`\u0000`))
+		if i < 0 {
+			return false
 		}
-		if string(raw[i+1:i+6]) == "u0000" {
+		i += off
+		// The backslash starts an escape if an even number of backslashes
+		// precede it: `\\u0000` is an escaped backslash, then "u0000".
+		n := 0
+		for j := i - 1; j >= 0 && raw[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 0 {
 			return true
 		}
-		i++ // skip the escaped character, so `\\u0000` is not a NUL
+		off = i + 1
 	}
-	return false
 }
 
 func jsonProblem(err error, want string) string {
@@ -363,6 +370,9 @@ func compactObject(raw json.RawMessage) json.RawMessage {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
+	}
+	if bytes.IndexAny(raw, " \t\r\n") < 0 {
+		return raw // compact already, as most clients send it
 	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {

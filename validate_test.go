@@ -174,30 +174,59 @@ func TestParseEventsListsEveryProblem(t *testing.T) {
 // errors, on clean bodies and on ones the fast path hands over.
 func TestParseEventsFastPathAgrees(t *testing.T) {
 	for name, body := range map[string]string{
-		"Single":            good,
-		"Batch":             `{"events":[` + good + `,` + good + `]}`,
-		"Whitespace":        " \n{ \"events\" : [ " + good + " ] }\n",
-		"UpperCaseName":     strings.Replace(good, `"action"`, `"Action"`, 1),
-		"RepeatedMember":    strings.Replace(good, `"trace_id":"t-1"`, `"trace_id":"t-1","trace_id":"t-2"`, 1),
-		"RepeatedMetadata":  strings.Replace(good, `{"plan": "pro"}`, `{"plan": "pro", "plan": "x"}`, 1),
-		"UnknownMember":     strings.Replace(good, `"version":2`, `"verison":2`, 1),
-		"EventsAndMore":     `{"events":[` + good + `],"extra":1}`,
-		"EmptyBatch":        `{"events":[]}`,
-		"NullEvents":        `{"events":null}`,
-		"NotAnObject":       `{"events":[1]}`,
-		"Trailing":          good + `{}`,
-		"VersionFloat":      strings.Replace(good, `"version":2`, `"version":2.0`, 1),
-		"VersionExponent":   strings.Replace(good, `"version":2`, `"version":2e0`, 1),
-		"NullMetadata":      strings.Replace(good, `{"plan": "pro"}`, `null`, 1),
-		"ArrayMetadata":     strings.Replace(good, `{"plan": "pro"}`, `[1]`, 1),
-		"LoneSurrogateName": strings.Replace(good, `"name":"Ada"`, `"name":"A\ud800"`, 1),
-		"LoneSurrogateMeta": strings.Replace(good, `{"plan": "pro"}`, `{"p": "\udc00"}`, 1),
-		"EscapedNUL":        strings.Replace(good, `"name":"Ada"`, `"name":"A\u0000"`, 1),
-		"NullActor":         strings.Replace(good, `{"type":"user","id":"u1","name":"Ada"}`, `null`, 1),
-		"Empty":             `{}`,
-		"Invalid":           `{"events":[` + good + `,{"action":"X"}]}`,
+		"Single":             good,
+		"Batch":              `{"events":[` + good + `,` + good + `]}`,
+		"Whitespace":         " \n{ \"events\" : [ " + good + " ] }\n",
+		"UpperCaseName":      strings.Replace(good, `"action"`, `"Action"`, 1),
+		"RepeatedMember":     strings.Replace(good, `"trace_id":"t-1"`, `"trace_id":"t-1","trace_id":"t-2"`, 1),
+		"RepeatedMetadata":   strings.Replace(good, `{"plan": "pro"}`, `{"plan": "pro", "plan": "x"}`, 1),
+		"UnknownMember":      strings.Replace(good, `"version":2`, `"verison":2`, 1),
+		"EventsAndMore":      `{"events":[` + good + `],"extra":1}`,
+		"EmptyBatch":         `{"events":[]}`,
+		"NullEvents":         `{"events":null}`,
+		"NotAnObject":        `{"events":[1]}`,
+		"Trailing":           good + `{}`,
+		"VersionFloat":       strings.Replace(good, `"version":2`, `"version":2.0`, 1),
+		"VersionExponent":    strings.Replace(good, `"version":2`, `"version":2e0`, 1),
+		"NullMetadata":       strings.Replace(good, `{"plan": "pro"}`, `null`, 1),
+		"ArrayMetadata":      strings.Replace(good, `{"plan": "pro"}`, `[1]`, 1),
+		"LoneSurrogateName":  strings.Replace(good, `"name":"Ada"`, `"name":"A\ud800"`, 1),
+		"LoneSurrogateMeta":  strings.Replace(good, `{"plan": "pro"}`, `{"p": "\udc00"}`, 1),
+		"EscapedNUL":         strings.Replace(good, `"name":"Ada"`, `"name":"A\u0000"`, 1),
+		"EscapedBackslash":   strings.Replace(good, `"name":"Ada"`, `"name":"A\\u0000 \\\u0000"`, 1),
+		"EscapedBackslashOK": strings.Replace(good, `"name":"Ada"`, `"name":"A\\u0000 \\\\u0000"`, 1),
+		"NULInBatch":         `{"events":[` + good + `,` + strings.Replace(good, `"t-1"`, `"\u0000"`, 1) + `]}`,
+		"SpacedMetadata":     strings.Replace(good, `{"plan": "pro"}`, "{ \"plan\" : \"a b\",\n\t\"n\": [1, 2] }", 1),
+		"NullActor":          strings.Replace(good, `{"type":"user","id":"u1","name":"Ada"}`, `null`, 1),
+		"Empty":              `{}`,
+		"Invalid":            `{"events":[` + good + `,{"action":"X"}]}`,
 	} {
 		t.Run(name, func(t *testing.T) { agree(t, []byte(body)) })
+	}
+}
+
+// TestParseEventsTakesFastPath checks which bodies the fast path decodes,
+// so that TestParseEventsFastPathAgrees compares both paths for real.
+func TestParseEventsTakesFastPath(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		body string
+		fast bool
+	}{
+		{"Single", good, true},
+		{"Batch", `{"events":[` + good + `,` + good + `]}`, true},
+		{"SpacedMetadata", strings.Replace(good, `{"plan": "pro"}`, "{ \"plan\" : 1 }", 1), true},
+		{"InvalidButWellFormed", `{"events":[{"action":"X"}]}`, true},
+		{"UpperCaseName", strings.Replace(good, `"action"`, `"Action"`, 1), false},
+		{"RepeatedMetadataName", strings.Replace(good, `{"plan": "pro"}`, `{"a":1,"a":2}`, 1), false},
+		{"EscapedNUL", strings.Replace(good, `"t-1"`, `"\u0000"`, 1), false},
+		{"TooManyEvents", `{"events":[` + strings.Repeat(`{},`, trail.MaxBatchEvents) + `{}]}`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := trail.DecodesFast([]byte(tt.body)); got != tt.fast {
+				t.Errorf("fast path = %v, want %v", got, tt.fast)
+			}
+		})
 	}
 }
 
