@@ -267,8 +267,12 @@ func FuzzParseEvents(f *testing.F) {
 		}
 		for _, in := range ins {
 			e := in.Event("t", now)
-			if _, err := json.Marshal(e); err != nil {
+			want, err := json.Marshal(e)
+			if err != nil {
 				t.Fatalf("accepted event does not marshal: %v", err)
+			}
+			if got, _ := trail.MarshalEvent(e); string(got) != string(want) {
+				t.Fatalf("MarshalEvent:\n%s\nencoding/json:\n%s", got, want)
 			}
 		}
 	})

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -110,7 +109,7 @@ func (a *appender) appendEvent(ctx context.Context, e *trail.Event) error {
 	a.pos++
 	e.OccurredAt = e.OccurredAt.UTC().Truncate(time.Microsecond)
 	e.ReceivedAt = e.ReceivedAt.UTC().Truncate(time.Microsecond)
-	data, err := json.Marshal(e)
+	data, err := trail.MarshalEvent(e)
 	if err != nil {
 		return fmt.Errorf("event %s: %w", e.ID, err)
 	}
