@@ -15,3 +15,9 @@ var v1Options = jsonv1.DefaultOptionsV1()
 func MarshalEvent(e *Event) ([]byte, error) {
 	return jsonv2.Marshal(e, v1Options)
 }
+
+// MarshalJSON is json.Marshal(v), byte for byte, with the JSON v2 encoder:
+// for answers that carry many events, like a page of 100.
+func MarshalJSON(v any) ([]byte, error) {
+	return jsonv2.Marshal(v, v1Options)
+}

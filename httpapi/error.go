@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -84,7 +83,7 @@ func writeError(w http.ResponseWriter, status int, e *trail.Error) {
 
 // writeJSON answers with v as JSON. Encoding our own types cannot fail.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := trail.MarshalJSON(v)
 	if err != nil {
 		b = []byte(`{"error":{"code":"internal","message":"internal error"}}`)
 		status = http.StatusInternalServerError
