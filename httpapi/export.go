@@ -1,13 +1,9 @@
 package httpapi
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -20,10 +16,6 @@ import (
 // are JSON inside their cells.
 var CSVHeader = []string{"id", "occurred_at", "action", "actor_type", "actor_id", "actor_name",
 	"targets", "ip", "user_agent", "location", "trace_id", "tenant", "metadata"}
-
-// flushEvery is how many events an export buffers before flushing them to
-// the client, so that a long export streams rather than stalls.
-const flushEvery = 256
 
 // handleExport streams every event matching the filters as CSV or JSON
 // Lines. The download is itself recorded as an export.downloaded event
@@ -53,8 +45,12 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		// checkpoints they prove against (see ledger.BundleWriter).
 		x.ctx, x.ledger = r.Context(), s.ledger
 	}
-	if q != nil {
+	switch {
+	case q == nil:
+	case format == "bundle":
 		err = trail.ExportEvents(r.Context(), s.store, *q, x.write)
+	default:
+		err = trail.ExportJSON(r.Context(), s.store, *q, x.writeJSON)
 	}
 	if err == nil {
 		err = x.finish()
@@ -89,29 +85,31 @@ func exportMetadata(format string, v url.Values) map[string]any {
 	return map[string]any{"format": format, "filters": filters}
 }
 
-// exporter writes events in one format, sending the response header with
-// the first event so that a failure before it still gets a JSON error.
+// exporter writes events in one format into a buffer that it sends
+// whenever it holds flushBytes, so that a long export streams rather than
+// stalls, without allocating per row. It sends the response header with
+// the first event, so that a failure before it still gets a JSON error.
 type exporter struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	format  string
 	name    string
 	started bool
-	n       int
-	buf     *bufio.Writer
-	csv     *csv.Writer
-	row     []string
+	out     []byte // what is not sent yet
+	scratch []byte
 	ctx     context.Context
 	ledger  *ledger.Ledger
 	bundle  *ledger.BundleWriter
 }
 
+// flushBytes is how much an export buffers before sending it.
+const flushBytes = 64 << 10
+
 func newExporter(w http.ResponseWriter, format string, now time.Time) *exporter {
 	return &exporter{
 		w: w, rc: http.NewResponseController(w), format: format,
 		name: fmt.Sprintf("trail-events-%s.%s", now.UTC().Format("20060102T150405Z"), format),
-		buf:  bufio.NewWriterSize(w, 32<<10),
-		row:  make([]string, len(CSVHeader)),
+		out:  make([]byte, 0, flushBytes+16<<10),
 	}
 }
 
@@ -127,49 +125,66 @@ func (x *exporter) start() error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	x.w.WriteHeader(http.StatusOK)
 	if x.format == "csv" {
-		x.csv = csv.NewWriter(x.buf)
-		return x.csv.Write(CSVHeader)
+		x.out = appendCSVHeader(x.out)
 	}
 	if x.ledger != nil {
 		var err error
-		x.bundle, err = x.ledger.NewBundle(x.buf)
+		x.bundle, err = x.ledger.NewBundle(x)
 		return err
 	}
 	return nil
 }
 
+// writeJSON writes one event of a CSV or JSON Lines export, given as its
+// JSON (what json.Marshal gives for the trail.Event). A JSON line is that
+// JSON itself.
+func (x *exporter) writeJSON(data []byte) error {
+	if !x.started {
+		if err := x.start(); err != nil {
+			return err
+		}
+	}
+	if x.format == "csv" {
+		var err error
+		n := len(x.out)
+		if x.out, x.scratch, err = appendCSVRow(x.out, x.scratch, data); err != nil {
+			x.out = x.out[:n]
+			return err
+		}
+	} else {
+		x.out = append(append(x.out, data...), '\n')
+	}
+	if len(x.out) >= flushBytes {
+		return x.flush()
+	}
+	return nil
+}
+
+// write writes one event of an evidence bundle.
 func (x *exporter) write(e *trail.Event) error {
 	if !x.started {
 		if err := x.start(); err != nil {
 			return err
 		}
 	}
-	var err error
-	if x.format == "csv" {
-		err = x.csv.Write(csvRow(x.row, e))
-	} else if x.bundle != nil {
-		err = x.bundle.Add(x.ctx, e)
-	} else {
-		err = writeJSONLine(x.buf, e)
+	return x.bundle.Add(x.ctx, e)
+}
+
+// Write buffers p; the bundle writer writes through it.
+func (x *exporter) Write(p []byte) (int, error) {
+	x.out = append(x.out, p...)
+	if len(x.out) >= flushBytes {
+		return len(p), x.flush()
 	}
-	if err != nil {
-		return err
-	}
-	if x.n++; x.n%flushEvery == 0 {
-		return x.flush()
-	}
-	return nil
+	return len(p), nil
 }
 
 func (x *exporter) flush() error {
-	if x.csv != nil {
-		x.csv.Flush()
-		if err := x.csv.Error(); err != nil {
+	if len(x.out) > 0 {
+		if _, err := x.w.Write(x.out); err != nil {
 			return err
 		}
-	}
-	if err := x.buf.Flush(); err != nil {
-		return err
+		x.out = x.out[:0]
 	}
 	if err := x.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
@@ -185,28 +200,4 @@ func (x *exporter) finish() error {
 		}
 	}
 	return x.flush()
-}
-
-func writeJSONLine(w io.Writer, e *trail.Event) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
-}
-
-// csvRow fills row with e's cells in CSVHeader's order.
-func csvRow(row []string, e *trail.Event) []string {
-	targets, _ := json.Marshal(e.Targets)
-	if e.Targets == nil {
-		targets = []byte("[]")
-	}
-	copy(row, []string{
-		e.ID, e.OccurredAt.UTC().Format(time.RFC3339Nano), e.Action,
-		e.Actor.Type, e.Actor.ID, e.Actor.Name, string(targets),
-		e.Context.IP, e.Context.UserAgent, e.Context.Location,
-		e.TraceID, e.Tenant, string(e.Metadata),
-	})
-	return row
 }

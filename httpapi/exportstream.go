@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/trailhq/trail"
 )
 
@@ -24,14 +27,34 @@ func StreamExport(ctx context.Context, w http.ResponseWriter, s trail.EventStore
 		return false, trail.Invalid("format", "required: csv or jsonl")
 	}
 	x := newExporter(w, format, now)
-	err = trail.ExportEvents(ctx, s, q, func(e *trail.Event) error {
-		if keep != nil && !keep(e) {
-			return nil
+	err = trail.ExportJSON(ctx, s, q, func(data []byte) error {
+		if keep != nil {
+			e, err := decodeExported(data)
+			if err != nil {
+				return err
+			}
+			if !keep(e) {
+				return nil
+			}
 		}
-		return x.write(e)
+		return x.writeJSON(data)
 	})
 	if err == nil {
 		err = x.finish()
 	}
 	return x.started, err
+}
+
+// decodeExported decodes an event's JSON for the keep filter. The JSON v2
+// decoder reads what encoding/json wrote about three times faster;
+// anything it rejects is read by encoding/json, as the stores do.
+func decodeExported(data []byte) (*trail.Event, error) {
+	var e trail.Event
+	if err := jsonv2.Unmarshal(data, &e); err != nil {
+		e = trail.Event{}
+		if err := json.Unmarshal(data, &e); err != nil {
+			return nil, fmt.Errorf("export: decode event: %w", err)
+		}
+	}
+	return &e, nil
 }

@@ -1,0 +1,44 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/trailhq/trail"
+)
+
+var _ trail.JSONExporter = (*DB)(nil)
+
+// ExportChunk appends to c the stored JSON of the events of q's next
+// chunk, in q's order. The chunk is a page of q.Limit+1 events read by
+// the page query (the same branches and filters, so an export lists
+// exactly what paging would), taking each row's data column as it
+// arrives, without decoding it.
+//
+// A chunk always takes the one-step plan, whose ordered scans return the
+// events themselves: reading keys first (pagekeys.go) pays off for a cold
+// page of a hundred scattered events, while a chunk of thousands reads
+// most heap pages it touches anyway.
+func (db *DB) ExportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *trail.Chunk) error {
+	p, err := newPlan(ctx, db.pages, q)
+	if err != nil {
+		return pageErr(err)
+	}
+	p.byKeys = false
+	query, args, err := p.sql()
+	if err != nil {
+		return pageErr(err)
+	}
+	rows, err := db.pages.Query(ctx, query, args...)
+	if err != nil {
+		return pageErr(err)
+	}
+	defer rows.Close()
+	for c.Size() < maxBytes && rows.Next() {
+		c.Add(rows.RawValues()[1]) // (pos, data); text arrives as its bytes
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return pageErr(err)
+	}
+	return nil
+}
