@@ -67,7 +67,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if err := r.start(); err != nil {
 		return nil, err
 	}
-	steps := []func(context.Context) error{r.raw, r.httpBatches, r.single, r.queries, r.export}
+	steps := []func(context.Context) error{r.raw, r.httpBatches, r.httpPath, r.single, r.queries, r.export}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return r.results, err
@@ -86,6 +86,7 @@ type runner struct {
 	tenant   string // secret of a tenant0 reader key
 	next     int    // number of the next generated event
 	rawRate  float64
+	bodies   [][]byte // the request bodies of httpBatches
 	results  []Result
 }
 

@@ -28,7 +28,7 @@ func TestRunSmall(t *testing.T) {
 	}
 	var md strings.Builder
 	bench.Markdown(&md, results)
-	for _, want := range []string{"store raw ceiling", "HTTP ingest", "single-event", "filtered first page", "CSV export"} {
+	for _, want := range []string{"store raw ceiling", "HTTP ingest", "HTTP path alone", "single-event", "filtered first page", "CSV export"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("results lack %q:\n%s", want, md.String())
 		}

@@ -46,6 +46,7 @@ func (r *runner) httpBatches(ctx context.Context) error {
 		bodies = append(bodies, r.gen.body(r.next+i*perBatch, perBatch))
 	}
 	r.next += n * perBatch
+	r.bodies = bodies
 	var sent atomic.Int64
 	var lastFifth time.Time
 	var failed error
@@ -57,7 +58,7 @@ func (r *runner) httpBatches(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for i := c; i < n; i += r.cfg.Clients {
-				if err := r.post(ctx, bodies[i%len(bodies)]); err != nil {
+				if err := r.post(ctx, r.url, bodies[i%len(bodies)]); err != nil {
 					once.Do(func() { failed = err })
 					return
 				}
@@ -82,8 +83,8 @@ func (r *runner) httpBatches(ctx context.Context) error {
 	return nil
 }
 
-func (r *runner) post(ctx context.Context, body []byte) error {
-	req, _ := http.NewRequestWithContext(ctx, "POST", r.url+"/v1/events", bytes.NewReader(body))
+func (r *runner) post(ctx context.Context, url string, body []byte) error {
+	req, _ := http.NewRequestWithContext(ctx, "POST", url+"/v1/events", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+r.platform)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -119,7 +120,7 @@ func (r *runner) single(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := r.post(ctx, bodies[i%len(bodies)]); err != nil {
+			if err := r.post(ctx, r.url, bodies[i%len(bodies)]); err != nil {
 				failures.Add(1)
 			}
 			lat[i] = time.Since(due)
