@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -72,22 +73,43 @@ func appendCSVRow(dst, scratch, data []byte) ([]byte, []byte, error) {
 }
 
 // appendStringCell appends the JSON string raw as a CSV field; an absent
-// or null value is an empty field.
+// or null value is an empty field. A string without escapes is its own
+// text, copied in one pass.
 func appendStringCell(dst, scratch, raw []byte) ([]byte, []byte, error) {
 	switch {
 	case len(raw) == 0 || string(raw) == "null":
 		return dst, scratch, nil
 	case len(raw) < 2 || raw[0] != '"':
 		return dst, scratch, errEventJSON
-	case bytes.IndexByte(raw, '\\') < 0:
-		return appendCSVField(dst, raw[1:len(raw)-1]), scratch, nil
 	}
-	scratch, err := jsontext.AppendUnquote(scratch[:0], raw)
-	if err != nil {
-		return dst, scratch, errEventJSON
+	text, quote := raw[1:len(raw)-1], false
+	for _, c := range text {
+		switch csvClass[c] {
+		case csvEscape:
+			scratch, err := jsontext.AppendUnquote(scratch[:0], raw)
+			if err != nil {
+				return dst, scratch, errEventJSON
+			}
+			return appendCSVField(dst, scratch), scratch, nil
+		case csvQuote:
+			quote = true
+		}
 	}
-	return appendCSVField(dst, scratch), scratch, nil
+	if quote || needsQuotesAtStart(text) {
+		return appendQuoted(dst, text), scratch, nil
+	}
+	return append(dst, text...), scratch, nil
 }
+
+// Byte classes for CSV fields: a backslash starts a JSON escape; the
+// others make encoding/csv quote a field.
+const (
+	csvPlain = iota
+	csvEscape
+	csvQuote
+)
+
+var csvClass = [256]uint8{'\\': csvEscape, ',': csvQuote, '"': csvQuote, '\r': csvQuote, '\n': csvQuote}
 
 // appendTimeCell appends a JSON time as RFC 3339 in UTC. Stored times are
 // already UTC, so they are copied; any other offset is converted.
@@ -110,37 +132,48 @@ func appendTimeCell(dst, scratch, raw []byte) ([]byte, []byte, error) {
 // (comma separated, "\n" line ends): quoted when it holds a comma, a
 // quote, a line break, starts with a space, or is `\.`.
 func appendCSVField(dst, field []byte) []byte {
-	if !csvNeedsQuotes(field) {
-		return append(dst, field...)
-	}
-	dst = append(dst, '"')
-	for {
-		i := bytes.IndexByte(field, '"')
-		if i < 0 {
-			break
+	for _, c := range field {
+		if csvClass[c] == csvQuote {
+			return appendQuoted(dst, field)
 		}
-		dst = append(dst, field[:i+1]...)
-		dst = append(dst, '"')
-		field = field[i+1:]
 	}
-	dst = append(dst, field...)
-	return append(dst, '"')
+	if needsQuotesAtStart(field) {
+		return appendQuoted(dst, field)
+	}
+	return append(dst, field...)
 }
 
-func csvNeedsQuotes(field []byte) bool {
+// needsQuotesAtStart reports the other reasons encoding/csv quotes a
+// field: it starts with a space, or is `\.`.
+func needsQuotesAtStart(field []byte) bool {
 	if len(field) == 0 {
 		return false
 	}
-	if string(field) == `\.` {
-		return true
-	}
-	for _, c := range field {
-		if c == '\n' || c == '\r' || c == '"' || c == ',' {
-			return true
-		}
+	if c := field[0]; c < utf8.RuneSelf {
+		return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' ||
+			string(field) == `\.`
 	}
 	r, _ := utf8.DecodeRune(field)
 	return unicode.IsSpace(r)
+}
+
+// appendQuoted appends field in quotes, its quotes doubled.
+func appendQuoted(dst, field []byte) []byte {
+	dst = slices.Grow(dst, 2*len(field)+2)
+	n := len(dst)
+	dst = dst[:n+2*len(field)+2]
+	dst[n] = '"'
+	n++
+	for _, c := range field {
+		dst[n] = c
+		n++
+		if c == '"' {
+			dst[n] = '"'
+			n++
+		}
+	}
+	dst[n] = '"'
+	return dst[:n+1]
 }
 
 // jsonScanner finds values in JSON that json.Marshal wrote. It checks
