@@ -77,7 +77,11 @@ func open(path string, segments segConfig) (*DB, error) {
 		db.w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	db.r = sql.OpenDB(newConnector(dsn(path, true)))
+	// Readers map the file: a page is read from the OS page cache without a
+	// system call and a copy, which doubles the rate of long scans such as
+	// exports. (An I/O error on a mapped page ends the process instead of
+	// failing one query; the file is local, like the process.)
+	db.r = sql.OpenDB(newConnector(dsn(path, true), "PRAGMA mmap_size = 2147418112"))
 	n := max(4, runtime.GOMAXPROCS(0))
 	db.r.SetMaxOpenConns(n)
 	db.r.SetMaxIdleConns(n)
