@@ -2,7 +2,10 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,10 +22,11 @@ import (
 //  1. its keys (occurred_at, id), from index-only scans of the filter's
 //     index, merged and cut to a page as usual: the index entries of one
 //     actor or target are adjacent, so this reads few pages;
-//  2. its events, by primary key, with a bitmap heap scan, which asks the
+//  2. its events, by primary key, with bitmap heap scans, which ask the
 //     kernel for the heap pages ahead of reading them
-//     (effective_io_concurrency, see pageSettings), so the page's random
-//     reads overlap instead of queueing.
+//     (effective_io_concurrency, see pageSettings), in a few runs of keys
+//     at once (fetchChunks), so the page's random reads overlap instead of
+//     queueing.
 //
 // Filters whose events are adjacent in the heap (time, action, the newest
 // page) keep the one-step plan, whose ordered index scan reads the few heap
@@ -64,7 +68,7 @@ func eventsByKeys(ctx context.Context, db batchQuerier, keysQuery string, args [
 	if err != nil || len(keys) == 0 {
 		return []*trail.Event{}, err
 	}
-	rowsOf, err := fetchEvents(ctx, db, keys)
+	rowsOf, err := fetchChunks(ctx, db, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +93,41 @@ type batchQuerier interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
+// Each bitmap heap scan prefetches only within its partition, and the
+// primary key lookups before it read one index page after another. A
+// target's page spans a year of partitions, a few events in each, so the
+// events are read in up to maxChunks runs of adjacent keys at once, each on
+// its own connection: a run touches fewer partitions, and the runs' reads
+// overlap.
+const (
+	maxChunks = 4
+	minChunk  = 16 // keys; a smaller run is not worth a round trip of its own
+)
+
+// fetchChunks reads the events of keys in concurrent runs of adjacent keys
+// and returns them by id.
+func fetchChunks(ctx context.Context, db batchQuerier, keys []pageKey) (map[[16]byte]storedEvent, error) {
+	n := min(maxChunks, max(1, len(keys)/minChunk))
+	if n == 1 {
+		return fetchEvents(ctx, db, keys)
+	}
+	parts := make([]map[[16]byte]storedEvent, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		chunk := keys[i*len(keys)/n : (i+1)*len(keys)/n]
+		wg.Go(func() { parts[i], errs[i] = fetchEvents(ctx, db, chunk) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, p := range parts[1:] {
+		maps.Copy(parts[0], p)
+	}
+	return parts[0], nil
+}
+
 // pageKey is one event of a page, as its index names it.
 type pageKey struct {
 	OccurredAt time.Time
@@ -105,9 +144,7 @@ type storedEvent struct {
 // partition is small, scan it whole; with both disabled it takes a bitmap
 // heap scan, which prefetches the pages. A generic plan made under these
 // settings is kept with the statement.
-const (
-	bitmapOnly = "SELECT set_config('enable_indexscan', 'off', false), set_config('enable_seqscan', 'off', false)"
-)
+const bitmapOnly = "SELECT set_config('enable_indexscan', 'off', false), set_config('enable_seqscan', 'off', false)"
 
 // bitmapReset undoes bitmapOnly.
 var bitmapReset = []string{"RESET enable_indexscan", "RESET enable_seqscan"}

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +12,9 @@ import (
 )
 
 // TestPageByKeys checks how pages are read: a target's or an actor's page
-// reads its keys first, then its events with a bitmap heap scan, and the
-// settings that force that scan do not outlive it on the connection.
+// reads its keys first, then its events in concurrent runs of bitmap heap
+// scans, in page order; and the settings that force that scan do not outlive
+// it on the connection.
 func TestPageByKeys(t *testing.T) {
 	ctx := context.Background()
 	// One connection per pool, so that every page query and plan below
@@ -20,7 +22,7 @@ func TestPageByKeys(t *testing.T) {
 	db := MustOpen(t, pgtest.NewDB(t)+"&pool_max_conns=1")
 	at := time.Now().UTC().AddDate(0, -3, 0).Truncate(time.Second)
 	var evs []*trail.Event
-	for i := range 90 {
+	for i := range 150 {
 		e := event([]string{"acme", "", "globex"}[i%3], at.Add(time.Duration(i)*24*time.Hour))
 		e.Targets = []trail.Target{{Type: "project", ID: "p1"}}
 		evs = append(evs, e)
@@ -30,9 +32,9 @@ func TestPageByKeys(t *testing.T) {
 	}
 	scope := trail.Scope{Tenant: "acme"}
 	for name, q := range map[string]trail.Query{
-		"Target":   {TargetType: "project", TargetID: "p1", Desc: true, Limit: 10},
-		"TargetID": {TargetID: "p1", Limit: 10},
-		"ActorID":  {ActorID: "u1", Desc: true, Limit: 10},
+		"Target":   {TargetType: "project", TargetID: "p1", Desc: true, Limit: 40},
+		"TargetID": {TargetID: "p1", Limit: 40},
+		"ActorID":  {ActorID: "u1", Desc: true, Limit: 40},
 	} {
 		t.Run(name, func(t *testing.T) {
 			q.Scope = scope
@@ -40,8 +42,19 @@ func TestPageByKeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := len(page.Events), 10; got != want || page.Next == nil {
+			if got, want := len(page.Events), 40; got != want || page.Next == nil {
 				t.Fatalf("page of %d events, next %v; want %d and a cursor", got, page.Next, want)
+			}
+			// Every event has this actor type, so this is the same page,
+			// read in one step.
+			ref := q
+			ref.ActorType = trail.ActorUser
+			want, err := db.Events(ctx, &ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := ids(page.Events), ids(want.Events); !slices.Equal(got, want) {
+				t.Errorf("page by keys =\n%v\nwant\n%v", got, want)
 			}
 			plan, err := db.Explain(ctx, &q)
 			if err != nil {
@@ -61,4 +74,12 @@ func TestPageByKeys(t *testing.T) {
 			}
 		})
 	}
+}
+
+func ids(evs []*trail.Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.ID
+	}
+	return out
 }
