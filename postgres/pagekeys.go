@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/trailhq/trail"
 )
 
@@ -153,13 +155,7 @@ var bitmapReset = []string{"RESET enable_indexscan", "RESET enable_seqscan"}
 // partition. The settings are undone in the same round trip, and with the
 // implicit transaction if the query fails.
 func fetchEvents(ctx context.Context, db batchQuerier, keys []pageKey) (map[[16]byte]storedEvent, error) {
-	b := &pgx.Batch{}
-	b.Queue(bitmapOnly)
-	b.Queue(fetchSQL, fetchArgs(keys)...)
-	for _, r := range bitmapReset {
-		b.Queue(r)
-	}
-	br := db.SendBatch(ctx, b)
+	br := db.SendBatch(ctx, fetchBatch(fetchArgs(keys)))
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return nil, err
@@ -179,6 +175,58 @@ func fetchEvents(ctx context.Context, db batchQuerier, keys []pageKey) (map[[16]
 		return nil, fmt.Errorf("read page events: %w", err)
 	}
 	return out, br.Close()
+}
+
+// fetchBatch runs fetchSQL with args under bitmapOnly.
+func fetchBatch(args []any) *pgx.Batch {
+	b := &pgx.Batch{}
+	b.Queue(bitmapOnly)
+	b.Queue(fetchSQL, args...)
+	for _, r := range bitmapReset {
+		b.Queue(r)
+	}
+	return b
+}
+
+// openPagePool opens the pool of page queries. Planning fetchSQL first on a
+// connection opens every partition of events and its indexes, which costs
+// a new server process 10 ms or more; a page by keys uses up to maxChunks
+// connections at once, so a pool that grew for it would pay that on several
+// connections in the middle of a page. So each new connection plans
+// fetchSQL before its first use (with no ids and a time range before every
+// partition, so it reads nothing), and the pool opens maxChunks connections
+// at once and keeps them (unless the URL sets pool_min_conns).
+func openPagePool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
+	pool, err := newPool(ctx, dsn, pageSettings, func(dsn string, cfg *pgxpool.Config) {
+		if !strings.Contains(dsn, "pool_min_conns") {
+			cfg.MinConns = min(maxChunks, cfg.MaxConns)
+		}
+		cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+			epoch := time.Unix(0, 0)
+			return conn.SendBatch(ctx, fetchBatch([]any{[][16]byte{}, epoch, epoch})).Close()
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	n := int(min(maxChunks, pool.Config().MaxConns))
+	conns := make([]*pgxpool.Conn, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { conns[i], errs[i] = pool.Acquire(ctx) })
+	}
+	wg.Wait()
+	for _, c := range conns {
+		if c != nil {
+			c.Release()
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
 }
 
 // fetchArgs are the arguments of fetchSQL for keys: their ids and the time

@@ -59,22 +59,23 @@ type DB struct {
 func Open(dsn string) (*DB, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	pool, err := newPool(ctx, dsn, nil)
+	pool, err := newPool(ctx, dsn, nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	pages, err := newPool(ctx, dsn, pageSettings)
-	if err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	db := &DB{Now: time.Now, pool: pool, pages: pages, parts: newPartitions()}
+	db := &DB{Now: time.Now, pool: pool, parts: newPartitions()}
 	if err := db.migrate(ctx); err != nil {
-		db.closePools()
+		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", wrap(err))
 	}
 	if err := db.ensureAhead(ctx); err != nil {
-		db.closePools()
+		pool.Close()
+		return nil, fmt.Errorf("open postgres: %w", wrap(err))
+	}
+	// The page pool's new connections plan a query on events, so it opens
+	// once the tables exist.
+	if db.pages, err = openPagePool(ctx, dsn); err != nil {
+		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", wrap(err))
 	}
 	mctx, stop := context.WithCancel(context.Background())
@@ -84,8 +85,9 @@ func Open(dsn string) (*DB, error) {
 	return db, nil
 }
 
-// newPool opens a connection pool on dsn whose sessions use settings.
-func newPool(ctx context.Context, dsn string, settings map[string]string) (*pgxpool.Pool, error) {
+// newPool opens a connection pool on dsn whose sessions use settings;
+// tune, if not nil, adjusts the pool's configuration.
+func newPool(ctx context.Context, dsn string, settings map[string]string, tune func(string, *pgxpool.Config)) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, err
@@ -103,6 +105,9 @@ func newPool(ctx context.Context, dsn string, settings map[string]string) (*pgxp
 		// connection per commit: the driver's default (4 on a small
 		// machine) queues requests behind each other.
 		cfg.MaxConns = DefaultMaxConns
+	}
+	if tune != nil {
+		tune(dsn, cfg)
 	}
 	return pgxpool.NewWithConfig(ctx, cfg)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/trailhq/trail"
 )
 
@@ -35,10 +36,18 @@ func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
 		return nil, pageErr(err)
 	}
 	var evs []*trail.Event
-	if p.byKeys {
-		evs, err = eventsByKeys(ctx, db.pages, query, args)
-	} else {
-		evs, err = queryEvents(ctx, db.pages, query, args...)
+	// After the database restarts, the pool's idle connections are dead
+	// until it notices; a read that failed on one before sending anything
+	// is safe to run again on another.
+	for try := 0; ; try++ {
+		if p.byKeys {
+			evs, err = eventsByKeys(ctx, db.pages, query, args)
+		} else {
+			evs, err = queryEvents(ctx, db.pages, query, args...)
+		}
+		if err == nil || try == maxChunks || !pgconn.SafeToRetry(err) {
+			break
+		}
 	}
 	if err != nil {
 		return nil, pageErr(err)
