@@ -15,9 +15,9 @@ func TestMarshalEventMatchesEncodingJSON(t *testing.T) {
 	at := time.Date(2026, 11, 23, 12, 0, 0, 123456000, time.UTC)
 	full := &trail.Event{ID: trail.NewID(at), Tenant: "acme", Seq: 7, Pos: 9, Action: "user.updated",
 		OccurredAt: at, ReceivedAt: at.Add(time.Second).Truncate(time.Second),
-		Actor: trail.Actor{Type: "user", ID: "u<1>", Name: "Ada & \u2028 Bob", Metadata: json.RawMessage(`{"a": [1, 2]}`)},
-		Targets: []trail.Target{{Type: "doc", ID: "d1", Metadata: json.RawMessage(`{}`)}, {Type: "user", ID: "é"}},
-		Context: trail.Context{IP: "::1", UserAgent: "curl/8 \"x\"", Location: "Zürich"},
+		Actor:    trail.Actor{Type: "user", ID: "u<1>", Name: "Ada & \u2028 Bob", Metadata: json.RawMessage(`{"a": [1, 2]}`)},
+		Targets:  []trail.Target{{Type: "doc", ID: "d1", Metadata: json.RawMessage(`{}`)}, {Type: "user", ID: "é"}},
+		Context:  trail.Context{IP: "::1", UserAgent: "curl/8 \"x\"", Location: "Zürich"},
 		Metadata: json.RawMessage(`{"html":"<b>","n":1e3}`), Version: 2, TraceID: "t-1"}
 	for name, e := range map[string]*trail.Event{
 		"Full":     full,
