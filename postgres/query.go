@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/trailhq/trail"
 )
 
@@ -27,32 +26,36 @@ const maxBranches = 32
 // (a target's or an actor's) merges only their keys, then reads the events
 // of those keys in one prefetching scan (pagekeys.go).
 func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
+	// After the database restarts, the page pool's idle connections are
+	// dead until it notices, and a page may use several at once. A page
+	// only reads, so when the database was unreachable it is read again,
+	// planning included, on fresh connections.
+	for try := 0; ; try++ {
+		evs, err := db.page(ctx, q)
+		switch {
+		case err == nil:
+			return trail.NewPage(q, evs), nil
+		case try == 1 || ctx.Err() != nil || !isUnavailable(err):
+			return nil, pageErr(err)
+		}
+		db.pages.Reset()
+	}
+}
+
+// page plans q and reads its events.
+func (db *DB) page(ctx context.Context, q *trail.Query) ([]*trail.Event, error) {
 	p, err := newPlan(ctx, db.pages, q)
 	if err != nil {
-		return nil, pageErr(err)
+		return nil, err
 	}
 	query, args, err := p.sql()
 	if err != nil {
-		return nil, pageErr(err)
+		return nil, err
 	}
-	var evs []*trail.Event
-	// After the database restarts, the pool's idle connections are dead
-	// until it notices; a read that failed on one before sending anything
-	// is safe to run again on another.
-	for try := 0; ; try++ {
-		if p.byKeys {
-			evs, err = eventsByKeys(ctx, db.pages, query, args)
-		} else {
-			evs, err = queryEvents(ctx, db.pages, query, args...)
-		}
-		if err == nil || try == maxChunks || !pgconn.SafeToRetry(err) {
-			break
-		}
+	if p.byKeys {
+		return eventsByKeys(ctx, db.pages, query, args)
 	}
-	if err != nil {
-		return nil, pageErr(err)
-	}
-	return trail.NewPage(q, evs), nil
+	return queryEvents(ctx, db.pages, query, args...)
 }
 
 func pageErr(err error) error {
