@@ -97,20 +97,22 @@ type batchQuerier interface {
 
 // Each bitmap heap scan prefetches only within its partition, and the
 // primary key lookups before it read one index page after another. A
-// target's page spans a year of partitions, a few events in each, so the
+// target's page spans a year of partitions, a few events in each, so its
 // events are read in up to maxChunks runs of adjacent keys at once, each on
 // its own connection: a run touches fewer partitions, and the runs' reads
-// overlap.
+// overlap. A page within a few months (an actor's newest events) prefetches
+// well in one scan, and is read in one run: more runs would only cost
+// processor time.
 const (
-	maxChunks = 4
-	minChunk  = 16 // keys; a smaller run is not worth a round trip of its own
+	maxChunks      = 4
+	monthsPerChunk = 3
 )
 
 // fetchChunks reads the events of keys in concurrent runs of adjacent keys
 // and returns them by id.
 func fetchChunks(ctx context.Context, db batchQuerier, keys []pageKey) (map[[16]byte]storedEvent, error) {
-	n := min(maxChunks, max(1, len(keys)/minChunk))
-	if n == 1 {
+	n := min(maxChunks, (months(keys)+monthsPerChunk-1)/monthsPerChunk)
+	if n <= 1 {
 		return fetchEvents(ctx, db, keys)
 	}
 	parts := make([]map[[16]byte]storedEvent, n)
@@ -128,6 +130,18 @@ func fetchChunks(ctx context.Context, db batchQuerier, keys []pageKey) (map[[16]
 		maps.Copy(parts[0], p)
 	}
 	return parts[0], nil
+}
+
+// months counts the months (partitions) that keys, in page order, span.
+func months(keys []pageKey) int {
+	n := 0
+	var last time.Time
+	for _, k := range keys {
+		if m := monthOf(k.OccurredAt); !m.Equal(last) {
+			n, last = n+1, m
+		}
+	}
+	return n
 }
 
 // pageKey is one event of a page, as its index names it.
