@@ -1,10 +1,13 @@
 package postgres
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,8 +25,9 @@ import (
 // steps instead:
 //
 //  1. its keys (occurred_at, id), from index-only scans of the filter's
-//     index, merged and cut to a page as usual: the index entries of one
-//     actor or target are adjacent, so this reads few pages;
+//     index, merged and cut to a page as usual (a target's in a few time
+//     slices at once, see slices): the index entries of one actor or target
+//     are adjacent, so this reads few pages;
 //  2. its events, by primary key, with bitmap heap scans, which ask the
 //     kernel for the heap pages ahead of reading them
 //     (effective_io_concurrency, see pageSettings), in a few runs of keys
@@ -59,14 +63,10 @@ func (p *plan) scattered() bool {
 const fetchSQL = `SELECT id, pos, data FROM events
 	WHERE id = ANY($1::uuid[]) AND occurred_at >= $2 AND occurred_at <= $3`
 
-// eventsByKeys runs keysQuery, whose rows are the page's (occurred_at, id)
-// in page order, then reads those events and returns them in that order.
-func eventsByKeys(ctx context.Context, db batchQuerier, keysQuery string, args []any) ([]*trail.Event, error) {
-	rows, err := db.Query(ctx, keysQuery, args...)
-	if err != nil {
-		return nil, err
-	}
-	keys, err := pgx.CollectRows(rows, pgx.RowToStructByPos[pageKey])
+// eventsByKeys reads the page of p, a page by keys, and returns its events
+// in page order.
+func eventsByKeys(ctx context.Context, db batchQuerier, p *plan, now time.Time) ([]*trail.Event, error) {
+	keys, err := readKeys(ctx, db, p.slices(now))
 	if err != nil || len(keys) == 0 {
 		return []*trail.Event{}, err
 	}
@@ -130,6 +130,84 @@ func fetchChunks(ctx context.Context, db batchQuerier, keys []pageKey) (map[[16]
 		maps.Copy(parts[0], p)
 	}
 	return parts[0], nil
+}
+
+// A target's keys are in every month, and each month's index-only scan
+// reads a leaf of its own, one after another. So a target's page reads
+// its keys in keySlices time ranges at once, of sliceMonths months each
+// back from now (the last one open to the past), and merges them.
+const (
+	keySlices   = 4
+	sliceMonths = 3
+)
+
+// slices returns the plans whose keys, merged, are the keys of p's page:
+// p itself, or for a target, p in each time slice that q's range meets.
+func (p *plan) slices(now time.Time) []*plan {
+	if !p.target {
+		return []*plan{p}
+	}
+	var out []*plan
+	hi := time.Time{} // zero: no bound
+	for i := 1; i <= keySlices; i++ {
+		lo := time.Time{}
+		if i < keySlices {
+			lo = monthOf(now).AddDate(0, -sliceMonths*i, 0)
+		}
+		q := *p.q
+		if q.Since.IsZero() || lo.After(q.Since) {
+			q.Since = lo
+		}
+		if q.Until.IsZero() || !hi.IsZero() && hi.Before(q.Until) {
+			q.Until = hi
+		}
+		if q.Since.IsZero() || q.Until.IsZero() || q.Since.Before(q.Until) {
+			s := *p
+			s.q = &q
+			out = append(out, &s)
+		}
+		hi = lo
+	}
+	return out
+}
+
+// readKeys reads the keys of each plan at once and returns the first page
+// plus one of them, in page order.
+func readKeys(ctx context.Context, db batchQuerier, plans []*plan) ([]pageKey, error) {
+	parts := make([][]pageKey, len(plans))
+	errs := make([]error, len(plans))
+	var wg sync.WaitGroup
+	for i, p := range plans {
+		wg.Go(func() {
+			query, args, err := p.sql()
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			rows, err := db.Query(ctx, query, args...)
+			if err == nil {
+				parts[i], err = pgx.CollectRows(rows, pgx.RowToStructByPos[pageKey])
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	keys := slices.Concat(parts...)
+	if len(parts) > 1 {
+		q := plans[0].q
+		slices.SortFunc(keys, func(a, b pageKey) int {
+			c := cmp.Or(a.OccurredAt.Compare(b.OccurredAt), bytes.Compare(a.ID[:], b.ID[:]))
+			if q.Desc {
+				return -c
+			}
+			return c
+		})
+		keys = keys[:min(len(keys), q.PageLimit()+1)]
+	}
+	return keys, nil
 }
 
 // months counts the months (partitions) that keys, in page order, span.
@@ -217,7 +295,9 @@ func openPagePool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 		}
 		cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
 			epoch := time.Unix(0, 0)
-			return conn.SendBatch(ctx, fetchBatch([]any{[][16]byte{}, epoch, epoch})).Close()
+			b := fetchBatch([]any{[][16]byte{}, epoch, epoch})
+			b.Queue("SELECT 1 FROM event_targets WHERE occurred_at < $1 LIMIT 1", epoch)
+			return conn.SendBatch(ctx, b).Close()
 		}
 	})
 	if err != nil {

@@ -20,10 +20,12 @@ func TestPageByKeys(t *testing.T) {
 	// One connection per pool, so that every page query and plan below
 	// runs on the same session.
 	db := MustOpen(t, pgtest.NewDB(t)+"&pool_max_conns=1")
-	at := time.Now().UTC().AddDate(0, -3, 0).Truncate(time.Second)
+	// Over the past year, so that a target's page spans several months
+	// and its keys several time slices.
+	at := time.Now().UTC().AddDate(-1, 0, 0).Truncate(time.Second)
 	var evs []*trail.Event
 	for i := range 150 {
-		e := event([]string{"acme", "", "globex"}[i%3], at.Add(time.Duration(i)*24*time.Hour))
+		e := event([]string{"acme", "", "globex"}[i%3], at.Add(time.Duration(i)*48*time.Hour))
 		e.Targets = []trail.Target{{Type: "project", ID: "p1"}}
 		evs = append(evs, e)
 	}
@@ -35,6 +37,8 @@ func TestPageByKeys(t *testing.T) {
 		"Target":   {TargetType: "project", TargetID: "p1", Desc: true, Limit: 40},
 		"TargetID": {TargetID: "p1", Limit: 40},
 		"ActorID":  {ActorID: "u1", Desc: true, Limit: 40},
+		"TargetRange": {TargetType: "project", TargetID: "p1", Desc: true, Limit: 20,
+			Since: at.AddDate(0, 2, 0), Until: at.AddDate(0, 8, 0)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			q.Scope = scope
@@ -42,7 +46,7 @@ func TestPageByKeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := len(page.Events), 40; got != want || page.Next == nil {
+			if got, want := len(page.Events), q.Limit; got != want || page.Next == nil {
 				t.Fatalf("page of %d events, next %v; want %d and a cursor", got, page.Next, want)
 			}
 			// Every event has this actor type, so this is the same page,

@@ -48,12 +48,12 @@ func (db *DB) page(ctx context.Context, q *trail.Query) ([]*trail.Event, error) 
 	if err != nil {
 		return nil, err
 	}
+	if p.byKeys {
+		return eventsByKeys(ctx, db.pages, p, db.now())
+	}
 	query, args, err := p.sql()
 	if err != nil {
 		return nil, err
-	}
-	if p.byKeys {
-		return eventsByKeys(ctx, db.pages, query, args)
 	}
 	return queryEvents(ctx, db.pages, query, args...)
 }
