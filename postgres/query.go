@@ -24,7 +24,7 @@ const maxBranches = 32
 // ordered index scan per visible tenant, or per (tenant, exact action) when
 // actions are filtered. A page whose events are scattered over the table
 // (a target's or an actor's) merges only their keys, then reads the events
-// of those keys in one prefetching scan (pagekeys.go).
+// of those keys with scans that prefetch (pagekeys.go).
 func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
 	// After the database restarts, the page pool's idle connections are
 	// dead until it notices, and a page may use several at once. A page
