@@ -80,7 +80,7 @@ func exportJSON(ctx context.Context, s EventStore, q Query, size chunkSize, fn f
 	x, ok := s.(JSONExporter)
 	if !ok {
 		return ExportEvents(ctx, s, q, func(e *Event) error {
-			b, err := json.Marshal(e)
+			b, err := MarshalEvent(e)
 			if err != nil {
 				return err
 			}

@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -18,7 +17,7 @@ import (
 // escaping, so a customer can recompute it from the event JSON that the API
 // or an export hands out, with any RFC 8785 implementation.
 func LeafData(e *trail.Event) ([]byte, error) {
-	b, err := json.Marshal(e)
+	b, err := trail.MarshalEvent(e)
 	if err != nil {
 		return nil, fmt.Errorf("leaf of event %s: %w", e.ID, err)
 	}

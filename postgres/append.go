@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -191,7 +190,7 @@ func copyEvents(ctx context.Context, tx pgx.Tx, batches []*trail.Batch) error {
 		for _, e := range b.Events {
 			e.OccurredAt = e.OccurredAt.UTC().Truncate(time.Microsecond)
 			e.ReceivedAt = e.ReceivedAt.UTC().Truncate(time.Microsecond)
-			data, err := json.Marshal(e)
+			data, err := trail.MarshalEvent(e)
 			if err != nil {
 				return fmt.Errorf("event %s: %w", e.ID, err)
 			}
