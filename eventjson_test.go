@@ -37,3 +37,47 @@ func TestMarshalEventMatchesEncodingJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchEventJSON checks that the encoding a batch carries, with the
+// Seq the store assigns spliced in, is MarshalEvent of the stored event,
+// for tenants and ids that hold quotes and the very text of the Seq field,
+// and for Seqs of every width.
+func TestBatchEventJSON(t *testing.T) {
+	at := time.Date(2026, 11, 23, 12, 0, 0, 123456789, time.FixedZone("CET", 3600))
+	tricky := `,"seq":0,"x"`
+	var events []*trail.Event
+	for _, tenant := range []string{"", "acme", tricky, `"`} {
+		events = append(events, &trail.Event{ID: trail.NewID(at) + tricky, Tenant: tenant, Action: "user.updated",
+			OccurredAt: at, ReceivedAt: at.Add(time.Nanosecond),
+			Actor:    trail.Actor{Type: "user", ID: tricky, Metadata: json.RawMessage(`{"seq":0}`)},
+			Metadata: json.RawMessage(`{"seq":0,"a":",\"seq\":0,"}`), Version: 1})
+	}
+	b := &trail.Batch{Events: events}
+	if err := b.Encode(); err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range events {
+		if !e.OccurredAt.Equal(at.Truncate(time.Microsecond)) || e.OccurredAt.Location() != time.UTC {
+			t.Errorf("event %d: occurred_at %v, want %v in UTC", i, e.OccurredAt, at.Truncate(time.Microsecond))
+		}
+		for _, seq := range []int64{0, 1, 9, 10, 12345, 1<<63 - 1} {
+			e.Seq = seq
+			got, err := b.EventJSON(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := json.Marshal(e)
+			if string(got) != string(want) {
+				t.Errorf("event %d, seq %d:\n got %s\nwant %s", i, seq, got, want)
+			}
+		}
+	}
+	// A batch that was not encoded encodes each event afresh.
+	plain := &trail.Batch{Events: events[:1]}
+	events[0].Seq = 42
+	got, _ := plain.EventJSON(0)
+	want, _ := json.Marshal(events[0])
+	if string(got) != string(want) {
+		t.Errorf("unencoded batch:\n got %s\nwant %s", got, want)
+	}
+}

@@ -14,6 +14,9 @@ type Batch struct {
 	Idempotency *Idempotency
 	// Replayed is set by the store when Idempotency's key was seen before.
 	Replayed *IdempotentResponse
+	// Encoded, when Encode filled it, holds the events' JSON for Seq 0;
+	// stores read each event's JSON through EventJSON.
+	Encoded [][]byte
 }
 
 // Idempotency identifies a request that a client may retry, and the response

@@ -41,7 +41,11 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	batch, answer := newIngestBatch(events, key.ID, idemKey, body, now)
+	batch, answer, err := newIngestBatch(events, key.ID, idemKey, body, now)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	if err := s.writer.Append(r.Context(), batch); err != nil {
 		s.error(w, r, fmt.Errorf("append events: %w", err))
 		return
@@ -59,23 +63,27 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	writeRawJSON(w, http.StatusCreated, answer)
 }
 
-// newIngestBatch makes the batch of one request and the answer it gets.
+// newIngestBatch makes the batch of one request and the answer it gets,
+// and encodes its events here, in the request's goroutine (Batch.Encode).
 // With an Idempotency-Key, the batch carries that answer for the store to
 // remember under the API key's id.
-func newIngestBatch(events []*trail.Event, keyID, idemKey string, body []byte, now time.Time) (*trail.Batch, []byte) {
+func newIngestBatch(events []*trail.Event, keyID, idemKey string, body []byte, now time.Time) (*trail.Batch, []byte, error) {
 	resp := ingestResponse{IDs: make([]string, len(events))}
 	for i, e := range events {
 		resp.IDs[i] = e.ID
 	}
 	answer, _ := json.Marshal(resp)
 	b := &trail.Batch{Events: events}
+	if err := b.Encode(); err != nil {
+		return nil, nil, err
+	}
 	if idemKey != "" {
 		sum := sha256.Sum256(body)
 		b.Idempotency = &trail.Idempotency{Namespace: keyID, Key: idemKey,
 			Response: trail.IdempotentResponse{RequestHash: hex.EncodeToString(sum[:]),
 				Status: http.StatusCreated, Body: answer, CreatedAt: now}}
 	}
-	return b, answer
+	return b, answer, nil
 }
 
 func idempotencyKey(r *http.Request) (string, error) {

@@ -187,10 +187,10 @@ func copyEvents(ctx context.Context, tx pgx.Tx, batches []*trail.Batch) error {
 	var events, ids, targets [][]any
 	actions := map[[2]string]bool{}
 	for _, b := range batches {
-		for _, e := range b.Events {
+		for i, e := range b.Events {
 			e.OccurredAt = e.OccurredAt.UTC().Truncate(time.Microsecond)
 			e.ReceivedAt = e.ReceivedAt.UTC().Truncate(time.Microsecond)
-			data, err := trail.MarshalEvent(e)
+			data, err := b.EventJSON(i)
 			if err != nil {
 				return fmt.Errorf("event %s: %w", e.ID, err)
 			}

@@ -89,8 +89,8 @@ func (a *appender) appendBatch(ctx context.Context, b *trail.Batch) error {
 			return nil
 		}
 	}
-	for _, e := range b.Events {
-		if err := a.appendEvent(ctx, e); err != nil {
+	for i := range b.Events {
+		if err := a.appendEvent(ctx, b, i); err != nil {
 			return err
 		}
 	}
@@ -100,7 +100,8 @@ func (a *appender) appendBatch(ctx context.Context, b *trail.Batch) error {
 	return nil
 }
 
-func (a *appender) appendEvent(ctx context.Context, e *trail.Event) error {
+func (a *appender) appendEvent(ctx context.Context, b *trail.Batch, i int) error {
+	e := b.Events[i]
 	seq, err := a.nextSeq(ctx, e.Tenant)
 	if err != nil {
 		return err
@@ -109,7 +110,7 @@ func (a *appender) appendEvent(ctx context.Context, e *trail.Event) error {
 	a.pos++
 	e.OccurredAt = e.OccurredAt.UTC().Truncate(time.Microsecond)
 	e.ReceivedAt = e.ReceivedAt.UTC().Truncate(time.Microsecond)
-	data, err := trail.MarshalEvent(e)
+	data, err := b.EventJSON(i)
 	if err != nil {
 		return fmt.Errorf("event %s: %w", e.ID, err)
 	}

@@ -88,15 +88,23 @@ func (g *gen) events(n int) []*trail.Event {
 func BenchmarkAppendBatches(b *testing.B) {
 	for _, shape := range []struct {
 		name            string
-		batches, events int // batches per call, as the Writer groups requests
-	}{{"1x1000", 1, 1000}, {"10x100", 10, 100}, {"5x1000", 5, 1000}} {
+		batches, events int  // batches per call, as the Writer groups requests
+		encoded         bool // batches come encoded, as the HTTP handlers send them
+	}{{"1x1000", 1, 1000, false}, {"10x100", 10, 100, false}, {"5x1000", 5, 1000, false},
+		{"5x1000-encoded", 5, 1000, true}} {
 		b.Run(shape.name, func(b *testing.B) {
 			db := mustOpen(b, filepath.Join(b.TempDir(), "trail.db"))
 			g := newGen(1)
 			calls := make([][]*trail.Batch, b.N)
 			for i := range calls {
 				for range shape.batches {
-					calls[i] = append(calls[i], &trail.Batch{Events: g.events(shape.events)})
+					batch := &trail.Batch{Events: g.events(shape.events)}
+					if shape.encoded {
+						if err := batch.Encode(); err != nil {
+							b.Fatal(err)
+						}
+					}
+					calls[i] = append(calls[i], batch)
 				}
 			}
 			cpu := cpuTime()
