@@ -86,7 +86,7 @@ type runner struct {
 	tenant   string // secret of a tenant0 reader key
 	next     int    // number of the next generated event
 	rawRate  float64
-	bodies   [][]byte // the request bodies of httpBatches
+	bodies   []body // the request bodies of httpBatches
 	results  []Result
 }
 

@@ -4,9 +4,11 @@
 package bench
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/trailhq/trail"
@@ -44,10 +46,9 @@ func newGen(seed uint64) *gen {
 func (g *gen) input(i int) map[string]any {
 	actor := g.rnd.IntN(numActors)
 	target := g.rnd.IntN(numTargets)
-	at := g.base.Add(time.Duration(i) * 2 * time.Second / 3).UTC()
 	return map[string]any{
 		"action":      actions[g.rnd.IntN(len(actions))],
-		"occurred_at": at.Format(time.RFC3339Nano),
+		"occurred_at": g.at(i).Format(timeLayout),
 		"tenant":      Tenant(actor),
 		"actor": map[string]any{"type": "user", "id": fmt.Sprintf("user_%05d", actor),
 			"name": fmt.Sprintf("User Number %d", actor), "metadata": map[string]any{"role": "admin"}},
@@ -60,6 +61,16 @@ func (g *gen) input(i int) map[string]any {
 			"plan": "enterprise", "changes": map[string]any{"before": "viewer", "after": "editor"}},
 		"trace_id": fmt.Sprintf("%032x", g.rnd.Uint64()),
 	}
+}
+
+// timeLayout writes RFC 3339 times of one width, so that a request body
+// made once can be sent again with new times written in place (stamp).
+const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+// at is when generated event i occurred: events arrive in time order, as
+// they do in a real audit log, so each time index takes them at its end.
+func (g *gen) at(i int) time.Time {
+	return g.base.Add(time.Duration(i) * 2 * time.Second / 3).UTC()
 }
 
 // events returns n validated events ready for AppendBatches, numbered from
@@ -86,12 +97,41 @@ func (g *gen) inputs(first, n int) []any {
 	return out
 }
 
-// body returns a POST /v1/events body of n events.
-func (g *gen) body(first, n int) []byte {
+// body is a POST /v1/events body made once and sent many times, each time
+// with the occurred_at of the events it then stands for.
+type body struct {
+	data  []byte
+	times []int // offsets of the occurred_at values in data
+}
+
+// body returns a body of n events.
+func (g *gen) body(first, n int) body {
+	var data []byte
 	if n == 1 {
-		b, _ := json.Marshal(g.input(first))
-		return b
+		data, _ = json.Marshal(g.input(first))
+	} else {
+		data, _ = json.Marshal(map[string]any{"events": g.inputs(first, n)})
 	}
-	b, _ := json.Marshal(map[string]any{"events": g.inputs(first, n)})
-	return b
+	b := body{data: data}
+	field := []byte(`"occurred_at":"`)
+	for off := 0; ; {
+		i := bytes.Index(data[off:], field)
+		if i < 0 {
+			return b
+		}
+		off += i + len(field)
+		b.times = append(b.times, off)
+	}
+}
+
+// stamp returns a copy of b whose events occurred as generated events
+// first, first+1, ... would have: without it, bodies sent again would put
+// old times back into the time indexes, in an order no real log has.
+func (g *gen) stamp(b body, first int) []byte {
+	out := slices.Clone(b.data)
+	var t [64]byte // not out itself: AppendFormat writes past what it keeps
+	for k, off := range b.times {
+		copy(out[off:], g.at(first+k).AppendFormat(t[:0], timeLayout))
+	}
+	return out
 }

@@ -46,7 +46,7 @@ func (r *runner) httpPath(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
-				if err := r.post(ctx, url, r.bodies[int(i)%len(r.bodies)]); err != nil {
+				if err := r.post(ctx, url, r.gen.stamp(r.bodies[int(i)%len(r.bodies)], int(i)*100)); err != nil {
 					once.Do(func() { failed = err })
 					return
 				}

@@ -41,10 +41,11 @@ func (r *runner) raw(ctx context.Context) error {
 func (r *runner) httpBatches(ctx context.Context) error {
 	const perBatch = 100
 	n := r.cfg.HTTPEvents / perBatch
-	bodies := make([][]byte, 0, 500)
+	bodies := make([]body, 0, 500)
 	for i := range min(n, 500) {
 		bodies = append(bodies, r.gen.body(r.next+i*perBatch, perBatch))
 	}
+	first := r.next
 	r.next += n * perBatch
 	r.bodies = bodies
 	var sent atomic.Int64
@@ -58,7 +59,7 @@ func (r *runner) httpBatches(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for i := c; i < n; i += r.cfg.Clients {
-				if err := r.post(ctx, r.url, bodies[i%len(bodies)]); err != nil {
+				if err := r.post(ctx, r.url, r.gen.stamp(bodies[i%len(bodies)], first+i*perBatch)); err != nil {
 					once.Do(func() { failed = err })
 					return
 				}
@@ -104,10 +105,11 @@ func (r *runner) post(ctx context.Context, url string, body []byte) error {
 // requests it delayed.
 func (r *runner) single(ctx context.Context) error {
 	n := int(r.cfg.SingleDuration.Seconds() * float64(r.cfg.SingleRate))
-	bodies := make([][]byte, 1000)
+	bodies := make([]body, 1000)
 	for i := range bodies {
 		bodies[i] = r.gen.body(r.next+i, 1)
 	}
+	first := r.next
 	r.next += n
 	lat := make([]time.Duration, n)
 	interval := time.Second / time.Duration(r.cfg.SingleRate)
@@ -120,7 +122,7 @@ func (r *runner) single(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := r.post(ctx, r.url, bodies[i%len(bodies)]); err != nil {
+			if err := r.post(ctx, r.url, r.gen.stamp(bodies[i%len(bodies)], first+i)); err != nil {
 				failures.Add(1)
 			}
 			lat[i] = time.Since(due)
