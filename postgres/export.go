@@ -18,27 +18,42 @@ var _ trail.JSONExporter = (*DB)(nil)
 // events themselves: reading keys first (pagekeys.go) pays off for a cold
 // page of a hundred scattered events, while a chunk of thousands reads
 // most heap pages it touches anyway.
+//
+// Like a page, a chunk that finds the database unreachable before it has
+// read a row is read again on fresh connections: the first export after a
+// restart would otherwise meet the page pool's dead connections.
 func (db *DB) ExportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *trail.Chunk) error {
+	for try := 0; ; try++ {
+		n := c.Len()
+		err := db.exportChunk(ctx, q, maxBytes, c)
+		switch {
+		case err == nil:
+			return nil
+		case try == 1 || ctx.Err() != nil || c.Len() != n || !isUnavailable(err):
+			return pageErr(err)
+		}
+		db.pages.Reset()
+	}
+}
+
+func (db *DB) exportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *trail.Chunk) error {
 	p, err := newPlan(ctx, db.pages, q)
 	if err != nil {
-		return pageErr(err)
+		return err
 	}
 	p.byKeys = false
 	query, args, err := p.sql()
 	if err != nil {
-		return pageErr(err)
+		return err
 	}
 	rows, err := db.pages.Query(ctx, query, args...)
 	if err != nil {
-		return pageErr(err)
+		return err
 	}
 	defer rows.Close()
 	for c.Size() < maxBytes && rows.Next() {
 		c.Add(rows.RawValues()[1]) // (pos, data); text arrives as its bytes
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return pageErr(err)
-	}
-	return nil
+	return rows.Err()
 }
