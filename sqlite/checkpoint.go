@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"time"
 )
 
 // The checkpointer copies committed WAL frames into the database file on
@@ -34,10 +35,21 @@ func (db *DB) stopCheckpointer() {
 	db.ckpt.Close()
 }
 
-// checkpointLoop checkpoints after commits. A failed checkpoint is retried
-// after the next commit; until then the WAL only grows.
+// checkpointGap is the least time between two checkpoints. Each
+// checkpoint writes the pages committed since the last one and fsyncs the
+// database file; at a commit every millisecond (single events) that was an
+// fsync per commit, and the same hot pages (the tail of the events table
+// and of each index) written again every time. Commits that land within a
+// gap are checkpointed together at its end.
+const checkpointGap = 100 * time.Millisecond
+
+// checkpointLoop checkpoints after commits, at most once a checkpointGap.
+// A failed checkpoint is retried after the next commit; until then the
+// WAL only grows.
 func (db *DB) checkpointLoop(ctx context.Context) {
 	defer close(db.ckptDone)
+	gap := time.NewTimer(0)
+	defer gap.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -46,5 +58,11 @@ func (db *DB) checkpointLoop(ctx context.Context) {
 		}
 		var busy, log, done int
 		_ = db.ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+		gap.Reset(checkpointGap)
+		select {
+		case <-ctx.Done():
+			return
+		case <-gap.C:
+		}
 	}
 }
