@@ -31,9 +31,9 @@ func MarshalJSON(v any) ([]byte, error) {
 // for Seq 0, after putting the event's times in the form stores keep
 // (UTC, whole microseconds). A store's single writer then only splices in
 // the Seq it assigns (EventJSON), instead of encoding every event itself:
-// the HTTP handlers of concurrent requests encode in parallel, which takes
-// about a tenth of an event's cost off the one goroutine that bounds
-// ingest. Events must not change after Encode.
+// the HTTP handlers of concurrent requests encode in parallel, off the one
+// goroutine that bounds ingest (appends of encoded batches run 1.2-1.3x
+// faster, BenchmarkAppendBatches). Events must not change after Encode.
 func (b *Batch) Encode() error {
 	b.Encoded = make([][]byte, len(b.Events))
 	for i, e := range b.Events {
