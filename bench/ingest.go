@@ -35,9 +35,10 @@ func (r *runner) raw(ctx context.Context) error {
 	return nil
 }
 
-// httpBatches posts batches of 100 from concurrent clients. Bodies are made
-// before the clock starts, so the load generator's JSON encoding does not
-// compete with the server for the two cores.
+// httpBatches posts batches of 100 from concurrent clients. Bodies are
+// encoded before the clock starts, so the load generator's JSON encoding
+// does not compete with the server for the two cores; each send only
+// copies one and writes its events' times into it (stamp).
 func (r *runner) httpBatches(ctx context.Context) error {
 	const perBatch = 100
 	n := r.cfg.HTTPEvents / perBatch
