@@ -20,6 +20,7 @@ type Metrics struct {
 	commitEvents   prometheus.Histogram
 	commitDuration prometheus.Histogram
 	commitErrors   prometheus.Counter
+	health         *trail.StoreHealth // fed by ObserveCommit, read by /readyz
 }
 
 // NewMetrics registers Trail's metrics, with the Go runtime and process
@@ -56,6 +57,7 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Help: "Group commits that failed.",
 		})),
 	}
+	m.health = register(reg, newHealthCollector()).health
 	register(reg, collectors.NewGoCollector())
 	register(reg, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -80,6 +82,7 @@ func register[C prometheus.Collector](reg *prometheus.Registry, c C) C {
 // ObserveCommit records one group commit; pass it to trail.NewWriter as its
 // onCommit.
 func (m *Metrics) ObserveCommit(st trail.CommitStats) {
+	m.health.Observe(st.Err)
 	if st.Err != nil {
 		m.commitErrors.Inc()
 		return

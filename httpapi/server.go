@@ -86,6 +86,7 @@ func New(cfg Config) *Server {
 		s.registry = prometheus.NewRegistry()
 	}
 	s.metrics = NewMetrics(s.registry)
+	s.metrics.health.SetLogger(s.logger)
 	s.retention = newRetention(cfg)
 	s.handler = s.buildHandler()
 	return s

@@ -38,6 +38,7 @@ type DB struct {
 	Now func() time.Time
 
 	path string
+	file os.FileInfo // the database file as opened; see checkFile
 	w    *sql.DB // the one write connection: SQLite has one writer
 	r    *sql.DB // a pool of read-only connections
 	x    *sql.DB // read-only connections that map the file, for exports
@@ -77,6 +78,11 @@ func open(path string, segments segConfig) (*DB, error) {
 	if err := db.migrate(context.Background()); err != nil {
 		db.w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	var err error
+	if db.file, err = os.Stat(path); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	db.r = sql.OpenDB(newConnector(dsn(path, true)))
 	n := max(4, runtime.GOMAXPROCS(0))
@@ -160,8 +166,13 @@ func (db *DB) Close() error {
 	return err
 }
 
-// Ping reports whether the database answers a query.
+// Ping reports whether the database answers a query and its file is still
+// there: a file deleted under a running server goes on answering from the
+// open descriptor, while nothing it commits would survive a restart.
 func (db *DB) Ping(ctx context.Context) error {
+	if err := db.checkFile(); err != nil {
+		return err
+	}
 	var one int
 	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return trail.Errorf(trail.EUNAVAILABLE, "database unavailable")
