@@ -39,9 +39,9 @@ type DB struct {
 
 	path string
 	file os.FileInfo // the database file as opened; see checkFile
-	w    *sql.DB // the one write connection: SQLite has one writer
-	r    *sql.DB // a pool of read-only connections
-	x    *sql.DB // read-only connections that map the file, for exports
+	w    *sql.DB     // the one write connection: SQLite has one writer
+	r    *sql.DB     // a pool of read-only connections
+	x    *sql.DB     // read-only connections that map the file, for exports
 
 	segments  segConfig
 	mergeWake chan struct{}
