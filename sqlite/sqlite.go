@@ -66,6 +66,9 @@ func open(path string, segments segConfig) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
 	db := &DB{Now: time.Now, path: path, segments: segments}
 	// The checkpointer copies the WAL into the file on its own connection
 	// while the writer goes on; commits checkpoint themselves only if the
@@ -102,6 +105,34 @@ func open(path string, segments segConfig) (*DB, error) {
 	db.startMerger()
 	db.startCheckpointer()
 	return db, nil
+}
+
+// createPrivate creates the database file readable by its owner only, before
+// SQLite opens it: SQLite would create it 0644, and gives the -wal and -shm
+// files the mode of the database file. A file (or -wal, -shm) that an older
+// version left group- or world-readable is narrowed to the owner.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			continue
+		case err != nil:
+			return err
+		case fi.Mode().Perm()&0o077 != 0:
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // dsn builds the connection string. Writers begin transactions with
