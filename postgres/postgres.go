@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/secretbox"
 )
 
 var _ trail.Store = (*DB)(nil)
@@ -50,6 +51,8 @@ type DB struct {
 	parts *partitions
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
+
+	secrets *secretbox.Keyring // seals stored secrets; see UseSecrets
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a libpq

@@ -23,6 +23,7 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/secretbox"
 )
 
 var _ trail.Store = (*DB)(nil)
@@ -39,9 +40,11 @@ type DB struct {
 
 	path string
 	file os.FileInfo // the database file as opened; see checkFile
-	w    *sql.DB     // the one write connection: SQLite has one writer
-	r    *sql.DB     // a pool of read-only connections
-	x    *sql.DB     // read-only connections that map the file, for exports
+
+	secrets *secretbox.Keyring // seals stored secrets; see UseSecrets
+	w       *sql.DB            // the one write connection: SQLite has one writer
+	r       *sql.DB            // a pool of read-only connections
+	x       *sql.DB            // read-only connections that map the file, for exports
 
 	segments  segConfig
 	mergeWake chan struct{}

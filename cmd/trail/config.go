@@ -59,6 +59,10 @@ type Config struct {
 	// LedgerKey is the checkpoint signing key file; empty means
 	// ledger.key in Data. Nodes sharing one PostgreSQL share one key.
 	LedgerKey string `yaml:"ledger_key"`
+	// SecretsKey is the file of the key that encrypts the secrets kept in
+	// the store (forwarder tokens, webhook secrets); empty means
+	// secrets.key in Data. Nodes sharing one PostgreSQL share one file.
+	SecretsKey string `yaml:"secrets_key"`
 	// ConsoleSecureCookies marks the web console's cookies Secure; set it
 	// whenever the console is reached over HTTPS.
 	ConsoleSecureCookies bool `yaml:"console_secure_cookies"`
@@ -105,6 +109,8 @@ func (c *Config) bind(fs *flag.FlagSet) {
 		"this deployment's `name` in ledger checkpoints, like audit.example.com (default trail.local)")
 	fs.StringVar(&c.LedgerKey, "ledger-key", c.LedgerKey,
 		"checkpoint signing key `file`, created at first start (default ledger.key in --data)")
+	fs.StringVar(&c.SecretsKey, "secrets-key", c.SecretsKey,
+		"key `file` encrypting stored secrets, created at first start (default secrets.key in --data)")
 	fs.BoolVar(&c.ConsoleSecureCookies, "console-secure-cookies", c.ConsoleSecureCookies,
 		"mark web console cookies Secure (set it when served over HTTPS)")
 }

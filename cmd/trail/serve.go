@@ -90,13 +90,25 @@ func (m *Main) ParseFlags(args []string) error {
 func DBPath(dir string) string { return filepath.Join(dir, "trail.db") }
 
 // OpenStore opens the store that cfg names: the PostgreSQL database of
-// --store when set, else the SQLite file in the data folder. Every command
-// that works on the store opens it here.
+// --store when set, else the SQLite file in the data folder, with the
+// secrets key of --secrets-key. Every command that works on the store
+// opens it here.
 func OpenStore(cfg Config) (trail.Store, error) {
+	var db trail.Store
+	var err error
 	if cfg.Store != "" {
-		return postgres.Open(cfg.Store)
+		db, err = postgres.Open(cfg.Store)
+	} else {
+		db, err = sqlite.Open(DBPath(cfg.Data))
 	}
-	return sqlite.Open(DBPath(cfg.Data))
+	if err != nil {
+		return nil, err
+	}
+	if err := useSecrets(cfg, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 // Run opens the store, starts the writer, the background work and the HTTP
