@@ -61,7 +61,8 @@ type Config struct {
 	LedgerKey string `yaml:"ledger_key"`
 	// SecretsKey is the file of the key that encrypts the secrets kept in
 	// the store (forwarder tokens, webhook secrets); empty means
-	// secrets.key in Data. Nodes sharing one PostgreSQL share one file.
+	// secrets.key beside the ledger key. Nodes sharing one PostgreSQL
+	// share one file.
 	SecretsKey string `yaml:"secrets_key"`
 	// ConsoleSecureCookies marks the web console's cookies Secure; set it
 	// whenever the console is reached over HTTPS.
@@ -110,7 +111,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.LedgerKey, "ledger-key", c.LedgerKey,
 		"checkpoint signing key `file`, created at first start (default ledger.key in --data)")
 	fs.StringVar(&c.SecretsKey, "secrets-key", c.SecretsKey,
-		"key `file` encrypting stored secrets, created at first start (default secrets.key in --data)")
+		"key `file` encrypting stored secrets, created at first start (default secrets.key beside the ledger key)")
 	fs.BoolVar(&c.ConsoleSecureCookies, "console-secure-cookies", c.ConsoleSecureCookies,
 		"mark web console cookies Secure (set it when served over HTTPS)")
 }

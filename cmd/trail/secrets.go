@@ -17,12 +17,14 @@ type secretStore interface {
 }
 
 // SecretsKeyPath returns the secrets key file that cfg names:
-// --secrets-key, or secrets.key in the data folder.
+// --secrets-key, or secrets.key beside the ledger key (in the data folder
+// unless --ledger-key moves it), so that nodes already sharing a ledger key
+// share the secrets key too.
 func SecretsKeyPath(cfg Config) string {
 	if cfg.SecretsKey != "" {
 		return cfg.SecretsKey
 	}
-	return filepath.Join(cfg.Data, secretbox.KeyFile)
+	return filepath.Join(filepath.Dir(LedgerKeyPath(cfg)), secretbox.KeyFile)
 }
 
 // useSecrets loads (or creates, at first start) the secrets key, gives it
@@ -47,7 +49,7 @@ const secretsUsage = `Usage:
   trail secrets rotate
 
 rotate puts a new key in the secrets key file (--secrets-key, default
-secrets.key in the data folder), encrypts every secret in the store again
+secrets.key beside the ledger key, in the data folder), encrypts every secret in the store again
 under it, then removes the old key. The old key stays in the file until
 every secret is encrypted again, so a running server and an interrupted
 rotation keep working; run rotate again to finish an interrupted one. With
