@@ -103,6 +103,11 @@ func (db *DB) CheckWritable(ctx context.Context) error {
 		return fmt.Errorf("check writable: %w", wrap(err))
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	// Temporary tables go to temp_tablespaces when the operator set it;
+	// check the tablespace that Trail's tables live in instead.
+	if _, err := tx.Exec(ctx, "SET LOCAL temp_tablespaces = ''"); err != nil {
+		return fmt.Errorf("check writable: %w", wrap(err))
+	}
 	const check = `CREATE TEMP TABLE trail_write_check ON COMMIT DROP AS
 		SELECT g, repeat(md5(g::text), 32) AS pad FROM generate_series(1, $1::int) g`
 	if _, err := tx.Exec(ctx, check, writeCheckRows); err != nil {
