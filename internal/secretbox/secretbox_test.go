@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/trailhq/trail/internal/secretbox"
@@ -64,8 +65,8 @@ func TestSealOpen(t *testing.T) {
 }
 
 func TestKeyFileMode(t *testing.T) {
-	old := umask(0o022)
-	defer umask(old)
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
 	k := mustKeyring(t)
 	for path, want := range map[string]os.FileMode{k.Path(): 0o600, filepath.Dir(k.Path()): 0o700} {
 		fi, err := os.Stat(path)
