@@ -27,9 +27,12 @@ func SecretsKeyPath(cfg Config) string {
 	return filepath.Join(filepath.Dir(LedgerKeyPath(cfg)), secretbox.KeyFile)
 }
 
-// useSecrets loads (or creates, at first start) the secrets key, gives it
+// UseSecrets loads (or creates, at first start) the secrets key, gives it
 // to db, and seals the secrets that an older version stored in plain text.
-func useSecrets(cfg Config, db trail.Store) error {
+// Only the commands that handle stored secrets call it, so that a command
+// run elsewhere (trail keys create --store from a laptop) never makes a key
+// of its own and seals secrets with it.
+func UseSecrets(cfg Config, db trail.Store) error {
 	ss, ok := db.(secretStore)
 	if !ok {
 		return nil
@@ -86,6 +89,9 @@ func secretsRotate(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if err := UseSecrets(cfg, db); err != nil {
+		return err
+	}
 	ss, ok := db.(secretStore)
 	if !ok {
 		return fmt.Errorf("store %T keeps no secrets", db)

@@ -62,6 +62,9 @@ func withStore(t *testing.T, cfg main.Config, fn func(trail.ForwarderStore)) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if err := main.UseSecrets(cfg, s); err != nil {
+		t.Fatal(err)
+	}
 	fn(s.(trail.ForwarderStore))
 }
 

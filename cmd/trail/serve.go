@@ -90,25 +90,14 @@ func (m *Main) ParseFlags(args []string) error {
 func DBPath(dir string) string { return filepath.Join(dir, "trail.db") }
 
 // OpenStore opens the store that cfg names: the PostgreSQL database of
-// --store when set, else the SQLite file in the data folder, with the
-// secrets key of --secrets-key. Every command that works on the store
-// opens it here.
+// --store when set, else the SQLite file in the data folder. Every command
+// that works on the store opens it here; those that read or write stored
+// secrets (serve, secrets rotate) then call UseSecrets.
 func OpenStore(cfg Config) (trail.Store, error) {
-	var db trail.Store
-	var err error
 	if cfg.Store != "" {
-		db, err = postgres.Open(cfg.Store)
-	} else {
-		db, err = sqlite.Open(DBPath(cfg.Data))
+		return postgres.Open(cfg.Store)
 	}
-	if err != nil {
-		return nil, err
-	}
-	if err := useSecrets(cfg, db); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
+	return sqlite.Open(DBPath(cfg.Data))
 }
 
 // Run opens the store, starts the writer, the background work and the HTTP
@@ -124,6 +113,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Store = db
+	if err := UseSecrets(m.Config, db); err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	if m.Forwarders, err = newForwarders(db, reg, m.Logger); err != nil {
 		return err
