@@ -14,24 +14,55 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/trailhq/trail/client"
+	"github.com/trailhq/trail/internal/pgtest"
 	"github.com/trailhq/trail/internal/tmpfs"
 )
 
-// TestStorageFullSQLite runs `trail serve` with its data folder on a small
-// tmpfs and fills the disk: ingest answers 503 storage_full with
-// Retry-After, /readyz turns not ready with that code, the metrics and an
-// ERROR line say so, reads go on, and once space returns /readyz and ingest
-// recover by themselves with every acknowledged event kept.
-func TestStorageFullSQLite(t *testing.T) {
-	data := tmpfs.Mount(t, 48<<20)
-	_, key := createKey(t, data, "--tenant", "acme", "--scopes", "events:write,events:read")
-	node := startServe(t, "--data", data)
+// TestStorageFull runs `trail serve` with its database on a small tmpfs
+// (SQLite's data folder, PostgreSQL's tablespace) and fills the disk:
+// ingest answers 503 storage_full with Retry-After, /readyz turns not ready
+// with that code, the metrics and an ERROR line say so, reads go on, and
+// once space returns /readyz and ingest recover by themselves with every
+// acknowledged event kept.
+func TestStorageFull(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) {
+		data := tmpfs.Mount(t, 48<<20)
+		_, key := createKey(t, data, "--tenant", "acme", "--scopes", "events:write,events:read")
+		node := startServe(t, "--data", data)
+		testStorageFull(t, node, key, filepath.Join(data, "filler"))
+	})
+	t.Run("PostgreSQL", func(t *testing.T) {
+		dir := tmpfs.Mount(t, 48<<20)
+		srv, err := pgtest.NewServer(pgtest.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Close() })
+		space := filepath.Join(dir, "space")
+		if err := os.Mkdir(space, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{dir, space} {
+			if err := srv.Chown(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pgExec(t, srv.DSN("postgres"), "CREATE TABLESPACE small LOCATION '"+space+"'")
+		pgExec(t, srv.DSN("postgres"), "CREATE DATABASE smalldb TEMPLATE template0 TABLESPACE small")
+		dsn := srv.DSN("smalldb")
+		key := createStoreKey(t, dsn, "--tenant", "acme", "--scopes", "events:write,events:read")
+		node := startServe(t, "--store", dsn, "--data", t.TempDir())
+		testStorageFull(t, node, key, filepath.Join(dir, "filler"))
+	})
+}
+
+func testStorageFull(t *testing.T, node *serveProc, key, filler string) {
 	if code, _, _ := post(t, node.URL, key, "before", 50); code != 201 {
 		t.Fatalf("before the disk fills: status %d, want 201", code)
 	}
 	acked := countAll(t, client.New(node.URL, key)) // with the CLI's own audit events
-	filler := filepath.Join(data, "filler")
 	tmpfs.Fill(t, filler)
 
 	var code int
@@ -121,6 +152,21 @@ func TestDatabaseFileDeletedSQLite(t *testing.T) {
 	}
 	if code, body := getBody(t, node.URL+"/readyz", ""); code != 503 || !strings.Contains(body, `"code":"unavailable"`) {
 		t.Errorf("/readyz after trail.db was deleted: %d %s; want 503 unavailable", code, body)
+	}
+}
+
+// pgExec runs one statement on the database at dsn.
+func pgExec(t *testing.T, dsn, sql string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
 	}
 }
 
