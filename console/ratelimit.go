@@ -17,8 +17,8 @@ const (
 	// slow that account down to one attempt per accountSpacing. It never
 	// blocks it: an attacker with many addresses must not be able to lock
 	// the real user out.
-	accountSlowAfter = 10
-	accountSpacing   = 10 * time.Second
+	accountSlowAfter  = 10
+	accountSpacing    = 10 * time.Second
 	maxLimiterEntries = 100_000
 )
 
