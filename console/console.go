@@ -159,7 +159,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /events/tail", s.auditor(s.handleTail))
 	mux.HandleFunc("GET /events/{id}", s.auditor(s.handleEvent))
 	mux.HandleFunc("GET /entity", s.auditor(s.handleEntity))
-	mux.HandleFunc("GET /export", s.auditor(s.handleExport))
+	mux.HandleFunc("POST /export", s.auditor(s.handleExport))
 
 	mux.HandleFunc("GET /settings", s.auditor(s.handleSettings))
 	mux.HandleFunc("POST /settings/keys", s.auditor(s.handleCreateKey))
