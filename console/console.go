@@ -75,6 +75,7 @@ type Server struct {
 
 	// streams is closed by CloseStreams to end every live tail.
 	streams   chan struct{}
+	sessions  *sessionStreams // ends a session's tails when it is revoked
 	closeOnce sync.Once
 }
 
@@ -99,9 +100,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	sessions := newSessionStreams()
 	s := &Server{
-		store: cfg.Store, users: cfg.Users, writer: cfg.Writer, logger: cfg.Logger,
+		store: cfg.Store, users: revokingUsers{cfg.Users, sessions}, writer: cfg.Writer, logger: cfg.Logger,
 		now: cfg.Now, cfg: cfg, limiter: newLoginLimiter(), pages: p, streams: make(chan struct{}),
+		sessions: sessions,
 	}
 	s.handler = s.routes()
 	return s, nil
