@@ -21,12 +21,7 @@ import (
 // flags.
 func startMainWith(tb testing.TB, args ...string) *main.Main {
 	tb.Helper()
-	m := main.NewMain()
-	m.Getenv = env(nil)
-	m.Stderr = io.Discard
-	if err := m.ParseFlags(append([]string{"--addr", "127.0.0.1:0", "--data", tb.TempDir()}, args...)); err != nil {
-		tb.Fatal(err)
-	}
+	m := newMainWith(tb, args...)
 	if err := m.Run(context.Background()); err != nil {
 		m.Close()
 		tb.Fatal(err)
@@ -36,6 +31,19 @@ func startMainWith(tb testing.TB, args ...string) *main.Main {
 			tb.Errorf("close: %v", err)
 		}
 	})
+	return m
+}
+
+// newMainWith returns a Main on a free port with its data in a new
+// folder, configured by args, not yet running.
+func newMainWith(tb testing.TB, args ...string) *main.Main {
+	tb.Helper()
+	m := main.NewMain()
+	m.Getenv = env(nil)
+	m.Stderr = io.Discard
+	if err := m.ParseFlags(append([]string{"--addr", "127.0.0.1:0", "--data", tb.TempDir()}, args...)); err != nil {
+		tb.Fatal(err)
+	}
 	return m
 }
 
