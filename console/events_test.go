@@ -244,6 +244,22 @@ func TestExport(t *testing.T) {
 			t.Fatalf("%d export.downloaded events recorded by refused exports", after-before)
 		}
 	})
+	t.Run("ErrMalformedForm", func(t *testing.T) {
+		before := len(e.recorded(t, "acme", trail.ActionExportDownloaded))
+		body := "format=csv&action=nomatch.x;&csrf=" + token
+		resp, err := c.Post(e.srv.URL+"/export", "application/x-www-form-urlencoded", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(page), "form:") {
+			t.Fatalf("export with a raw ';' in the form: status %d, want 400 naming the form", resp.StatusCode)
+		}
+		if after := len(e.recorded(t, "acme", trail.ActionExportDownloaded)); after != before {
+			t.Fatal("a refused export was recorded")
+		}
+	})
 	t.Run("PageForm", func(t *testing.T) {
 		for _, want := range []string{`<form method="post" action="/export"`, `name="csrf" value="` + token + `"`,
 			`name="action" value="document.shared"`, `name="format" value="csv"`} {
