@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -84,7 +85,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, http.StatusBadRequest, lv)
 		return
 	}
-	u, status, msg := s.checkLogin(r, a)
+	u, status, msg := s.checkLogin(w, r, a)
 	if u == nil {
 		lv.Error = msg
 		s.renderLogin(w, r, status, lv)
@@ -113,14 +114,16 @@ func (a *loginAttempt) problem() string {
 // checkLogin checks a sign-in against the rate limit and the stored
 // password and records failures. The attempt is counted before the slow
 // hash, so parallel guesses are limited as sequential ones are. It returns
-// the user, or the status and message to show.
-func (s *Server) checkLogin(r *http.Request, a loginAttempt) (*trail.User, int, string) {
+// the user, or the status and message to show (with Retry-After set on
+// w for a 429).
+func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request, a loginAttempt) (*trail.User, int, string) {
 	ok, first, wait := s.limiter.reserve(a.ctx.IP, a.tenant, a.email, s.now())
 	if !ok {
 		if first {
 			u, _ := s.users.UserByEmail(r.Context(), a.tenant, a.email) // name the user, as other failures do
 			s.recordFailure(r, a, u, "rate_limited")
 		}
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		return nil, http.StatusTooManyRequests, "Too many failed sign-ins. Wait " + waitText(wait) + ", then try again."
 	}
 	u, err := s.users.UserByEmail(r.Context(), a.tenant, a.email)

@@ -115,6 +115,10 @@ func TestLoginAccountSlowdown(t *testing.T) {
 	if s := guess(10); s != http.StatusTooManyRequests {
 		t.Fatalf("the 11th guess at once: status %d, want 429 (slowed down)", s)
 	}
+	if status, body := e.loginFrom(t, e.client(t), "198.51.100.4", "acme", e.owner.Email, password); status != http.StatusTooManyRequests ||
+		!strings.Contains(body, " seconds, then try again") {
+		t.Fatalf("the real user at once: status %d, want 429 saying to wait seconds:\n%s", status, body)
+	}
 	e.offset.Store(int64(11 * time.Second))
 	if status, body := e.loginFrom(t, e.client(t), "198.51.100.4", "acme", e.owner.Email, password); status != http.StatusSeeOther {
 		t.Fatalf("the real user a few seconds later: status %d, want 303:\n%s", status, body)
