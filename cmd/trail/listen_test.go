@@ -49,19 +49,24 @@ func newMainWith(tb testing.TB, args ...string) *main.Main {
 }
 
 // TestServeCutsOffSlowBodies sends request bodies one byte at a time
-// (slowloris), to the console's sign-in and to ingest without a key: the
-// server must close each connection soon after --read-timeout.
+// (slowloris), to the console's sign-in, to ingest without a key and to
+// the OTLP port: the server must close each connection soon after
+// --read-timeout.
 func TestServeCutsOffSlowBodies(t *testing.T) {
-	m := startMainWith(t, "--read-timeout", "1s")
-	for _, path := range []string{"/login", "/v1/events"} {
-		t.Run(path, func(t *testing.T) {
-			conn, err := net.Dial("tcp", m.Addr())
+	m := startMainWith(t, "--read-timeout", "1s", "--otlp-addr", "127.0.0.1:0")
+	for _, tc := range []struct{ name, addr, path string }{
+		{"Login", m.Addr(), "/login"},
+		{"Ingest", m.Addr(), "/v1/events"},
+		{"OTLP", m.OTLPAddr(), "/v1/logs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", tc.addr)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer conn.Close()
 			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: trail\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
-				"Content-Length: 60000\r\n\r\n", path)
+				"Content-Length: 60000\r\n\r\n", tc.path)
 			start := time.Now()
 			closed := make(chan struct{})
 			go func() {
