@@ -1,6 +1,8 @@
 package main_test
 
 import (
+	"bufio"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -88,7 +90,8 @@ func TestServeTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
 	ca.writeLeaf(t, 1001, certFile, keyFile)
-	m := startMainWith(t, "--tls-cert", certFile, "--tls-key", keyFile, "--otlp-addr", "127.0.0.1:0")
+	m := startMainWith(t, "--tls-cert", certFile, "--tls-key", keyFile, "--otlp-addr", "127.0.0.1:0",
+		"--write-timeout", "2s")
 	if m.URL()[:8] != "https://" {
 		t.Fatalf("URL %q, want https://", m.URL())
 	}
@@ -144,6 +147,29 @@ func TestServeTLS(t *testing.T) {
 		if !found {
 			t.Fatalf("no __Host-trail_login cookie under TLS: %v", resp.Header["Set-Cookie"])
 		}
+	})
+	// HTTP/2 resets a stream at the write timeout unless the handler
+	// extends it: the live tail must stream on.
+	t.Run("TailOverHTTP2", func(t *testing.T) {
+		c := signInConsole(t, m, func(c *http.Client) {
+			c.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool}, ForceAttemptHTTP2: true}
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", m.URL()+"/events/tail?action=big.*", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("tail over %s, want HTTP/2", resp.Proto)
+		}
+		sc := bufio.NewScanner(resp.Body)
+		readUntil(t, sc, ": following")
+		waitPast(3 * time.Second)
+		ingestBig(t, m, 7, 1, 10)
+		readUntil(t, sc, "event: row")
 	})
 	t.Run("Rotation", func(t *testing.T) {
 		ca.writeLeaf(t, 1002, certFile, keyFile)
