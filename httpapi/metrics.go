@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -97,6 +99,23 @@ func (m *Metrics) observeRequest(route string, status int, d time.Duration) {
 	m.latency.WithLabelValues(route, code).Observe(d.Seconds())
 }
 
+// MetricsHandler serves the metrics to anyone who reaches it: mount it on
+// a listener of its own that only the monitoring system can reach.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+}
+
+// handleMetrics serves GET /metrics on the API's listener only to a
+// request that carries the metrics token, compared in constant time. Any
+// other request gets the 404 of a route that does not exist, so the
+// listener does not even reveal that metrics could be had.
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if s.metricsToken == "" || !ok ||
+		subtle.ConstantTimeCompare([]byte(token), []byte(s.metricsToken)) != 1 {
+		writeError(w, http.StatusNotFound, trail.Errorf(trail.ENOTFOUND, "no such route: %s %s",
+			r.Method, strconv.Quote(r.URL.Path)))
+		return
+	}
+	s.MetricsHandler().ServeHTTP(w, r)
 }
