@@ -30,7 +30,7 @@ func TestStorageFull(t *testing.T) {
 	t.Run("SQLite", func(t *testing.T) {
 		data := tmpfs.Mount(t, 48<<20)
 		_, key := createKey(t, data, "--tenant", "acme", "--scopes", "events:write,events:read")
-		node := startServe(t, "--data", data)
+		node := startServe(t, "--data", data, "--metrics-token", faultMetricsToken)
 		testStorageFull(t, node, key, filepath.Join(data, "filler"))
 	})
 	t.Run("PostgreSQL", func(t *testing.T) {
@@ -53,10 +53,13 @@ func TestStorageFull(t *testing.T) {
 		pgExec(t, srv.DSN("postgres"), "CREATE DATABASE smalldb TEMPLATE template0 TABLESPACE small")
 		dsn := srv.DSN("smalldb")
 		key := createStoreKey(t, dsn, "--tenant", "acme", "--scopes", "events:write,events:read")
-		node := startServe(t, "--store", dsn, "--data", t.TempDir())
+		node := startServe(t, "--store", dsn, "--data", t.TempDir(), "--metrics-token", faultMetricsToken)
 		testStorageFull(t, node, key, filepath.Join(dir, "filler"))
 	})
 }
+
+// faultMetricsToken guards /metrics on the nodes of the storage-fault tests.
+const faultMetricsToken = "fault-metrics-token-0123456789"
 
 func testStorageFull(t *testing.T, node *serveProc, key, filler string) {
 	if code, _, _ := post(t, node.URL, key, "before", 50); code != 201 {
@@ -93,7 +96,7 @@ func testStorageFull(t *testing.T, node *serveProc, key, filler string) {
 		}
 	})
 	t.Run("Metrics", func(t *testing.T) {
-		_, body := getBody(t, node.URL+"/metrics", "")
+		_, body := getBody(t, node.URL+"/metrics", faultMetricsToken)
 		for _, want := range []string{`trail_store_healthy 0`, `trail_store_errors_total{reason="storage_full"} `} {
 			if !strings.Contains(body, want) {
 				t.Errorf("/metrics lacks %q", want)
@@ -127,7 +130,7 @@ func testStorageFull(t *testing.T, node *serveProc, key, filler string) {
 		if n := countAll(t, client.New(node.URL, key)); n != acked {
 			t.Errorf("read %d events after recovery, want the %d acknowledged", n, acked)
 		}
-		if _, body := getBody(t, node.URL+"/metrics", ""); !strings.Contains(body, "trail_store_healthy 1") {
+		if _, body := getBody(t, node.URL+"/metrics", faultMetricsToken); !strings.Contains(body, "trail_store_healthy 1") {
 			t.Error("trail_store_healthy is not 1 after recovery")
 		}
 	})
