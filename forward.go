@@ -66,6 +66,15 @@ type Forwarder struct {
 	// Secret is the webhook signing secret, "whsec_" and base64. Trail
 	// generates one when none is given. Reads return it redacted.
 	Secret string `json:"secret,omitempty" yaml:"secret"`
+	// SecretGrace is how long, after the signing secret changes, webhooks
+	// are also signed with the previous one, so that receivers can switch
+	// secrets without refusing a delivery; default 24h.
+	SecretGrace Duration `json:"secret_grace,omitzero" yaml:"secret_grace"`
+	// PreviousSecret is the signing secret before the last rotation, and
+	// PreviousSecretUntil when Trail stops signing with it. Trail sets
+	// both; reads return the secret redacted.
+	PreviousSecret      string    `json:"previous_secret,omitempty" yaml:"-"`
+	PreviousSecretUntil time.Time `json:"previous_secret_until,omitzero" yaml:"-"`
 	// Method is the webhook's HTTP method: POST (default), PUT or PATCH.
 	Method  string          `json:"method,omitempty" yaml:"method"`
 	Timeout Duration        `json:"timeout,omitzero" yaml:"timeout"`
@@ -291,6 +300,7 @@ func (f *Forwarder) Redacted() *Forwarder {
 	c := *f
 	c.Token = redact(f.Token)
 	c.Secret = redact(f.Secret)
+	c.PreviousSecret = redact(f.PreviousSecret)
 	if f.S3 != nil {
 		s3 := *f.S3
 		s3.SecretKey = redact(s3.SecretKey)
@@ -308,6 +318,15 @@ func redact(s string) string {
 	default:
 		return "****" + s[len(s)-4:]
 	}
+}
+
+// SigningSecrets returns the secrets a webhook is signed with at now: the
+// current one, and the previous one during its grace period.
+func (f *Forwarder) SigningSecrets(now time.Time) []string {
+	if f.PreviousSecret != "" && now.Before(f.PreviousSecretUntil) {
+		return []string{f.Secret, f.PreviousSecret}
+	}
+	return []string{f.Secret}
 }
 
 // NewWebhookSecret returns a fresh signing secret in the Standard Webhooks

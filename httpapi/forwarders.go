@@ -120,6 +120,10 @@ func (s *Server) decodeNewForwarder(w http.ResponseWriter, r *http.Request) (*tr
 	switch {
 	case f.ID != "", f.ManagedBy != "", !f.CreatedAt.IsZero(), !f.UpdatedAt.IsZero(), f.Status != nil:
 		return nil, trail.Invalid("body", "id, managed_by, created_at, updated_at and status are set by Trail")
+	case f.PreviousSecret != "":
+		return nil, trail.Invalid("previous_secret", "is set by Trail when the secret is rotated")
+	case !f.PreviousSecretUntil.IsZero():
+		return nil, trail.Invalid("previous_secret_until", "is set by Trail when the secret is rotated")
 	}
 	f.Tenant, err = forwarderTenant(apiKey(r), f.Tenant)
 	f.ManagedBy = trail.ManagedByAPI
