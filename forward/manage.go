@@ -183,6 +183,11 @@ func Changed(a, b *trail.Forwarder) []string {
 			out = append(out, k)
 		}
 	}
+	// The previous secret follows the secret: a rotation changes "secret".
+	rotated := slices.Contains(out, "secret")
+	out = slices.DeleteFunc(out, func(k string) bool {
+		return k == "previous_secret_until" || k == "previous_secret" && rotated
+	})
 	slices.Sort(out)
 	return out
 }
