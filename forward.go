@@ -158,7 +158,9 @@ type S3Config struct {
 // ForwarderStatus is a forwarder's delivery progress, kept in the store so
 // that a restart or another node continues where delivery stopped.
 type ForwarderStatus struct {
-	// Cursor is the Pos of the last event delivered or skipped.
+	// Cursor is the Pos of the last event delivered or skipped. Reads
+	// through the API show a tenant's forwarder's cursor in its tenant's
+	// terms instead (see forward.TenantStatus).
 	Cursor int64 `json:"cursor"`
 	// Pending is the Pos of the last event of a batch being delivered, 0
 	// when none: after a restart exactly that batch is sent again, with the
@@ -169,8 +171,8 @@ type ForwarderStatus struct {
 	LastSuccessAt time.Time `json:"last_success_at,omitzero"`
 	LastError     string    `json:"last_error,omitempty"`
 	LastErrorAt   time.Time `json:"last_error_at,omitzero"`
-	// Lag is how many events of the stream lie beyond Cursor; computed on
-	// reads, not stored.
+	// Lag is how many events of the stream (of a tenant's forwarder: that
+	// the tenant sees) lie beyond Cursor; computed on reads, not stored.
 	Lag int64 `json:"lag"`
 }
 
@@ -233,6 +235,12 @@ type ForwarderStore interface {
 	// StreamHead returns the Pos of the newest stored event, 0 when there
 	// is none.
 	StreamHead(ctx context.Context) (int64, error)
+	// LogProgress measures stream position pos in tenant's log alone:
+	// next is the Seq of the tenant's first event beyond pos (the size of
+	// its log when none is), and behind how many of its stored events lie
+	// beyond pos. A tenant's forwarder reports its progress this way, so
+	// that it says nothing of other tenants' volume.
+	LogProgress(ctx context.Context, tenant string, pos int64) (next, behind int64, err error)
 }
 
 // Duration is a time.Duration written as "5s" or "1m30s" in JSON and YAML.

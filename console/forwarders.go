@@ -41,8 +41,12 @@ func (s *Server) listForwarders(ctx context.Context, v *viewer, sv *settingsView
 	}
 	for _, f := range fwds {
 		row := forwarderRow{Forwarder: f.Redacted()}
-		if f.Status != nil {
-			row.Lag = max(0, head-f.Status.Cursor)
+		// In the tenant's terms only: no other tenant's volume.
+		if err := forward.ShowStatus(ctx, fs, row.Forwarder, head); err != nil {
+			return err
+		}
+		if row.Status != nil {
+			row.Lag = row.Status.Lag
 		}
 		sv.Forwarders = append(sv.Forwarders, row)
 	}

@@ -45,20 +45,16 @@ func (s *Server) forwarders() (forward.Store, error) {
 	return fs, nil
 }
 
-// view redacts f and fills in its lag: how many events of the stream it
-// has yet to examine. showSecret keeps the signing secret whole.
-func view(f *trail.Forwarder, head int64, showSecret bool) forwarderView {
+// view redacts f and fills in its status in terms its owner may see (see
+// forward.ShowStatus). showSecret keeps the signing secret whole.
+func view(ctx context.Context, fs trail.ForwarderStore, f *trail.Forwarder, head int64, showSecret bool) (forwarderView, error) {
 	v := f.Redacted()
 	if showSecret {
 		v.Secret = f.Secret
 	}
-	if f.Status != nil {
-		st := *f.Status
-		st.Lag = max(0, head-st.Cursor)
-		v.Status = &st
-	}
 	v.Start = ""
-	return forwarderView{v}
+	err := forward.ShowStatus(ctx, fs, v, head)
+	return forwarderView{v}, err
 }
 
 // forwarderTenant is whose forwarders a request manages: a tenant key its
@@ -103,8 +99,27 @@ func (s *Server) handleCreateForwarder(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, fmt.Errorf("record forwarder creation: %w", err))
 		return
 	}
-	f.Status = &trail.ForwarderStatus{State: trail.ForwarderActive}
-	writeJSON(w, http.StatusCreated, view(f, 0, true))
+	v, err := s.createdView(r.Context(), fs, f)
+	if err != nil {
+		s.error(w, r, fmt.Errorf("show forwarder: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusCreated, v)
+}
+
+// createdView shows forwarder f as just created, with its signing secret
+// and its starting point in the terms its owner may see.
+func (s *Server) createdView(ctx context.Context, fs forward.Store, f *trail.Forwarder) (forwarderView, error) {
+	stored, err := fs.Forwarder(ctx, f.Tenant, f.Name)
+	if err != nil {
+		return forwarderView{}, err
+	}
+	f.Status = stored.Status
+	head, err := fs.StreamHead(ctx)
+	if err != nil {
+		return forwarderView{}, err
+	}
+	return view(ctx, fs, f, head, true)
 }
 
 // decodeNewForwarder reads the body of POST /v1/forwarders.
@@ -152,7 +167,10 @@ func (s *Server) handleListForwarders(w http.ResponseWriter, r *http.Request) {
 	}
 	out := forwarderList{Forwarders: make([]forwarderView, len(list))}
 	for i, f := range list {
-		out.Forwarders[i] = view(f, head, false)
+		if out.Forwarders[i], err = view(r.Context(), fs, f, head, false); err != nil {
+			s.error(w, r, fmt.Errorf("list forwarders: %w", err))
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -165,11 +183,15 @@ func (s *Server) handleGetForwarder(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		head, err = fs.StreamHead(r.Context())
 	}
+	var v forwarderView
+	if err == nil {
+		v, err = view(r.Context(), fs, f, head, false)
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, view(f, head, false))
+	writeJSON(w, http.StatusOK, v)
 }
 
 // pathForwarder loads the forwarder named in the path, of the tenant the
@@ -221,9 +243,17 @@ func (s *Server) handlePatchForwarder(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	head, _ := fs.StreamHead(r.Context())
 	next.Status = f.Status
-	writeJSON(w, http.StatusOK, view(next, head, next.Secret != f.Secret))
+	head, err := fs.StreamHead(r.Context())
+	var v forwarderView
+	if err == nil {
+		v, err = view(r.Context(), fs, next, head, next.Secret != f.Secret)
+	}
+	if err != nil {
+		s.error(w, r, fmt.Errorf("show forwarder: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 // editableForwarder loads the path's forwarder for a change: those of the

@@ -193,3 +193,49 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestForwarderStatusTenantTerms: a tenant's forwarder shows its progress
+// in its tenant's terms only, so another tenant's volume never shows in
+// its cursor or lag; an operator forwarder keeps stream positions.
+func TestForwarderStatusTenantTerms(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s trail.Store) {
+		e := newEnv(t, s)
+		acme := e.newKey(t, "acme", false, trail.ScopeAdmin)
+		globex := e.newKey(t, "globex", false, trail.ScopeEventsWrite)
+		e.ingest(t, acme, batch(event("doc.viewed"), event("doc.viewed")))
+		e.do(t, "POST", "/v1/forwarders", e.platform, `{"name":"ops","kind":"webhook","uri":"https://ops.example.com/a"}`).want(t, 201)
+		e.do(t, "POST", "/v1/forwarders", acme, `{"name":"siem","kind":"webhook","uri":"https://siem.example.com/a"}`).want(t, 201)
+		statusOf := func(secret, path string) trail.ForwarderStatus {
+			t.Helper()
+			return *decode[trail.Forwarder](t, e.do(t, "GET", path, secret, "").want(t, 200)).Status
+		}
+		before, opsBefore := statusOf(acme, "/v1/forwarders/siem"), statusOf(e.platform, "/v1/forwarders/ops")
+		// acme's log held 2 events when the forwarder started; its creation
+		// came after.
+		if before.Cursor != 2 || before.Lag != 1 {
+			t.Errorf("acme status at creation: cursor %d, lag %d; want 2 (acme's events before it), 1", before.Cursor, before.Lag)
+		}
+
+		var evs []string
+		for range 137 {
+			evs = append(evs, event("doc.viewed"))
+		}
+		e.ingest(t, globex, batch(evs...))
+		after := statusOf(acme, "/v1/forwarders/siem")
+		if after.Cursor != before.Cursor || after.Lag != before.Lag {
+			t.Errorf("after globex stored 137 events, acme's cursor %d -> %d and lag %d -> %d; want no change",
+				before.Cursor, after.Cursor, before.Lag, after.Lag)
+		}
+		listed := decode[forwarderList](t, e.do(t, "GET", "/v1/forwarders", acme, "").want(t, 200)).Forwarders[0].Status
+		if listed.Cursor != after.Cursor || listed.Lag != after.Lag {
+			t.Errorf("listed status %+v, want %+v", listed, after)
+		}
+		e.ingest(t, acme, batch(event("doc.viewed"), event("doc.viewed"), event("doc.viewed")))
+		if got := statusOf(acme, "/v1/forwarders/siem"); got.Cursor != before.Cursor || got.Lag != before.Lag+3 {
+			t.Errorf("after acme stored 3 events: cursor %d, lag %d; want %d, %d", got.Cursor, got.Lag, before.Cursor, before.Lag+3)
+		}
+		if got := statusOf(e.platform, "/v1/forwarders/ops"); got.Lag < opsBefore.Lag+140 {
+			t.Errorf("operator forwarder lag %d -> %d, want the whole stream's 140 more", opsBefore.Lag, got.Lag)
+		}
+	})
+}
