@@ -216,7 +216,7 @@ func (r *runner) attempt(ctx context.Context, b *batch) (int, error) {
 		r.m.retries.WithLabelValues(r.f.Tenant, r.f.Name).Inc()
 		wait := backoff(n, r.f.Retry.MinBackoff.Std(), r.f.Retry.MaxBackoff.Std(), err)
 		r.log.Warn("forwarder delivery failed; retrying", "forwarder", r.f.LeaseName(), "attempt", n,
-			"events", len(b.events), "retry_in", wait, "err", err)
+			"events", len(b.events), "retry_in", wait, "err", err, "response", responseBody(err))
 		if err := r.save(ctx); err != nil {
 			return n, err
 		}
@@ -254,7 +254,7 @@ func (r *runner) deadLetter(ctx context.Context, b *batch, n int, cause error) e
 	r.m.failed.WithLabelValues(r.f.Tenant, r.f.Name).Add(float64(len(dls)))
 	r.st.State, r.dirty = trail.ForwarderFailing, true
 	r.log.Error("forwarder gave up; events moved to the dead-letter list", "forwarder", r.f.LeaseName(),
-		"events", len(dls), "attempts", n, "permanent", isPermanent(cause), "err", cause)
+		"events", len(dls), "attempts", n, "permanent", isPermanent(cause), "err", cause, "response", responseBody(cause))
 	return nil
 }
 

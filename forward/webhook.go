@@ -36,8 +36,8 @@ type webhook struct {
 	now    func() time.Time
 }
 
-func newWebhook(f *trail.Forwarder, now func() time.Time) *webhook {
-	return &webhook{f: f, client: newHTTPClient(f.Timeout.Std()), now: now}
+func newWebhook(f *trail.Forwarder, now func() time.Time, g *Guard) *webhook {
+	return &webhook{f: f, client: newHTTPClient(f.Timeout.Std(), g), now: now}
 }
 
 func (w *webhook) send(ctx context.Context, b *batch) error {

@@ -87,6 +87,10 @@ func (s *Server) handleCreateForwarder(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	if err := s.guard.CheckDestination(f); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	if err := forward.Create(r.Context(), fs, f, s.now()); err != nil {
 		s.error(w, r, fmt.Errorf("create forwarder: %w", err))
 		return
@@ -227,6 +231,9 @@ func (s *Server) handlePatchForwarder(w http.ResponseWriter, r *http.Request) {
 	var next *trail.Forwarder
 	if err == nil {
 		next, err = forward.Patch(f, body, s.now())
+	}
+	if err == nil {
+		err = s.guard.CheckDestination(next)
 	}
 	if err != nil {
 		s.error(w, r, err)

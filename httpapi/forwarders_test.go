@@ -123,7 +123,7 @@ type deadLetterPage struct {
 // the API, and reads its status and lag.
 func TestForwarderDeadLettersAPI(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s trail.Store) {
-		e := newEnv(t, s)
+		e := newEnv(t, s, allowLoopback)
 		var accept atomic.Bool
 		rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !accept.Load() {
@@ -176,7 +176,7 @@ func TestForwarderDeadLettersAPI(t *testing.T) {
 // test ends.
 func runManager(t *testing.T, s trail.Store) {
 	m := forward.New(forward.Config{Store: s.(forward.Store), Holder: "test", Registry: prometheus.NewRegistry(),
-		Poll: 20 * time.Millisecond, Refresh: 20 * time.Millisecond})
+		Poll: 20 * time.Millisecond, Refresh: 20 * time.Millisecond, AllowNetworks: loopback})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); m.Run(ctx) }()

@@ -11,11 +11,13 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/forward"
 	"github.com/trailhq/trail/ledger"
 	"github.com/trailhq/trail/retention"
 	"github.com/trailhq/trail/schema"
@@ -46,6 +48,10 @@ type Config struct {
 	// last entry, the one the proxy in front of Trail added) instead of the
 	// connection. Enable it only behind such a proxy.
 	TrustProxyHeaders bool
+	// AllowNetworks are the non-public networks (loopback, private,
+	// ...) that tenants' forwarders and alert webhooks may point at; see
+	// forward.Guard. Operator destinations may point anywhere.
+	AllowNetworks []netip.Prefix
 }
 
 // Server is the HTTP API. Its Handler serves every route of the route table.
@@ -59,6 +65,7 @@ type Server struct {
 	metrics    *Metrics
 	trustProxy bool
 	handler    http.Handler
+	guard      *forward.Guard // checks tenants' destinations at creation
 
 	retention  *retention.Runner // runs POST /v1/retention/run
 	schemaOnce sync.Once         // makes schemas on first use (schemas.go)
@@ -75,6 +82,7 @@ func New(cfg Config) *Server {
 		now:        cfg.Now,
 		registry:   cfg.Registry,
 		trustProxy: cfg.TrustProxyHeaders,
+		guard:      forward.NewGuard(cfg.AllowNetworks),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

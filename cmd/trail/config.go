@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/forward"
 	"gopkg.in/yaml.v3"
 )
 
@@ -62,6 +63,10 @@ type Config struct {
 	// ConsoleSecureCookies marks the web console's cookies Secure; set it
 	// whenever the console is reached over HTTPS.
 	ConsoleSecureCookies bool `yaml:"console_secure_cookies"`
+	// ForwardAllowNetworks lists, comma-separated, the CIDRs that tenants'
+	// forwarders and alert webhooks may reach although they are not public
+	// (loopback, private, link-local, ...); empty allows none.
+	ForwardAllowNetworks string `yaml:"forward_allow_networks"`
 	// Forwarders are the operator's forwarders, from the forwarders:
 	// section of the YAML file only (docs/forwarders.md).
 	Forwarders []trail.Forwarder `yaml:"forwarders"`
@@ -107,6 +112,8 @@ func (c *Config) bind(fs *flag.FlagSet) {
 		"checkpoint signing key `file`, created at first start (default ledger.key in --data)")
 	fs.BoolVar(&c.ConsoleSecureCookies, "console-secure-cookies", c.ConsoleSecureCookies,
 		"mark web console cookies Secure (set it when served over HTTPS)")
+	fs.StringVar(&c.ForwardAllowNetworks, "forward-allow-networks", c.ForwardAllowNetworks,
+		"comma-separated `CIDRs` that tenants' forwarders and alert webhooks may reach though not public, like 10.20.0.0/16")
 }
 
 // Setting describes one configuration setting, for help and docs.
@@ -176,6 +183,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CommitMaxEvents < 1 {
 		bad("commit-max-events", "must be at least 1")
+	}
+	if _, err := forward.ParseNetworks(c.ForwardAllowNetworks); err != nil {
+		bad("forward-allow-networks", "%v", err)
 	}
 	errs = append(errs, validateForwarders(c.Forwarders)...)
 	return errors.Join(errs...)

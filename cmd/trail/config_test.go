@@ -97,6 +97,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"ErrEveryProblem", []string{"--log-level", "loud", "--log-format", "xml", "--data", " "}, nil,
 			[]string{"--log-level", "loud", "--log-format", "xml", "--data"}},
 		{"ErrCommitMaxEvents", []string{"--commit-max-events", "0"}, nil, []string{"--commit-max-events"}},
+		{"ErrForwardAllowNetworks", nil, map[string]string{"TRAIL_FORWARD_ALLOW_NETWORKS": "10.0.0.0/8,10.0.0.0/99"},
+			[]string{"--forward-allow-networks", "10.0.0.0/99"}},
 		{"ErrArgument", []string{"8080"}, nil, []string{`unexpected argument "8080"`}},
 		{"ErrUnknownFlag", []string{"--port", "1"}, nil, []string{"port"}},
 	} {

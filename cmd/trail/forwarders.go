@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,12 +31,18 @@ func validateForwarders(fs []trail.Forwarder) []error {
 // newForwarders makes the manager that drives every forwarder of db. It
 // exists before the Writer, whose commit hook wakes it; startForwarders
 // starts it.
-func newForwarders(db trail.Store, reg *prometheus.Registry, log *slog.Logger) (*forward.Manager, error) {
+func newForwarders(db trail.Store, reg *prometheus.Registry, log *slog.Logger, allow []netip.Prefix) (*forward.Manager, error) {
 	fs, ok := db.(forward.Store)
 	if !ok {
 		return nil, fmt.Errorf("store %T cannot hold forwarders", db)
 	}
-	return forward.New(forward.Config{Store: fs, Logger: log, Registry: reg}), nil
+	return forward.New(forward.Config{Store: fs, Logger: log, Registry: reg, AllowNetworks: allow}), nil
+}
+
+// allowNetworks is --forward-allow-networks, parsed (Validate checked it).
+func (c *Config) allowNetworks() []netip.Prefix {
+	nets, _ := forward.ParseNetworks(c.ForwardAllowNetworks)
+	return nets
 }
 
 // startForwarders applies the config file's forwarders to the store

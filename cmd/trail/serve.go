@@ -113,7 +113,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Store = db
 	reg := prometheus.NewRegistry()
-	if m.Forwarders, err = newForwarders(db, reg, m.Logger); err != nil {
+	if m.Forwarders, err = newForwarders(db, reg, m.Logger, m.Config.allowNetworks()); err != nil {
 		return err
 	}
 	observe, wake := httpapi.NewMetrics(reg).ObserveCommit, m.Forwarders.Notify
@@ -130,6 +130,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:            m.Logger,
 		Registry:          reg,
 		TrustProxyHeaders: m.Config.TrustProxyHeaders,
+		AllowNetworks:     m.Config.allowNetworks(),
 	})
 	if m.Console, err = newConsole(m.Config, db, m.Writer, m.Ledger, m.Logger); err != nil {
 		return err
