@@ -109,7 +109,7 @@ func TestTenantDestinationsRefused(t *testing.T) {
 		{Name: "splunk", Kind: trail.ForwarderSplunk, URI: rc.URL, Token: "hec"},
 		{Name: "syslog", Kind: trail.ForwarderSyslog, URI: "tcp://" + ln.Addr().String()},
 		{Name: "s3", Kind: trail.ForwarderS3, URI: "http://localhost" + port,
-			S3: &trail.S3Config{Bucket: "audit", AccessKey: "k", SecretKey: "secret-secret", PathStyle: true},
+			S3:    &trail.S3Config{Bucket: "audit", AccessKey: "k", SecretKey: "secret-secret", PathStyle: true},
 			Batch: trail.BatchConfig{Wait: trail.Duration(1)}},
 	}
 	for _, f := range tenant {
