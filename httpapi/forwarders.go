@@ -298,7 +298,7 @@ func (s *Server) handleListDeadLetters(w http.ResponseWriter, r *http.Request) {
 	fs, f, err := s.pathForwarder(r, "limit", "cursor")
 	q := trail.DeadLetterQuery{Limit: trail.DefaultLimit}
 	if err == nil {
-		err = deadLetterQuery(r, &q)
+		err = s.deadLetterQuery(r, fs, f, &q)
 	}
 	var dls []*trail.DeadLetter
 	if err == nil {
@@ -311,12 +311,46 @@ func (s *Server) handleListDeadLetters(w http.ResponseWriter, r *http.Request) {
 	page := deadLetterPage{DeadLetters: dls}
 	if len(dls) > q.Limit {
 		page.DeadLetters = dls[:q.Limit]
-		page.NextCursor = strconv.FormatInt(dls[q.Limit-1].Pos, 10)
+		page.NextCursor = deadLetterCursor(f, dls[q.Limit-1])
 	}
 	writeJSON(w, http.StatusOK, page)
 }
 
-func deadLetterQuery(r *http.Request, q *trail.DeadLetterQuery) error {
+// deadLetterCursor is where the next page of f's dead letters starts,
+// after d: its stream position for an operator forwarder, its event's id
+// for a tenant's, which must not learn stream positions (they count every
+// tenant's events).
+func deadLetterCursor(f *trail.Forwarder, d *trail.DeadLetter) string {
+	if f.Tenant == trail.SystemTenant {
+		return strconv.FormatInt(d.Pos, 10)
+	}
+	return d.EventID
+}
+
+// deadLetterAfter reads a cursor that deadLetterCursor made for f.
+func (s *Server) deadLetterAfter(ctx context.Context, fs forward.Store, f *trail.Forwarder, c string) (int64, error) {
+	bad := trail.Invalid("cursor", "not a cursor this server issued")
+	if f.Tenant == trail.SystemTenant {
+		n, err := strconv.ParseInt(c, 10, 64)
+		if err != nil || n < 0 {
+			return 0, bad
+		}
+		return n, nil
+	}
+	if !trail.ValidID(c) {
+		return 0, bad
+	}
+	e, err := fs.Event(ctx, trail.Scope{Tenant: f.Tenant}, c)
+	switch {
+	case trail.ErrorCode(err) == trail.ENOTFOUND:
+		return 0, bad
+	case err != nil:
+		return 0, fmt.Errorf("read dead letter cursor: %w", err)
+	}
+	return e.Pos, nil
+}
+
+func (s *Server) deadLetterQuery(r *http.Request, fs forward.Store, f *trail.Forwarder, q *trail.DeadLetterQuery) error {
 	v := r.URL.Query()
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
@@ -326,9 +360,9 @@ func deadLetterQuery(r *http.Request, q *trail.DeadLetterQuery) error {
 		q.Limit = n
 	}
 	if c := v.Get("cursor"); c != "" {
-		n, err := strconv.ParseInt(c, 10, 64)
-		if err != nil || n < 0 {
-			return trail.Invalid("cursor", "not a cursor this server issued")
+		n, err := s.deadLetterAfter(r.Context(), fs, f, c)
+		if err != nil {
+			return err
 		}
 		q.After = n
 	}

@@ -144,6 +144,11 @@ func TestForwarderDeadLettersAPI(t *testing.T) {
 		if len(page.DeadLetters) != 2 || page.DeadLetters[0].Action != "user.created" || page.DeadLetters[0].Attempts != 1 {
 			t.Fatalf("first page = %+v", page)
 		}
+		// A tenant's cursor is its own event's id, not a stream position.
+		if page.NextCursor != page.DeadLetters[1].EventID {
+			t.Errorf("next_cursor %q, want the last dead letter's event id", page.NextCursor)
+		}
+		e.do(t, "GET", "/v1/forwarders/siem/dead-letters?cursor=12", acme, "").wantError(t, 400, trail.EINVALID, "cursor")
 		rest := decode[deadLetterPage](t, e.do(t, "GET", "/v1/forwarders/siem/dead-letters?cursor="+page.NextCursor, acme, "").want(t, 200))
 		if len(rest.DeadLetters) != 1 || rest.NextCursor != "" {
 			t.Fatalf("second page = %+v", rest)
