@@ -67,7 +67,11 @@ func (s *Server) handleCreateForwarder(w http.ResponseWriter, r *http.Request, v
 		Name: strings.TrimSpace(r.PostFormValue("name")), URI: strings.TrimSpace(r.PostFormValue("uri")),
 		Filter: trail.ForwarderFilter{Actions: splitActions(r.PostFormValue("actions"))},
 	}
-	if err := forward.Create(r.Context(), fs, f, s.now()); err != nil {
+	err := forward.NewGuard(s.cfg.AllowNetworks).CheckDestination(f)
+	if err == nil {
+		err = forward.Create(r.Context(), fs, f, s.now())
+	}
+	if err != nil {
 		if code := trail.ErrorCode(err); code == trail.EINVALID || code == trail.ECONFLICT {
 			s.renderSettings(w, r, v, errorStatus[code], &settingsView{Error: trail.ErrorMessage(err)})
 			return

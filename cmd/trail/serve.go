@@ -178,6 +178,7 @@ func newConsole(cfg Config, db trail.Store, w *trail.Writer, led *ledger.Ledger,
 	if led != nil {
 		ccfg.Proof = console.LedgerProof(led)
 	}
+	ccfg.AllowNetworks = cfg.allowNetworks()
 	return console.New(ccfg)
 }
 
