@@ -132,3 +132,29 @@ func TestPatchSecretGrace(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncRotatesSecret: a new secret in the config file keeps the old
+// one for the grace period, like a rotation through the API, and a sync
+// that changes nothing keeps it too.
+func TestSyncRotatesSecret(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenStore(t)
+	const oldSecret, newSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
+	cfg := []trail.Forwarder{{Name: "siem", Kind: trail.ForwarderWebhook, URI: "https://a.example.com", Secret: oldSecret,
+		SecretGrace: trail.Duration(time.Hour)}}
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	if err := forward.Sync(ctx, s, cfg, now); err != nil {
+		t.Fatal(err)
+	}
+	cfg[0].Secret = newSecret
+	for range 2 {
+		if err := forward.Sync(ctx, s, cfg, now); err != nil {
+			t.Fatal(err)
+		}
+		f, err := s.Forwarder(ctx, "", "siem")
+		if err != nil || f.Secret != newSecret || f.PreviousSecret != oldSecret || !f.PreviousSecretUntil.Equal(now.Add(time.Hour)) {
+			t.Fatalf("after sync: secret %v, previous %v until %v (%v)", f.Secret == newSecret, f.PreviousSecret == oldSecret,
+				f.PreviousSecretUntil, err)
+		}
+	}
+}
