@@ -56,6 +56,10 @@ func TestForwardersAPI(t *testing.T) {
 		if !strings.HasPrefix(rotated.Secret, "whsec_") || rotated.Secret == created.Secret {
 			t.Errorf("rotated secret = %q, want a new one shown whole", rotated.Secret)
 		}
+		if !strings.HasPrefix(rotated.PreviousSecret, "****") || rotated.PreviousSecretUntil.Before(time.Now().Add(23*time.Hour)) {
+			t.Errorf("after rotation previous_secret %q until %v, want it redacted and kept for the 24h grace",
+				rotated.PreviousSecret, rotated.PreviousSecretUntil)
+		}
 		e.do(t, "DELETE", "/v1/forwarders/siem", acme, "").want(t, 204)
 		e.do(t, "GET", "/v1/forwarders/siem", acme, "").wantError(t, 404, trail.ENOTFOUND, "")
 
@@ -92,8 +96,16 @@ func TestForwardersAPIErrors(t *testing.T) {
 			wantError(t, 400, trail.EINVALID, "body")
 		e.do(t, "POST", "/v1/forwarders", acme, `{"name":"siem","kind":"webhook","urii":"x"}`).
 			wantError(t, 400, trail.EINVALID, "urii")
+		e.do(t, "POST", "/v1/forwarders", acme, `{"name":"siem","kind":"webhook","uri":"https://x.example.com","previous_secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}`).
+			wantError(t, 400, trail.EINVALID, "previous_secret")
+		e.do(t, "POST", "/v1/forwarders", acme, `{"name":"siem","kind":"webhook","uri":"https://x.example.com","secret_grace":"2000h"}`).
+			wantError(t, 400, trail.EINVALID, "secret_grace")
 		e.do(t, "POST", "/v1/forwarders", acme, ok).want(t, 201)
 		e.do(t, "POST", "/v1/forwarders", acme, ok).wantError(t, 409, trail.ECONFLICT, "")
+		e.do(t, "PATCH", "/v1/forwarders/siem", acme, `{"previous_secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}`).
+			wantError(t, 400, trail.EINVALID, "previous_secret")
+		e.do(t, "PATCH", "/v1/forwarders/siem", acme, `{"previous_secret_until":"2030-01-01T00:00:00Z"}`).
+			wantError(t, 400, trail.EINVALID, "previous_secret_until")
 		e.do(t, "PATCH", "/v1/forwarders/siem", acme, `{"kind":"splunk"}`).wantError(t, 400, trail.EINVALID, "kind")
 		e.do(t, "PATCH", "/v1/forwarders/siem", acme, `{"filter":{"tenants":["globex"]}}`).
 			wantError(t, 400, trail.EINVALID, "filter.tenants[0]")
