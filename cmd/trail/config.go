@@ -66,7 +66,7 @@ type Config struct {
 	// ForwardAllowNetworks lists, comma-separated, the CIDRs that tenants'
 	// forwarders and alert webhooks may reach although they are not public
 	// (loopback, private, link-local, ...); empty allows none.
-	ForwardAllowNetworks string `yaml:"forward_allow_networks"`
+	ForwardAllowNetworks networkList `yaml:"forward_allow_networks"`
 	// Forwarders are the operator's forwarders, from the forwarders:
 	// section of the YAML file only (docs/forwarders.md).
 	Forwarders []trail.Forwarder `yaml:"forwarders"`
@@ -112,7 +112,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 		"checkpoint signing key `file`, created at first start (default ledger.key in --data)")
 	fs.BoolVar(&c.ConsoleSecureCookies, "console-secure-cookies", c.ConsoleSecureCookies,
 		"mark web console cookies Secure (set it when served over HTTPS)")
-	fs.StringVar(&c.ForwardAllowNetworks, "forward-allow-networks", c.ForwardAllowNetworks,
+	fs.Var(&c.ForwardAllowNetworks, "forward-allow-networks",
 		"comma-separated `CIDRs` that tenants' forwarders and alert webhooks may reach though not public, like 10.20.0.0/16")
 }
 
@@ -184,7 +184,7 @@ func (c *Config) Validate() error {
 	if c.CommitMaxEvents < 1 {
 		bad("commit-max-events", "must be at least 1")
 	}
-	if _, err := forward.ParseNetworks(c.ForwardAllowNetworks); err != nil {
+	if _, err := forward.ParseNetworks(string(c.ForwardAllowNetworks)); err != nil {
 		bad("forward-allow-networks", "%v", err)
 	}
 	errs = append(errs, validateForwarders(c.Forwarders)...)
