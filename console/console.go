@@ -13,6 +13,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -59,6 +60,9 @@ type Config struct {
 	// page (for example "included in checkpoint 42, verified"). Nil hides
 	// the field until the ledger exists.
 	Proof func(ctx context.Context, e *trail.Event) (string, error)
+	// AllowNetworks are the non-public networks that tenants' webhook
+	// forwarders may point at (see forward.Guard).
+	AllowNetworks []netip.Prefix
 }
 
 // Server is the web console. Its Handler serves every console route.

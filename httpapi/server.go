@@ -11,11 +11,13 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/forward"
 	"github.com/trailhq/trail/ledger"
 	"github.com/trailhq/trail/retention"
 	"github.com/trailhq/trail/schema"
@@ -52,6 +54,10 @@ type Config struct {
 	// forwarders, so they are served on a separate listener
 	// (MetricsHandler) or behind the token, never to anyone.
 	MetricsToken string
+	// AllowNetworks are the non-public networks (loopback, private,
+	// ...) that tenants' forwarders and alert webhooks may point at; see
+	// forward.Guard. Operator destinations may point anywhere.
+	AllowNetworks []netip.Prefix
 }
 
 // Server is the HTTP API. Its Handler serves every route of the route table.
@@ -65,6 +71,7 @@ type Server struct {
 	metrics    *Metrics
 	trustProxy bool
 	handler    http.Handler
+	guard      *forward.Guard // checks tenants' destinations at creation
 
 	metricsToken string // see Config.MetricsToken
 
@@ -85,6 +92,7 @@ func New(cfg Config) *Server {
 		trustProxy: cfg.TrustProxyHeaders,
 
 		metricsToken: cfg.MetricsToken,
+		guard:        forward.NewGuard(cfg.AllowNetworks),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/forward"
 	"gopkg.in/yaml.v3"
 )
 
@@ -84,6 +85,10 @@ type Config struct {
 	// console cookies are Secure.
 	TLSCert string `yaml:"tls_cert"`
 	TLSKey  string `yaml:"tls_key"`
+	// ForwardAllowNetworks lists, comma-separated, the CIDRs that tenants'
+	// forwarders and alert webhooks may reach although they are not public
+	// (loopback, private, link-local, ...); empty allows none.
+	ForwardAllowNetworks networkList `yaml:"forward_allow_networks"`
 	// Forwarders are the operator's forwarders, from the forwarders:
 	// section of the YAML file only (docs/forwarders.md).
 	Forwarders []trail.Forwarder `yaml:"forwarders"`
@@ -152,6 +157,8 @@ func (c *Config) bindHTTP(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert,
 		"TLS certificate chain PEM `file`; with --tls-key every listener speaks HTTPS, reloaded when it changes")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS private key PEM `file` of --tls-cert")
+	fs.Var(&c.ForwardAllowNetworks, "forward-allow-networks",
+		"comma-separated `CIDRs` that tenants' forwarders and alert webhooks may reach though not public, like 10.20.0.0/16")
 }
 
 // Setting describes one configuration setting, for help and docs.
@@ -223,6 +230,9 @@ func (c *Config) Validate() error {
 		bad("commit-max-events", "must be at least 1")
 	}
 	c.validateHTTP(bad)
+	if _, err := forward.ParseNetworks(string(c.ForwardAllowNetworks)); err != nil {
+		bad("forward-allow-networks", "%v", err)
+	}
 	errs = append(errs, validateForwarders(c.Forwarders)...)
 	return errors.Join(errs...)
 }

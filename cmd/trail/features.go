@@ -25,7 +25,8 @@ func (m *Main) newFeatures(db trail.Store) {
 			Every: m.Config.RetentionInterval, LogRetention: m.Config.LogRetention})
 	}
 	if as, ok := db.(alert.Store); ok {
-		m.Alerts = alert.New(alert.Config{Store: as, Writer: m.Writer, Logger: m.Logger})
+		m.Alerts = alert.New(alert.Config{Store: as, Writer: m.Writer, Logger: m.Logger,
+			AllowNetworks: m.Config.allowNetworks()})
 	}
 }
 

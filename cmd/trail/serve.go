@@ -120,7 +120,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	reg := prometheus.NewRegistry()
-	if m.Forwarders, err = newForwarders(db, reg, m.Logger); err != nil {
+	if m.Forwarders, err = newForwarders(db, reg, m.Logger, m.Config.allowNetworks()); err != nil {
 		return err
 	}
 	observe, wake := httpapi.NewMetrics(reg).ObserveCommit, m.Forwarders.Notify
@@ -138,6 +138,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Registry:          reg,
 		TrustProxyHeaders: m.Config.TrustProxyHeaders,
 		MetricsToken:      m.Config.MetricsToken,
+		AllowNetworks:     m.Config.allowNetworks(),
 	})
 	if m.Config.TLSCert != "" {
 		if m.certs, err = newCertReloader(m.Config.TLSCert, m.Config.TLSKey, m.Logger); err != nil {
@@ -189,6 +190,7 @@ func newConsole(cfg Config, db trail.Store, w *trail.Writer, led *ledger.Ledger,
 	if led != nil {
 		ccfg.Proof = console.LedgerProof(led)
 	}
+	ccfg.AllowNetworks = cfg.allowNetworks()
 	return console.New(ccfg)
 }
 
