@@ -62,9 +62,9 @@ func ParseCheckpoint(text string) (Checkpoint, error) {
 	return c, nil
 }
 
-// SignCheckpoint returns c as a signed note.
-func SignCheckpoint(c Checkpoint, s note.Signer) ([]byte, error) {
-	msg, err := note.Sign(&note.Note{Text: string(c.Text())}, s)
+// SignCheckpoint returns c as a note signed by each of s.
+func SignCheckpoint(c Checkpoint, s ...note.Signer) ([]byte, error) {
+	msg, err := note.Sign(&note.Note{Text: string(c.Text())}, s...)
 	if err != nil {
 		return nil, fmt.Errorf("sign checkpoint: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -22,6 +23,11 @@ type Key struct {
 	signer   note.Signer
 	verifier note.Verifier
 	vkey     string
+	seed     []byte
+	pub      ed25519.PublicKey
+
+	mu      sync.Mutex
+	signers map[string]note.Signer // by name: the same key named after each log
 }
 
 // ParseKey reads a note signer key ("PRIVATE+KEY+name+hash+key"), as
@@ -49,7 +55,7 @@ func ParseKey(skey string) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger key: %w", err)
 	}
-	return &Key{signer: s, verifier: v, vkey: vkey}, nil
+	return &Key{signer: s, verifier: v, vkey: vkey, seed: raw[1:], pub: pub, signers: map[string]note.Signer{}}, nil
 }
 
 // GenerateKey returns a new signer key named name (the deployment origin,
@@ -128,6 +134,58 @@ func (k *Key) Verifier() note.Verifier { return k.verifier }
 // "trail.example.com+1a2b3c4d+AQ...": what `trail ledger pubkey` prints
 // and what customers give to `trail verify --pubkey`.
 func (k *Key) VerifierKey() string { return k.vkey }
+
+// LogVerifierKey returns the note verifier key of the same Ed25519 key
+// under the name origin, a log's origin ("trail.example.com/acme"): the
+// key a witness or any tlog-checkpoint client pins for that log, since
+// C2SP tlog-checkpoint asks for a key named after the origin line.
+func (k *Key) LogVerifierKey(origin string) (string, error) {
+	vkey, err := note.NewEd25519VerifierKey(origin, k.pub)
+	if err != nil {
+		return "", fmt.Errorf("ledger key for %q: %w", origin, err)
+	}
+	return vkey, nil
+}
+
+// logSigner returns a signer of the key named origin.
+func (k *Key) logSigner(origin string) (note.Signer, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if s, ok := k.signers[origin]; ok {
+		return s, nil
+	}
+	vkey, err := k.LogVerifierKey(origin)
+	if err != nil {
+		return nil, err
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, fmt.Errorf("ledger key for %q: %w", origin, err)
+	}
+	skey := fmt.Sprintf("PRIVATE+KEY+%s+%08x+%s", origin, v.KeyHash(),
+		base64.StdEncoding.EncodeToString(append([]byte{1}, k.seed...)))
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, fmt.Errorf("ledger key for %q: %w", origin, err)
+	}
+	k.signers[origin] = s
+	return s, nil
+}
+
+// SignCheckpoint returns c as a note signed twice by k: under the name of
+// c's origin, as C2SP tlog-checkpoint asks and witnesses expect, and under
+// the deployment's name (k's own), which checkpoints carried alone before,
+// so that verifier keys pinned then keep verifying every checkpoint.
+func (k *Key) SignCheckpoint(c Checkpoint) ([]byte, error) {
+	if c.Origin == k.signer.Name() {
+		return SignCheckpoint(c, k.signer)
+	}
+	s, err := k.logSigner(c.Origin)
+	if err != nil {
+		return nil, err
+	}
+	return SignCheckpoint(c, s, k.signer)
+}
 
 // ParseVerifier parses a note verifier key.
 func ParseVerifier(vkey string) (note.Verifier, error) {

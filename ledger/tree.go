@@ -59,7 +59,7 @@ func (t *tiles) nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, erro
 	if len(fetch) > 0 {
 		got, err := t.store.LedgerTiles(ctx, t.tenant, fetch)
 		if err != nil {
-			return nil, fmt.Errorf("read ledger tiles: %w", err)
+			return nil, &ReadError{Err: fmt.Errorf("read ledger tiles: %w", err)}
 		}
 		for _, tile := range got {
 			t.cache[tile.LedgerTileID] = tile.Hashes
@@ -85,6 +85,14 @@ func (t *tiles) leaf(ctx context.Context, seq int64) ([]byte, error) {
 	}
 	return hs[0], nil
 }
+
+// ReadError is a failure to read from the verifier's source (a store, or
+// a server through its API): it says nothing about the log, so the
+// verifier returns it as an error and never reports it as a problem.
+type ReadError struct{ Err error }
+
+func (e *ReadError) Error() string { return e.Err.Error() }
+func (e *ReadError) Unwrap() error { return e.Err }
 
 // rangeTo returns the compact range [0, size) of the stored tree.
 func (t *tiles) rangeTo(ctx context.Context, size int64) (*compact.Range, error) {

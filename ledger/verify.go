@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/trailhq/trail"
@@ -125,6 +126,9 @@ func (c *check) consistent(ctx context.Context, older Checkpoint, what string) e
 		return nil
 	}
 	hashes, err := c.t.consistency(ctx, older.Size, c.cp.Size)
+	if re := (*ReadError)(nil); errors.As(err, &re) {
+		return fmt.Errorf("log %q: %w", c.tenant, err) // no evidence either way
+	}
 	if err == nil {
 		err = proof.VerifyConsistency(hasher, uint64(older.Size), uint64(c.cp.Size), hashes, older.Root, c.cp.Root)
 	}
@@ -191,7 +195,11 @@ func (c *check) openPruned(ctx context.Context) error {
 // stored leaves, whose root must be the signed one.
 func (c *check) scan(ctx context.Context) error {
 	var err error
-	if c.rng, err = c.t.rangeTo(ctx, min(c.prefix, c.cp.Size)); err != nil {
+	c.rng, err = c.t.rangeTo(ctx, min(c.prefix, c.cp.Size))
+	if re := (*ReadError)(nil); errors.As(err, &re) {
+		return fmt.Errorf("log %q: %w", c.tenant, err)
+	}
+	if err != nil {
 		c.r.add(Problem{Seq: -1, Kind: KindLedger, Detail: "the tree nodes over the pruned prefix are missing: " + err.Error()})
 		return nil
 	}
@@ -281,6 +289,9 @@ func (c *check) heldRow(ctx context.Context, row *trail.LedgerRow) error {
 		return err
 	}
 	hashes, err := c.t.inclusion(ctx, row.Seq, c.cp.Size)
+	if re := (*ReadError)(nil); errors.As(err, &re) {
+		return fmt.Errorf("log %q: %w", c.tenant, err)
+	}
 	if err == nil {
 		err = proof.VerifyInclusion(hasher, uint64(row.Seq), uint64(c.cp.Size), h, hashes, c.cp.Root)
 	}
