@@ -173,6 +173,24 @@ func TestLedgerCustomerSteps(t *testing.T) {
 		if out := mustCLI(t, nil, "verify", "--bundle", file, "--pubkey", logKey); !strings.Contains(out, "ok: ") {
 			t.Errorf("verify --bundle with the log's key printed:\n%s", out)
 		}
+		// A header naming another key, or a proof's leaf_hash that is not
+		// the event's leaf, is an edited bundle: exit status 1.
+		b, _ := os.ReadFile(file)
+		other := strings.TrimSpace(mustCLI(t, nil, "ledger", "pubkey", "--data", t.TempDir()))
+		for name, edited := range map[string]string{
+			"verifier_key": strings.Replace(string(b), pinned, other, 1),
+			"leaf_hash":    strings.Replace(string(b), `"leaf_hash":"`, `"leaf_hash":"AAAA`, 1),
+		} {
+			bad := saveFile(t, "edited.jsonl", edited)
+			r := runCLI(t, nil, false, "verify", "--bundle", bad, "--pubkey", pinned)
+			if r.code != 1 || !strings.Contains(r.stderr, name) {
+				t.Errorf("verify --bundle with %s edited: exit %d, want 1\nstdout: %s\nstderr: %s", name, r.code, r.stdout, r.stderr)
+			}
+		}
+		r := runCLI(t, nil, false, "verify", "--bundle", filepath.Join(t.TempDir(), "none.jsonl"), "--pubkey", pinned)
+		if r.code != 2 {
+			t.Errorf("verify --bundle of a missing file: exit %d, want 2", r.code)
+		}
 	})
 
 	// What is not evidence is an error with exit status 2, never 1.
