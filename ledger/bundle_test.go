@@ -248,7 +248,9 @@ func TestBundleEveryField(t *testing.T) {
 		{"ProofLeafIndex", ev, func(m map[string]json.RawMessage) { setIn(t, m, "proof", "leaf_index", 5) }, false},
 		{"ProofTreeSize", ev, func(m map[string]json.RawMessage) { setIn(t, m, "proof", "tree_size", 9) }, false},
 		{"ProofLeafHash", ev, func(m map[string]json.RawMessage) {
-			var p struct{ LeafHash string `json:"leaf_hash"` }
+			var p struct {
+				LeafHash string `json:"leaf_hash"`
+			}
 			json.Unmarshal(m["proof"], &p)
 			setIn(t, m, "proof", "leaf_hash", flip(p.LeafHash))
 		}, false},

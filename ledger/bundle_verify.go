@@ -182,15 +182,15 @@ func countMembers(v []byte) (int, error) {
 }
 
 type bundleVerifier struct {
-	key  note.Verifier
+	key note.Verifier
 	// headerKey is the header's verifier_key, checked against every
 	// checkpoint; headerKeyErr why it is not a key.
 	headerKey    note.Verifier
 	headerKeyErr error
 	msgs         [][]byte // the checkpoint notes, for checkHeaderKey
 	rep          *BundleReport
-	cps  map[string]Checkpoint // by log name and size
-	last map[string]Checkpoint // the latest checkpoint of each log name
+	cps          map[string]Checkpoint // by log name and size
+	last         map[string]Checkpoint // the latest checkpoint of each log name
 }
 
 func (bv *bundleVerifier) problem(seq int64, kind, detail string) {
