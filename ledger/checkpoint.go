@@ -72,9 +72,12 @@ func SignCheckpoint(c Checkpoint, s ...note.Signer) ([]byte, error) {
 }
 
 // OpenCheckpoint verifies the signed note msg with v and parses the
-// checkpoint it carries.
+// checkpoint it carries. With a v from ParseVerifier or Key.Verifier, a
+// signature by the same key named after the checkpoint's origin counts
+// too (see ParseVerifier).
 func OpenCheckpoint(msg []byte, v note.Verifier) (Checkpoint, error) {
-	n, err := note.Open(msg, note.VerifierList(v))
+	origin, _, _ := strings.Cut(string(msg), "\n")
+	n, err := note.Open(msg, verifiersFor(v, origin))
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("checkpoint signature: %w", err)
 	}

@@ -51,7 +51,7 @@ func ParseKey(skey string) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger key: %w", err)
 	}
-	v, err := note.NewVerifier(vkey)
+	v, err := ParseVerifier(vkey)
 	if err != nil {
 		return nil, fmt.Errorf("ledger key: %w", err)
 	}
@@ -187,11 +187,48 @@ func (k *Key) SignCheckpoint(c Checkpoint) ([]byte, error) {
 	return SignCheckpoint(c, s, k.signer)
 }
 
-// ParseVerifier parses a note verifier key.
+// ParseVerifier parses a note verifier key: the deployment's (as `trail
+// ledger pubkey` prints it) or a log's (--log). OpenCheckpoint accepts a
+// checkpoint signed by the deployment's key under its own name or under
+// the checkpoint's origin, so a checkpoint that a witness cosigned (which
+// keeps only the signature named after the origin) verifies with a key
+// pinned before checkpoints were signed under their origins.
 func ParseVerifier(vkey string) (note.Verifier, error) {
-	v, err := note.NewVerifier(strings.TrimSpace(vkey))
+	vkey = strings.TrimSpace(vkey)
+	v, err := note.NewVerifier(vkey)
 	if err != nil {
 		return nil, fmt.Errorf("ledger public key: %w", err)
 	}
-	return v, nil
+	pk := &pinnedKey{Verifier: v}
+	if parts := strings.SplitN(vkey, "+", 3); len(parts) == 3 {
+		if raw, err := base64.StdEncoding.DecodeString(parts[2]); err == nil && len(raw) == 1+ed25519.PublicKeySize && raw[0] == 1 {
+			pk.pub = ed25519.PublicKey(raw[1:])
+		}
+	}
+	return pk, nil
+}
+
+// pinnedKey is a verifier key that also knows its Ed25519 public key, to
+// verify the same key's signatures under a log's origin.
+type pinnedKey struct {
+	note.Verifier
+	pub ed25519.PublicKey
+}
+
+// verifiersFor returns the verifiers that OpenCheckpoint tries on a
+// checkpoint of origin: v, and v's key named origin.
+func verifiersFor(v note.Verifier, origin string) note.Verifiers {
+	pk, ok := v.(*pinnedKey)
+	if !ok || pk.pub == nil || origin == v.Name() {
+		return note.VerifierList(v)
+	}
+	vkey, err := note.NewEd25519VerifierKey(origin, pk.pub)
+	if err != nil {
+		return note.VerifierList(v)
+	}
+	named, err := note.NewVerifier(vkey)
+	if err != nil {
+		return note.VerifierList(v)
+	}
+	return note.VerifierList(v, named)
 }

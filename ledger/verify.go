@@ -144,11 +144,7 @@ func (c *check) consistent(ctx context.Context, older Checkpoint, what string) e
 // log.
 func (c *check) checkSince(ctx context.Context) error {
 	for _, msg := range c.v.Since {
-		n, err := note.Open(msg, note.VerifierList(c.v.Key))
-		if err != nil {
-			continue // not signed by this key: not evidence about this log
-		}
-		old, err := ParseCheckpoint(n.Text)
+		old, err := OpenCheckpoint(msg, c.v.Key)
 		if err != nil || old.Origin != c.cp.Origin {
 			continue
 		}
