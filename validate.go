@@ -330,6 +330,8 @@ func validateObject(field string, raw json.RawMessage, clean bool, add func(stri
 		add(field, "must be a JSON object")
 	} else if problem := checkObject(raw, clean); problem != "" {
 		add(field, problem)
+	} else if path, lit := InexactNumber(raw); lit != nil {
+		add(field+path, numberProblem(lit)) // number.go
 	}
 }
 

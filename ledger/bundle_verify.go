@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trailhq/trail"
 	"github.com/transparency-dev/merkle/proof"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -18,6 +19,9 @@ import (
 type BundleReport struct {
 	// Events counts the events whose proofs verified.
 	Events int `json:"events"`
+	// Inexact counts the proven events with numbers protected only to
+	// double precision (VerifyBundleAcceptInexact).
+	Inexact int `json:"inexact,omitempty"`
 	// Checkpoints lists the verified checkpoints' origins and sizes.
 	Checkpoints []Checkpoint `json:"checkpoints"`
 	// Problems lists what failed, by line: an event's Seq, or -1.
@@ -39,10 +43,26 @@ func (r *BundleReport) OK() bool { return len(r.Problems) == 0 }
 // its created_at must be an RFC 3339 time, though nothing signs it. An
 // event's proof.leaf_hash must be the leaf recomputed from the event, and
 // proof.leaf_index its seq.
+//
+// An event holding a number that RFC 8785 cannot represent exactly is a
+// problem of KindInexact (see Verifier.AcceptInexact), counted in
+// BundleReport.Inexact instead with VerifyBundleAcceptInexact.
 func VerifyBundle(r io.Reader, v note.Verifier) (*BundleReport, error) {
+	return verifyBundle(r, v, false)
+}
+
+// VerifyBundleAcceptInexact is VerifyBundle for bundles of events stored
+// before Trail refused inexact numbers: it counts them in
+// BundleReport.Inexact instead of failing.
+func VerifyBundleAcceptInexact(r io.Reader, v note.Verifier) (*BundleReport, error) {
+	return verifyBundle(r, v, true)
+}
+
+func verifyBundle(r io.Reader, v note.Verifier, acceptInexact bool) (*BundleReport, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	bv := &bundleVerifier{key: v, rep: &BundleReport{}, cps: map[string]Checkpoint{}, last: map[string]Checkpoint{}}
+	bv := &bundleVerifier{key: v, rep: &BundleReport{}, cps: map[string]Checkpoint{}, last: map[string]Checkpoint{},
+		acceptInexact: acceptInexact}
 	for n := 1; sc.Scan(); n++ {
 		line, err := parseBundleLine(sc.Bytes(), n == 1)
 		if n == 1 && (line == nil || line.Bundle != BundleFormat) {
@@ -185,12 +205,13 @@ type bundleVerifier struct {
 	key note.Verifier
 	// headerKey is the header's verifier_key, checked against every
 	// checkpoint; headerKeyErr why it is not a key.
-	headerKey    note.Verifier
-	headerKeyErr error
-	msgs         [][]byte // the checkpoint notes, for checkHeaderKey
-	rep          *BundleReport
-	cps          map[string]Checkpoint // by log name and size
-	last         map[string]Checkpoint // the latest checkpoint of each log name
+	headerKey     note.Verifier
+	headerKeyErr  error
+	msgs          [][]byte // the checkpoint notes, for checkHeaderKey
+	acceptInexact bool
+	rep           *BundleReport
+	cps           map[string]Checkpoint // by log name and size
+	last          map[string]Checkpoint // the latest checkpoint of each log name
 }
 
 func (bv *bundleVerifier) problem(seq int64, kind, detail string) {
@@ -286,6 +307,13 @@ func (bv *bundleVerifier) event(n int, line *bundleLine) {
 	if err != nil {
 		bv.problem(e.Seq, KindModified, fmt.Sprintf("line %d: event %s: %v", n, e.ID, err))
 		return
+	}
+	if problem := trail.StoredJSONProblem(line.Event); problem != "" {
+		if !bv.acceptInexact {
+			bv.problem(e.Seq, KindInexact, fmt.Sprintf("line %d: event %s %s: its leaf does not pin that value", n, e.ID, problem))
+			return
+		}
+		bv.rep.Inexact++
 	}
 	bv.rep.Events++
 }

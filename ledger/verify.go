@@ -35,6 +35,12 @@ type Verifier struct {
 	// Since holds checkpoints kept from earlier (signed notes, any logs):
 	// the latest checkpoint of their log must extend each of them.
 	Since [][]byte
+	// AcceptInexact counts stored events whose JSON Trail's ingest now
+	// refuses (trail.StoredJSONProblem: numbers beyond double precision,
+	// invalid UTF-8, ...) in Report.Inexact instead of reporting each as
+	// a problem (KindInexact): for logs with events stored before Trail
+	// refused them.
+	AcceptInexact bool
 }
 
 // VerifyAll verifies every log that has a checkpoint. The error is for
@@ -255,13 +261,16 @@ func (c *check) leaf(ctx context.Context, row *trail.LedgerRow) error {
 	if err != nil {
 		return err
 	}
-	h, err := rowLeaf(row)
+	data, err := rowData(row)
+	if err != nil {
+		return err
+	}
+	h, err := LeafHashJSON(data)
 	if err != nil {
 		return err
 	}
 	if bytes.Equal(h, sealed) && row.Conflict == "" {
-		c.r.Checked++
-		return nil
+		return c.exact(row, data)
 	}
 	if bytes.Equal(h, sealed) {
 		c.r.add(Problem{Seq: row.Seq, Kind: KindModified, Detail: fmt.Sprintf(
@@ -275,6 +284,25 @@ func (c *check) leaf(ctx context.Context, row *trail.LedgerRow) error {
 	p, err := c.classify(ctx, row, h, sealed)
 	c.r.add(p)
 	return err
+}
+
+// exact counts a row whose leaf verified, unless its JSON is not what
+// Trail stores: then the leaf does not pin its value (see KindInexact).
+func (c *check) exact(row *trail.LedgerRow, data []byte) error {
+	problem := trail.StoredJSONProblem(data)
+	switch {
+	case problem == "":
+		c.r.Checked++
+	case c.v.AcceptInexact:
+		c.r.Checked++
+		c.r.Inexact++
+	default:
+		c.r.add(Problem{Seq: row.Seq, Kind: KindInexact, Detail: fmt.Sprintf(
+			"event %s %s: its leaf does not pin that value, so it may have been changed to another "+
+				"with the same leaf; Trail refuses such JSON at ingest "+
+				"(for events stored before it did: trail verify --accept-inexact)", row.Event.ID, problem)})
+	}
+	return nil
 }
 
 // heldRow checks an event that is still stored inside the pruned prefix

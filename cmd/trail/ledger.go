@@ -156,6 +156,7 @@ type verifyFlags struct {
 	server, key, pubkey, bundle string
 	log                         string
 	since                       []string
+	acceptInexact               bool
 	sinceCPs                    []ledger.Checkpoint // read from since by readSince
 }
 
@@ -169,6 +170,8 @@ func newVerifyFlags(env *Env) *verifyFlags {
 	fs.StringVar(&vf.pubkey, "pubkey", "", "the checkpoints' verifier `key` (trail ledger pubkey)")
 	fs.StringVar(&vf.bundle, "bundle", "", "check this evidence bundle `file` offline (- for standard input)")
 	fs.StringVar(&vf.log, "log", "", "verify only this log: a tenant, or ~system")
+	fs.BoolVar(&vf.acceptInexact, "accept-inexact", false,
+		"count, instead of failing, events whose JSON Trail now refuses (numbers beyond double precision, ...), stored before it did")
 	fs.Func("since", "a checkpoint `file` saved earlier that the latest must extend; repeatable", func(s string) error {
 		vf.since = append(vf.since, s)
 		return nil
@@ -220,7 +223,7 @@ func verify(ctx context.Context, env *Env, args []string) error {
 
 // verifier builds the verifier of the store or the server.
 func (vf *verifyFlags) verifier(env *Env) (*ledger.Verifier, error) {
-	v := &ledger.Verifier{}
+	v := &ledger.Verifier{AcceptInexact: vf.acceptInexact}
 	if vf.server != "" {
 		key := firstSet(vf.key, env.Getenv("TRAIL_KEY"))
 		if key == "" || vf.pubkey == "" {
@@ -366,7 +369,11 @@ func (vf *verifyFlags) verifyBundle(env *Env) error {
 		defer f.Close()
 		in = f
 	}
-	r, err := ledger.VerifyBundle(in, v)
+	verifyBundle := ledger.VerifyBundle
+	if vf.acceptInexact {
+		verifyBundle = ledger.VerifyBundleAcceptInexact
+	}
+	r, err := verifyBundle(in, v)
 	if err != nil {
 		return err
 	}
