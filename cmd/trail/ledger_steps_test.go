@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 	main "github.com/trailhq/trail/cmd/trail"
@@ -190,6 +192,30 @@ func TestLedgerCustomerSteps(t *testing.T) {
 		r := runCLI(t, nil, false, "verify", "--bundle", filepath.Join(t.TempDir(), "none.jsonl"), "--pubkey", pinned)
 		if r.code != 2 {
 			t.Errorf("verify --bundle of a missing file: exit %d, want 2", r.code)
+		}
+	})
+
+	t.Run("IngestInexactNumber", func(t *testing.T) {
+		// A number that the leaf could not pin exactly is refused, naming
+		// the field, and nothing is stored.
+		before := ledgerGet(t, m.URL()+"/v1/ledger/checkpoint", key)
+		body := `{"action":"payment.sent","occurred_at":"` + time.Now().UTC().Format(time.RFC3339Nano) +
+			`","actor":{"type":"user","id":"u1"},"metadata":{"to_account_id":1234567890123456789}}`
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", m.URL()+"/v1/events", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(b), `"field":"metadata.to_account_id"`) ||
+			!strings.Contains(string(b), "send it as a string") {
+			t.Fatalf("POST with 1234567890123456789: %d %s", resp.StatusCode, b)
+		}
+		if after := ledgerGet(t, m.URL()+"/v1/ledger/checkpoint", key); after != before {
+			t.Errorf("the log grew on a refused event:\n%s\n%s", before, after)
 		}
 	})
 
