@@ -144,6 +144,24 @@ func TestLedgerAPI(t *testing.T) {
 			e.do(t, "GET", "/v1/ledger/tiles?tile=0/0&log=globex", acme, "").wantError(t, 404, trail.ENOTFOUND, "")
 			e.do(t, "GET", "/v1/ledger/tiles?tile=%zz", acme, "").wantError(t, 400, trail.EINVALID, "tile")
 		})
+		t.Run("PubkeyOfLog", func(t *testing.T) {
+			vkey := strings.TrimSpace(string(e.do(t, "GET", "/v1/ledger/pubkey?log=acme", "", "").want(t, 200).body))
+			v, err := note.NewVerifier(vkey)
+			if err != nil || v.Name() != "trail.test/acme" {
+				t.Fatalf("log key %q: %v", vkey, err)
+			}
+			cp := e.do(t, "GET", "/v1/ledger/checkpoint", acme, "").want(t, 200).body
+			if _, err := note.Open(cp, note.VerifierList(v)); err != nil {
+				t.Fatalf("the log's key does not open its checkpoint: %v", err)
+			}
+			sys := strings.TrimSpace(string(e.do(t, "GET", "/v1/ledger/pubkey?log=~system", "", "").want(t, 200).body))
+			if !strings.HasPrefix(sys, "trail.test/~system+") {
+				t.Errorf("system log key %q", sys)
+			}
+			e.do(t, "GET", "/v1/ledger/pubkey?log=a/b", "", "").wantError(t, 400, trail.EINVALID, "log")
+			e.do(t, "GET", "/v1/ledger/pubkey?log=acme&log=x", "", "").wantError(t, 400, trail.EINVALID, "log")
+			e.do(t, "GET", "/v1/ledger/pubkey?x=1", "", "").wantError(t, 400, trail.EINVALID, "x")
+		})
 		t.Run("RemoteVerify", func(t *testing.T) {
 			v, _ := ledger.ParseVerifier(strings.TrimSpace(string(e.do(t, "GET", "/v1/ledger/pubkey", "", "").body)))
 			ver := &ledger.Verifier{Source: &ledger.Remote{URL: e.srv.URL, APIKey: acme}, Key: v, Origin: "trail.test"}
