@@ -247,9 +247,7 @@ func splitTileParams(raw string) (tiles []string, rest string, err error) {
 	for pair := range strings.SplitSeq(raw, "&") {
 		name, val, _ := strings.Cut(pair, "=")
 		if name != "tile" {
-			if pair != "" {
-				others = append(others, pair)
-			}
+			others = append(others, pair)
 			continue
 		}
 		v, err := url.QueryUnescape(val)

@@ -62,24 +62,39 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]*Report, error) {
 }
 
 // VerifyLog verifies tenant's log.
+//
+// A failure to read the source (a *ReadError: a store or server that
+// cannot be read) is returned as an error: it is no evidence either way.
+// Whatever else stops the check (a tree node the ledger lacks, say) is
+// the ledger's records being wrong, reported as a problem of KindLedger.
 func (v *Verifier) VerifyLog(ctx context.Context, tenant string) (*Report, error) {
-	c := &check{v: v, tenant: tenant, t: newTiles(v.Source, tenant),
+	src := readSource{v.Source}
+	c := &check{v: v, src: src, tenant: tenant, t: newTiles(src, tenant),
 		r: &Report{Tenant: tenant, Origin: LogOrigin(v.Origin, tenant)}}
-	if ok, err := c.openHead(ctx); err != nil || !ok {
-		return c.r, err
+	err := c.run(ctx)
+	if re := (*ReadError)(nil); err != nil && !errors.As(err, &re) {
+		c.r.add(Problem{Seq: -1, Kind: KindLedger, Detail: err.Error()})
+		err = nil
 	}
-	steps := []func(context.Context) error{c.checkSince, c.openPruned, c.scan}
-	for _, step := range steps {
+	return c.r, err
+}
+
+func (c *check) run(ctx context.Context) error {
+	if ok, err := c.openHead(ctx); err != nil || !ok {
+		return err
+	}
+	for _, step := range []func(context.Context) error{c.checkSince, c.openPruned, c.scan} {
 		if err := step(ctx); err != nil {
-			return c.r, err
+			return err
 		}
 	}
-	return c.r, nil
+	return nil
 }
 
 // check is the state of verifying one log.
 type check struct {
 	v       *Verifier
+	src     Source // v.Source, its errors made *ReadError
 	tenant  string
 	r       *Report
 	t       *tiles
@@ -94,7 +109,7 @@ type check struct {
 // openHead verifies the latest checkpoint; false means there is nothing
 // more to check.
 func (c *check) openHead(ctx context.Context) (bool, error) {
-	head, err := c.v.Source.LedgerHead(ctx, c.tenant)
+	head, err := c.src.LedgerHead(ctx, c.tenant)
 	switch {
 	case trail.ErrorCode(err) == trail.ENOTFOUND:
 		// Nothing sealed yet: every stored row is pending.
@@ -164,7 +179,7 @@ func (c *check) checkSince(ctx context.Context) error {
 // openPruned checks the pruned ranges: they must chain from 0, and each
 // checkpoint that covered one must verify and be extended by the latest.
 func (c *check) openPruned(ctx context.Context) error {
-	ranges, err := c.v.Source.PrunedRanges(ctx, c.tenant)
+	ranges, err := c.src.PrunedRanges(ctx, c.tenant)
 	if err != nil {
 		return fmt.Errorf("log %q: pruned ranges: %w", c.tenant, err)
 	}
@@ -205,7 +220,7 @@ func (c *check) scan(ctx context.Context) error {
 		c.r.add(Problem{Seq: -1, Kind: KindLedger, Detail: "the tree nodes over the pruned prefix are missing: " + err.Error()})
 		return nil
 	}
-	rows := &rowReader{src: c.v.Source, tenant: c.tenant}
+	rows := &rowReader{src: c.src, tenant: c.tenant}
 	next := c.prefix // the first seq not yet accounted for
 	for {
 		row, err := rows.next(ctx)
@@ -261,13 +276,15 @@ func (c *check) leaf(ctx context.Context, row *trail.LedgerRow) error {
 	if err != nil {
 		return err
 	}
+	var h []byte
 	data, err := rowData(row)
-	if err != nil {
-		return err
+	if err == nil {
+		h, err = LeafHashJSON(data)
 	}
-	h, err := LeafHashJSON(data)
 	if err != nil {
-		return err
+		c.r.add(Problem{Seq: row.Seq, Kind: KindModified, Detail: fmt.Sprintf(
+			"the stored JSON of event %s is not valid JSON: %v", row.Event.ID, err)})
+		return nil
 	}
 	if bytes.Equal(h, sealed) && row.Conflict == "" {
 		return c.exact(row, data)
