@@ -18,6 +18,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 	main "github.com/trailhq/trail/cmd/trail"
+	"github.com/trailhq/trail/internal/pgtest"
 	"github.com/trailhq/trail/ledger"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -286,4 +287,33 @@ func TestLedgerCustomerSteps(t *testing.T) {
 			t.Errorf("verify --since a forked checkpoint: exit %d, want 1\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 		}
 	})
+}
+
+// TestLedgerStepsPostgres runs steps 3 and 5 of docs/ledger.md against a
+// real `trail serve` on PostgreSQL: trail verify --store and --server, each
+// with a checkpoint kept from before.
+func TestLedgerStepsPostgres(t *testing.T) {
+	dsn := pgtest.NewDB(t)
+	key := createStoreKey(t, dsn, "--tenant", "acme", "--scopes", "events:write,events:read")
+	data := t.TempDir()
+	node := startServe(t, "--store", dsn, "--data", data)
+	if code, _, _ := post(t, node.URL, key, "a", 5); code != 201 {
+		t.Fatalf("ingest: %d", code)
+	}
+	kept := saveFile(t, "kept.note", ledgerGet(t, node.URL+"/v1/ledger/checkpoint", key))
+	for i := range 3 {
+		if code, _, _ := post(t, node.URL, key, "b"+strconv.Itoa(i), 100); code != 201 {
+			t.Fatalf("ingest: %d", code)
+		}
+	}
+	ledgerGet(t, node.URL+"/v1/ledger/checkpoint", key) // waits until sealed
+	pinned := strings.TrimSpace(mustCLI(t, nil, "ledger", "pubkey", "--data", data))
+	for _, args := range [][]string{
+		{"verify", "--store", dsn, "--pubkey", pinned, "--log", "acme", "--since", kept},
+		{"verify", "--server", node.URL, "--key", key, "--pubkey", pinned, "--since", kept},
+	} {
+		if out := mustCLI(t, nil, args...); !strings.Contains(out, "ok: 1 logs verified") {
+			t.Errorf("%v printed:\n%s", args[:2], out)
+		}
+	}
 }
