@@ -84,6 +84,16 @@ func OpenCheckpoint(msg []byte, v note.Verifier) (Checkpoint, error) {
 	return ParseCheckpoint(n.Text)
 }
 
+// originTenant returns the tenant whose log origin names: the last
+// element, or the system tenant for SystemLog.
+func originTenant(origin string) string {
+	name := origin[strings.LastIndexByte(origin, '/')+1:]
+	if name == SystemLog {
+		return trail.SystemTenant
+	}
+	return name
+}
+
 // checkOrigin reports an error unless c is a checkpoint of tenant's log.
 // When origin is "" any deployment origin is accepted, but the log part
 // must still name tenant.

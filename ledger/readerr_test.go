@@ -51,3 +51,30 @@ func TestVerifyMissingTiles(t *testing.T) {
 	}
 	wantFirst(t, r, -1, ledger.KindLedger, "lacks tree node")
 }
+
+// TestVerifySinceLogGone: a log whose checkpoint was deleted is still
+// verified against a kept checkpoint of it, and shows as rolled back.
+func TestVerifySinceLogGone(t *testing.T) {
+	e, raw := sealed(t)
+	kept, err := e.db.LedgerHead(ctxT(t), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(t, raw, `DELETE FROM ledger_heads WHERE tenant = 'acme'`)
+	v := e.led.Verifier()
+	v.Since = [][]byte{kept.Checkpoint}
+	reports, err := v.VerifyAll(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reports {
+		if r.Tenant == "acme" {
+			if r.Origin != "trail.test/acme" {
+				t.Errorf("origin %q", r.Origin)
+			}
+			wantFirst(t, r, -1, ledger.KindLedger, "rolled back")
+			return
+		}
+	}
+	t.Fatalf("acme was not verified: %+v", reports)
+}

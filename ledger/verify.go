@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/trailhq/trail"
 	"github.com/transparency-dev/merkle/compact"
@@ -50,9 +51,22 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list logs: %w", err)
 	}
-	var reports []*Report
+	tenants := make([]string, 0, len(heads))
 	for _, h := range heads {
-		r, err := v.VerifyLog(ctx, h.Tenant)
+		tenants = append(tenants, h.Tenant)
+	}
+	// A log that a kept checkpoint names is verified even when the source
+	// lists no checkpoint for it: that is a rollback to show, not skip.
+	for _, msg := range v.Since {
+		if cp, err := OpenCheckpoint(msg, v.Key); err == nil {
+			if t := originTenant(cp.Origin); !slices.Contains(tenants, t) && checkOrigin(cp, v.Origin, t) == nil {
+				tenants = append(tenants, t)
+			}
+		}
+	}
+	var reports []*Report
+	for _, tenant := range tenants {
+		r, err := v.VerifyLog(ctx, tenant)
 		if err != nil {
 			return reports, err
 		}
@@ -141,6 +155,9 @@ func (c *check) open(msg []byte, what string) (Checkpoint, error) {
 
 // consistent checks that the latest checkpoint extends older.
 func (c *check) consistent(ctx context.Context, older Checkpoint, what string) error {
+	if older.Size == 0 {
+		return nil // every tree extends the empty one
+	}
 	if older.Size > c.cp.Size {
 		c.r.add(Problem{Seq: -1, Kind: KindLedger, Detail: fmt.Sprintf(
 			"%s has size %d but the latest checkpoint only %d: the log was rolled back", what, older.Size, c.cp.Size)})
@@ -166,8 +183,14 @@ func (c *check) consistent(ctx context.Context, older Checkpoint, what string) e
 func (c *check) checkSince(ctx context.Context) error {
 	for _, msg := range c.v.Since {
 		old, err := OpenCheckpoint(msg, c.v.Key)
-		if err != nil || old.Origin != c.cp.Origin {
+		if err != nil || checkOrigin(old, c.v.Origin, c.tenant) != nil {
 			continue
+		}
+		if old.Origin != c.cp.Origin {
+			if c.r.Size > 0 || old.Size == 0 {
+				continue // another deployment's log of that name
+			}
+			c.r.Origin = old.Origin // no checkpoint: the log was rolled back to nothing
 		}
 		if err := c.consistent(ctx, old, "the earlier checkpoint"); err != nil {
 			return err

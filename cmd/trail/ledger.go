@@ -209,6 +209,9 @@ func verify(ctx context.Context, env *Env, args []string) error {
 		return usageErrorf("verify: unexpected argument %q", pos[0])
 	}
 	if vf.bundle != "" {
+		if len(vf.since) > 0 || vf.server != "" {
+			return usageErrorf("verify --bundle checks the bundle alone: it takes no --since or --server")
+		}
 		return vf.verifyBundle(env)
 	}
 	v, err := vf.verifier(env)
