@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/trailhq/trail"
 	"github.com/transparency-dev/merkle/compact"
@@ -54,6 +55,15 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]*Report, error) {
 	tenants := make([]string, 0, len(heads))
 	for _, h := range heads {
 		tenants = append(tenants, h.Tenant)
+	}
+	// A log's own key (named after its origin, trail ledger pubkey --log)
+	// verifies that log only: the others are not checked, rather than
+	// reported as signed by an unknown key.
+	for _, h := range heads {
+		if origin, _, _ := strings.Cut(string(h.Checkpoint), "\n"); v.Key != nil && origin == v.Key.Name() {
+			tenants = []string{h.Tenant}
+			break
+		}
 	}
 	// A log that a kept checkpoint names is verified even when the source
 	// lists no checkpoint for it: that is a rollback to show, not skip.

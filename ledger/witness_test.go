@@ -181,3 +181,28 @@ func mustRoot(t *testing.T, e *env, n int64) []byte {
 	}
 	return root
 }
+
+// TestVerifyWithLogKey: a log's own key verifies that log, and VerifyAll
+// with it leaves the other logs alone instead of failing them.
+func TestVerifyWithLogKey(t *testing.T) {
+	e := newEnv(t, ledger.Config{})
+	appendEvents(t, e.db, "acme", 3)
+	appendEvents(t, e.db, "", 2)
+	appendEvents(t, e.db, "globex", 2)
+	e.sequence(t)
+	vkey, err := e.key.LogVerifierKey("trail.test/acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := e.led.Verifier()
+	if v.Key, err = ledger.ParseVerifier(vkey); err != nil {
+		t.Fatal(err)
+	}
+	reports, err := v.VerifyAll(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) != 1 || reports[0].Tenant != "acme" || !reports[0].OK() || reports[0].Checked != 3 {
+		t.Fatalf("reports %+v", reports)
+	}
+}
