@@ -24,6 +24,10 @@ import (
 // double range (1e400) or below it (1e-400), which RFC 8785 cannot write
 // at all. Clients send such values as strings.
 
+// maxExactInt is 2^53: every integer up to it is a double, so its RFC 8785
+// form is exact. It bounds the integer fields of an event, like version.
+const maxExactInt = 1 << 53
+
 // ExactNumber reports whether the JSON number lit denotes exactly the
 // decimal value of its RFC 8785 canonical form: whether the ledger's leaf
 // pins its value, not only the double nearest to it.

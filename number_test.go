@@ -77,6 +77,20 @@ func TestParseEventsInexactNumber(t *testing.T) {
 			})
 		}
 	}
+	t.Run("Version", func(t *testing.T) {
+		for _, v := range []string{"9007199254740993", "9223372036854775807"} {
+			body := strings.Replace(good, `"version":2`, `"version":`+v, 1)
+			_, err := trail.ParseEvents([]byte(body), now)
+			var e *trail.Error
+			if !errors.As(err, &e) || len(e.Details) != 1 || e.Details[0].Field != "version" {
+				t.Errorf("version %s: %v, want a problem of version", v, err)
+			}
+		}
+		body := strings.Replace(good, `"version":2`, `"version":9007199254740992`, 1)
+		if _, err := trail.ParseEvents([]byte(body), now); err != nil {
+			t.Errorf("version 2^53: %v", err)
+		}
+	})
 	t.Run("ExactAccepted", func(t *testing.T) {
 		body := strings.Replace(good, `{"plan": "pro"}`, `{"a":9007199254740992,"b":0.1,"c":2.50,"d":1e21,"e":"1234567890123456789"}`, 1)
 		if _, err := trail.ParseEvents([]byte(body), now); err != nil {
