@@ -1,7 +1,10 @@
 package trail_test
 
 import (
+	"encoding/json"
 	"errors"
+	"math/big"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -98,6 +101,33 @@ func TestParseEventsInexactNumber(t *testing.T) {
 		}
 		if !trail.DecodesFast([]byte(body)) {
 			t.Error("the fast path refused a clean body")
+		}
+	})
+}
+
+// FuzzExactNumber checks ExactNumber against exact rational arithmetic:
+// a number is exact when it is finite as a double and equals, as a
+// rational, the shortest decimal of that double.
+func FuzzExactNumber(f *testing.F) {
+	for _, s := range []string{"0", "-0", "0.1", "2.50", "1e21", "9007199254740993", "1e400", "1e-400",
+		"0.10000000000000000555", "5e-324", "123456789012345678901234567890", "-1.5E-7"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, lit string) {
+		if !json.Valid([]byte(lit)) || len(lit) > 64 || !strings.ContainsAny(lit[:1], "-0123456789") {
+			return
+		}
+		a, ok := new(big.Rat).SetString(lit)
+		if !ok {
+			return // an exponent too large for the reference (0E100000...)
+		}
+		want := false
+		if fl, err := strconv.ParseFloat(lit, 64); err == nil {
+			b, _ := new(big.Rat).SetString(strconv.FormatFloat(fl, 'e', -1, 64))
+			want = a.Cmp(b) == 0
+		}
+		if got := trail.ExactNumber([]byte(lit)); got != want {
+			t.Errorf("ExactNumber(%s) = %v, want %v", lit, got, want)
 		}
 	})
 }
