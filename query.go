@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Sort keys for event queries. Every sort is a keyset over
@@ -207,4 +208,59 @@ func parseTime(s, field string, p *Problems) time.Time {
 		return time.Time{}
 	}
 	return t.UTC()
+}
+
+// MaxQueryParams bounds the parameters of one query string. It is well
+// above what any route takes (200 tile parameters at most) and below
+// net/url's silent cut at 10,000.
+const MaxQueryParams = 1000
+
+// ParseQueryString parses a raw URL query (or form body) strictly. Where
+// net/url.ParseQuery drops what it cannot read and goes on, so that
+// "action=x;" filters nothing, ParseQueryString refuses the whole string:
+// a raw ';', a malformed %-escape, a parameter without a name, a name that
+// is not printable UTF-8, or more than MaxQueryParams parameters. The
+// error is EINVALID and names the parameter, or "query" when there is no
+// name to give. '+' means a space, as in HTML forms. Empty pieces ("a=1&"
+// or "&&") carry no parameter and are skipped.
+func ParseQueryString(raw string) (url.Values, error) {
+	v := url.Values{}
+	n := 0
+	for raw != "" {
+		var piece string
+		piece, raw, _ = strings.Cut(raw, "&")
+		if piece == "" {
+			continue
+		}
+		if n++; n > MaxQueryParams {
+			return nil, Invalid("query", "more than "+strconv.Itoa(MaxQueryParams)+" parameters")
+		}
+		name, val, err := parseQueryPiece(piece)
+		if err != nil {
+			return nil, err
+		}
+		v[name] = append(v[name], val)
+	}
+	return v, nil
+}
+
+// parseQueryPiece parses one name=value piece of a query string.
+func parseQueryPiece(piece string) (name, val string, err error) {
+	rawName, rawVal, _ := strings.Cut(piece, "=")
+	rawName, _, semi := strings.Cut(rawName, ";")
+	name, err = url.QueryUnescape(rawName)
+	switch {
+	case err != nil:
+		return "", "", Invalid("query", "a parameter name has a malformed %-escape")
+	case name == "":
+		return "", "", Invalid("query", "a parameter has no name")
+	case len(name) > 64 || !utf8.ValidString(name) || !printable(name):
+		return "", "", Invalid("query", "a parameter name is not 1 to 64 printable characters")
+	case semi || strings.Contains(rawVal, ";"):
+		return "", "", Invalid(name, "contains a raw ';': send it as %3B")
+	}
+	if val, err = url.QueryUnescape(rawVal); err != nil {
+		return "", "", Invalid(name, "has a malformed %-escape")
+	}
+	return name, val, nil
 }

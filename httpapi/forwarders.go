@@ -130,9 +130,6 @@ func (s *Server) decodeNewForwarder(w http.ResponseWriter, r *http.Request) (*tr
 // platform key lists every forwarder.
 func (s *Server) handleListForwarders(w http.ResponseWriter, r *http.Request) {
 	fs, err := s.forwarders()
-	if err == nil {
-		err = checkParams(r.URL.Query(), nil)
-	}
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -175,10 +172,10 @@ func (s *Server) pathForwarder(r *http.Request, params ...string) (forward.Store
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkParams(r.URL.Query(), append(params, "tenant")); err != nil {
+	if err := checkParams(query(r), append(params, "tenant")); err != nil {
 		return nil, nil, err
 	}
-	tenant, err := forwarderTenant(apiKey(r), r.URL.Query().Get("tenant"))
+	tenant, err := forwarderTenant(apiKey(r), query(r).Get("tenant"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -276,7 +273,7 @@ func (s *Server) handleListDeadLetters(w http.ResponseWriter, r *http.Request) {
 }
 
 func deadLetterQuery(r *http.Request, q *trail.DeadLetterQuery) error {
-	v := r.URL.Query()
+	v := query(r)
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > trail.MaxLimit {

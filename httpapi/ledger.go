@@ -52,7 +52,7 @@ func (s *Server) handleEventProof(w http.ResponseWriter, r *http.Request) {
 	if !s.ledgerReady(w, r) || !checkParamsOK(s, w, r, "tree_size") {
 		return
 	}
-	size, err := intParam(r.URL.Query(), "tree_size", 0, 1)
+	size, err := intParam(query(r), "tree_size", 0, 1)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -80,7 +80,7 @@ func (s *Server) handleLedgerConsistency(w http.ResponseWriter, r *http.Request)
 	if !ok {
 		return
 	}
-	v := r.URL.Query()
+	v := query(r)
 	if v.Get("from") == "" {
 		s.error(w, r, trail.Invalid("from", "required: the tree size of the older checkpoint"))
 		return
@@ -146,7 +146,7 @@ func (s *Server) handleLedgerRows(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := r.URL.Query()
+	v := query(r)
 	from, err := intParam(v, "from", 0, 0)
 	limit, err2 := intParam(v, "limit", trail.MaxLimit, 1)
 	if err == nil {
@@ -188,7 +188,7 @@ func (s *Server) handleLedgerTiles(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ids, err := tileParams(r.URL.Query()["tile"])
+	ids, err := tileParams(query(r)["tile"])
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -263,7 +263,7 @@ func (s *Server) ledgerLog(w http.ResponseWriter, r *http.Request, allowed ...st
 	if !s.ledgerReady(w, r) || !checkParamsOK(s, w, r, allowed...) {
 		return "", false
 	}
-	key, name := apiKey(r), r.URL.Query().Get("log")
+	key, name := apiKey(r), query(r).Get("log")
 	var err error
 	tenant := name
 	switch {
@@ -284,7 +284,7 @@ func (s *Server) ledgerLog(w http.ResponseWriter, r *http.Request, allowed ...st
 }
 
 func checkParamsOK(s *Server, w http.ResponseWriter, r *http.Request, allowed ...string) bool {
-	if err := checkParams(r.URL.Query(), allowed); err != nil {
+	if err := checkParams(query(r), allowed); err != nil {
 		s.error(w, r, err)
 		return false
 	}
