@@ -3,7 +3,6 @@ package trail
 import (
 	"encoding/base64"
 	"encoding/json"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -152,8 +151,8 @@ func ParseQuery(v url.Values) (*Query, error) {
 		}
 	}
 	if q.IP != "" {
-		if _, err := netip.ParseAddr(q.IP); err != nil {
-			p.Add(-1, "ip", "must be an IPv4 or IPv6 address")
+		if problem := ipProblem(q.IP); problem != "" {
+			p.Add(-1, "ip", problem)
 		}
 	}
 	q.Since = parseTime(v.Get("since"), "since", &p)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strconv"
 
 	"github.com/trailhq/trail"
@@ -197,6 +198,9 @@ func (s *Server) handlePatchForwarder(w http.ResponseWriter, r *http.Request) {
 	}
 	var next *trail.Forwarder
 	if err == nil {
+		err = checkPatch(body)
+	}
+	if err == nil {
 		next, err = forward.Patch(f, body, s.now())
 	}
 	if err != nil {
@@ -217,6 +221,16 @@ func (s *Server) handlePatchForwarder(w http.ResponseWriter, r *http.Request) {
 	head, _ := fs.StreamHead(r.Context())
 	next.Status = f.Status
 	writeJSON(w, http.StatusOK, view(next, head, next.Secret != f.Secret))
+}
+
+// checkPatch refuses a merge patch with a repeated or unknown member,
+// named by its path: forward.Patch reads the patch into a map, where the
+// last of two names would win.
+func checkPatch(body []byte) error {
+	if field, problem := trail.CheckMembers(body, reflect.TypeFor[trail.Forwarder]()); problem != "" {
+		return trail.Invalid(field, problem)
+	}
+	return nil
 }
 
 // editableForwarder loads the path's forwarder for a change: those of the
