@@ -15,7 +15,8 @@ import (
 
 // awkward are field values that CSV and JSON must escape or quote.
 var awkward = []string{`Bob "the builder"`, "Plan, v2\nfinal", "ünïcödé ✓ 🚀", "<b>&amp;</b>", "line\u2028sep",
-	" leading space", "\tTab", `back\slash`, "", "\r\ncrlf", `\.`, "\u00a0nbsp", "ctl\x01"}
+	" leading space", "\tTab", `back\slash`, "", "\r\ncrlf", `\.`, "\u00a0nbsp", "ctl\x01",
+	"=1+cmd@evil.test", `=HYPERLINK("http://evil.example","x")`, "+1", "-2", "@SUM(A1)", "'quoted", "\rcr"}
 
 // awkwardEvents returns n events that use every awkward value in every
 // string field, with and without targets and metadata, some of them
@@ -103,7 +104,7 @@ func FuzzCSVRow(f *testing.F) {
 			Context: trail.Context{UserAgent: agent, Location: name + agent},
 			Targets: []trail.Target{{Type: "doc", ID: target, Name: agent}},
 		}
-		if !utf8.ValidString(name + agent + target) {
+		if !utf8.ValidString(name) || !utf8.ValidString(agent) || !utf8.ValidString(target) {
 			t.Skip("invalid UTF-8, which trail.ExportJSON hands over re-marshaled")
 		}
 		if noTargets {
@@ -154,14 +155,61 @@ func referenceCSV(tb testing.TB, events ...*trail.Event) []byte {
 		if e.Targets == nil {
 			targets = []byte("[]")
 		}
-		_ = w.Write([]string{e.ID, e.OccurredAt.UTC().Format(time.RFC3339Nano), e.Action,
-			e.Actor.Type, e.Actor.ID, e.Actor.Name, string(targets),
-			e.Context.IP, e.Context.UserAgent, e.Context.Location,
-			e.TraceID, e.Tenant, string(e.Metadata)})
+		t := textCell
+		_ = w.Write([]string{t(e.ID), e.OccurredAt.UTC().Format(time.RFC3339Nano), t(e.Action),
+			t(e.Actor.Type), t(e.Actor.ID), t(e.Actor.Name), string(targets),
+			t(e.Context.IP), t(e.Context.UserAgent), t(e.Context.Location),
+			t(e.TraceID), t(e.Tenant), string(e.Metadata)})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
 		tb.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// textCell is a text cell as the CSV export writes it: OWASP's defence
+// against CSV injection puts a single quote before a cell that starts
+// with '=', '+', '-', '@', a tab or a carriage return.
+func textCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// TestCSVNeutralizesFormulas checks the cells a spreadsheet would run as
+// formulas, as planted by someone who never signed in.
+func TestCSVNeutralizesFormulas(t *testing.T) {
+	for _, tt := range []struct{ name, want string }{
+		{"=1+cmd@evil.test", "'=1+cmd@evil.test"},
+		{`=HYPERLINK("http://evil.example","x")`, `"'=HYPERLINK(""http://evil.example"",""x"")"`},
+		{"+1", "'+1"},
+		{"-2", "'-2"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\tTab", "'\tTab"},
+		{"\rcr", "\"'\rcr\""},
+		{"=a,b", `"'=a,b"`},
+		{"\u00e9=1", "\u00e9=1"},
+		{"a=1", "a=1"},
+		{" =1", `" =1"`},
+		{"'=1", "'=1"},
+		{"", ""},
+	} {
+		e := &trail.Event{ID: "0195509a-0000-7000-8000-000000000001", Tenant: "acme", Action: "login.failure",
+			OccurredAt: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), Version: 1,
+			Actor: trail.Actor{Type: "user", ID: "u1", Name: tt.name}}
+		data, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		row, err := httpapi.CSVRow(nil, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "0195509a-0000-7000-8000-000000000001,2025-03-01T12:00:00Z,login.failure,user,u1," + tt.want + ",[],,,,,acme,\n"
+		if got := string(row); got != want {
+			t.Errorf("name %q:\n got: %q\nwant: %q", tt.name, got, want)
+		}
+	}
 }
