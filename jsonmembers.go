@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // encoding/json reads a member name twice with the last one winning, and
@@ -112,9 +114,9 @@ func (w *memberWalker) object(path string, field func(string) (reflect.Type, boo
 			return err
 		}
 		name, _ := tok.(string)
-		sub := name
+		sub := shownName(name)
 		if path != "" {
-			sub = path + "." + name
+			sub = path + "." + sub
 		}
 		t, known := field(name)
 		switch {
@@ -132,6 +134,16 @@ func (w *memberWalker) object(path string, field func(string) (reflect.Type, boo
 	}
 	_, err := w.dec.Token()
 	return err
+}
+
+// shownName is a member name as an error shows it: quoted when it is
+// empty, long or not printable, so that a hostile name cannot pass for
+// another field or break the message.
+func shownName(name string) string {
+	if name == "" || len(name) > 64 || !utf8.ValidString(name) || !printable(name) || strings.ContainsAny(name, `."[]`) {
+		return fmt.Sprintf("%.64q", name)
+	}
+	return name
 }
 
 func implementsAny(t reflect.Type) bool {

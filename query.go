@@ -83,14 +83,17 @@ func (c *Cursor) Encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// DecodeCursor parses an opaque cursor string.
+// DecodeCursor parses an opaque cursor string. Only the exact form Encode
+// gives is accepted: a cursor with a repeated or differently cased member,
+// an extra one or other spacing would be read by encoding/json all the
+// same, so that many strings meant one position.
 func DecodeCursor(s string) (*Cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(b) > 2048 {
 		return nil, Invalid("cursor", "not a cursor this server issued")
 	}
 	var c Cursor
-	if err := json.Unmarshal(b, &c); err != nil || !ValidID(c.ID) || !validSort(c.Sort) {
+	if err := json.Unmarshal(b, &c); err != nil || !ValidID(c.ID) || !validSort(c.Sort) || c.Encode() != s {
 		return nil, Invalid("cursor", "not a cursor this server issued")
 	}
 	return &c, nil

@@ -20,8 +20,8 @@ type hostileEnv struct {
 	acmeAdmin, acmeReader, acmeWriter, globexAdmin string
 
 	acmeEvent, globexEvent string // event ids
-	globexKey                  string // key id
-	globexHold, globexRule     string // hold and alert rule ids
+	globexKey              string // key id
+	globexHold, globexRule string // hold and alert rule ids
 }
 
 func newHostileEnv(t *testing.T, s trail.Store) *hostileEnv {
