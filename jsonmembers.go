@@ -40,6 +40,9 @@ func CheckMembers(raw []byte, t reflect.Type) (field, problem string) {
 // checkMembers is CheckMembers; with skipRaw, json.RawMessage values are
 // not walked (event metadata has its own check, validateObject).
 func checkMembers(raw []byte, t reflect.Type, skipRaw bool) (field, problem string) {
+	if !json.Valid(raw) {
+		return "", "" // a syntax error comes first, as the decoder reports it
+	}
 	w := memberWalker{dec: json.NewDecoder(bytes.NewReader(raw)), skipRaw: skipRaw}
 	w.dec.UseNumber()
 	w.value(t, "") // a read error leaves field and problem empty

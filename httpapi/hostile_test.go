@@ -174,6 +174,23 @@ func (h *hostileEnv) routeCases(t *testing.T) []hostileCase {
 		add("BadEscapeName", "%zz=1", "query")
 		add("ControlName", "a%00b=1", "query")
 		add("TooMany", strings.Repeat("a=1&", trail.MaxQueryParams+1), "query")
+		cases = append(cases, h.scopeCases(pattern, method, path)...)
+		if slices.Contains(jsonBodyRoutes, pattern) {
+			for _, b := range []struct{ name, body, field string }{
+				{"BodyMalformed", `{"x":`, "body"},
+				{"BodyNotObject", `[1]`, "body"},
+				{"BodyRepeatedUnknown", `{"zz":1,"zz":2}`, "zz"},
+				{"BodyTrailing", `{}{}`, ""},
+				{"BodyNUL", "{\"a\x00\":1}", ""},
+				{"BodyInvalidUTF8", "{\"\xff\":1}", ""},
+			} {
+				if pattern == "POST /v1/logs" && b.field == "body" {
+					b.field = "log" // a record that cannot be read is named by its index
+				}
+				cases = append(cases, hostileCase{name: pattern + "/" + b.name, method: method, path: path,
+					key: h.platform, body: b.body, status: 400, field: b.field})
+			}
+		}
 		for _, p := range httpapi.RouteParams(pattern) {
 			add(p+"Semicolon", p+"=x;", p)
 			add(p+"SemicolonPair", p+"=1;bogus=2", p)
@@ -187,6 +204,30 @@ func (h *hostileEnv) routeCases(t *testing.T) []hostileCase {
 		}
 	}
 	return cases
+}
+
+// jsonBodyRoutes are the routes whose body is a JSON object.
+var jsonBodyRoutes = []string{"POST /v1/events", "POST /v1/keys", "POST /v1/forwarders",
+	"PATCH /v1/forwarders/{name}", "POST /v1/forwarders/{name}/dead-letters/replay",
+	"POST /v1/actions/{action}/schemas", "PUT /v1/validation", "PUT /v1/retention", "POST /v1/holds",
+	"POST /v1/alerts/rules", "POST /v1/logs"}
+
+// scopeCases call a route without a key, with a wrong key, and with a key
+// of another scope: 401, 401 and 403.
+func (h *hostileEnv) scopeCases(pattern, method, path string) []hostileCase {
+	scope := h.api.RouteScopes()[pattern]
+	if scope == "" {
+		return nil
+	}
+	other := h.acmeReader
+	if scope == trail.ScopeEventsRead {
+		other = h.acmeWriter
+	}
+	return []hostileCase{
+		{name: pattern + "/NoKey", method: method, path: path, status: 401},
+		{name: pattern + "/WrongKey", method: method, path: path, key: "trail_k_nope_nope", status: 401},
+		{name: pattern + "/OtherScope", method: method, path: path, key: other, status: 403},
+	}
 }
 
 // targetedCases are hostile requests aimed at one route each: the probes

@@ -54,9 +54,6 @@ var routeParams = map[string][]string{
 	"GET /v1/alerts/rules":                           {"tenant"},
 }
 
-// RouteParams returns the query parameters the route with pattern takes.
-func RouteParams(pattern string) []string { return slices.Clone(routeParams[pattern]) }
-
 // repeatable are the parameters that may be given more than once: action
 // matches any of its values, and tile names each tile to fetch.
 var repeatable = []string{"action", "tile"}
