@@ -31,10 +31,8 @@ func newHostileEnv(t *testing.T, s trail.Store) *hostileEnv {
 	h.acmeReader = h.newKey(t, "acme", false, trail.ScopeEventsRead)
 	h.acmeWriter = h.newKey(t, "acme", false, trail.ScopeEventsWrite)
 	h.globexAdmin = h.newKey(t, "globex", false, trail.ScopeAdmin)
-	trace := `"trace_id":"tr-1"`
 	h.acmeEvent = h.ingest(t, h.acmeAdmin, event("user.created", "trace_id", `"tr-1"`))[0]
 	h.globexEvent = h.ingest(t, h.globexAdmin, event("user.created", "trace_id", `"tr-1"`))[0]
-	_ = trace
 	h.do(t, "POST", "/v1/logs", h.acmeWriter, `{"trace_id":"tr-1","message":"ok"}`).want(t, 201)
 
 	h.globexKey = decode[createdKey](t, h.do(t, "POST", "/v1/keys", h.globexAdmin,

@@ -95,9 +95,9 @@ func query(r *http.Request) url.Values {
 const maxParamLen = 1024
 
 // eventQuery parses r's query parameters (checked by checkQuery) into a
-// query scoped to what r's key may read, with target fixed when not nil. It returns a nil query when the
-// key asked for a tenant it may not see: the answer is then empty, the same
-// as for a tenant with no events.
+// query scoped to what r's key may read, with target fixed when not nil.
+// It returns a nil query when the key asked for a tenant it may not see:
+// the answer is then empty, the same as for a tenant with no events.
 func eventQuery(r *http.Request, target *trail.Target) (*trail.Query, error) {
 	v := query(r)
 	q, err := trail.ParseQuery(v)
@@ -135,8 +135,8 @@ func readScope(key *trail.APIKey, tenant string) (scope trail.Scope, visible boo
 }
 
 // checkParams rejects parameters not in allowed, repeated ones (except
-// those in repeatable), and values that no store could
-// hold: invalid UTF-8, control characters, very long strings.
+// those in repeatable), and values that no store could hold: invalid
+// UTF-8, control characters, very long strings.
 func checkParams(v url.Values, allowed []string) error {
 	var p trail.Problems
 	names := make([]string, 0, len(v))
