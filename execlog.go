@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -98,6 +99,8 @@ func EventLogs(ctx context.Context, s EventLogStore, scope Scope, id string, aft
 	return e, logs, nil
 }
 
+var logInputType = reflect.TypeFor[LogInput]()
+
 // LogInput is a log record as a client sends it to POST /v1/logs.
 type LogInput struct {
 	TraceID    string          `json:"trace_id"`
@@ -125,6 +128,9 @@ func ParseLogs(body []byte) ([]*LogInput, error) {
 	raws := []json.RawMessage{body}
 	if err := json.Unmarshal(body, &batch); err == nil && batch.Logs != nil {
 		raws = batch.Logs
+		if field, problem := checkMembers(body, batchType, true); problem != "" {
+			return nil, Invalid(field, problem)
+		}
 	}
 	switch {
 	case len(raws) == 0:
@@ -141,6 +147,10 @@ func ParseLogs(body []byte) ([]*LogInput, error) {
 }
 
 func decodeLog(i int, raw json.RawMessage, p *Problems) *LogInput {
+	if field, problem := checkMembers(raw, logInputType, true); problem != "" {
+		p.Add(i, field, problem) // one reading only: no last-wins, no other case
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	var in LogInput

@@ -24,7 +24,11 @@ func TestParseLogs(t *testing.T) {
 		{`{"trace_id":"t","time":"yesterday"}`, "time"},
 		{`{"trace_id":"t","attributes":[1]}`, "attributes"},
 		{`{"trace_id":"t","tenant":"a b"}`, "tenant"},
-		{`{"trace_id":"t","extra":1}`, "log"},
+		{`{"trace_id":"t","extra":1}`, "extra: unknown field"},
+		{`{"trace_id":"t","trace_id":"u"}`, "trace_id: repeated member name"},
+		{`{"trace_id":"t","Level":"warn"}`, "Level: unknown field"},
+		{`{"trace_id":"t","message":[]}`, "log"},
+		{`{"logs":[{"trace_id":"t"}],"logs":[{"trace_id":"u"}]}`, "logs: repeated member name"},
 		{`{"logs":[]}`, "logs"},
 		{`{"trace_id":"t","message":"a\u0000"}`, "body"},
 	} {

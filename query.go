@@ -3,11 +3,11 @@ package trail
 import (
 	"encoding/base64"
 	"encoding/json"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Sort keys for event queries. Every sort is a keyset over
@@ -83,14 +83,17 @@ func (c *Cursor) Encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// DecodeCursor parses an opaque cursor string.
+// DecodeCursor parses an opaque cursor string. Only the exact form Encode
+// gives is accepted: a cursor with a repeated or differently cased member,
+// an extra one or other spacing would be read by encoding/json all the
+// same, so that many strings meant one position.
 func DecodeCursor(s string) (*Cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(b) > 2048 {
 		return nil, Invalid("cursor", "not a cursor this server issued")
 	}
 	var c Cursor
-	if err := json.Unmarshal(b, &c); err != nil || !ValidID(c.ID) || !validSort(c.Sort) {
+	if err := json.Unmarshal(b, &c); err != nil || !ValidID(c.ID) || !validSort(c.Sort) || c.Encode() != s {
 		return nil, Invalid("cursor", "not a cursor this server issued")
 	}
 	return &c, nil
@@ -151,8 +154,8 @@ func ParseQuery(v url.Values) (*Query, error) {
 		}
 	}
 	if q.IP != "" {
-		if _, err := netip.ParseAddr(q.IP); err != nil {
-			p.Add(-1, "ip", "must be an IPv4 or IPv6 address")
+		if problem := ipProblem(q.IP); problem != "" {
+			p.Add(-1, "ip", problem)
 		}
 	}
 	q.Since = parseTime(v.Get("since"), "since", &p)
@@ -207,4 +210,59 @@ func parseTime(s, field string, p *Problems) time.Time {
 		return time.Time{}
 	}
 	return t.UTC()
+}
+
+// MaxQueryParams bounds the parameters of one query string. It is well
+// above what any route takes (200 tile parameters at most) and below
+// net/url's silent cut at 10,000.
+const MaxQueryParams = 1000
+
+// ParseQueryString parses a raw URL query (or form body) strictly. Where
+// net/url.ParseQuery drops what it cannot read and goes on, so that
+// "action=x;" filters nothing, ParseQueryString refuses the whole string:
+// a raw ';', a malformed %-escape, a parameter without a name, a name that
+// is not printable UTF-8, or more than MaxQueryParams parameters. The
+// error is EINVALID and names the parameter, or "query" when there is no
+// name to give. '+' means a space, as in HTML forms. Empty pieces ("a=1&"
+// or "&&") carry no parameter and are skipped.
+func ParseQueryString(raw string) (url.Values, error) {
+	v := url.Values{}
+	n := 0
+	for raw != "" {
+		var piece string
+		piece, raw, _ = strings.Cut(raw, "&")
+		if piece == "" {
+			continue
+		}
+		if n++; n > MaxQueryParams {
+			return nil, Invalid("query", "more than "+strconv.Itoa(MaxQueryParams)+" parameters")
+		}
+		name, val, err := parseQueryPiece(piece)
+		if err != nil {
+			return nil, err
+		}
+		v[name] = append(v[name], val)
+	}
+	return v, nil
+}
+
+// parseQueryPiece parses one name=value piece of a query string.
+func parseQueryPiece(piece string) (name, val string, err error) {
+	rawName, rawVal, _ := strings.Cut(piece, "=")
+	rawName, _, semi := strings.Cut(rawName, ";")
+	name, err = url.QueryUnescape(rawName)
+	switch {
+	case err != nil:
+		return "", "", Invalid("query", "a parameter name has a malformed %-escape")
+	case name == "":
+		return "", "", Invalid("query", "a parameter has no name")
+	case len(name) > 64 || !utf8.ValidString(name) || !printable(name):
+		return "", "", Invalid("query", "a parameter name is not 1 to 64 printable characters")
+	case semi || strings.Contains(rawVal, ";"):
+		return "", "", Invalid(name, "contains a raw ';': send it as %3B")
+	}
+	if val, err = url.QueryUnescape(rawVal); err != nil {
+		return "", "", Invalid(name, "has a malformed %-escape")
+	}
+	return name, val, nil
 }

@@ -107,6 +107,9 @@ func splitEvents(body []byte) ([]json.RawMessage, error) {
 	if !ok {
 		return []json.RawMessage{body}, nil
 	}
+	if field, problem := checkMembers(body, batchType, true); problem != "" {
+		return nil, Invalid(field, problem)
+	}
 	if len(top) != 1 {
 		for k := range top {
 			if k != "events" {
@@ -129,12 +132,23 @@ func splitEvents(body []byte) ([]json.RawMessage, error) {
 
 type decodeError struct{ field, problem string }
 
+var (
+	eventInputType = reflect.TypeFor[EventInput]()
+	batchType      = reflect.TypeFor[map[string]json.RawMessage]()
+)
+
 func decodeEvent(raw json.RawMessage) (*EventInput, *decodeError) {
 	if len(raw) > MaxEventBytes {
 		return nil, &decodeError{"event", fmt.Sprintf("larger than %d bytes", MaxEventBytes)}
 	}
 	if hasEscapedNUL(raw) {
 		return nil, &decodeError{"event", `contains a NUL character (\u0000)`}
+	}
+	// Repeated and unknown members first, named by their full path:
+	// encoding/json would take the last of two, and name an unknown
+	// member without its parents.
+	if field, problem := checkMembers(raw, eventInputType, true); problem != "" {
+		return nil, &decodeError{field, problem}
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -307,8 +321,8 @@ func validateTarget(i int, t *Target, clean bool, report func(string, string)) {
 
 func validateContext(c *Context, add func(string, string)) {
 	if c.IP != "" {
-		if _, err := netip.ParseAddr(c.IP); err != nil {
-			add("context.ip", "must be an IPv4 or IPv6 address")
+		if problem := ipProblem(c.IP); problem != "" {
+			add("context.ip", problem)
 		}
 	}
 	if len(c.UserAgent) > maxUserAgentLen {
@@ -317,6 +331,21 @@ func validateContext(c *Context, add func(string, string)) {
 	if len(c.Location) > maxLocationLen {
 		add("context.location", fmt.Sprintf("longer than %d characters", maxLocationLen))
 	}
+}
+
+// ipProblem says why s is not a plain IPv4 or IPv6 address. netip accepts
+// an IPv6 zone of any text ("fe80::1%<img src=x>"); a zone names an
+// interface of the sender's host, meaningless to anyone else, so it is
+// refused with everything that is not an address.
+func ipProblem(s string) string {
+	a, err := netip.ParseAddr(s)
+	switch {
+	case err != nil:
+		return "must be an IPv4 or IPv6 address"
+	case a.Zone() != "":
+		return "must be an IPv4 or IPv6 address without a zone (%...)"
+	}
+	return ""
 }
 
 // validateObject accepts an absent or null value or a JSON object. When

@@ -108,7 +108,21 @@ func TestParseEventsInvalid(t *testing.T) {
 		{"TraceIDTooLong", ev(func(m map[string]any) { m["trace_id"] = long }), "trace_id", "longer", ""},
 		{"BadTenant", ev(func(m map[string]any) { m["tenant"] = "a b" }), "tenant", "letters", ""},
 		{"UnknownField", ev(func(m map[string]any) { m["actoor"] = 1 }), "actoor", "unknown field", ""},
-		{"UnknownNestedField", ev(func(m map[string]any) { m["context"] = map[string]any{"ipp": "1.2.3.4"} }), "ipp", "unknown field", ""},
+		{"UnknownNestedField", ev(func(m map[string]any) { m["context"] = map[string]any{"ipp": "1.2.3.4"} }), "context.ipp", "unknown field", ""},
+		{"UnknownContextTraceID", ev(func(m map[string]any) { m["context"] = map[string]any{"trace_id": "t"} }), "context.trace_id", "unknown field", ""},
+		{"UnknownActorField", ev(func(m map[string]any) { m["actor"] = map[string]any{"type": "user", "id": "x", "foo": 1} }), "actor.foo", "unknown field", ""},
+		{"UnknownTargetField", ev(func(m map[string]any) {
+			m["targets"] = []any{map[string]any{"type": "t", "id": "1"}, map[string]any{"type": "t", "id": "2", "foo": 1}}
+		}), "targets[1].foo", "unknown field", ""},
+		{"FieldOtherCase", ev(func(m map[string]any) { m["ACTION"] = "x.y" }), "ACTION", "unknown field", ""},
+		{"RepeatedAction", `{"action":"user.login","action":"x.y",` + good[1:], "action", "repeated member name", ""},
+		{"RepeatedActorID", strings.Replace(good, `"id":"u1"`, `"id":"u1","id":"u2"`, 1), "actor.id", "repeated member name", ""},
+		{"RepeatedActor", strings.Replace(good, `"actor":`, `"actor":{"type":"user","id":"x"},"actor":`, 1), "actor", "repeated member name", ""},
+		{"RepeatedTargetType", strings.Replace(good, `"targets":[{`, `"targets":[{"type":"a",`, 1), "targets[0].type", "repeated member name", ""},
+		{"RepeatedContextIP", strings.Replace(good, `"action"`, `"context":{"ip":"1.2.3.4","ip":"5.6.7.8"},"action"`, 1), "context.ip", "repeated member name", ""},
+		{"RepeatedBatchEvents", `{"events":[` + good + `],"events":[` + good + `]}`, "events", "repeated member name", trail.EINVALID},
+		{"IPv6Zone", ev(func(m map[string]any) { m["context"] = map[string]any{"ip": "fe80::1%<img src=x onerror=alert(1)>"} }), "context.ip", "zone", ""},
+		{"IPv6PlainZone", ev(func(m map[string]any) { m["context"] = map[string]any{"ip": "fe80::1%eth0"} }), "context.ip", "zone", ""},
 		{"NULEscape", ev(func(m map[string]any) { m["action"] = "a\x00b" }), "event", "NUL", ""},
 		{"Malformed", `{"action":`, "body", "malformed JSON", trail.EINVALID},
 		{"NotObject", `[1,2]`, "body", "JSON object", trail.EINVALID},
@@ -256,6 +270,11 @@ func FuzzParseEvents(f *testing.F) {
 	f.Add([]byte(good))
 	f.Add([]byte(`{"events":[` + good + `]}`))
 	f.Add([]byte(`{"action":"a","actor":{"type":"user","id":"\\u0000"}}`))
+	f.Add([]byte(`{"action":"user.login","action":"x.y",` + good[1:]))
+	f.Add([]byte(`{"ACTION":"x.y",` + good[1:]))
+	f.Add([]byte(strings.Replace(good, `"id":"u1"`, `"id":"u1","id":"u2"`, 1)))
+	f.Add([]byte(strings.Replace(good, `"203.0.113.9"`, `"fe80::1%eth0"`, 1)))
+	f.Add([]byte(`{"events":[` + good + `],"events":[` + good + `]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		agree(t, body)
 		ins, err := trail.ParseEvents(body, now)

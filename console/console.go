@@ -177,5 +177,5 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /settings/forwarders/{name}/replay", s.auditor(s.handleReplayForwarder))
 
 	mux.HandleFunc("/", s.handleNotFound)
-	return s.secureHeaders(s.recoverPanic(mux))
+	return s.secureHeaders(s.recoverPanic(s.strictForms(mux)))
 }

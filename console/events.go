@@ -47,7 +47,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, v *viewer)
 
 // handleEntity shows every event that touched one entity.
 func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request, v *viewer) {
-	q := r.URL.Query()
+	q := query(r)
 	t := &trail.Target{Type: q.Get("target_type"), ID: q.Get("target_id")}
 	if t.Type == "" || t.ID == "" {
 		s.errorPage(w, r, v, trail.Invalid("target_type", "an entity needs target_type and target_id"))
@@ -68,10 +68,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, v *viewer, lv *lis
 	if lv.Entity != nil {
 		title = "Activity of " + lv.Entity.Type + " " + lv.Entity.ID
 	}
-	f, err := parseFilters(r.URL.Query(), v.user.Scope())
+	f, err := parseFilters(query(r), v.user.Scope())
 	if err != nil {
 		lv.Error = trail.ErrorMessage(err)
-		lv.Form = formFrom(r.URL.Query())
+		lv.Form = formFrom(query(r))
 		lv.ClearURL = lv.clearURL()
 		s.render(w, http.StatusBadRequest, "events", newView(v, title, "events", lv))
 		return

@@ -39,7 +39,7 @@ func (s *Server) readEvent(r *http.Request, scope trail.Scope, id string) (*trai
 		e, err := s.store.Event(r.Context(), scope, id)
 		return e, &logsView{}, err
 	}
-	after, err := parseLogCursor(r.URL.Query().Get("logs_after"))
+	after, err := parseLogCursor(query(r).Get("logs_after"))
 	if err != nil {
 		return nil, nil, err
 	}

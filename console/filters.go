@@ -1,7 +1,9 @@
 package console
 
 import (
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -28,10 +30,18 @@ type filters struct {
 	page   int
 }
 
+// filterParams are the parameters of the audit log's views. Any other is
+// an error, as in the API, so that a mistyped filter never shows more.
+var filterParams = []string{"action", "actor_type", "actor_id", "actor_name", "target_type",
+	"target_id", "trace_id", "ip", "since", "until", "sort", "order", "limit", "cursor", "q", "page"}
+
 // parseFilters reads the URL's filters for a viewer. Empty parameters are
 // dropped, so an empty form field does not filter. Problems name the
 // parameter, like the API's.
 func parseFilters(raw url.Values, scope trail.Scope) (*filters, error) {
+	if err := checkParams(raw); err != nil {
+		return nil, err
+	}
 	v := url.Values{}
 	for k, vals := range raw {
 		for _, s := range vals {
@@ -121,4 +131,19 @@ func link(path string, v url.Values) string {
 		return path
 	}
 	return path + "?" + v.Encode()
+}
+
+// checkParams refuses parameters the views do not take, and any but
+// action given twice: ParseQuery would read only the first.
+func checkParams(v url.Values) error {
+	var p trail.Problems
+	for _, name := range slices.Sorted(maps.Keys(v)) {
+		switch {
+		case !slices.Contains(filterParams, name):
+			p.Add(-1, name, "unknown parameter")
+		case len(v[name]) > 1 && name != "action":
+			p.Add(-1, name, "given more than once")
+		}
+	}
+	return p.Err()
 }

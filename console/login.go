@@ -27,10 +27,10 @@ type loginView struct {
 
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	if v, err := s.viewer(r); err == nil && v != nil {
-		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		http.Redirect(w, r, safeNext(query(r).Get("next")), http.StatusSeeOther)
 		return
 	}
-	q := r.URL.Query()
+	q := query(r)
 	lv := &loginView{Tenant: q.Get("tenant"), Next: safeNext(q.Get("next"))}
 	s.renderLogin(w, r, http.StatusOK, lv)
 }

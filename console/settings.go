@@ -48,7 +48,7 @@ type sessionRow struct {
 }
 
 func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request, v *viewer) {
-	s.renderSettings(w, r, v, http.StatusOK, &settingsView{Notice: r.URL.Query().Get("notice")})
+	s.renderSettings(w, r, v, http.StatusOK, &settingsView{Notice: query(r).Get("notice")})
 }
 
 func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, v *viewer, status int, sv *settingsView) {

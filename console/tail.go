@@ -32,7 +32,7 @@ func (c tailCursor) id() string { return fmt.Sprintf("%d.%d", c.Tenant, c.System
 // is the cursor, so a reconnecting browser (Last-Event-ID) resumes where it
 // stopped.
 func (s *Server) handleTail(w http.ResponseWriter, r *http.Request, v *viewer) {
-	f, err := parseFilters(r.URL.Query(), v.user.Scope())
+	f, err := parseFilters(query(r), v.user.Scope())
 	if err != nil {
 		http.Error(w, trail.ErrorMessage(err), http.StatusBadRequest)
 		return

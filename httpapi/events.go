@@ -144,7 +144,7 @@ type eventsPage struct {
 }
 
 func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) {
-	q, err := eventQuery(r, listParams, nil)
+	q, err := eventQuery(r, nil)
 	s.listEvents(w, r, q, err)
 }
 
@@ -152,7 +152,7 @@ func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) {
 // filters as GET /v1/events, with the target fixed by the path.
 func (s *Server) handleTargetEvents(w http.ResponseWriter, r *http.Request) {
 	target := trail.Target{Type: r.PathValue("type"), ID: r.PathValue("id")}
-	q, err := eventQuery(r, targetListParams, &target)
+	q, err := eventQuery(r, &target)
 	s.listEvents(w, r, q, err)
 }
 

@@ -21,12 +21,12 @@ var CSVHeader = []string{"id", "occurred_at", "action", "actor_type", "actor_id"
 // Lines. The download is itself recorded as an export.downloaded event
 // before the first byte is sent: no unrecorded export.
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
-	q, err := eventQuery(r, exportParams, nil)
+	q, err := eventQuery(r, nil)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	v := r.URL.Query()
+	v := query(r)
 	format := v.Get("format")
 	if format != "csv" && format != "jsonl" && format != "bundle" {
 		s.error(w, r, trail.Invalid("format", "required: csv, jsonl or bundle"))

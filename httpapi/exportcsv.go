@@ -90,15 +90,40 @@ func appendStringCell(dst, scratch, raw []byte) ([]byte, []byte, error) {
 			if err != nil {
 				return dst, scratch, errEventJSON
 			}
+			if formulaCell(scratch) {
+				scratch = slices.Insert(scratch, 0, '\'')
+			}
 			return appendCSVField(dst, scratch), scratch, nil
 		case csvQuote:
 			quote = true
 		}
 	}
+	if formulaCell(text) {
+		scratch = append(append(scratch[:0], '\''), text...)
+		return appendCSVField(dst, scratch), scratch, nil
+	}
 	if quote || needsQuotesAtStart(text) {
 		return appendQuoted(dst, text), scratch, nil
 	}
 	return append(dst, text...), scratch, nil
+}
+
+// formulaCell reports whether a spreadsheet could read cell as a formula
+// (CSV injection): it starts with '=', '+', '-', '@', a tab or a carriage
+// return. The CSV export writes such a cell with a single quote before it,
+// as OWASP advises, so that a value an attacker planted (a failed
+// sign-in's email "=1+cmd@evil.test", a user agent "=HYPERLINK(...)")
+// opens as text. Every string cell is treated so; targets and metadata are
+// JSON and start with '[' or '{'. JSON Lines exports stay exact.
+func formulaCell(cell []byte) bool {
+	if len(cell) == 0 {
+		return false
+	}
+	switch cell[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return true
+	}
+	return false
 }
 
 // Byte classes for CSV fields: a backslash starts a JSON escape; the

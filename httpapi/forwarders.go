@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strconv"
 
 	"github.com/trailhq/trail"
@@ -153,9 +154,6 @@ func (s *Server) decodeNewForwarder(w http.ResponseWriter, r *http.Request) (*tr
 // platform key lists every forwarder.
 func (s *Server) handleListForwarders(w http.ResponseWriter, r *http.Request) {
 	fs, err := s.forwarders()
-	if err == nil {
-		err = checkParams(r.URL.Query(), nil)
-	}
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -205,10 +203,10 @@ func (s *Server) pathForwarder(r *http.Request, params ...string) (forward.Store
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkParams(r.URL.Query(), append(params, "tenant")); err != nil {
+	if err := checkParams(query(r), append(params, "tenant")); err != nil {
 		return nil, nil, err
 	}
-	tenant, err := forwarderTenant(apiKey(r), r.URL.Query().Get("tenant"))
+	tenant, err := forwarderTenant(apiKey(r), query(r).Get("tenant"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -229,6 +227,9 @@ func (s *Server) handlePatchForwarder(w http.ResponseWriter, r *http.Request) {
 		body, err = readBody(w, r, maxForwarderRequestBytes)
 	}
 	var next *trail.Forwarder
+	if err == nil {
+		err = checkPatch(body)
+	}
 	if err == nil {
 		next, err = forward.Patch(f, body, s.now())
 	}
@@ -261,6 +262,16 @@ func (s *Server) handlePatchForwarder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// checkPatch refuses a merge patch with a repeated or unknown member,
+// named by its path: forward.Patch reads the patch into a map, where the
+// last of two names would win.
+func checkPatch(body []byte) error {
+	if field, problem := trail.CheckMembers(body, reflect.TypeFor[trail.Forwarder]()); problem != "" {
+		return trail.Invalid(field, problem)
+	}
+	return nil
 }
 
 // editableForwarder loads the path's forwarder for a change: those of the
@@ -351,7 +362,7 @@ func (s *Server) deadLetterAfter(ctx context.Context, fs forward.Store, f *trail
 }
 
 func (s *Server) deadLetterQuery(r *http.Request, fs forward.Store, f *trail.Forwarder, q *trail.DeadLetterQuery) error {
-	v := r.URL.Query()
+	v := query(r)
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > trail.MaxLimit {

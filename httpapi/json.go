@@ -14,7 +14,7 @@ import (
 )
 
 // decodeJSON decodes a request body into v, rejecting unknown fields,
-// trailing data, invalid UTF-8 and NUL characters; every problem names its
+// repeated member names, trailing data, invalid UTF-8 and NUL characters; every problem names its
 // field.
 func decodeJSON(body []byte, v any) error {
 	switch {
@@ -22,6 +22,11 @@ func decodeJSON(body []byte, v any) error {
 		return trail.Invalid("body", "not valid UTF-8")
 	case bytes.IndexByte(body, 0) >= 0:
 		return trail.Invalid("body", "contains a NUL byte")
+	}
+	// encoding/json takes the last of two members with one name and
+	// matches names in any case; refuse both, naming the member's path.
+	if field, problem := trail.CheckMembers(body, reflect.TypeOf(v)); problem != "" {
+		return trail.Invalid(field, problem)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -31,7 +31,7 @@ func (s *Server) handleLedgerPubkey(w http.ResponseWriter, r *http.Request) {
 	if !s.ledgerReady(w, r) || !checkParamsOK(s, w, r, "log") {
 		return
 	}
-	name := r.URL.Query().Get("log")
+	name := query(r).Get("log")
 	if name == "" {
 		writeText(w, s.ledger.Key().VerifierKey()+"\n")
 		return
@@ -72,7 +72,7 @@ func (s *Server) handleEventProof(w http.ResponseWriter, r *http.Request) {
 	if !s.ledgerReady(w, r) || !checkParamsOK(s, w, r, "tree_size") {
 		return
 	}
-	size, err := intParam(r.URL.Query(), "tree_size", 0, 1)
+	size, err := intParam(query(r), "tree_size", 0, 1)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -100,7 +100,7 @@ func (s *Server) handleLedgerConsistency(w http.ResponseWriter, r *http.Request)
 	if !ok {
 		return
 	}
-	v := r.URL.Query()
+	v := query(r)
 	if v.Get("from") == "" {
 		s.error(w, r, trail.Invalid("from", "required: the tree size of the older checkpoint"))
 		return
@@ -166,7 +166,7 @@ func (s *Server) handleLedgerRows(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := r.URL.Query()
+	v := query(r)
 	from, err := intParam(v, "from", 0, 0)
 	limit, err2 := intParam(v, "limit", trail.MaxLimit, 1)
 	if err == nil {
@@ -206,24 +206,11 @@ type ledgerTileJSON struct {
 // a parameter given 1 to 200 times: `trail verify --server` asks for every
 // tile a proof needs in one request.
 func (s *Server) handleLedgerTiles(w http.ResponseWriter, r *http.Request) {
-	if !s.ledgerReady(w, r) {
-		return
-	}
-	// The other parameters are checked as everywhere (each at most once);
-	// tile, the one that repeats, is split off the raw query and checked
-	// by tileParams.
-	names, rest, err := splitTileParams(r.URL.RawQuery)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	others := r.Clone(r.Context())
-	others.URL.RawQuery = rest
-	tenant, ok := s.ledgerLog(w, others, "log")
+	tenant, ok := s.ledgerLog(w, r, "log", "tile")
 	if !ok {
 		return
 	}
-	ids, err := tileParams(names)
+	ids, err := tileParams(query(r)["tile"])
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -238,25 +225,6 @@ func (s *Server) handleLedgerTiles(w http.ResponseWriter, r *http.Request) {
 		out[i] = ledgerTileJSON{Level: t.Level, Index: t.Index, Hashes: t.Hashes}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tiles": out})
-}
-
-// splitTileParams takes the tile=... pairs out of a raw query: their
-// unescaped values, and the other pairs as they were sent.
-func splitTileParams(raw string) (tiles []string, rest string, err error) {
-	var others []string
-	for pair := range strings.SplitSeq(raw, "&") {
-		name, val, _ := strings.Cut(pair, "=")
-		if name != "tile" {
-			others = append(others, pair)
-			continue
-		}
-		v, err := url.QueryUnescape(val)
-		if err != nil {
-			return nil, "", trail.Invalid("tile", "bad percent-encoding")
-		}
-		tiles = append(tiles, v)
-	}
-	return tiles, strings.Join(others, "&"), nil
 }
 
 func tileParams(vals []string) ([]trail.LedgerTileID, error) {
@@ -321,7 +289,7 @@ func (s *Server) ledgerLog(w http.ResponseWriter, r *http.Request, allowed ...st
 	if !s.ledgerReady(w, r) || !checkParamsOK(s, w, r, allowed...) {
 		return "", false
 	}
-	key, name := apiKey(r), r.URL.Query().Get("log")
+	key, name := apiKey(r), query(r).Get("log")
 	var err error
 	tenant := name
 	switch {
@@ -342,7 +310,7 @@ func (s *Server) ledgerLog(w http.ResponseWriter, r *http.Request, allowed ...st
 }
 
 func checkParamsOK(s *Server, w http.ResponseWriter, r *http.Request, allowed ...string) bool {
-	if err := checkParams(r.URL.Query(), allowed); err != nil {
+	if err := checkParams(query(r), allowed); err != nil {
 		s.error(w, r, err)
 		return false
 	}

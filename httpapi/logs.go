@@ -132,18 +132,15 @@ func resolveTenants(key *trail.APIKey, b *execlog.Batch) {
 // first, a page at a time.
 func (s *Server) handleEventLogs(w http.ResponseWriter, r *http.Request) {
 	ls, err := s.logStore()
-	if err == nil {
-		err = checkParams(r.URL.Query(), []string{"limit", "cursor"})
-	}
 	limit := trail.MaxLogsPage
-	if v := r.URL.Query().Get("limit"); err == nil && v != "" {
+	if v := query(r).Get("limit"); err == nil && v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > trail.MaxLogsPage {
 			err = trail.Invalid("limit", fmt.Sprintf("must be an integer from 1 to %d", trail.MaxLogsPage))
 		}
 	}
 	var after *trail.LogCursor
 	if err == nil {
-		after, err = decodeLogCursor(r.URL.Query().Get("cursor"))
+		after, err = decodeLogCursor(query(r).Get("cursor"))
 	}
 	id := r.PathValue("id")
 	if err == nil && !trail.ValidID(id) {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -22,18 +23,83 @@ var (
 	exportParams = append(slices.Clip(filterParams), "format")
 )
 
+// routeParams lists the query parameters of every route, keyed by its
+// pattern in the route table; a route missing here takes none. checkQuery
+// refuses any other parameter, so a mistyped or unsupported one is a 400
+// that names it, never a filter silently ignored. The OpenAPI document
+// lists the same parameters; a test checks.
+var routeParams = map[string][]string{
+	"GET /v1/events":                                 listParams,
+	"GET /v1/events/export":                          exportParams,
+	"GET /v1/targets/{type}/{id}/events":             targetListParams,
+	"GET /v1/events/{id}/proof":                      {"tree_size"},
+	"GET /v1/events/{id}/logs":                       {"limit", "cursor"},
+	"GET /v1/ledger/checkpoint":                      {"log"},
+	"GET /v1/ledger/consistency":                     {"log", "from", "to"},
+	"GET /v1/ledger/rows":                            {"log", "from", "limit"},
+	"GET /v1/ledger/tiles":                           {"log", "tile"},
+	"GET /v1/ledger/pruned":                          {"log"},
+	"GET /v1/forwarders/{name}":                      {"tenant"},
+	"PATCH /v1/forwarders/{name}":                    {"tenant"},
+	"DELETE /v1/forwarders/{name}":                   {"tenant"},
+	"GET /v1/forwarders/{name}/dead-letters":         {"tenant", "limit", "cursor"},
+	"POST /v1/forwarders/{name}/dead-letters/replay": {"tenant"},
+	"GET /v1/actions":                                {"tenant"},
+	"GET /v1/actions/{action}/schemas":               {"tenant"},
+	"GET /v1/actions/{action}/schemas/{version}":     {"tenant"},
+	"GET /v1/validation":                             {"tenant"},
+	"GET /v1/retention":                              {"tenant"},
+	"POST /v1/retention/run":                         {"tenant"},
+	"GET /v1/holds":                                  {"tenant"},
+	"GET /v1/alerts/rules":                           {"tenant"},
+}
+
+// repeatable are the parameters that may be given more than once: action
+// matches any of its values, and tile names each tile to fetch.
+var repeatable = []string{"action", "tile"}
+
+type queryKey struct{}
+
+// checkQuery parses r's query strictly (trail.ParseQueryString) and checks
+// it against the parameters of route before next sees r. Handlers read the
+// result with query, never with r.URL.Query(), which drops what it cannot
+// parse (a pair with a raw ';', every parameter past 10,000) and so would
+// read "action=x;" as no filter at all.
+func (s *Server) checkQuery(route string, next http.Handler) http.Handler {
+	allowed := routeParams[route]
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := trail.ParseQueryString(r.URL.RawQuery)
+		if err == nil {
+			err = checkParams(v, allowed)
+		}
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), queryKey{}, v)))
+	})
+}
+
+// query returns r's query parameters as checkQuery parsed and checked
+// them. buildHandler puts every route behind checkQuery; a handler reached
+// any other way is a bug, and panics rather than read a query unchecked.
+func query(r *http.Request) url.Values {
+	v, ok := r.Context().Value(queryKey{}).(url.Values)
+	if !ok {
+		panic("httpapi: query read on a route without checkQuery")
+	}
+	return v
+}
+
 // maxParamLen bounds one query parameter value; no stored field is longer.
 const maxParamLen = 1024
 
-// eventQuery parses r's query parameters into a query scoped to what r's key
-// may read, with target fixed when not nil. It returns a nil query when the
-// key asked for a tenant it may not see: the answer is then empty, the same
-// as for a tenant with no events.
-func eventQuery(r *http.Request, allowed []string, target *trail.Target) (*trail.Query, error) {
-	v := r.URL.Query()
-	if err := checkParams(v, allowed); err != nil {
-		return nil, err
-	}
+// eventQuery parses r's query parameters (checked by checkQuery) into a
+// query scoped to what r's key may read, with target fixed when not nil.
+// It returns a nil query when the key asked for a tenant it may not see:
+// the answer is then empty, the same as for a tenant with no events.
+func eventQuery(r *http.Request, target *trail.Target) (*trail.Query, error) {
+	v := query(r)
 	q, err := trail.ParseQuery(v)
 	if err != nil {
 		return nil, err
@@ -69,8 +135,8 @@ func readScope(key *trail.APIKey, tenant string) (scope trail.Scope, visible boo
 }
 
 // checkParams rejects parameters not in allowed, repeated ones (except
-// action, which matches any of its values), and values that no store could
-// hold: invalid UTF-8, control characters, very long strings.
+// those in repeatable), and values that no store could hold: invalid
+// UTF-8, control characters, very long strings.
 func checkParams(v url.Values, allowed []string) error {
 	var p trail.Problems
 	names := make([]string, 0, len(v))
@@ -82,7 +148,7 @@ func checkParams(v url.Values, allowed []string) error {
 		switch {
 		case !slices.Contains(allowed, name):
 			p.Add(-1, checkedName(name), "unknown query parameter")
-		case len(v[name]) > 1 && name != "action":
+		case len(v[name]) > 1 && !slices.Contains(repeatable, name):
 			p.Add(-1, name, "given more than once")
 		default:
 			for _, val := range v[name] {

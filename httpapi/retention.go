@@ -45,12 +45,9 @@ func (s *Server) retentionStore() (trail.RetentionStore, error) {
 // handleGetRetention answers a tenant's retention policy.
 func (s *Server) handleGetRetention(w http.ResponseWriter, r *http.Request) {
 	rs, err := s.retentionStore()
-	if err == nil {
-		err = checkParams(r.URL.Query(), []string{"tenant"})
-	}
 	var tenant string
 	if err == nil {
-		tenant, err = adminTenant(apiKey(r), r.URL.Query().Get("tenant"))
+		tenant, err = adminTenant(apiKey(r), query(r).Get("tenant"))
 	}
 	var p *trail.RetentionPolicy
 	if err == nil {
@@ -98,11 +95,7 @@ func (s *Server) handleSetRetention(w http.ResponseWriter, r *http.Request) {
 // handleRunRetention runs the retention job now: over the caller's tenant,
 // or over every log for a platform key without ?tenant=.
 func (s *Server) handleRunRetention(w http.ResponseWriter, r *http.Request) {
-	err := checkParams(r.URL.Query(), []string{"tenant"})
-	var tenant string
-	if err == nil {
-		tenant, err = adminTenant(apiKey(r), r.URL.Query().Get("tenant"))
-	}
+	tenant, err := adminTenant(apiKey(r), query(r).Get("tenant"))
 	runner := s.retention
 	if err == nil && runner == nil {
 		err = trail.Errorf(trail.EUNAVAILABLE, "retention is not configured on this server")
@@ -112,7 +105,7 @@ func (s *Server) handleRunRetention(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	only := &tenant
-	if apiKey(r).Platform && r.URL.Query().Get("tenant") == "" {
+	if apiKey(r).Platform && query(r).Get("tenant") == "" {
 		only = nil
 	}
 	rep, err := runner.RunOnce(r.Context(), only, apiKey(r))
@@ -211,12 +204,9 @@ func holdTarget(h *trail.Hold) trail.Target { return trail.Target{Type: "legal_h
 // for a platform key without ?tenant=.
 func (s *Server) handleListHolds(w http.ResponseWriter, r *http.Request) {
 	rs, err := s.retentionStore()
-	if err == nil {
-		err = checkParams(r.URL.Query(), []string{"tenant"})
-	}
 	var scope trail.Scope
 	if err == nil {
-		scope, err = settingsScope(apiKey(r), r.URL.Query().Get("tenant"))
+		scope, err = settingsScope(apiKey(r), query(r).Get("tenant"))
 	}
 	var holds []*trail.Hold
 	if err == nil {

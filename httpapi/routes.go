@@ -92,11 +92,12 @@ func (s *Server) Routes() []string {
 
 // buildHandler registers every route with its middleware. The chain, from
 // the outside in: request log and metrics, panic recovery, authentication
-// with the route's scope, then the handler.
+// with the route's scope, the strict parse of the query string with the
+// route's parameters (checkQuery), then the handler.
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
-		var h http.Handler = rt.handler
+		h := s.checkQuery(rt.pattern, rt.handler)
 		if rt.scope != public {
 			h = s.authenticate(rt.scope, h)
 		}

@@ -171,14 +171,11 @@ func (s *Server) handleGetSchema(w http.ResponseWriter, r *http.Request) {
 func (s *Server) schemaLine(w http.ResponseWriter, r *http.Request) (string, []*trail.ActionSchema, bool) {
 	ss, err := s.schemaStore()
 	if err == nil {
-		err = checkParams(r.URL.Query(), []string{"tenant"})
-	}
-	if err == nil {
 		err = checkAction(r.PathValue("action"))
 	}
 	var tenant string
 	if err == nil {
-		tenant, err = adminTenant(apiKey(r), r.URL.Query().Get("tenant"))
+		tenant, err = adminTenant(apiKey(r), query(r).Get("tenant"))
 	}
 	var owner string
 	var line []*trail.ActionSchema
@@ -196,13 +193,10 @@ func (s *Server) schemaLine(w http.ResponseWriter, r *http.Request) (string, []*
 // with the versions of the schema line that applies.
 func (s *Server) handleListActions(w http.ResponseWriter, r *http.Request) {
 	ss, err := s.schemaStore()
-	if err == nil {
-		err = checkParams(r.URL.Query(), []string{"tenant"})
-	}
 	var scope trail.Scope
 	visible := true
 	if err == nil {
-		scope, visible, err = readScope(apiKey(r), r.URL.Query().Get("tenant"))
+		scope, visible, err = readScope(apiKey(r), query(r).Get("tenant"))
 	}
 	actions := []trail.ActionInfo{}
 	if err == nil && visible {
@@ -218,12 +212,9 @@ func (s *Server) handleListActions(w http.ResponseWriter, r *http.Request) {
 // handleGetValidation answers a tenant's validation mode.
 func (s *Server) handleGetValidation(w http.ResponseWriter, r *http.Request) {
 	ss, err := s.schemaStore()
-	if err == nil {
-		err = checkParams(r.URL.Query(), []string{"tenant"})
-	}
 	var tenant, mode string
 	if err == nil {
-		tenant, err = adminTenant(apiKey(r), r.URL.Query().Get("tenant"))
+		tenant, err = adminTenant(apiKey(r), query(r).Get("tenant"))
 	}
 	if err == nil {
 		mode, err = ss.ValidationMode(r.Context(), tenant)
