@@ -145,6 +145,9 @@ func eventsList(ctx context.Context, env *Env, args []string) error {
 	if *output != "table" && *output != "json" && *output != "jsonl" {
 		return usageErrorf("--output: %q is not table, json or jsonl", *output)
 	}
+	if err := checkLimit(ef.fs, ef.q.Limit); err != nil {
+		return err
+	}
 	if !*all {
 		page, err := c.List(ctx, ef.q)
 		if err != nil {
@@ -160,6 +163,17 @@ func eventsList(ctx context.Context, env *Env, args []string) error {
 		out.print(e)
 	}
 	return out.close("")
+}
+
+// checkLimit refuses a --limit given outside 1 to 1000: the API reads 0 as
+// "the default", so --limit 0 silently meant 100.
+func checkLimit(fs *flag.FlagSet, limit int) error {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "limit" })
+	if set && (limit < 1 || limit > 1000) {
+		return usageErrorf("--limit: %d is not a page size from 1 to 1000", limit)
+	}
+	return nil
 }
 
 func printPage(env *Env, output string, page *client.Page) error {

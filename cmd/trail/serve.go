@@ -106,6 +106,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Config.Validate(); err != nil {
 		return err
 	}
+	if err := checkAddrFree(m.Config.Addr); err != nil {
+		return err
+	}
 	m.Logger = m.Config.NewLogger(m.Stderr)
 	db, err := OpenStore(m.Config)
 	if err != nil {
@@ -157,7 +160,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.goBackground(func() { m.Console.RunPruner(bgctx, pruneInterval) })
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(m.ln) }()
-	m.hintAdminKey(ctx)
+	m.hintFirstKey(ctx)
 	// The last startup line: tests and scripts wait for it.
 	m.Logger.Info("trail listening", "addr", m.Addr(), "data", m.Config.Data, "version", trail.Version)
 	return nil
@@ -217,39 +220,6 @@ func (m *Main) Addr() string {
 
 // URL returns the base URL of the running server.
 func (m *Main) URL() string { return "http://" + m.Addr() }
-
-// hintAdminKey logs how to create the first admin key when no usable one
-// exists, so that a newcomer is never stuck at a 401.
-func (m *Main) hintAdminKey(ctx context.Context) {
-	keys, err := m.Store.Keys(ctx, trail.Scope{All: true})
-	if err != nil {
-		m.Logger.Warn("list API keys", "err", err)
-		return
-	}
-	now := time.Now()
-	for _, k := range keys {
-		if k.HasScope(trail.ScopeAdmin) && k.RevokedAt.IsZero() && (k.ExpiresAt.IsZero() || now.Before(k.ExpiresAt)) {
-			return
-		}
-	}
-	m.Logger.Info("no admin API key yet; create one with this command (it works while the server runs)",
-		"command", AdminKeyCommand(m.Config.Data))
-}
-
-// AdminKeyCommand returns the command that creates an admin platform key
-// for data folder dir.
-func AdminKeyCommand(dir string) string {
-	return "trail keys create --data " + shellQuote(dir) +
-		" --platform --scopes admin,events:write,events:read"
-}
-
-// shellQuote quotes s for a POSIX shell when it needs quoting.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
 
 // Close shuts down gracefully: it stops accepting connections, lets
 // in-flight requests finish (up to ShutdownTimeout), commits what the
