@@ -165,12 +165,12 @@ func eventsList(ctx context.Context, env *Env, args []string) error {
 	return out.close("")
 }
 
-// checkLimit refuses a --limit given outside 1 to 1000: the API reads 0 as
-// "the default", so --limit 0 silently meant 100.
+// checkLimit refuses a --limit below 1: the API reads 0 as "the default",
+// so --limit 0 silently meant 100. The server refuses sizes past its most.
 func checkLimit(fs *flag.FlagSet, limit int) error {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "limit" })
-	if set && (limit < 1 || limit > 1000) {
+	if set && limit < 1 {
 		return usageErrorf("--limit: %d is not a page size from 1 to 1000", limit)
 	}
 	return nil

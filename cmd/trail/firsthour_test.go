@@ -125,7 +125,7 @@ func TestServePortTakenCreatesNothing(t *testing.T) {
 }
 
 func TestEventsListLimit(t *testing.T) {
-	for _, limit := range []string{"0", "-1", "1001"} {
+	for _, limit := range []string{"0", "-1"} {
 		r := runCLI(t, map[string]string{"TRAIL_KEY": "trail_k_x"}, false, "events", "list", "--limit", limit)
 		if r.code != 2 || !strings.Contains(r.stderr, "--limit") {
 			t.Errorf("--limit %s: exit %d, stderr %q", limit, r.code, r.stderr)

@@ -64,6 +64,8 @@ func commands() []command {
 		{"events", "list, get and export events from a running server", runEvents},
 		{"ledger", "print the ledger's public key", runLedger},
 		{"verify", "verify the ledger: stored events against signed checkpoints, or a bundle", runVerify},
+		{"backup", "copy the SQLite store and ledger key into a file, while serve runs", runBackup},
+		{"restore", "unpack a backup into an empty data folder", runRestore},
 		{"bench", "measure ingest, query and export performance", runBench},
 		{"version", "print the version", runVersion},
 	}
