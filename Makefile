@@ -1,5 +1,5 @@
 # Trail's make targets. `make test` is the one command that runs every test.
-.PHONY: test build bench
+.PHONY: test build bench release image
 
 test:
 	scripts/test.sh
@@ -13,3 +13,12 @@ build:
 
 bench:
 	go run ./cmd/trail bench
+
+# Static linux amd64 and arm64 binaries, SHA256SUMS and CycloneDX SBOMs in
+# dist/ (scripts/release.sh).
+release:
+	scripts/release.sh
+
+# The container image trail:VERSION, FROM scratch (scripts/image.sh).
+image:
+	scripts/image.sh

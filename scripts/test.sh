@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every Trail test: installs the system parts the tests need when they
-# are missing (PostgreSQL server binaries, Chromium, rsyslog), then checks
+# are missing (PostgreSQL server binaries, Chromium, rsyslog, Docker), then checks
 # formatting, vets, and runs the whole suite with the race detector.
 # Usage: make test   (or scripts/test.sh [extra go test flags])
 set -euo pipefail
@@ -10,6 +10,9 @@ need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
+# deploy/docker builds the container image and runs it; it starts its own
+# dockerd when none runs.
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 [ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || ls /usr/lib/*/rsyslog/lmnsd_gtls.so >/dev/null 2>&1 || need+=(rsyslog-gnutls)
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -66,6 +66,7 @@ func commands() []command {
 		{"verify", "verify the ledger: stored events against signed checkpoints, or a bundle", runVerify},
 		{"backup", "copy the SQLite store and ledger key into a file, while serve runs", runBackup},
 		{"restore", "unpack a backup into an empty data folder", runRestore},
+		{"healthcheck", "exit 0 when the server answers /readyz (for container health checks)", runHealthcheck},
 		{"bench", "measure ingest, query and export performance", runBench},
 		{"version", "print the version", runVersion},
 	}
@@ -187,7 +188,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 func printUsage(w io.Writer) {
 	fmt.Fprintf(w, "Trail %s: a self-hosted audit log service.\n\nUsage: trail <command> [flags]\n\nCommands:\n", trail.Version)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun `trail <command> -h` for a command's flags.\n")
 }
