@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 arch=${1:?usage: build-static.sh amd64|arm64 OUT}
 out=${2:?usage: build-static.sh amd64|arm64 OUT}
-version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)}
+version=${VERSION:-$(scripts/version.sh)}
 commit=${COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
 
 cc=gcc

@@ -6,7 +6,7 @@
 # and runs docker build on that folder; FROM scratch pulls nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)}
+version=${VERSION:-$(scripts/version.sh)}
 tag=${1:-trail:$version}
 arch=$(go env GOARCH)
 

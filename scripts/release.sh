@@ -7,7 +7,7 @@
 # tool runs from the module proxy, outside the product's go.mod.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)}
+export VERSION=${VERSION:-$(scripts/version.sh)}
 export COMMIT=${COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
 cyclonedx=github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@v1.10.0
 mtime=$(git log -1 --format=%ct 2>/dev/null || date +%s)
