@@ -24,9 +24,13 @@ for arch in amd64 arm64; do
   cp LICENSE README.md "$stage/$name/"
   tar -C "$stage" --owner=0 --group=0 --numeric-owner --sort=name --mtime="@$mtime" \
     -czf "dist/$name.tar.gz" "$name"
-  # The SBOM lists the modules compiled into this target's binary.
-  GOOS=linux GOARCH=$arch CGO_ENABLED=1 GOFLAGS="-tags=netgo,osusergo,sqlite_omit_load_extension" \
-    go run "$cyclonedx" app -json -licenses -main cmd/trail -output "dist/$name.cdx.json" . 2>/dev/null
+  # The SBOM lists the modules compiled into this binary, read from the
+  # build information Go embeds in it.
+  if ! go run "$cyclonedx" bin -json -licenses -version "$VERSION" -output "dist/$name.cdx.json" \
+      "$stage/$name/trail" 2>"$stage/sbom.log"; then
+    cat "$stage/sbom.log" >&2
+    exit 1
+  fi
 done
 (cd dist && sha256sum -- *.tar.gz *.cdx.json > SHA256SUMS)
 echo "release: dist/"

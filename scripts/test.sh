@@ -50,3 +50,8 @@ go vet ./...
 
 echo "== go test -race"
 go test -race -count=1 -timeout 20m "$@" ./...
+
+# The Helm chart's tests are a module of their own (k8s.io/api stays out of
+# Trail's go.mod); helm itself runs with go run from the module proxy.
+echo "== deploy/helm/test (helm lint, helm template, k8s.io/api)"
+(cd deploy/helm/test && go vet ./... && go test -count=1 -timeout 10m ./...)
