@@ -32,16 +32,7 @@ import (
 
 func TestImage(t *testing.T) {
 	d := newDocker(t)
-	tag := "trail-test:" + randomName()
-	t.Logf("building %s", tag)
-	start := time.Now()
-	build := exec.Command("../../scripts/image.sh", tag)
-	build.Env = append(d.env(), "TRAIL_STATIC_FAST=1")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("scripts/image.sh: %v\n%s", err, out)
-	}
-	t.Logf("image built in %s", time.Since(start).Round(time.Second))
-	t.Cleanup(func() { d.run(t, "rmi", "-f", tag) })
+	tag := buildImage(t, d)
 	checkImageConfig(t, d, tag)
 
 	vol := "trail-test-" + randomName()
@@ -84,6 +75,21 @@ func TestImage(t *testing.T) {
 		out, err := d.cmd("exec", second, "/usr/local/bin/trail", "verify").CombinedOutput()
 		return err == nil && strings.Contains(string(out), "ok:")
 	})
+}
+
+// buildImage builds the image with scripts/image.sh and removes it when
+// the test ends.
+func buildImage(t *testing.T, d *docker) string {
+	tag := "trail-test:" + randomName()
+	start := time.Now()
+	build := exec.Command("../../scripts/image.sh", tag)
+	build.Env = append(d.env(), "TRAIL_STATIC_FAST=1")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("scripts/image.sh: %v\n%s", err, out)
+	}
+	t.Logf("image %s built in %s", tag, time.Since(start).Round(time.Second))
+	t.Cleanup(func() { d.run(t, "rmi", "-f", tag) })
+	return tag
 }
 
 // checkImageConfig checks the user, volume and health check of the image.
@@ -165,10 +171,17 @@ func (d *docker) must(t *testing.T, args ...string) string {
 // of the host's network, and waits until it is ready.
 func (d *docker) serve(t *testing.T, tag, vol, addr string) string {
 	t.Helper()
-	name := "trail-test-" + randomName()
-	d.must(t, "run", "-d", "--name", name, "--network", "host", "-v", vol+":/data",
-		"-e", "TRAIL_ADDR="+addr, tag)
+	return d.startContainer(t, []string{"run", "-d", "--name", "trail-test-" + randomName(), "--network", "host",
+		"-v", vol + ":/data", "-e", "TRAIL_ADDR=" + addr, tag}, addr)
+}
+
+// startContainer runs `docker run -d --name NAME ...` (args) and waits until
+// the server at addr is ready; it removes the container when the test ends.
+func (d *docker) startContainer(t *testing.T, args []string, addr string) string {
+	t.Helper()
+	name := args[3]
 	t.Cleanup(func() { d.run(t, "rm", "-f", name) })
+	d.must(t, args...)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/readyz")
