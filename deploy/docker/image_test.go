@@ -41,8 +41,8 @@ func TestImage(t *testing.T) {
 	addr := freeAddr(t)
 
 	first := d.serve(t, tag, vol, addr)
-	d.must(t, "exec", first, "/usr/local/bin/trail", "healthcheck")
-	out := d.must(t, "exec", first, "/usr/local/bin/trail", "keys", "create", "--tenant", "acme",
+	d.must(t, "exec", first, "trail", "healthcheck") // as docs/deploy.md does
+	out := d.must(t, "exec", first, "trail", "keys", "create", "--tenant", "acme",
 		"--scopes", "events:write,events:read", "--output", "json")
 	var key struct{ Secret string }
 	if err := json.Unmarshal([]byte(out), &key); err != nil || key.Secret == "" {
