@@ -1,7 +1,9 @@
 package main_test
 
 import (
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -35,4 +37,19 @@ func TestHealthcheck(t *testing.T) {
 			t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 		}
 	})
+}
+
+// TestDocsRoute checks that serve answers /docs with the API reference
+// and leaves the console's paths alone.
+func TestDocsRoute(t *testing.T) {
+	m := startMain(t)
+	resp, err := http.Get(m.URL() + "/docs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `spec-url="/openapi.json"`) {
+		t.Errorf("GET /docs: %d\n%s", resp.StatusCode, b)
+	}
 }

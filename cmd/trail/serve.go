@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/alert"
+	"github.com/trailhq/trail/apidocs"
 	"github.com/trailhq/trail/console"
 	"github.com/trailhq/trail/forward"
 	"github.com/trailhq/trail/httpapi"
@@ -184,11 +185,13 @@ func newConsole(cfg Config, db trail.Store, w *trail.Writer, led *ledger.Ledger,
 }
 
 // routes sends the API's paths (/v1/ and its public routes such as
-// /healthz) to the API and every other path to the web console.
+// /healthz) to the API, /docs to the API reference, and every other path
+// to the web console.
 func routes(api *httpapi.Server, con *console.Server) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", con.Handler())
 	mux.Handle("/v1/", api.Handler())
+	apidocs.Routes(mux) // /docs: the API reference for people
 	seen := map[string]bool{"/v1/": true}
 	for _, pattern := range api.Routes() {
 		_, path, _ := strings.Cut(pattern, " ")
