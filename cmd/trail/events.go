@@ -72,7 +72,7 @@ func newEventsFlags(env *Env, name string, filters bool) *eventsFlags {
 
 func (ef *eventsFlags) addFilters() {
 	fs, q := ef.fs, &ef.q
-	fs.Func("action", "match this `action`; repeat for several; user.* matches a prefix", func(s string) error {
+	fs.Func("action", "match this `action`; repeat for several; 'user.*' (quoted) matches a prefix", func(s string) error {
 		q.Actions = append(q.Actions, s)
 		return nil
 	})

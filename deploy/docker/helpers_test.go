@@ -13,9 +13,11 @@ import (
 	"github.com/trailhq/trail/internal/pgtest"
 )
 
-// TestMain stops the PostgreSQL test server and removes the built binary.
+// TestMain stops the PostgreSQL test server and the shared Docker daemon,
+// and removes the image and the built binary.
 func TestMain(m *testing.M) {
 	code := pgtest.Main(m)
+	cleanupShared()
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}

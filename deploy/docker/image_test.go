@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -77,19 +78,26 @@ func TestImage(t *testing.T) {
 	})
 }
 
-// buildImage builds the image with scripts/image.sh and removes it when
-// the test ends.
+// buildImage builds the image with scripts/image.sh, once for the
+// package; TestMain removes it.
 func buildImage(t *testing.T, d *docker) string {
-	tag := "trail-test:" + randomName()
-	start := time.Now()
-	build := exec.Command("../../scripts/image.sh", tag)
-	build.Env = append(d.env(), "TRAIL_STATIC_FAST=1")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("scripts/image.sh: %v\n%s", err, out)
+	shared.imageOnce.Do(func() {
+		tag := "trail-test:" + randomName()
+		start := time.Now()
+		build := exec.Command("../../scripts/image.sh", tag)
+		build.Env = append(d.env(), "TRAIL_STATIC_FAST=1")
+		if out, err := build.CombinedOutput(); err != nil {
+			shared.imageErr = fmt.Errorf("scripts/image.sh: %v\n%s", err, out)
+			return
+		}
+		t.Logf("image %s built in %s", tag, time.Since(start).Round(time.Second))
+		shared.tag = tag
+		shared.cleanups = append(shared.cleanups, func() { d.cmd("rmi", "-f", tag).Run() })
+	})
+	if shared.imageErr != nil {
+		t.Fatal(shared.imageErr)
 	}
-	t.Logf("image %s built in %s", tag, time.Since(start).Round(time.Second))
-	t.Cleanup(func() { d.run(t, "rmi", "-f", tag) })
-	return tag
+	return shared.tag
 }
 
 // checkImageConfig checks the user, volume and health check of the image.
@@ -198,26 +206,54 @@ func (d *docker) startContainer(t *testing.T, args []string, addr string) string
 	}
 }
 
+// shared is the package's one Docker daemon and one image, set up by the
+// first test that needs them and torn down by TestMain.
+var shared struct {
+	dockerOnce, imageOnce sync.Once
+	d                     *docker
+	why                   string // why Docker is unavailable
+	tag                   string
+	imageErr              error
+	cleanups              []func()
+}
+
+// cleanupShared undoes the shared setup, last first.
+func cleanupShared() {
+	for i := len(shared.cleanups) - 1; i >= 0; i-- {
+		shared.cleanups[i]()
+	}
+}
+
 // newDocker returns a docker whose daemon answers: the default one, or a
-// dockerd that it starts and stops when the test ends.
+// dockerd that it starts once for the package and stops at its end.
 func newDocker(t *testing.T) *docker {
+	shared.dockerOnce.Do(func() { shared.d, shared.why = startDocker() })
+	if shared.why != "" {
+		unavailable(t, shared.why)
+	}
+	return shared.d
+}
+
+// startDocker finds or starts a daemon; a non-empty string says why there
+// is none.
+func startDocker() (*docker, string) {
 	if _, err := exec.LookPath("docker"); err != nil {
-		unavailable(t, "the docker CLI is not installed (apt-get install docker.io)")
+		return nil, "the docker CLI is not installed (apt-get install docker.io)"
 	}
 	d := &docker{}
 	if d.cmd("version").Run() == nil {
-		return d
+		return d, ""
 	}
 	dockerd, err := exec.LookPath("dockerd")
 	if err != nil {
-		unavailable(t, "no Docker daemon answers and dockerd is not installed (apt-get install docker.io)")
+		return nil, "no Docker daemon answers and dockerd is not installed (apt-get install docker.io)"
 	}
 	if os.Geteuid() != 0 {
-		unavailable(t, "no Docker daemon answers, and only root can start dockerd")
+		return nil, "no Docker daemon answers, and only root can start dockerd"
 	}
 	dir, err := os.MkdirTemp("", "trail-dockerd-")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err.Error()
 	}
 	d.host = "unix://" + filepath.Join(dir, "docker.sock")
 	var logs bytes.Buffer
@@ -227,22 +263,30 @@ func newDocker(t *testing.T) *docker {
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		unavailable(t, "start dockerd: "+err.Error())
+		os.RemoveAll(dir)
+		return nil, "start dockerd: " + err.Error()
 	}
-	t.Cleanup(func() {
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	shared.cleanups = append(shared.cleanups, func() {
 		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
+		<-exited
 		unmountUnder(dir)
 		os.RemoveAll(dir)
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for d.cmd("version").Run() != nil {
-		if time.Now().After(deadline) || cmd.ProcessState != nil {
-			unavailable(t, "dockerd did not answer within 30s:\n"+logs.String())
+		select {
+		case <-exited:
+			return nil, "dockerd exited:\n" + logs.String()
+		default:
+		}
+		if time.Now().After(deadline) {
+			return nil, "dockerd did not answer within 30s:\n" + logs.String()
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return d
+	return d, ""
 }
 
 // unmountUnder detaches what dockerd left mounted below dir (its network
