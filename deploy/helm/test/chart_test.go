@@ -310,3 +310,29 @@ func configFile(t *testing.T, m *manifests) *config {
 	t.Fatal("no config file secret")
 	return nil
 }
+
+// TestDeployDocValues renders the values file of docs/deploy.md's
+// Kubernetes section, literally.
+func TestDeployDocValues(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/deploy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "PostgreSQL mode, with a values file:\n\n```yaml\n")
+	if !ok {
+		t.Fatal("docs/deploy.md has no PostgreSQL values file")
+	}
+	values, _, _ := strings.Cut(rest, "```")
+	m := render(t, writeValues(t, values))
+	if len(m.deployments) != 1 || *m.deployments[0].Spec.Replicas != 3 || len(m.ingresses) != 1 {
+		t.Fatalf("rendered %d deployments, %d ingresses", len(m.deployments), len(m.ingresses))
+	}
+	checkPod(t, &m.deployments[0].Spec.Template.Spec)
+	if img := m.deployments[0].Spec.Template.Spec.Containers[0].Image; !strings.HasPrefix(img, "registry.example.com/trail:") {
+		t.Errorf("image %q", img)
+	}
+	cfg := configFile(t, m)
+	if len(cfg.Forwarders) != 1 || cfg.Forwarders[0].Kind != "webhook" || cfg.LedgerKey == "" {
+		t.Errorf("config file: %+v", cfg)
+	}
+}
