@@ -76,14 +76,17 @@ type Forwarder struct {
 	PreviousSecret      string    `json:"previous_secret,omitempty" yaml:"-"`
 	PreviousSecretUntil time.Time `json:"previous_secret_until,omitzero" yaml:"-"`
 	// Method is the webhook's HTTP method: POST (default), PUT or PATCH.
-	Method  string          `json:"method,omitempty" yaml:"method"`
-	Timeout Duration        `json:"timeout,omitzero" yaml:"timeout"`
-	Filter  ForwarderFilter `json:"filter,omitzero" yaml:"filter"`
-	Batch   BatchConfig     `json:"batch,omitzero" yaml:"batch"`
-	Retry   RetryConfig     `json:"retry,omitzero" yaml:"retry"`
-	Splunk  *SplunkConfig   `json:"splunk,omitempty" yaml:"splunk"`
-	Syslog  *SyslogConfig   `json:"syslog,omitempty" yaml:"syslog"`
-	S3      *S3Config       `json:"s3,omitempty" yaml:"s3"`
+	Method string `json:"method,omitempty" yaml:"method"`
+	// UserAgent is the User-Agent header of the forwarder's HTTP requests
+	// (webhook, splunk, s3); empty sends Trail-Audit-Forwarder/VERSION.
+	UserAgent string          `json:"user_agent,omitempty" yaml:"user_agent"`
+	Timeout   Duration        `json:"timeout,omitzero" yaml:"timeout"`
+	Filter    ForwarderFilter `json:"filter,omitzero" yaml:"filter"`
+	Batch     BatchConfig     `json:"batch,omitzero" yaml:"batch"`
+	Retry     RetryConfig     `json:"retry,omitzero" yaml:"retry"`
+	Splunk    *SplunkConfig   `json:"splunk,omitempty" yaml:"splunk"`
+	Syslog    *SyslogConfig   `json:"syslog,omitempty" yaml:"syslog"`
+	S3        *S3Config       `json:"s3,omitempty" yaml:"s3"`
 	// Start says where a new forwarder begins: StartNow (default) or
 	// StartBeginning. It only matters at creation.
 	Start string `json:"start,omitempty" yaml:"start"`

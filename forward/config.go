@@ -55,6 +55,7 @@ func Prepare(f *trail.Forwarder) error {
 	var p trail.Problems
 	add := func(field, problem string) { p.Add(-1, field, problem) }
 	checkName(f.Name, add)
+	checkUserAgent(f.UserAgent, add)
 	if !slices.Contains(trail.ForwarderKinds, f.Kind) {
 		add("kind", "must be webhook, splunk, syslog or s3")
 		return p.Err()
@@ -71,6 +72,9 @@ func Prepare(f *trail.Forwarder) error {
 }
 
 func setDefaults(f *trail.Forwarder) {
+	if f.Name == "" {
+		f.Name = DeriveName(f)
+	}
 	f.Method = strings.ToUpper(f.Method)
 	if f.Method == "" && f.Kind == trail.ForwarderWebhook {
 		f.Method = "POST"
@@ -136,13 +140,50 @@ func cmp(s, def string) string {
 	return s
 }
 
+// DeriveName returns the name of a forwarder given without one: its kind
+// and its URI's host, like "webhook-siem.example.com", so that the same
+// settings derive the same name on every node and at every start (config
+// forwarders are matched by name). Forwarders to the same host need names
+// of their own.
+func DeriveName(f *trail.Forwarder) string {
+	name := f.Kind
+	if u, err := url.Parse(f.URI); err == nil && u.Hostname() != "" {
+		name += "-" + u.Hostname()
+	}
+	b := []byte(strings.ToLower(name))
+	for i, c := range b {
+		if !isNameChar(c, true) {
+			b[i] = '-'
+		}
+	}
+	if len(b) > maxNameLen {
+		b = b[:maxNameLen]
+	}
+	if len(b) == 0 || !isNameChar(b[0], false) {
+		return "forwarder"
+	}
+	return string(b)
+}
+
+// checkUserAgent allows printable ASCII only, so that the header can be
+// sent as given.
+func checkUserAgent(ua string, add func(string, string)) {
+	ok := len(ua) <= 256
+	for i := 0; ok && i < len(ua); i++ {
+		ok = ua[i] >= 0x20 && ua[i] < 0x7f
+	}
+	if !ok {
+		add("user_agent", "at most 256 printable ASCII characters")
+	}
+}
+
 func checkName(name string, add func(string, string)) {
 	ok := name != "" && len(name) <= maxNameLen && isNameChar(name[0], false)
 	for i := 1; ok && i < len(name); i++ {
 		ok = isNameChar(name[i], true)
 	}
 	if !ok {
-		add("name", "required: 1 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+		add("name", "1 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
 }
 

@@ -42,8 +42,8 @@ func TestPrepareErrors(t *testing.T) {
 		f    *trail.Forwarder
 		want string
 	}{
-		{"ErrNameRequired", webhook(func(f *trail.Forwarder) { f.Name = "" }), "name: required"},
-		{"ErrNameChars", webhook(func(f *trail.Forwarder) { f.Name = "Siem/1" }), "name: required"},
+		{"ErrNameChars", webhook(func(f *trail.Forwarder) { f.Name = "Siem/1" }), "name: 1 to 64"},
+		{"ErrUserAgent", webhook(func(f *trail.Forwarder) { f.UserAgent = "a\nb" }), "user_agent: at most 256 printable"},
 		{"ErrKind", webhook(func(f *trail.Forwarder) { f.Kind = "kafka" }), "kind: must be webhook, splunk, syslog or s3"},
 		{"ErrURIRequired", webhook(func(f *trail.Forwarder) { f.URI = "" }), "uri: required"},
 		{"ErrURIScheme", webhook(func(f *trail.Forwarder) { f.URI = "ftp://x.example.com" }), "uri: must be an http or https URL"},

@@ -45,7 +45,7 @@ func newS3(f *trail.Forwarder, g *Guard) (*s3Sender, error) {
 		Secure:       u.Scheme == "https",
 		Region:       f.S3.Region,
 		BucketLookup: lookup,
-		Transport:    userAgentTransport{tr},
+		Transport:    userAgentTransport{tr, userAgent(f)},
 		// Trail retries with its own backoff and dead-letter list.
 		MaxRetries: 1,
 	})
@@ -55,13 +55,16 @@ func newS3(f *trail.Forwarder, g *Guard) (*s3Sender, error) {
 	return &s3Sender{f: f, client: client}, nil
 }
 
-// userAgentTransport sets Trail's User-Agent on every request. S3
+// userAgentTransport sets the forwarder's User-Agent on every request. S3
 // signatures do not cover the User-Agent header, so this is safe.
-type userAgentTransport struct{ rt http.RoundTripper }
+type userAgentTransport struct {
+	rt http.RoundTripper
+	ua string
+}
 
 func (t userAgentTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
-	req.Header.Set("User-Agent", userAgent())
+	req.Header.Set("User-Agent", t.ua)
 	return t.rt.RoundTrip(req)
 }
 

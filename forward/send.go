@@ -101,8 +101,14 @@ func backoff(n int, min, max time.Duration, err error) time.Duration {
 	return d
 }
 
-// userAgent is sent with every HTTP request.
-func userAgent() string { return "Trail-Audit-Forwarder/" + trail.Version }
+// userAgent is the User-Agent of f's HTTP requests: f.UserAgent, or
+// Trail's.
+func userAgent(f *trail.Forwarder) string {
+	if f.UserAgent != "" {
+		return f.UserAgent
+	}
+	return "Trail-Audit-Forwarder/" + trail.Version
+}
 
 // newHTTPClient returns a client that does not follow redirects: a POST
 // turned into a GET by a 302 would look delivered without being so.

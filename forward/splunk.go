@@ -72,7 +72,7 @@ func (s *splunk) send(ctx context.Context, b *batch) error {
 	}
 	req.Header.Set("Authorization", "Splunk "+s.f.Token)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", userAgent())
+	req.Header.Set("User-Agent", userAgent(s.f))
 	return doHTTP(s.client, req)
 }
 

@@ -58,6 +58,9 @@ func Sync(ctx context.Context, s Store, fs []trail.Forwarder, now time.Time) err
 	var audit []*trail.Event
 	for i := range fs {
 		f := fs[i]
+		if f.Name == "" {
+			f.Name = DeriveName(&f)
+		}
 		f.ManagedBy = trail.ManagedByConfig
 		e, err := syncOne(ctx, s, f, byName[f.Name], now)
 		if err != nil {

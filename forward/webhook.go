@@ -69,7 +69,7 @@ func (w *webhook) send(ctx context.Context, b *batch) error {
 		return permanent(fmt.Errorf("build request: %w", err))
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", userAgent())
+	req.Header.Set("User-Agent", userAgent(w.f))
 	req.Header.Set(HeaderWebhookID, b.id)
 	req.Header.Set(HeaderWebhookTimestamp, strconv.FormatInt(ts.Unix(), 10))
 	req.Header.Set(HeaderWebhookSignature, strings.Join(sigs, " "))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every Trail test: installs the system parts the tests need when they
-# are missing (PostgreSQL server binaries, Chromium, rsyslog), then checks
+# are missing (PostgreSQL server binaries, Chromium, rsyslog, Docker), then checks
 # formatting, vets, and runs the whole suite with the race detector.
 # Usage: make test   (or scripts/test.sh [extra go test flags])
 set -euo pipefail
@@ -10,6 +10,9 @@ need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
+# deploy/docker builds the container image and runs it; it starts its own
+# dockerd when none runs.
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 [ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || ls /usr/lib/*/rsyslog/lmnsd_gtls.so >/dev/null 2>&1 || need+=(rsyslog-gnutls)
 
 if [ ${#need[@]} -gt 0 ]; then
@@ -47,3 +50,8 @@ go vet ./...
 
 echo "== go test -race"
 go test -race -count=1 -timeout 20m "$@" ./...
+
+# The Helm chart's tests are a module of their own (k8s.io/api stays out of
+# Trail's go.mod); helm itself runs with go run from the module proxy.
+echo "== deploy/helm/test (helm lint, helm template, k8s.io/api)"
+(cd deploy/helm/test && go vet ./... && go test -count=1 -timeout 10m ./...)

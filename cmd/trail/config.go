@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -297,13 +298,20 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 type configFlags struct {
 	fs   *flag.FlagSet
 	path *string
+	// settings names the serve settings registered, so that a command's
+	// usage can leave them out (configFlags.usage).
+	settings map[string]bool
 }
 
 // addConfigFlags registers every setting and --config on fs.
 func addConfigFlags(fs *flag.FlagSet) *configFlags {
 	scratch := DefaultConfig()
 	scratch.bind(fs)
-	return &configFlags{fs: fs, path: fs.String("config", "", "YAML config `file` (env TRAIL_CONFIG)")}
+	settings := map[string]bool{}
+	for _, st := range Settings() {
+		settings[st.Flag] = true
+	}
+	return &configFlags{fs: fs, path: fs.String("config", "", "YAML config `file` (env TRAIL_CONFIG)"), settings: settings}
 }
 
 // load builds the Config once fs is parsed: defaults, then the file, then
@@ -338,18 +346,124 @@ func (cf *configFlags) load(getenv func(string) string) (Config, error) {
 }
 
 // loadFile reads YAML settings from path; unknown keys are errors, so a
-// typo is never silently ignored.
+// typo is never silently ignored. Each value is parsed as its flag parses
+// it, so an error names the setting and what it must look like, never a
+// Go type.
 func (c *Config) loadFile(path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("config file: %w", err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config file %s: %w", path, err)
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("config file %s: %s", path, cleanYAMLError(err))
+	}
+	if len(doc.Content) == 0 {
+		return nil // an empty file
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return fmt.Errorf("config file %s: line %d: must be a mapping of settings, like addr: 127.0.0.1:8080", path, root.Line)
+	}
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	c.bind(fs)
+	var errs []error
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "forwarders" {
+			if err := c.decodeForwarders(b); err != nil {
+				errs = append(errs, fmt.Errorf("config file %s: %w", path, err))
+			}
+			continue
+		}
+		if err := c.setFromYAML(fs, root.Content[i], root.Content[i+1]); err != nil {
+			errs = append(errs, fmt.Errorf("config file %s: line %d: %w", path, root.Content[i].Line, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// setFromYAML applies one key of the config file.
+func (c *Config) setFromYAML(fs *flag.FlagSet, key, value *yaml.Node) error {
+	name := key.Value
+	f := fs.Lookup(strings.ReplaceAll(name, "_", "-"))
+	if f == nil || strings.Contains(name, "-") {
+		return fmt.Errorf("unknown setting %q%s", name, suggestSetting(name))
+	}
+	if value.Kind != yaml.ScalarNode {
+		return fmt.Errorf("%s: must be a single value, not a list or mapping", name)
+	}
+	if err := fs.Set(f.Name, value.Value); err != nil {
+		return fmt.Errorf("%s: %q %s", name, value.Value, wantKind(f))
 	}
 	return nil
+}
+
+// decodeForwarders decodes the forwarders: list of file b strictly, from
+// the whole file so that errors carry the file's line numbers.
+func (c *Config) decodeForwarders(b []byte) error {
+	var file struct {
+		Forwarders []trail.Forwarder `yaml:"forwarders"`
+		Settings   map[string]any    `yaml:",inline"` // checked by setFromYAML
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&file); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("forwarders: %s", cleanYAMLError(err))
+	}
+	c.Forwarders = file.Forwarders
+	return nil
+}
+
+var (
+	yamlFieldRE = regexp.MustCompile(`field (\S+) not found in type \S+`)
+	yamlTypeRE  = regexp.MustCompile("cannot unmarshal !!\\w+ `([^`]*)` into \\S+")
+)
+
+// cleanYAMLError rewrites the YAML library's Go type names into words.
+func cleanYAMLError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
+	msg = strings.TrimPrefix(msg, "trail: invalid: ")
+	msg = yamlFieldRE.ReplaceAllString(msg, "unknown key $1")
+	return yamlTypeRE.ReplaceAllString(msg, "$1 is not a valid value here")
+}
+
+// suggestSetting returns ` (did you mean "x"?)` for the setting nearest to
+// name, or the list of settings when none is near.
+func suggestSetting(name string) string {
+	best, bestD := "", 3
+	var all []string
+	for _, s := range Settings() {
+		all = append(all, s.YAML)
+		if d := editDistance(name, s.YAML); d < bestD {
+			best, bestD = s.YAML, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf(" (did you mean %s?)", best)
+	}
+	return " (settings: " + strings.Join(all, ", ") + ", forwarders)"
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // applyEnv sets every setting whose TRAIL_* variable is not empty.

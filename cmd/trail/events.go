@@ -72,7 +72,7 @@ func newEventsFlags(env *Env, name string, filters bool) *eventsFlags {
 
 func (ef *eventsFlags) addFilters() {
 	fs, q := ef.fs, &ef.q
-	fs.Func("action", "match this `action`; repeat for several; user.* matches a prefix", func(s string) error {
+	fs.Func("action", "match this `action`; repeat for several; 'user.*' (quoted) matches a prefix", func(s string) error {
 		q.Actions = append(q.Actions, s)
 		return nil
 	})
@@ -145,6 +145,9 @@ func eventsList(ctx context.Context, env *Env, args []string) error {
 	if *output != "table" && *output != "json" && *output != "jsonl" {
 		return usageErrorf("--output: %q is not table, json or jsonl", *output)
 	}
+	if err := checkLimit(ef.fs, ef.q.Limit); err != nil {
+		return err
+	}
 	if !*all {
 		page, err := c.List(ctx, ef.q)
 		if err != nil {
@@ -160,6 +163,17 @@ func eventsList(ctx context.Context, env *Env, args []string) error {
 		out.print(e)
 	}
 	return out.close("")
+}
+
+// checkLimit refuses a --limit below 1: the API reads 0 as "the default",
+// so --limit 0 silently meant 100. The server refuses sizes past its most.
+func checkLimit(fs *flag.FlagSet, limit int) error {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "limit" })
+	if set && limit < 1 {
+		return usageErrorf("--limit: %d is not a page size from 1 to 1000", limit)
+	}
+	return nil
 }
 
 func printPage(env *Env, output string, page *client.Page) error {

@@ -33,7 +33,7 @@ func TestServeForwarders(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer rc.Close()
-	data := t.TempDir()
+	data := newData(t)
 	cfg := writeFile(t, "trail.yaml", `forwarders:
   - name: siem
     kind: webhook

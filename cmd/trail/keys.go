@@ -52,12 +52,13 @@ type keysFlags struct {
 
 func newKeysFlags(env *Env, name string) *keysFlags {
 	fs := flag.NewFlagSet("trail keys "+name, flag.ContinueOnError)
+	kf := &keysFlags{fs: fs}
 	fs.SetOutput(env.Stderr)
 	fs.Usage = func() {
-		fmt.Fprint(env.Stderr, keysUsage, "\nFlags:\n")
-		fs.PrintDefaults()
+		fmt.Fprint(env.Stderr, keysUsage, "\nFlags of trail keys "+name+":\n")
+		kf.cf.usage(env.Stderr, "data", "store")
 	}
-	kf := &keysFlags{fs: fs, cf: addConfigFlags(fs)}
+	kf.cf = addConfigFlags(fs)
 	kf.output = fs.String("output", "text", "output `format`: text or json")
 	return kf
 }
@@ -75,7 +76,7 @@ func (kf *keysFlags) parse(env *Env, args []string) ([]string, trail.Store, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := OpenStore(cfg)
+	s, err := openExistingStore(cfg)
 	return pos, s, err
 }
 

@@ -26,7 +26,7 @@ func openData(tb testing.TB, dir string) *sqlite.DB {
 func TestKeysCreate(t *testing.T) {
 	ctx := context.Background()
 	t.Run("TenantKey", func(t *testing.T) {
-		data := t.TempDir()
+		data := newData(t)
 		id, secret := createKey(t, data, "--tenant", "acme", "--scopes", "events:write", "--name", "billing", "--expires", "30d")
 		db := openData(t, data)
 		k, err := db.Key(ctx, id)
@@ -48,7 +48,7 @@ func TestKeysCreate(t *testing.T) {
 		}
 	})
 	t.Run("PlatformKey", func(t *testing.T) {
-		data := t.TempDir()
+		data := newData(t)
 		id, _ := createKey(t, data, "--platform", "--scopes", "admin")
 		k, err := openData(t, data).Key(ctx, id)
 		if err != nil {
@@ -60,7 +60,7 @@ func TestKeysCreate(t *testing.T) {
 		onlyEvent(t, openData(t, data), trail.SystemTenant, main.ActionKeyCreated)
 	})
 	t.Run("HumanOutput", func(t *testing.T) {
-		out := mustCLI(t, nil, "keys", "create", "--data", t.TempDir(), "--tenant", "acme", "--scopes", "events:read")
+		out := mustCLI(t, nil, "keys", "create", "--data", newData(t), "--tenant", "acme", "--scopes", "events:read")
 		for _, want := range []string{"Created API key k_", "tenant acme", "shown only this once", "Authorization: Bearer trail_k_"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
@@ -81,7 +81,7 @@ func TestKeysCreate(t *testing.T) {
 		{"ErrArgument", []string{"--tenant", "acme", "--scopes", "admin", "extra"}, []string{`"extra"`}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			data := t.TempDir()
+			data := newData(t)
 			r := runCLI(t, nil, false, append([]string{"keys", "create", "--data", data}, tt.args...)...)
 			if r.code != 2 || r.stdout != "" {
 				t.Errorf("exit %d with stdout %q, want exit 2 and nothing printed", r.code, r.stdout)
@@ -120,7 +120,7 @@ func onlyEvent(tb testing.TB, s trail.Store, tenant, action string) *trail.Event
 
 func TestKeysListRevoke(t *testing.T) {
 	ctx := context.Background()
-	data := t.TempDir()
+	data := newData(t)
 	acme, _ := createKey(t, data, "--tenant", "acme", "--scopes", "events:read", "--name", "reader")
 	globex, _ := createKey(t, data, "--tenant", "globex", "--scopes", "events:read")
 

@@ -17,7 +17,7 @@ import (
 // ingest, restarts it on the same data folder, and checks that every event
 // whose batch was acknowledged (201) is there: nothing acknowledged is lost.
 func TestKill9(t *testing.T) {
-	data := t.TempDir()
+	data := newData(t)
 	_, key := createKey(t, data, "--tenant", "acme", "--scopes", "events:write,events:read")
 	srv := startServe(t, "--data", data)
 	in := ingest(client.New(srv.URL, key), 4, 50)

@@ -86,8 +86,12 @@ func runLedger(ctx context.Context, env *Env, args []string) error {
 func ledgerPubkey(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("trail ledger pubkey", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	fs.Usage = func() { fmt.Fprint(env.Stderr, ledgerUsage, "\nFlags:\n"); fs.PrintDefaults() }
-	cf := addConfigFlags(fs)
+	var cf *configFlags
+	fs.Usage = func() {
+		fmt.Fprint(env.Stderr, ledgerUsage, "\nFlags of trail ledger pubkey:\n")
+		cf.usage(env.Stderr, "data", "ledger-key", "ledger-origin")
+	}
+	cf = addConfigFlags(fs)
 	log := fs.String("log", "", "print the key named after this log's origin: a tenant, or ~system")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -101,6 +105,9 @@ func ledgerPubkey(ctx context.Context, env *Env, args []string) error {
 	}
 	cfg, err := cf.load(env.Getenv)
 	if err != nil {
+		return err
+	}
+	if err := pubkeyFolderExists(cfg); err != nil {
 		return err
 	}
 	key, err := ledger.LoadOrCreateKey(LedgerKeyPath(cfg), ledgerOrigin(cfg))
@@ -163,8 +170,12 @@ type verifyFlags struct {
 func newVerifyFlags(env *Env) *verifyFlags {
 	fs := flag.NewFlagSet("trail verify", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	fs.Usage = func() { fmt.Fprint(env.Stderr, verifyUsage, "\nFlags:\n"); fs.PrintDefaults() }
-	vf := &verifyFlags{fs: fs, cf: addConfigFlags(fs)}
+	vf := &verifyFlags{fs: fs}
+	fs.Usage = func() {
+		fmt.Fprint(env.Stderr, verifyUsage, "\nFlags of trail verify:\n")
+		vf.cf.usage(env.Stderr, "data", "store", "ledger-key")
+	}
+	vf.cf = addConfigFlags(fs)
 	fs.StringVar(&vf.server, "server", "", "verify a running server at this `URL` through its API")
 	fs.StringVar(&vf.key, "key", "", "API key `secret` with events:read, for --server (env TRAIL_KEY)")
 	fs.StringVar(&vf.pubkey, "pubkey", "", "the checkpoints' verifier `key` (trail ledger pubkey)")
@@ -243,13 +254,18 @@ func (vf *verifyFlags) verifier(env *Env) (*ledger.Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Store == "" {
+		if err := storeExists(cfg.Data); err != nil {
+			return nil, err
+		}
+	}
 	if v.Key, err = localVerifier(cfg, vf.pubkey, env); err != nil {
 		return nil, err
 	}
 	if err := vf.readSince(v); err != nil {
 		return nil, err
 	}
-	s, err := OpenStore(cfg)
+	s, err := openExistingStore(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +369,7 @@ func (vf *verifyFlags) verifyLogs(ctx context.Context, env *Env, v *ledger.Verif
 	if err := vf.checkSinceUsed(reports); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "ok: %d logs verified\n", len(reports))
+	fmt.Fprintf(env.Stdout, "ok: %s verified\n", plural(len(reports), "log", "logs"))
 	return nil
 }
 
@@ -391,6 +407,7 @@ func (vf *verifyFlags) verifyBundle(env *Env) error {
 	if !r.OK() {
 		return &verifyFailed{fmt.Sprintf("verification failed: %s", r.Problems[0])}
 	}
-	fmt.Fprintf(env.Stdout, "ok: %d events proven in %d checkpoints\n", r.Events, len(r.Checkpoints))
+	fmt.Fprintf(env.Stdout, "ok: %s proven in %s\n", plural(r.Events, "event", "events"),
+		plural(len(r.Checkpoints), "checkpoint", "checkpoints"))
 	return nil
 }

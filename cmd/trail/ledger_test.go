@@ -60,7 +60,7 @@ func TestLedgerCLI(t *testing.T) {
 	})
 	t.Run("VerifyServer", func(t *testing.T) {
 		out := mustCLI(t, nil, "verify", "--server", m.URL(), "--key", key, "--pubkey", pubkey)
-		if !strings.Contains(out, "trail.local/acme: checkpoint size 7, 7 events verified") || !strings.Contains(out, "ok: 1 logs") {
+		if !strings.Contains(out, "trail.local/acme: checkpoint size 7, 7 events verified") || !strings.Contains(out, "ok: 1 log verified") {
 			t.Errorf("verify --server printed:\n%s", out)
 		}
 		r := runCLI(t, nil, false, "verify", "--server", m.URL(), "--key", key)
@@ -98,7 +98,7 @@ func TestLedgerCLI(t *testing.T) {
 		}
 	})
 	t.Run("ErrWrongKey", func(t *testing.T) {
-		other := strings.TrimSpace(mustCLI(t, nil, "ledger", "pubkey", "--data", t.TempDir()))
+		other := strings.TrimSpace(mustCLI(t, nil, "ledger", "pubkey", "--data", newData(t)))
 		r := runCLI(t, nil, false, "verify", "--data", data, "--pubkey", other, "--log", "acme")
 		if r.code != 1 || !strings.Contains(r.stderr, "does not verify") {
 			t.Errorf("verify with another key: exit %d\n%s%s", r.code, r.stdout, r.stderr)

@@ -65,6 +65,9 @@ func commands() []command {
 		{"ledger", "print the ledger's public key", runLedger},
 		{"secrets", "rotate the key that encrypts the secrets in the store", runSecrets},
 		{"verify", "verify the ledger: stored events against signed checkpoints, or a bundle", runVerify},
+		{"backup", "copy the SQLite store and ledger key into a file, while serve runs", runBackup},
+		{"restore", "unpack a backup into an empty data folder", runRestore},
+		{"healthcheck", "exit 0 when the server answers /readyz (for container health checks)", runHealthcheck},
 		{"bench", "measure ingest, query and export performance", runBench},
 		{"version", "print the version", runVersion},
 	}
@@ -78,11 +81,12 @@ func runGroup(ctx context.Context, env *Env, group, usage string, args []string,
 		names[i] = c.name
 	}
 	list := strings.Join(names, ", ")
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		fmt.Fprint(env.Stderr, usage)
-		if len(args) == 0 {
-			return usageErrorf("%s needs a subcommand: %s", group, list)
-		}
+		return usageErrorf("%s needs a subcommand: %s", group, list)
+	}
+	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(env.Stdout, usage)
 		return nil
 	}
 	for _, c := range subs {
@@ -105,12 +109,18 @@ func usageErrorf(format string, args ...any) error {
 // Run runs the command line args (without the program name) and returns
 // the exit status: 0 on success, 1 on failure, 2 on a usage error.
 func Run(ctx context.Context, env *Env, args []string) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		printUsage(env.Stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		// Asked for, the usage is the answer: standard output, so that
+		// `trail -h | less` works.
+		printUsage(env.Stdout)
 		return 0
+	case "--version", "-version":
+		return exitStatus(env.Stderr, runVersion(ctx, env, args[1:]))
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -179,17 +189,9 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 func printUsage(w io.Writer) {
 	fmt.Fprintf(w, "Trail %s: a self-hosted audit log service.\n\nUsage: trail <command> [flags]\n\nCommands:\n", trail.Version)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun `trail <command> -h` for a command's flags.\n")
-}
-
-func runVersion(_ context.Context, env *Env, args []string) error {
-	if len(args) > 0 {
-		return usageErrorf("version takes no arguments")
-	}
-	fmt.Fprintf(env.Stdout, "trail %s\n", trail.Version)
-	return nil
 }
 
 // runServe runs the server until ctx ends (SIGINT or SIGTERM), then shuts

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	main "github.com/trailhq/trail/cmd/trail"
+	"github.com/trailhq/trail/sqlite"
 )
 
 // trailBin is the real binary, built once by TestMain.
@@ -77,6 +78,21 @@ func createKey(tb testing.TB, data string, args ...string) (id, secret string) {
 		tb.Fatalf("keys create printed %q: %v", out, err)
 	}
 	return k.ID, k.Secret
+}
+
+// newData returns a new data folder holding an empty store, as trail serve
+// leaves it: the CLI's store commands refuse a folder without one.
+func newData(tb testing.TB) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	db, err := sqlite.Open(main.DBPath(dir))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
 }
 
 // startMain runs the server in-process on a free port with its data in a

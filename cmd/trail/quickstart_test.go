@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestQuickStart walks the README's quick start with the real binary, step
@@ -22,9 +23,10 @@ func TestQuickStart(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "trail-data")
 
-	// 1. Start the service; on first start it says how to get an admin key.
+	// 1. Start the service; on first start it says how to create the key
+	// of step 2, with the name the binary was started by.
 	srv := startServe(t, "--data", data)
-	hint := "trail keys create --data " + data + " --platform --scopes admin,events:write,events:read"
+	hint := trailBin + " keys create --data " + data + " --tenant acme --scopes events:write,events:read"
 	if !strings.Contains(srv.Logs(), hint) {
 		t.Errorf("first start does not print %q:\n%s", hint, srv.Logs())
 	}
@@ -50,9 +52,9 @@ func TestQuickStart(t *testing.T) {
 	}
 
 	// 3. Send an event, as with curl.
-	body := `{"action": "user.created", "occurred_at": "2026-11-23T12:00:00Z",
+	body := `{"action": "document.shared", "occurred_at": "` + time.Now().UTC().Format(time.RFC3339) + `",
 	  "actor": {"type": "user", "id": "u_42", "name": "Ada"},
-	  "targets": [{"type": "user", "id": "u_43"}], "context": {"ip": "203.0.113.7"}}`
+	  "targets": [{"type": "document", "id": "d_7"}], "context": {"ip": "203.0.113.7"}}`
 	status, resp := httpDo(t, "POST", srv.URL+"/v1/events", key, body)
 	if status != http.StatusCreated {
 		t.Fatalf("POST /v1/events: %d %s", status, resp)
@@ -64,17 +66,17 @@ func TestQuickStart(t *testing.T) {
 	}
 
 	// 4. Read it back: the API, then the CLI.
-	status, resp = httpDo(t, "GET", srv.URL+"/v1/events?action=user.created", key, "")
+	status, resp = httpDo(t, "GET", srv.URL+"/v1/events?action=document.*", key, "")
 	if status != http.StatusOK || !strings.Contains(resp, ids.IDs[0]) {
 		t.Fatalf("GET /v1/events: %d %s", status, resp)
 	}
 	cliEnv := []string{"TRAIL_SERVER=" + srv.URL, "TRAIL_KEY=" + key}
-	list, _ := runBin(t, cliEnv, "events", "list", "--action", "user.created")
+	list, _ := runBin(t, cliEnv, "events", "list", "--action", "document.*")
 	if !strings.Contains(list, ids.IDs[0]) || !strings.Contains(list, "user:u_42 (Ada)") {
 		t.Errorf("trail events list:\n%s", list)
 	}
 	got, _ := runBin(t, cliEnv, "events", "get", ids.IDs[0])
-	if !strings.Contains(got, `"action": "user.created"`) {
+	if !strings.Contains(got, `"action": "document.shared"`) {
 		t.Errorf("trail events get:\n%s", got)
 	}
 
@@ -99,7 +101,7 @@ func TestQuickStart(t *testing.T) {
 	for _, row := range rows[1:] {
 		actions = append(actions, row[2])
 	}
-	want := []string{"export.downloaded", "api_key.created", "api_key.created", "user.created"}
+	want := []string{"export.downloaded", "api_key.created", "api_key.created", "document.shared"}
 	if !slices.Equal(actions, want) {
 		t.Errorf("export has actions %v, want %v", actions, want)
 	}
@@ -178,13 +180,13 @@ func TestREADMEQuickStart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("quick start failed: %v\nscript:\n%s\noutput:\n%s", err, script, out)
 	}
-	for _, want := range []string{`{"ids":["`, "user.created", "api_key.created"} {
+	for _, want := range []string{`{"ids":["`, "document.shared", "api_key.created"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("quick start output lacks %q:\n%s", want, out)
 		}
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "audit.csv"))
-	if err != nil || !strings.Contains(string(b), "user.created") {
+	if err != nil || !strings.Contains(string(b), "document.shared") {
 		t.Errorf("audit.csv: %v\n%s", err, b)
 	}
 }

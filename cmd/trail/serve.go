@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/alert"
+	"github.com/trailhq/trail/apidocs"
 	"github.com/trailhq/trail/console"
 	"github.com/trailhq/trail/forward"
 	"github.com/trailhq/trail/httpapi"
@@ -110,6 +111,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Config.Validate(); err != nil {
 		return err
 	}
+	if err := checkAddrFree(m.Config.Addr); err != nil {
+		return err
+	}
 	m.Logger = m.Config.NewLogger(m.Stderr)
 	db, err := OpenStore(m.Config)
 	if err != nil {
@@ -169,7 +173,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.goBackground(func() { m.Console.RunPruner(bgctx, pruneInterval) })
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.serve(m.http, m.ln) }()
-	m.hintAdminKey(ctx)
+	m.hintFirstKey(ctx)
 	// The last startup line: tests and scripts wait for it.
 	m.Logger.Info("trail listening", "addr", m.Addr(), "data", m.Config.Data, "version", trail.Version)
 	return nil
@@ -195,11 +199,13 @@ func newConsole(cfg Config, db trail.Store, w *trail.Writer, led *ledger.Ledger,
 }
 
 // routes sends the API's paths (/v1/ and its public routes such as
-// /healthz) to the API and every other path to the web console.
+// /healthz) to the API, /docs to the API reference, and every other path
+// to the web console.
 func routes(api *httpapi.Server, con *console.Server) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", con.Handler())
 	mux.Handle("/v1/", api.Handler())
+	apidocs.Routes(mux) // /docs: the API reference for people
 	seen := map[string]bool{"/v1/": true}
 	for _, pattern := range api.Routes() {
 		_, path, _ := strings.Cut(pattern, " ")
@@ -231,39 +237,6 @@ func (m *Main) Addr() string {
 
 // URL returns the base URL of the running server: https:// under TLS.
 func (m *Main) URL() string { return m.scheme() + "://" + m.Addr() }
-
-// hintAdminKey logs how to create the first admin key when no usable one
-// exists, so that a newcomer is never stuck at a 401.
-func (m *Main) hintAdminKey(ctx context.Context) {
-	keys, err := m.Store.Keys(ctx, trail.Scope{All: true})
-	if err != nil {
-		m.Logger.Warn("list API keys", "err", err)
-		return
-	}
-	now := time.Now()
-	for _, k := range keys {
-		if k.HasScope(trail.ScopeAdmin) && k.RevokedAt.IsZero() && (k.ExpiresAt.IsZero() || now.Before(k.ExpiresAt)) {
-			return
-		}
-	}
-	m.Logger.Info("no admin API key yet; create one with this command (it works while the server runs)",
-		"command", AdminKeyCommand(m.Config.Data))
-}
-
-// AdminKeyCommand returns the command that creates an admin platform key
-// for data folder dir.
-func AdminKeyCommand(dir string) string {
-	return "trail keys create --data " + shellQuote(dir) +
-		" --platform --scopes admin,events:write,events:read"
-}
-
-// shellQuote quotes s for a POSIX shell when it needs quoting.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
 
 // Close shuts down gracefully: it stops accepting connections, lets
 // in-flight requests finish (up to ShutdownTimeout), commits what the

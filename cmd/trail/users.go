@@ -50,11 +50,12 @@ type usersFlags struct {
 func newUsersFlags(env *Env, name string) *usersFlags {
 	fs := flag.NewFlagSet("trail users "+name, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
+	uf := &usersFlags{fs: fs}
 	fs.Usage = func() {
-		fmt.Fprint(env.Stderr, usersUsage, "\nFlags:\n")
-		fs.PrintDefaults()
+		fmt.Fprint(env.Stderr, usersUsage, "\nFlags of trail users "+name+":\n")
+		uf.cf.usage(env.Stderr, "data", "store")
 	}
-	uf := &usersFlags{fs: fs, cf: addConfigFlags(fs)}
+	uf.cf = addConfigFlags(fs)
 	uf.tenant = fs.String("tenant", "", "the user's tenant (organization)")
 	uf.output = fs.String("output", "text", "output `format`: text or json")
 	return uf
@@ -79,7 +80,7 @@ func (uf *usersFlags) parse(env *Env, args []string) (trail.Store, trail.UserSto
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := OpenStore(cfg)
+	s, err := openExistingStore(cfg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -31,7 +31,7 @@ func usersCLI(tb testing.TB, stdin string, args ...string) result {
 }
 
 func TestUsersCreate(t *testing.T) {
-	data := t.TempDir()
+	data := newData(t)
 	r := usersCLI(t, userPassword+"\n", "create", "--data", data, "--tenant", "acme",
 		"--email", "A@Example.com", "--role", "owner", "--password-stdin", "--output", "json")
 	if r.code != 0 {
