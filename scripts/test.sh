@@ -48,6 +48,10 @@ fi
 echo "== go vet"
 go vet ./...
 
+# Tests that need an outside program (Chromium, rsyslog, Docker, a tmpfs
+# mount) fail instead of skipping when it is missing.
+export TRAIL_REQUIRE_ALL=1
+
 echo "== go test -race"
 go test -race -count=1 -timeout 20m "$@" ./...
 
