@@ -35,6 +35,9 @@ func httpStatus(err error) int {
 	if errors.Is(err, errIdempotencyMismatch) {
 		return http.StatusUnprocessableEntity
 	}
+	if errors.Is(err, errOTLPMediaType) {
+		return http.StatusUnsupportedMediaType
+	}
 	if status, ok := statusByCode[trail.ErrorCode(err)]; ok {
 		return status
 	}
@@ -70,6 +73,10 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	case trail.EUNAVAILABLE:
 		s.logger.WarnContext(r.Context(), "unavailable", "id", info(r).id,
 			"method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if info(r).otlp {
+		writeOTLPError(w, r, httpStatus(err), e)
+		return
 	}
 	writeError(w, httpStatus(err), e)
 }
