@@ -237,3 +237,38 @@ func (sc *specCheck) requireCoverage() {
 		}
 	}
 }
+
+// TestOpenAPIDeclaresErrors checks that every operation declares the error
+// answers any client of it can meet: with a key, 400, 401, 403, 429 and
+// 503 (with Retry-After); with a body, 413.
+func TestOpenAPIDeclaresErrors(t *testing.T) {
+	doc, err := libopenapi.NewDocument(httpapi.OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := doc.BuildV3Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := model.Model.Paths.PathItems.First(); p != nil; p = p.Next() {
+		for o := p.Value().GetOperations().First(); o != nil; o = o.Next() {
+			op, name := o.Value(), strings.ToUpper(o.Key())+" "+p.Key()
+			var want []string
+			if op.Security == nil || len(op.Security) > 0 {
+				want = append(want, "400", "401", "403", "429", "503")
+			}
+			if op.RequestBody != nil {
+				want = append(want, "413")
+			}
+			for _, code := range want {
+				resp := op.Responses.Codes.GetOrZero(code)
+				switch {
+				case resp == nil:
+					t.Errorf("%s declares no %s answer", name, code)
+				case (code == "429" || code == "503") && resp.Headers.GetOrZero("Retry-After") == nil:
+					t.Errorf("%s: its %s answer declares no Retry-After", name, code)
+				}
+			}
+		}
+	}
+}
