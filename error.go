@@ -15,7 +15,13 @@ const (
 	EFORBIDDEN    = "forbidden"    // valid credentials without the needed scope
 	ERATELIMITED  = "rate_limited" // too many requests
 	EUNAVAILABLE  = "unavailable"  // a dependency (the database) is down; retry later
-	EINTERNAL     = "internal"     // a bug or an unexpected failure
+	// ESTORAGEFULL: the store's disk (or PostgreSQL's tablespace) is full;
+	// nothing was stored, and writes work again once space is freed.
+	ESTORAGEFULL = "storage_full"
+	// ESTORAGEREADONLY: the store's file system or database is read-only
+	// (remounted after an I/O error, a standby); nothing was stored.
+	ESTORAGEREADONLY = "storage_read_only"
+	EINTERNAL        = "internal" // a bug or an unexpected failure
 )
 
 // Error is Trail's application error. Its Message is safe to show to the

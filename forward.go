@@ -66,6 +66,15 @@ type Forwarder struct {
 	// Secret is the webhook signing secret, "whsec_" and base64. Trail
 	// generates one when none is given. Reads return it redacted.
 	Secret string `json:"secret,omitempty" yaml:"secret"`
+	// SecretGrace is how long, after the signing secret changes, webhooks
+	// are also signed with the previous one, so that receivers can switch
+	// secrets without refusing a delivery; default 24h.
+	SecretGrace Duration `json:"secret_grace,omitzero" yaml:"secret_grace"`
+	// PreviousSecret is the signing secret before the last rotation, and
+	// PreviousSecretUntil when Trail stops signing with it. Trail sets
+	// both; reads return the secret redacted.
+	PreviousSecret      string    `json:"previous_secret,omitempty" yaml:"-"`
+	PreviousSecretUntil time.Time `json:"previous_secret_until,omitzero" yaml:"-"`
 	// Method is the webhook's HTTP method: POST (default), PUT or PATCH.
 	Method  string          `json:"method,omitempty" yaml:"method"`
 	Timeout Duration        `json:"timeout,omitzero" yaml:"timeout"`
@@ -149,7 +158,9 @@ type S3Config struct {
 // ForwarderStatus is a forwarder's delivery progress, kept in the store so
 // that a restart or another node continues where delivery stopped.
 type ForwarderStatus struct {
-	// Cursor is the Pos of the last event delivered or skipped.
+	// Cursor is the Pos of the last event delivered or skipped. Reads
+	// through the API show a tenant's forwarder's cursor in its tenant's
+	// terms instead (see forward.TenantStatus).
 	Cursor int64 `json:"cursor"`
 	// Pending is the Pos of the last event of a batch being delivered, 0
 	// when none: after a restart exactly that batch is sent again, with the
@@ -160,8 +171,8 @@ type ForwarderStatus struct {
 	LastSuccessAt time.Time `json:"last_success_at,omitzero"`
 	LastError     string    `json:"last_error,omitempty"`
 	LastErrorAt   time.Time `json:"last_error_at,omitzero"`
-	// Lag is how many events of the stream lie beyond Cursor; computed on
-	// reads, not stored.
+	// Lag is how many events of the stream (of a tenant's forwarder: that
+	// the tenant sees) lie beyond Cursor; computed on reads, not stored.
 	Lag int64 `json:"lag"`
 }
 
@@ -224,6 +235,12 @@ type ForwarderStore interface {
 	// StreamHead returns the Pos of the newest stored event, 0 when there
 	// is none.
 	StreamHead(ctx context.Context) (int64, error)
+	// LogProgress measures stream position pos in tenant's log alone:
+	// next is the Seq of the tenant's first event beyond pos (the size of
+	// its log when none is), and behind how many of its stored events lie
+	// beyond pos. A tenant's forwarder reports its progress this way, so
+	// that it says nothing of other tenants' volume.
+	LogProgress(ctx context.Context, tenant string, pos int64) (next, behind int64, err error)
 }
 
 // Duration is a time.Duration written as "5s" or "1m30s" in JSON and YAML.
@@ -291,6 +308,7 @@ func (f *Forwarder) Redacted() *Forwarder {
 	c := *f
 	c.Token = redact(f.Token)
 	c.Secret = redact(f.Secret)
+	c.PreviousSecret = redact(f.PreviousSecret)
 	if f.S3 != nil {
 		s3 := *f.S3
 		s3.SecretKey = redact(s3.SecretKey)
@@ -308,6 +326,15 @@ func redact(s string) string {
 	default:
 		return "****" + s[len(s)-4:]
 	}
+}
+
+// SigningSecrets returns the secrets a webhook is signed with at now: the
+// current one, and the previous one during its grace period.
+func (f *Forwarder) SigningSecrets(now time.Time) []string {
+	if f.PreviousSecret != "" && now.Before(f.PreviousSecretUntil) {
+		return []string{f.Secret, f.PreviousSecret}
+	}
+	return []string{f.Secret}
 }
 
 // NewWebhookSecret returns a fresh signing secret in the Standard Webhooks

@@ -103,6 +103,11 @@ type Store interface {
 	Leaser
 	// Ping reports whether the database answers; ingest and /readyz use it.
 	Ping(ctx context.Context) error
+	// CheckWritable reports whether the store can take a write now: it
+	// writes and discards some data, and fails with ESTORAGEFULL,
+	// ESTORAGEREADONLY or EUNAVAILABLE if it cannot. StoreHealth calls it
+	// while the store is unhealthy, to notice recovery.
+	CheckWritable(ctx context.Context) error
 	Close() error
 }
 

@@ -233,8 +233,8 @@ func (in *EventInput) Validate(index int, now time.Time, p *Problems) {
 	}
 	validateContext(&in.Context, add)
 	validateObject("metadata", in.Metadata, in.clean, add)
-	if in.Version != nil && *in.Version < 1 {
-		add("version", "must be an integer >= 1")
+	if in.Version != nil && (*in.Version < 1 || *in.Version > maxExactInt) {
+		add("version", "must be an integer >= 1 and <= 9007199254740992 (2^53)") // number.go
 	}
 	if len(in.TraceID) > MaxTraceIDLen {
 		add("trace_id", fmt.Sprintf("longer than %d characters", MaxTraceIDLen))
@@ -330,6 +330,8 @@ func validateObject(field string, raw json.RawMessage, clean bool, add func(stri
 		add(field, "must be a JSON object")
 	} else if problem := checkObject(raw, clean); problem != "" {
 		add(field, problem)
+	} else if path, lit := InexactNumber(raw); lit != nil {
+		add(field+path, numberProblem(lit)) // number.go
 	}
 }
 

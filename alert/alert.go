@@ -17,9 +17,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/forward"
 )
 
 // LeaseName is the lease that the Evaluator runs under.
@@ -52,12 +54,18 @@ type Config struct {
 	// MaxAttempts is how often a webhook is tried before the firing is
 	// given up; 0 means 15 (with backoff from 1s to 10m, about an hour).
 	MaxAttempts int
+	// AllowNetworks are the non-public networks (loopback, private, ...)
+	// that tenants' webhooks may reach; see forward.Guard. Client sends
+	// the webhooks of platform rules, which may reach any address.
+	AllowNetworks []netip.Prefix
 }
 
 // Evaluator evaluates every rule on the stream and delivers firings.
 type Evaluator struct {
 	cfg Config
 	log *slog.Logger
+	// tenant sends tenants' webhooks, through a forward.Guard.
+	tenant *http.Client
 }
 
 // New returns an Evaluator for cfg.
@@ -84,7 +92,11 @@ func New(cfg Config) *Evaluator {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Evaluator{cfg: cfg, log: log}
+	tenant := &http.Client{Timeout: cfg.Client.Timeout, Transport: forward.NewGuard(cfg.AllowNetworks).Transport()}
+	if tenant.Timeout == 0 {
+		tenant.Timeout = 10 * time.Second
+	}
+	return &Evaluator{cfg: cfg, log: log, tenant: tenant}
 }
 
 // Run evaluates the stream and delivers firings until ctx ends or a step

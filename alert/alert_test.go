@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -52,6 +53,7 @@ func (rc *receiver) received() ([][]byte, []http.Header) {
 }
 
 type harness struct {
+	allow  []netip.Prefix // networks tenants' webhooks may reach
 	t      *testing.T
 	store  alert.Store
 	writer *trail.Writer
@@ -60,15 +62,18 @@ type harness struct {
 func newHarness(t *testing.T, s trail.Store) *harness {
 	w := trail.NewWriter(s, 1000, nil)
 	t.Cleanup(func() { w.Close() })
-	return &harness{t: t, store: s.(alert.Store), writer: w}
+	return &harness{t: t, store: s.(alert.Store), writer: w, allow: loopback}
 }
+
+// loopback lets tenants' webhooks reach the tests' local receivers.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 // start runs an evaluator until the returned stop is called (or the test
 // ends), as a node holding the lease would.
 func (h *harness) start() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ev := alert.New(alert.Config{Store: h.store, Writer: h.writer, Poll: 10 * time.Millisecond, SaveEvery: 10 * time.Millisecond,
-		Client: &http.Client{Timeout: 5 * time.Second}})
+		Client: &http.Client{Timeout: 5 * time.Second}, AllowNetworks: h.allow})
 	done := make(chan error, 1)
 	go func() { done <- ev.Run(ctx) }()
 	var once sync.Once
@@ -268,6 +273,30 @@ func TestAnyMatchSlackWithRetries(t *testing.T) {
 		evs := h.alertEvents()
 		if len(evs) != 1 || !strings.Contains(string(evs[0].Metadata), e.ID) {
 			t.Fatalf("alert events = %d, want one naming event %s", len(evs), e.ID)
+		}
+	})
+}
+
+// TestTenantWebhookRefused: a tenant's alert webhook to a name that
+// resolves to a loopback address is refused at connect time when no
+// network is allowed; the receiver never sees it.
+func TestTenantWebhookRefused(t *testing.T) {
+	teststore.ForEach(t, func(t *testing.T, s trail.Store) {
+		h := newHarness(t, s)
+		h.allow = nil
+		rc := newReceiver(t)
+		port := rc.srv.URL[strings.LastIndex(rc.srv.URL, ":"):]
+		r := h.rule(threshold("http://localhost" + port + "/alerts"))
+		h.start()
+		for range 5 {
+			h.emit("login.failure", "u1")
+		}
+		eventually(t, "a refused attempt", func() bool {
+			fs, err := h.store.AlertFirings(context.Background(), r.ID, 10)
+			return err == nil && len(fs) == 1 && strings.Contains(fs[0].LastError, "refused (loopback)")
+		})
+		if bodies, _ := rc.received(); len(bodies) != 0 {
+			t.Errorf("the receiver got %d webhooks", len(bodies))
 		}
 	})
 }

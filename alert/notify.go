@@ -135,14 +135,20 @@ func (ev *Evaluator) send(ctx context.Context, r *trail.AlertRule, f *trail.Aler
 	if r.Webhook.Secret != "" {
 		req.Header.Set("X-Trail-Signature", Sign(r.Webhook.Secret, body))
 	}
-	resp, err := ev.cfg.Client.Do(req)
+	client := ev.cfg.Client
+	if r.Tenant != trail.SystemTenant {
+		client = ev.tenant
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("webhook answered %s", resp.Status)
+		// The code and its standard reason only: nothing the receiver
+		// wrote reaches the firing, which a tenant reads.
+		return fmt.Errorf("webhook answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	return nil
 }

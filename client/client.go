@@ -117,6 +117,7 @@ type request struct {
 	path    string // escaped path under the base URL, e.g. /v1/events
 	query   url.Values
 	body    any
+	raw     []byte // a body already encoded, sent as is instead of body
 	headers map[string]string
 }
 
@@ -167,7 +168,10 @@ func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, erro
 	}
 	u.RawQuery = r.query.Encode()
 	var body io.Reader
-	if r.body != nil {
+	switch {
+	case r.raw != nil:
+		body = bytes.NewReader(r.raw)
+	case r.body != nil:
 		b, err := json.Marshal(r.body)
 		if err != nil {
 			return nil, fmt.Errorf("trail client: encode request: %w", err)
@@ -178,7 +182,7 @@ func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, erro
 	if err != nil {
 		return nil, fmt.Errorf("trail client: %w", err)
 	}
-	if r.body != nil {
+	if r.body != nil || r.raw != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.key != "" {

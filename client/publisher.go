@@ -3,9 +3,11 @@ package client
 import (
 	"context"
 	crand "crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"sync"
 	"time"
@@ -41,8 +43,13 @@ type PublisherConfig struct {
 	// 100ms and 10s). The wait doubles each attempt, with full jitter.
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
-	// OnError, if set, is called from the publisher's goroutine with every
-	// batch that could not be stored, after its retries.
+	// OnError, if set, is called from the publisher's goroutine with the
+	// events that could not be stored, after their retries. Batches are
+	// cut under the server's limits (trail.MaxBatchEvents events,
+	// trail.MaxBodyBytes of body); an event the server refuses by itself
+	// (invalid, or over trail.MaxEventBytes) is reported alone, with err
+	// an *Error whose details index events, and the rest of its batch is
+	// sent again.
 	OnError func(err error, events []Event)
 }
 
@@ -158,80 +165,186 @@ func (p *Publisher) Close(ctx context.Context) error {
 	return p.failed
 }
 
+// queued is an event waiting to be sent, encoded once so that batches are
+// cut by size as well as by count.
+type queued struct {
+	event Event
+	json  []byte
+}
+
+// outgoing is the batch being filled: its events and its body's size.
+type outgoing struct {
+	events []queued
+	size   int
+}
+
 func (p *Publisher) loop() {
 	defer close(p.done)
 	ticker := time.NewTicker(p.cfg.FlushInterval)
 	defer ticker.Stop()
-	var batch []Event
+	var b outgoing
 	for {
 		select {
 		case e, ok := <-p.events:
 			if !ok {
-				p.send(batch)
+				p.send(b.events)
 				return
 			}
-			batch = append(batch, e)
-			if len(batch) >= p.cfg.BatchSize {
-				p.send(batch)
-				batch = nil
-			}
+			p.add(&b, e)
 		case <-ticker.C:
-			p.send(batch)
-			batch = nil
+			p.send(b.events)
+			b = outgoing{}
 		case reply := <-p.flush:
-			batch = p.drain(batch)
-			p.send(batch)
-			batch = nil
+			p.drain(&b)
+			p.send(b.events)
+			b = outgoing{}
 			reply <- p.failed
 			p.failed = nil
 		}
 	}
 }
 
-// drain sends every event already in the buffer, in batches, and returns
-// the last partial batch.
-func (p *Publisher) drain(batch []Event) []Event {
+// drain adds every event already in the buffer to b, sending full batches.
+func (p *Publisher) drain(b *outgoing) {
 	for {
 		select {
 		case e, ok := <-p.events:
 			if !ok {
-				return batch
+				return
 			}
-			batch = append(batch, e)
-			if len(batch) >= p.cfg.BatchSize {
-				p.send(batch)
-				batch = nil
-			}
+			p.add(b, e)
 		default:
-			return batch
+			return
 		}
 	}
 }
 
-// send stores batch, retrying with the same Idempotency-Key so that a batch
-// whose answer was lost is not stored twice.
-func (p *Publisher) send(batch []Event) {
-	if len(batch) == 0 {
+// add encodes e and adds it to b, sending b first when e would take it
+// past the server's limits: BatchSize events, trail.MaxBodyBytes of body.
+// An event the server would refuse for its size alone (over
+// trail.MaxEventBytes), or that cannot be encoded, is reported at once.
+func (p *Publisher) add(b *outgoing, e Event) {
+	raw, err := json.Marshal(e)
+	switch {
+	case err != nil:
+		p.report(fmt.Errorf("trail client: encode event: %w", err), []Event{e})
 		return
+	case len(raw) > trail.MaxEventBytes:
+		p.report(fmt.Errorf("trail client: event of %d bytes: larger than the server's limit of %d bytes",
+			len(raw), trail.MaxEventBytes), []Event{e})
+		return
+	}
+	if len(b.events) > 0 && b.size+1+len(raw) > trail.MaxBodyBytes {
+		p.send(b.events)
+		*b = outgoing{}
+	}
+	if len(b.events) == 0 {
+		b.size = len(`{"events":[]}`) - 1 // the first event adds no comma
+	}
+	b.events = append(b.events, queued{e, raw})
+	b.size += 1 + len(raw)
+	if len(b.events) >= p.cfg.BatchSize {
+		p.send(b.events)
+		*b = outgoing{}
+	}
+}
+
+// send stores batch. When the server refuses some of its events by index
+// (a 400 whose details name them), only those are reported and the rest is
+// sent again; a batch the server finds too large (413) is split in two.
+// Anything else that fails reports the whole batch.
+func (p *Publisher) send(batch []queued) {
+	for len(batch) > 0 {
+		err := p.post(batch)
+		if err == nil {
+			return
+		}
+		if rest, ok := p.dropInvalid(batch, err); ok {
+			batch = rest
+			continue
+		}
+		var e *Error
+		if errors.As(err, &e) && e.Status == http.StatusRequestEntityTooLarge && len(batch) > 1 {
+			p.send(batch[:len(batch)/2])
+			p.send(batch[len(batch)/2:])
+			return
+		}
+		p.report(err, eventsOf(batch))
+		return
+	}
+}
+
+// post sends batch, retrying with the same Idempotency-Key so that a batch
+// whose answer was lost is not stored twice.
+func (p *Publisher) post(batch []queued) error {
+	raws := make([][]byte, len(batch))
+	for i, q := range batch {
+		raws[i] = q.json
 	}
 	key := newIdempotencyKey()
-	var err error
 	for attempt := 0; ; attempt++ {
-		_, err = p.c.PublishIdempotent(p.stop, key, batch...)
+		_, err := p.c.publishEncoded(p.stop, key, raws)
 		if err == nil || !retryable(err) || attempt >= p.cfg.MaxRetries || p.stop.Err() != nil ||
 			p.wait(attempt, err) != nil {
-			break
+			return err
 		}
 	}
-	if err == nil {
-		return
+}
+
+// dropInvalid reports the events of batch that err (a 400 naming events
+// by index) refuses and returns the others, to be sent again. ok is false
+// when err is not such an answer, or names no event or a problem of the
+// batch as a whole.
+func (p *Publisher) dropInvalid(batch []queued, err error) (rest []queued, ok bool) {
+	var e *Error
+	if !errors.As(err, &e) || e.Status != http.StatusBadRequest || len(e.Details) == 0 {
+		return nil, false
 	}
+	bad := map[int]bool{}
+	for _, d := range e.Details {
+		if d.Index == nil || *d.Index < 0 || *d.Index >= len(batch) {
+			return nil, false
+		}
+		bad[*d.Index] = true
+	}
+	// The report's details index the events it reports.
+	pos := map[int]int{}
+	var refused []Event
+	for i, q := range batch {
+		if bad[i] {
+			pos[i] = len(refused)
+			refused = append(refused, q.event)
+		} else {
+			rest = append(rest, q)
+		}
+	}
+	mine := *e
+	mine.Details = make([]trail.Detail, len(e.Details))
+	for i, d := range e.Details {
+		n := pos[*d.Index]
+		mine.Details[i] = trail.Detail{Index: &n, Field: d.Field, Problem: d.Problem}
+	}
+	p.report(&mine, refused)
+	return rest, true
+}
+
+// report hands events that were not stored to OnError and remembers the
+// first failure for Flush and Close.
+func (p *Publisher) report(err error, events []Event) {
 	if p.failed == nil {
-		p.failed = fmt.Errorf("publish %d events: %w", len(batch), err)
+		p.failed = fmt.Errorf("publish %d events: %w", len(events), err)
 	}
 	if p.cfg.OnError != nil {
-		p.cfg.OnError(err, batch)
+		p.cfg.OnError(err, events)
 	}
+}
+
+func eventsOf(batch []queued) []Event {
+	out := make([]Event, len(batch))
+	for i, q := range batch {
+		out[i] = q.event
+	}
+	return out
 }
 
 // wait sleeps before retry number attempt+1: full jitter over an

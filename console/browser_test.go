@@ -353,7 +353,7 @@ func testExportDownload(t *testing.T, e *env, ctx context.Context, events []*tra
 	defer cancel()
 	progress := chromedp.BrowserEvents(tctx, browser.DownloadProgress)
 	run(t, ctx, chromedp.Navigate(e.srv.URL+"/events?action=document.shared&limit=10"),
-		chromedp.Click(chromedp.CSS(`a[href^="/export?"][href*="format=csv"]`)))
+		chromedp.Click(chromedp.CSS(`#export button[value="csv"]`)))
 	var file string
 	for ev, err := range progress {
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -59,6 +60,9 @@ type Config struct {
 	// page (for example "included in checkpoint 42, verified"). Nil hides
 	// the field until the ledger exists.
 	Proof func(ctx context.Context, e *trail.Event) (string, error)
+	// AllowNetworks are the non-public networks that tenants' webhook
+	// forwarders may point at (see forward.Guard).
+	AllowNetworks []netip.Prefix
 }
 
 // Server is the web console. Its Handler serves every console route.
@@ -75,6 +79,7 @@ type Server struct {
 
 	// streams is closed by CloseStreams to end every live tail.
 	streams   chan struct{}
+	sessions  *sessionStreams // ends a session's tails when it is revoked
 	closeOnce sync.Once
 }
 
@@ -99,9 +104,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	sessions := newSessionStreams()
 	s := &Server{
-		store: cfg.Store, users: cfg.Users, writer: cfg.Writer, logger: cfg.Logger,
+		store: cfg.Store, users: revokingUsers{cfg.Users, sessions}, writer: cfg.Writer, logger: cfg.Logger,
 		now: cfg.Now, cfg: cfg, limiter: newLoginLimiter(), pages: p, streams: make(chan struct{}),
+		sessions: sessions,
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -159,7 +166,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /events/tail", s.auditor(s.handleTail))
 	mux.HandleFunc("GET /events/{id}", s.auditor(s.handleEvent))
 	mux.HandleFunc("GET /entity", s.auditor(s.handleEntity))
-	mux.HandleFunc("GET /export", s.auditor(s.handleExport))
+	mux.HandleFunc("POST /export", s.auditor(s.handleExport))
 
 	mux.HandleFunc("GET /settings", s.auditor(s.handleSettings))
 	mux.HandleFunc("POST /settings/keys", s.auditor(s.handleCreateKey))

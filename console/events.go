@@ -18,17 +18,16 @@ type listView struct {
 	Events  []*trail.Event
 	Error   string
 
-	Sorts     map[string]sortLink
-	Page      int
-	NextURL   string
-	FirstURL  string
-	ClearURL  string
-	ExportCSV string
-	ExportJSL string
-	TailURL   string // empty when the view cannot follow new events
-	Text      string
-	Scanned   int
-	Partial   bool
+	Sorts    map[string]sortLink
+	Page     int
+	NextURL  string
+	FirstURL string
+	ClearURL string
+	Export   url.Values // the filters an export form posts
+	TailURL  string     // empty when the view cannot follow new events
+	Text     string
+	Scanned  int
+	Partial  bool
 }
 
 // formValues are the filter form's fields.
@@ -117,8 +116,7 @@ func (s *Server) fillList(r *http.Request, f *filters, lv *listView) error {
 	}
 	lv.FirstURL = link(lv.Path, f.values)
 	lv.ClearURL = lv.clearURL()
-	lv.ExportCSV = link("/export", with(f.values, "format", "csv", "limit", ""))
-	lv.ExportJSL = link("/export", with(f.values, "format", "jsonl", "limit", ""))
+	lv.Export = with(f.values, "limit", "", "cursor", "", "page", "")
 	lv.Sorts = sortLinks(lv.Path, f)
 	if f.query.SortKey() == trail.SortOccurredAt && f.query.Desc && f.page == 1 {
 		lv.TailURL = link("/events/tail", with(f.values, "limit", "", "sort", "", "order", ""))

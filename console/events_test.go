@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -160,11 +161,19 @@ func TestExport(t *testing.T) {
 	events := e.seed(t, 60)
 	c := e.signedIn(t, e.admin)
 	want := touching(events, func(ev *trail.Event) bool { return ev.Action == "document.shared" })
-	t.Run("CSV", func(t *testing.T) {
-		resp, err := c.Get(e.srv.URL + "/export?format=csv&action=document.shared&limit=5&cursor=")
+	_, page := e.get(t, c, "/events?action=document.shared&limit=5")
+	token := csrf(t, page)
+	export := func(form url.Values) *http.Response {
+		t.Helper()
+		form.Set("csrf", token)
+		resp, err := c.PostForm(e.srv.URL+"/export", form)
 		if err != nil {
 			t.Fatal(err)
 		}
+		return resp
+	}
+	t.Run("CSV", func(t *testing.T) {
+		resp := export(url.Values{"format": {"csv"}, "action": {"document.shared"}, "limit": {"5"}, "cursor": {""}})
 		defer resp.Body.Close()
 		rows, err := csv.NewReader(resp.Body).ReadAll()
 		if err != nil || resp.StatusCode != http.StatusOK {
@@ -187,10 +196,7 @@ func TestExport(t *testing.T) {
 		wantOrigin(t, rec[0])
 	})
 	t.Run("JSONLWithText", func(t *testing.T) {
-		resp, err := c.Get(e.srv.URL + "/export?format=jsonl&q=Q3+board+deck")
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := export(url.Values{"format": {"jsonl"}, "q": {"Q3 board deck"}})
 		defer resp.Body.Close()
 		var got []string
 		sc := bufio.NewScanner(resp.Body)
@@ -210,9 +216,59 @@ func TestExport(t *testing.T) {
 		}
 	})
 	t.Run("ErrFormat", func(t *testing.T) {
-		status, body := e.get(t, c, "/export?format=xml")
-		if status != http.StatusBadRequest || !strings.Contains(body, "format:") {
-			t.Fatalf("format=xml: status %d, want 400 naming format", status)
+		resp := export(url.Values{"format": {"xml"}})
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "format:") {
+			t.Fatalf("format=xml: status %d, want 400 naming format", resp.StatusCode)
+		}
+	})
+	// A cross-site link or form cannot export: GET does nothing, and a
+	// POST without the session's CSRF token is refused. Neither records.
+	t.Run("ErrCrossSite", func(t *testing.T) {
+		before := len(e.recorded(t, "acme", trail.ActionExportDownloaded))
+		if status, _ := e.get(t, c, "/export?format=csv&action=document.shared"); status == http.StatusOK {
+			t.Fatalf("GET /export: status %d, want no export", status)
+		}
+		for _, tok := range []string{"", "00", strings.Repeat("a", len(token))} {
+			resp, err := c.PostForm(e.srv.URL+"/export", url.Values{"format": {"csv"}, "csrf": {tok}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("POST /export with csrf %q: status %d, want 403", tok, resp.StatusCode)
+			}
+		}
+		if after := len(e.recorded(t, "acme", trail.ActionExportDownloaded)); after != before {
+			t.Fatalf("%d export.downloaded events recorded by refused exports", after-before)
+		}
+	})
+	t.Run("ErrMalformedForm", func(t *testing.T) {
+		before := len(e.recorded(t, "acme", trail.ActionExportDownloaded))
+		body := "format=csv&action=nomatch.x;&csrf=" + token
+		resp, err := c.Post(e.srv.URL+"/export", "application/x-www-form-urlencoded", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(page), "form:") {
+			t.Fatalf("export with a raw ';' in the form: status %d, want 400 naming the form", resp.StatusCode)
+		}
+		if after := len(e.recorded(t, "acme", trail.ActionExportDownloaded)); after != before {
+			t.Fatal("a refused export was recorded")
+		}
+	})
+	t.Run("PageForm", func(t *testing.T) {
+		for _, want := range []string{`<form method="post" action="/export"`, `name="csrf" value="` + token + `"`,
+			`name="action" value="document.shared"`, `name="format" value="csv"`} {
+			if !strings.Contains(page, want) {
+				t.Fatalf("events page lacks %q", want)
+			}
+		}
+		if strings.Contains(page, `href="/export`) {
+			t.Fatal("events page still links to GET /export")
 		}
 	})
 }

@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/httpapi"
@@ -10,9 +11,17 @@ import (
 
 // handleExport downloads the current filtered view, every page of it, as
 // CSV or JSON Lines in the API's export layout. The download is recorded as
-// export.downloaded before the first byte is sent.
+// export.downloaded before the first byte is sent, so it is a POST with the
+// form's CSRF token (checked by signedIn): a link from another site cannot
+// make a signed-in browser export, nor record that it did. The filters
+// come from the form's body only.
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, v *viewer) {
-	raw := r.URL.Query()
+	raw := url.Values{}
+	for k, vals := range r.PostForm {
+		if k != "csrf" {
+			raw[k] = vals
+		}
+	}
 	format := raw.Get("format")
 	if format != "csv" && format != "jsonl" {
 		s.errorPage(w, r, v, trail.Invalid("format", "must be csv or jsonl"))

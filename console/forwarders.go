@@ -41,8 +41,12 @@ func (s *Server) listForwarders(ctx context.Context, v *viewer, sv *settingsView
 	}
 	for _, f := range fwds {
 		row := forwarderRow{Forwarder: f.Redacted()}
-		if f.Status != nil {
-			row.Lag = max(0, head-f.Status.Cursor)
+		// In the tenant's terms only: no other tenant's volume.
+		if err := forward.ShowStatus(ctx, fs, row.Forwarder, head); err != nil {
+			return err
+		}
+		if row.Status != nil {
+			row.Lag = row.Status.Lag
 		}
 		sv.Forwarders = append(sv.Forwarders, row)
 	}
@@ -63,7 +67,11 @@ func (s *Server) handleCreateForwarder(w http.ResponseWriter, r *http.Request, v
 		Name: strings.TrimSpace(r.PostFormValue("name")), URI: strings.TrimSpace(r.PostFormValue("uri")),
 		Filter: trail.ForwarderFilter{Actions: splitActions(r.PostFormValue("actions"))},
 	}
-	if err := forward.Create(r.Context(), fs, f, s.now()); err != nil {
+	err := forward.NewGuard(s.cfg.AllowNetworks).CheckDestination(f)
+	if err == nil {
+		err = forward.Create(r.Context(), fs, f, s.now())
+	}
+	if err != nil {
 		if code := trail.ErrorCode(err); code == trail.EINVALID || code == trail.ECONFLICT {
 			s.renderSettings(w, r, v, errorStatus[code], &settingsView{Error: trail.ErrorMessage(err)})
 			return

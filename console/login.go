@@ -5,8 +5,12 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/trailhq/trail"
 )
@@ -81,7 +85,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, http.StatusBadRequest, lv)
 		return
 	}
-	u, status, msg := s.checkLogin(r, a)
+	u, status, msg := s.checkLogin(w, r, a)
 	if u == nil {
 		lv.Error = msg
 		s.renderLogin(w, r, status, lv)
@@ -108,33 +112,44 @@ func (a *loginAttempt) problem() string {
 }
 
 // checkLogin checks a sign-in against the rate limit and the stored
-// password and records failures. It returns the user, or the status and
-// message to show.
-func (s *Server) checkLogin(r *http.Request, a loginAttempt) (*trail.User, int, string) {
-	now := s.now()
-	if ok, first := s.limiter.allow(a.ctx.IP, a.email, now); !ok {
+// password and records failures. The attempt is counted before the slow
+// hash, so parallel guesses are limited as sequential ones are. It returns
+// the user, or the status and message to show (with Retry-After set on
+// w for a 429).
+func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request, a loginAttempt) (*trail.User, int, string) {
+	ok, first, wait := s.limiter.reserve(a.ctx.IP, a.tenant, a.email, s.now())
+	if !ok {
 		if first {
-			s.recordFailure(r, a, nil, "rate_limited")
+			u, _ := s.users.UserByEmail(r.Context(), a.tenant, a.email) // name the user, as other failures do
+			s.recordFailure(r, a, u, "rate_limited")
 		}
-		return nil, http.StatusTooManyRequests, "Too many failed sign-ins. Wait 15 minutes, then try again."
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		return nil, http.StatusTooManyRequests, "Too many failed sign-ins. Wait " + waitText(wait) + ", then try again."
 	}
 	u, err := s.users.UserByEmail(r.Context(), a.tenant, a.email)
 	switch {
 	case trail.ErrorCode(err) == trail.ENOTFOUND:
 		CheckPassword(dummyHash(), a.password) // same time as a wrong password
-		s.limiter.fail(a.ctx.IP, a.email, now)
 		s.recordFailure(r, a, nil, "unknown_user")
 	case err != nil:
 		s.logger.Error("sign-in lookup", "err", err)
 		return nil, http.StatusServiceUnavailable, "Sign-in is unavailable right now. Try again shortly."
 	case !CheckPassword(u.PasswordHash, a.password):
-		s.limiter.fail(a.ctx.IP, a.email, now)
 		s.recordFailure(r, a, u, "bad_password")
 	default:
-		s.limiter.succeed(a.ctx.IP, a.email)
+		s.limiter.succeed(a.ctx.IP, a.tenant, a.email)
 		return u, 0, ""
 	}
 	return nil, http.StatusUnauthorized, "Wrong organization, email or password."
+}
+
+// waitText words a wait for the sign-in page, rounded up to whole seconds
+// or minutes.
+func waitText(d time.Duration) string {
+	if d <= time.Minute {
+		return fmt.Sprintf("%d seconds", max(1, int((d+time.Second-1)/time.Second)))
+	}
+	return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
 }
 
 // recordFailure appends login.failure to the tenant's log. For an email
@@ -198,12 +213,39 @@ func userTarget(u *trail.User) trail.Target {
 	return trail.Target{Type: "user", ID: u.ID, Name: u.Email}
 }
 
-// safeNext keeps a post-sign-in redirect on this site: a path, never a
-// scheme-relative or absolute URL.
+// safeNext keeps a post-sign-in redirect on this site. It accepts only a
+// path (with an optional query), parsed and written out again, so that
+// what the Location header says is what was checked. Anything a browser
+// might read as another host is refused: a scheme or host, "//" or a
+// backslash (which browsers treat as a slash) at the start, and control
+// characters anywhere, raw or percent-encoded (browsers strip tabs and
+// newlines, so "/\t/evil.example" becomes "//evil.example").
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n\\") {
-		return "/"
+	const home = "/"
+	if !strings.HasPrefix(next, "/") || hasUnsafeByte(next) {
+		return home
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return home
+	}
+	if !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || hasUnsafeByte(u.Path) {
+		return home
+	}
+	out := &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
+	s := out.String()
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || hasUnsafeByte(s) {
+		return home
+	}
+	return s
+}
+
+// hasUnsafeByte reports a control character or a backslash in s.
+func hasUnsafeByte(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return true
+		}
+	}
+	return false
 }

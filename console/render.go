@@ -83,13 +83,19 @@ var errorStatus = map[string]int{
 	trail.ERATELIMITED:  http.StatusTooManyRequests,
 	trail.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	trail.EINTERNAL:     http.StatusInternalServerError,
+	// Storage faults (a full or read-only disk) are 503, as in the API.
+	trail.ESTORAGEFULL:     http.StatusServiceUnavailable,
+	trail.ESTORAGEREADONLY: http.StatusServiceUnavailable,
 }
 
 // errorPage renders err as a page; internal details are logged, not shown.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, v *viewer, err error) {
 	code := trail.ErrorCode(err)
-	status := errorStatus[code]
-	if code == trail.EINTERNAL || code == trail.EUNAVAILABLE {
+	status, ok := errorStatus[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if status >= 500 {
 		s.logger.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	titles := map[int]string{

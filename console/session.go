@@ -58,6 +58,13 @@ func (s *Server) signedIn(h userHandler) http.HandlerFunc {
 		}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			// A form that does not parse exactly (a raw ";", a bad escape)
+			// is refused: lenient parsing drops pairs, which would widen
+			// an export's filters.
+			if err := r.ParseForm(); err != nil {
+				s.errorPage(w, r, v, trail.Invalid("form", "could not be read: "+err.Error()))
+				return
+			}
 		}
 		if r.Method == http.MethodPost && !validCSRF(r, v.session.CSRF) {
 			s.errorPage(w, r, v, trail.Errorf(trail.EFORBIDDEN,

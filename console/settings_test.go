@@ -122,6 +122,8 @@ func TestSettingsForwarders(t *testing.T) {
 			{"name": {"siem"}, "uri": {"https://other.example.com/"}}, // name taken
 			{"name": {"x2"}, "uri": {"ftp://files.example.com/"}},
 			{"name": {"Bad Name"}, "uri": {"https://hooks.example.com/"}},
+			{"name": {"local"}, "uri": {"http://127.0.0.1:8080/"}},           // the server's own network
+			{"name": {"metadata"}, "uri": {"http://169.254.169.254/latest"}}, // cloud metadata
 		} {
 			form.Set("csrf", token)
 			resp, body := e.post(t, c, "/settings/forwarders", form)

@@ -15,7 +15,6 @@ import (
 const (
 	tailBatch     = 200              // events read from one log per poll
 	tailHeartbeat = 15 * time.Second // keeps proxies from closing an idle stream
-	tailRecheck   = 30 * time.Second // how often the session is checked again
 )
 
 // tailCursor is where the tail stands in the two logs a tenant's user
@@ -45,38 +44,54 @@ func (s *Server) handleTail(w http.ResponseWriter, r *http.Request, v *viewer) {
 		http.Error(w, "the live tail is unavailable; try again", http.StatusServiceUnavailable)
 		return
 	}
+	revoked, unsubscribe := s.sessions.subscribe(v.user.Tenant, v.session.ID)
+	defer unsubscribe()
 	rc := http.NewResponseController(w)
-	rc.SetWriteDeadline(time.Time{}) // the stream outlives the server's write timeout
+	// The stream outlives the server's read and write timeouts: it reads
+	// nothing more, and each write sets its own deadline.
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Now().Add(tailWriteTimeout))
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintf(w, "retry: 3000\nid: %s\n: following\n\n", cur.id())
 	rc.Flush()
-	s.followTail(ctx, w, rc, v, f, cur)
+	s.followTail(ctx, w, rc, v, f, cur, revoked)
 }
 
-// followTail polls both logs until the client leaves, the session ends or
-// a write fails.
-func (s *Server) followTail(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, v *viewer, f *filters, cur tailCursor) {
+// tailWriteTimeout bounds one write of the live tail: a client that stops
+// reading is cut off, one that reads is streamed to for as long as it
+// stays.
+const tailWriteTimeout = time.Minute
+
+// followTail polls both logs until the client leaves, the session ends
+// (revoked is closed, or the store says so) or a write fails.
+func (s *Server) followTail(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, v *viewer, f *filters, cur tailCursor, revoked <-chan struct{}) {
 	poll := time.NewTicker(s.cfg.TailInterval)
 	defer poll.Stop()
-	lastWrite, lastCheck := time.Now(), time.Now()
+	lastWrite := time.Now()
+	ended := func() {
+		rc.SetWriteDeadline(time.Now().Add(tailWriteTimeout))
+		fmt.Fprint(w, "event: end\ndata: your session has ended\n\n")
+		rc.Flush()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.streams:
 			return
+		case <-revoked:
+			ended()
+			return
 		case <-poll.C:
 		}
-		if time.Since(lastCheck) > tailRecheck {
-			lastCheck = time.Now()
-			if sess, err := s.users.Session(ctx, v.session.Hash); err != nil || !sess.Active(s.now(), s.cfg.IdleTimeout) {
-				fmt.Fprint(w, "event: end\ndata: your session has ended\n\n")
-				rc.Flush()
-				return
-			}
+		// Every poll checks the session in the store again, so that a
+		// revocation on another node ends the stream within one interval.
+		if !s.sessionLive(ctx, v) {
+			ended()
+			return
 		}
 		var buf bytes.Buffer
 		next, err := s.tailPoll(ctx, &buf, f, cur, v.user.Tenant)
@@ -91,11 +106,23 @@ func (s *Server) followTail(ctx context.Context, w http.ResponseWriter, rc *http
 		if buf.Len() == 0 {
 			buf.WriteString(": heartbeat\n\n")
 		}
+		rc.SetWriteDeadline(time.Now().Add(tailWriteTimeout))
 		if _, err := w.Write(buf.Bytes()); err != nil || rc.Flush() != nil {
 			return
 		}
 		lastWrite = time.Now()
 	}
+}
+
+// sessionLive reports whether v's session is still active in the store
+// and its user may still read the audit log.
+func (s *Server) sessionLive(ctx context.Context, v *viewer) bool {
+	sess, err := s.users.Session(ctx, v.session.Hash)
+	if err != nil || !sess.Active(s.now(), s.cfg.IdleTimeout) {
+		return false
+	}
+	u, err := s.users.User(ctx, sess.Tenant, sess.UserID)
+	return err == nil && u.CanReadAudit()
 }
 
 // tailRow is one live-tail message.

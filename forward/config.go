@@ -16,6 +16,8 @@ import (
 // Defaults for fields a forwarder leaves empty.
 const (
 	DefaultTimeout     = 5 * time.Second
+	DefaultSecretGrace = 24 * time.Hour
+	MaxSecretGrace     = 30 * 24 * time.Hour
 	DefaultMaxAttempts = 50 // with the default backoff, about four hours of retries
 	DefaultMinBackoff  = time.Second
 	DefaultMaxBackoff  = 5 * time.Minute
@@ -75,6 +77,9 @@ func setDefaults(f *trail.Forwarder) {
 	}
 	if f.Secret == "" && f.Kind == trail.ForwarderWebhook {
 		f.Secret = trail.NewWebhookSecret()
+	}
+	if f.Kind == trail.ForwarderWebhook {
+		setDuration(&f.SecretGrace, DefaultSecretGrace)
 	}
 	setDuration(&f.Timeout, DefaultTimeout)
 	if f.Batch.Size == 0 {
@@ -195,6 +200,9 @@ func checkSecrets(f *trail.Forwarder, add func(string, string)) {
 		if f.Secret != "" {
 			add("secret", "only webhook forwarders are signed")
 		}
+		if f.SecretGrace != 0 {
+			add("secret_grace", "only webhook forwarders are signed")
+		}
 		if f.Method != "" {
 			add("method", "only webhook forwarders take a method")
 		}
@@ -202,6 +210,9 @@ func checkSecrets(f *trail.Forwarder, add func(string, string)) {
 	}
 	if n := secretLen(f.Secret); n < 24 || n > 64 {
 		add("secret", `must be "whsec_" and 24 to 64 bytes in base64`)
+	}
+	if g := f.SecretGrace.Std(); g < time.Second || g > MaxSecretGrace {
+		add("secret_grace", "must be from 1s to 720h")
 	}
 	if f.Method != "POST" && f.Method != "PUT" && f.Method != "PATCH" {
 		add("method", "must be POST, PUT or PATCH")

@@ -196,6 +196,46 @@ func TestLeaseHandover(t *testing.T) {
 	}
 }
 
+// TestStopMidDelivery: a graceful stop while a request is in flight waits
+// for its answer and saves the acknowledgement before the lease is
+// released, so the next node does not send the event again.
+func TestStopMidDelivery(t *testing.T) {
+	s := MustOpenStore(t)
+	arrived, answer := make(chan struct{}), make(chan struct{})
+	rc := NewReceiver(t, func(n int, _ *http.Request, _ []byte) int {
+		if n == 1 {
+			close(arrived)
+			<-answer
+		}
+		return http.StatusOK
+	})
+	MustCreate(t, s, &trail.Forwarder{Name: "shared", Kind: trail.ForwarderWebhook, URI: rc.URL})
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		forward.New(testConfig(s, "node-a")).Run(ctx)
+	}()
+	evs := MustAppend(t, s, "acme", "a.one")
+	<-arrived
+	cancel() // the stop begins while the receiver holds the request
+	close(answer)
+	<-stopped
+	if got := status(t, s, "", "shared").Cursor; got != evs[0].Pos {
+		t.Fatalf("cursor after the stop = %d, want the delivered event's Pos %d", got, evs[0].Pos)
+	}
+	StartManager(t, s, "node-b")
+	later := MustAppend(t, s, "acme", "b.one")
+	WaitFor(t, "node b to deliver", func() bool { return len(rc.Requests()) >= 2 })
+	var got []string
+	for _, r := range rc.Requests() {
+		got = append(got, eventIDs(t, r.Body)...)
+	}
+	if want := append(ids(evs), ids(later)...); !slices.Equal(got, want) {
+		t.Errorf("delivered %v, want each event once: %v", got, want)
+	}
+}
+
 // TestTwoPostgresNodes: two nodes on one PostgreSQL database, each with
 // its own connection pool and manager, deliver each event once and in
 // order while both run, and the second carries on when the first stops.

@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -59,12 +60,17 @@ type Config struct {
 	// Checkpoint is how often progress is saved while events are delivered
 	// one per request; a crash delivers at most that much again. Default 1s.
 	Checkpoint time.Duration
+	// AllowNetworks are the networks that tenants' forwarders may reach
+	// although they are not public (loopback, private, ...; see Guard).
+	// Operator forwarders may reach any address.
+	AllowNetworks []netip.Prefix
 }
 
 // Manager runs the delivery loop of every forwarder in the store, each
 // under its own lease, and follows changes to them.
 type Manager struct {
 	cfg     Config
+	guard   *Guard
 	log     *slog.Logger
 	m       *metrics
 	refresh chan struct{}
@@ -105,6 +111,7 @@ func New(cfg Config) *Manager {
 	}
 	return &Manager{
 		cfg:     cfg,
+		guard:   NewGuard(cfg.AllowNetworks),
 		log:     log,
 		m:       newMetrics(cfg.Registry),
 		refresh: make(chan struct{}, 1),
@@ -247,7 +254,7 @@ func (m *Manager) drive(ctx context.Context, f *trail.Forwarder, wake <-chan str
 		m.Refresh()
 		return err
 	}
-	out, err := newSender(cur, m.cfg.Now)
+	out, err := newSender(cur, m.cfg.Now, guardFor(m.guard, cur))
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -53,12 +54,14 @@ func MustCreate(tb testing.TB, s forward.Store, f *trail.Forwarder) *trail.Forwa
 	return f
 }
 
-// testConfig is a Manager config with short intervals, for tests.
+// testConfig is a Manager config with short intervals, for tests. Its
+// tenants' forwarders may reach the loopback receivers of tests.
 func testConfig(s forward.Store, holder string) forward.Config {
 	return forward.Config{
 		Store: s, Holder: holder, Registry: prometheus.NewRegistry(),
 		Poll: 20 * time.Millisecond, Refresh: 50 * time.Millisecond,
 		LeaseTTL: 600 * time.Millisecond, Checkpoint: 50 * time.Millisecond,
+		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 	}
 }
 

@@ -177,7 +177,8 @@ func (r *runner) deliver(ctx context.Context, b *batch, end int64) error {
 	}
 	b.id = batchID(b.events, r.f.Batch.Size == 1)
 	n, err := r.attempt(ctx, b)
-	if ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil {
+		// Stopped before an acknowledgement: the next holder sends b again.
 		return ctx.Err()
 	}
 	if err != nil {
@@ -195,7 +196,7 @@ func (r *runner) deliver(ctx context.Context, b *batch, end int64) error {
 // it give up (permanent, or attempts used up).
 func (r *runner) attempt(ctx context.Context, b *batch) (int, error) {
 	for n := 1; ; n++ {
-		err := r.out.send(ctx, b)
+		err := r.send(ctx, b)
 		if err == nil {
 			r.m.delivered.WithLabelValues(r.f.Tenant, r.f.Name).Add(float64(len(b.events)))
 			r.st.State, r.st.Attempts, r.st.LastSuccessAt, r.dirty = trail.ForwarderActive, 0, r.cfg.Now(), true
@@ -215,7 +216,7 @@ func (r *runner) attempt(ctx context.Context, b *batch) (int, error) {
 		r.m.retries.WithLabelValues(r.f.Tenant, r.f.Name).Inc()
 		wait := backoff(n, r.f.Retry.MinBackoff.Std(), r.f.Retry.MaxBackoff.Std(), err)
 		r.log.Warn("forwarder delivery failed; retrying", "forwarder", r.f.LeaseName(), "attempt", n,
-			"events", len(b.events), "retry_in", wait, "err", err)
+			"events", len(b.events), "retry_in", wait, "err", err, "response", responseBody(err))
 		if err := r.save(ctx); err != nil {
 			return n, err
 		}
@@ -223,6 +224,20 @@ func (r *runner) attempt(ctx context.Context, b *batch) (int, error) {
 			return n, err
 		}
 	}
+}
+
+// send makes one delivery attempt. A stop (ctx ending) does not abandon
+// a request in flight, which the receiver may already have taken: it may
+// finish for up to a third of the lease time, so still under this node's
+// lease (renewed every third), and its acknowledgement is then saved
+// before the lease is released. That way a graceful stop or handover
+// delivers no event twice; only a crash can.
+func (r *runner) send(ctx context.Context, b *batch) error {
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(r.cfg.LeaseTTL/3, cancel) })
+	defer stop()
+	return r.out.send(sctx, b)
 }
 
 // deadLetter puts b's events on the dead-letter list after n attempts.
@@ -239,7 +254,7 @@ func (r *runner) deadLetter(ctx context.Context, b *batch, n int, cause error) e
 	r.m.failed.WithLabelValues(r.f.Tenant, r.f.Name).Add(float64(len(dls)))
 	r.st.State, r.dirty = trail.ForwarderFailing, true
 	r.log.Error("forwarder gave up; events moved to the dead-letter list", "forwarder", r.f.LeaseName(),
-		"events", len(dls), "attempts", n, "permanent", isPermanent(cause), "err", cause)
+		"events", len(dls), "attempts", n, "permanent", isPermanent(cause), "err", cause, "response", responseBody(cause))
 	return nil
 }
 
@@ -283,13 +298,17 @@ func (r *runner) replay(ctx context.Context, dls []*trail.DeadLetter) (done bool
 		b := &batch{events: evs, id: batchID(evs, r.f.Batch.Size == 1)}
 		n, err := r.attempt(ctx, b)
 		switch {
-		case ctx.Err() != nil:
+		case err != nil && ctx.Err() != nil:
 			return false, ctx.Err()
 		case err != nil:
 			return false, r.deadLetter(ctx, b, n, err)
 		}
 	}
-	if err := r.s.DeleteDeadLetters(ctx, r.f.ID, ids); err != nil {
+	// Delivered: forget them even when a stop came meanwhile, or the next
+	// holder would replay them again.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := r.s.DeleteDeadLetters(dctx, r.f.ID, ids); err != nil {
 		return false, fmt.Errorf("delete replayed dead letters: %w", err)
 	}
 	return true, r.checkpoint(ctx, true)

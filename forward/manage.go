@@ -44,7 +44,8 @@ func Create(ctx context.Context, s trail.ForwarderStore, f *trail.Forwarder, now
 }
 
 // immutable are the fields a PATCH may not change.
-var immutable = []string{"id", "tenant", "name", "kind", "managed_by", "created_at", "updated_at", "status", "start"}
+var immutable = []string{"id", "tenant", "name", "kind", "managed_by", "created_at", "updated_at", "status", "start",
+	"previous_secret_until"}
 
 // Patch applies a JSON merge patch (RFC 7396) to f's settings and returns
 // the prepared result, with UpdatedAt set to now; f is not changed. A
@@ -59,6 +60,12 @@ func Patch(f *trail.Forwarder, patch []byte, now time.Time) (*trail.Forwarder, e
 		if _, ok := changes[k]; ok {
 			return nil, trail.Invalid(k, "cannot be changed; delete the forwarder and create a new one")
 		}
+	}
+	if v, ok := changes["previous_secret"]; ok {
+		if v != nil {
+			return nil, trail.Invalid("previous_secret", "can only be null, which stops signing with the previous secret now")
+		}
+		changes["previous_secret_until"] = nil
 	}
 	cur, err := json.Marshal(settings(f))
 	if err != nil {
@@ -81,7 +88,21 @@ func Patch(f *trail.Forwarder, patch []byte, now time.Time) (*trail.Forwarder, e
 	if err := Prepare(next); err != nil {
 		return nil, err
 	}
+	rotate(f, next, now)
 	return next, nil
+}
+
+// rotate keeps the signing secret that next replaces as its previous one
+// for next's grace period, so that receivers still verifying with it keep
+// accepting deliveries while they switch.
+func rotate(old, next *trail.Forwarder, now time.Time) {
+	if old.Secret != "" && next.Secret != old.Secret {
+		next.PreviousSecret = old.Secret
+		next.PreviousSecretUntil = now.UTC().Add(next.SecretGrace.Std()).Truncate(time.Second)
+	}
+	if next.PreviousSecret == "" {
+		next.PreviousSecretUntil = time.Time{}
+	}
 }
 
 // settings returns a copy of f without what Trail sets, for comparing and
@@ -162,6 +183,11 @@ func Changed(a, b *trail.Forwarder) []string {
 			out = append(out, k)
 		}
 	}
+	// The previous secret follows the secret: a rotation changes "secret".
+	rotated := slices.Contains(out, "secret")
+	out = slices.DeleteFunc(out, func(k string) bool {
+		return k == "previous_secret_until" || k == "previous_secret" && rotated
+	})
 	slices.Sort(out)
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -29,7 +30,7 @@ type s3Sender struct {
 	client *minio.Client
 }
 
-func newS3(f *trail.Forwarder) (*s3Sender, error) {
+func newS3(f *trail.Forwarder, g *Guard) (*s3Sender, error) {
 	u, err := url.Parse(f.URI)
 	if err != nil {
 		return nil, fmt.Errorf("s3 uri: %w", err)
@@ -38,7 +39,7 @@ func newS3(f *trail.Forwarder) (*s3Sender, error) {
 	if f.S3.PathStyle {
 		lookup = minio.BucketLookupPath
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr := g.Transport()
 	client, err := minio.New(u.Host, &minio.Options{
 		Creds:        credentials.NewStaticV4(f.S3.AccessKey, f.S3.SecretKey, ""),
 		Secure:       u.Scheme == "https",
@@ -84,15 +85,26 @@ func (s *s3Sender) send(ctx context.Context, b *batch) error {
 
 // s3Error classifies a failed upload like an HTTP answer: the service's
 // 4xx (but 408 and 429) are permanent, anything else is worth retrying.
+//
+// An answer of the server is reported by its status and S3 error code
+// only: its message stays in the logs, out of what a tenant reads.
 func s3Error(key string, err error) error {
 	var er minio.ErrorResponse
-	errors.As(err, &er)
-	err = fmt.Errorf("put s3 object %s: %w", key, err)
-	if s := er.StatusCode; s >= 400 && s < 500 && s != http.StatusRequestTimeout && s != http.StatusTooManyRequests {
-		return permanent(err)
+	if !errors.As(err, &er) || er.StatusCode == 0 {
+		return &deliveryError{err: fmt.Errorf("put s3 object %s: %w", key, err), permanent: isRefused(err)}
 	}
-	return &deliveryError{err: err}
+	short := fmt.Sprintf("put s3 object %s: %d %s", key, er.StatusCode, http.StatusText(er.StatusCode))
+	if s3Code.MatchString(er.Code) {
+		short += " (" + er.Code + ")"
+	}
+	de := &deliveryError{err: errors.New(short), body: oneLine([]byte(err.Error()))}
+	s := er.StatusCode
+	de.permanent = s >= 400 && s < 500 && s != http.StatusRequestTimeout && s != http.StatusTooManyRequests
+	return de
 }
+
+// s3Code is what an S3 error code looks like, such as NoSuchBucket.
+var s3Code = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9.]{0,63}$`)
 
 func (s *s3Sender) close() error { return nil }
 

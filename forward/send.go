@@ -43,17 +43,18 @@ type sender interface {
 	close() error
 }
 
-// newSender builds the sender of f's kind.
-func newSender(f *trail.Forwarder, now func() time.Time) (sender, error) {
+// newSender builds the sender of f's kind, whose connections g checks
+// (nil: no limit).
+func newSender(f *trail.Forwarder, now func() time.Time, g *Guard) (sender, error) {
 	switch f.Kind {
 	case trail.ForwarderWebhook:
-		return newWebhook(f, now), nil
+		return newWebhook(f, now, g), nil
 	case trail.ForwarderSplunk:
-		return newSplunk(f), nil
+		return newSplunk(f, g), nil
 	case trail.ForwarderSyslog:
-		return newSyslog(f)
+		return newSyslog(f, g)
 	case trail.ForwarderS3:
-		return newS3(f)
+		return newS3(f, g)
 	}
 	return nil, fmt.Errorf("forwarder %s: unknown kind %q", f.Name, f.Kind)
 }
@@ -64,6 +65,10 @@ type deliveryError struct {
 	err        error
 	permanent  bool
 	retryAfter time.Duration // the receiver's Retry-After, if any
+	// body is the start of the receiver's answer: logged for operator
+	// forwarders, never kept in a status or dead letter, which a tenant
+	// reads (a tenant's receiver may be a service it should not read).
+	body string
 }
 
 func (e *deliveryError) Error() string { return e.err.Error() }
@@ -101,10 +106,10 @@ func userAgent() string { return "Trail-Audit-Forwarder/" + trail.Version }
 
 // newHTTPClient returns a client that does not follow redirects: a POST
 // turned into a GET by a 302 would look delivered without being so.
-func newHTTPClient(timeout time.Duration) *http.Client {
+func newHTTPClient(timeout time.Duration, g *Guard) *http.Client {
 	return &http.Client{
 		Timeout:   timeout,
-		Transport: http.DefaultTransport.(*http.Transport).Clone(),
+		Transport: g.Transport(),
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
@@ -118,7 +123,8 @@ func newHTTPClient(timeout time.Duration) *http.Client {
 func doHTTP(c *http.Client, req *http.Request) error {
 	resp, err := c.Do(req)
 	if err != nil {
-		return &deliveryError{err: fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), unwrapURLError(err))}
+		err = fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), unwrapURLError(err))
+		return &deliveryError{err: err, permanent: isRefused(err)}
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
@@ -126,14 +132,32 @@ func doHTTP(c *http.Client, req *http.Request) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	err = fmt.Errorf("%s %s: %s: %s", req.Method, req.URL.Redacted(), resp.Status, oneLine(snippet))
+	// The status only: the body stays out of what a tenant can read.
+	de := &deliveryError{err: fmt.Errorf("%s %s: %s", req.Method, req.URL.Redacted(), statusText(resp)),
+		body: oneLine(snippet)}
 	switch {
 	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests,
 		resp.StatusCode >= 500:
-		return &deliveryError{err: err, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"))}
+		de.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))
 	default:
-		return permanent(err)
+		de.permanent = true
 	}
+	return de
+}
+
+// statusText is the answer's status code and its standard reason phrase,
+// not the receiver's, which could carry anything.
+func statusText(resp *http.Response) string {
+	return strings.TrimSpace(fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode)))
+}
+
+// responseBody returns the receiver's answer kept in err, for logs.
+func responseBody(err error) string {
+	var de *deliveryError
+	if errors.As(err, &de) {
+		return de.body
+	}
+	return ""
 }
 
 // unwrapURLError drops the *url.Error wrapper, whose message repeats the

@@ -36,7 +36,7 @@ type hecEvent struct {
 	Event      *trail.Event `json:"event"`
 }
 
-func newSplunk(f *trail.Forwarder) *splunk {
+func newSplunk(f *trail.Forwarder, g *Guard) *splunk {
 	host := f.Splunk.Host
 	if host == "" {
 		host, _ = os.Hostname()
@@ -46,7 +46,7 @@ func newSplunk(f *trail.Forwarder) *splunk {
 	if !strings.HasSuffix(url, hecPath) {
 		url += hecPath
 	}
-	return &splunk{f: f, url: url, host: host, client: newHTTPClient(f.Timeout.Std())}
+	return &splunk{f: f, url: url, host: host, client: newHTTPClient(f.Timeout.Std(), g)}
 }
 
 func (s *splunk) send(ctx context.Context, b *batch) error {

@@ -106,9 +106,11 @@ func syncOne(ctx context.Context, s Store, f trail.Forwarder, old *trail.Forward
 	if f.Secret == "" {
 		f.Secret = old.Secret
 	}
+	f.PreviousSecret, f.PreviousSecretUntil = old.PreviousSecret, old.PreviousSecretUntil
 	if err := Prepare(&f); err != nil {
 		return nil, err
 	}
+	rotate(old, &f, now)
 	changed := Changed(old, &f)
 	if len(changed) == 0 {
 		return nil, nil

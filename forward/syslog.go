@@ -34,14 +34,15 @@ type syslogSender struct {
 	hostname string
 	conn     net.Conn
 	w        *bufio.Writer
+	guard    *Guard // checks each address dialed; nil: no limit
 }
 
-func newSyslog(f *trail.Forwarder) (*syslogSender, error) {
+func newSyslog(f *trail.Forwarder, g *Guard) (*syslogSender, error) {
 	u, err := url.Parse(f.URI)
 	if err != nil {
 		return nil, fmt.Errorf("syslog uri: %w", err)
 	}
-	s := &syslogSender{f: f, addr: u.Host, hostname: f.Syslog.Hostname}
+	s := &syslogSender{f: f, addr: u.Host, hostname: f.Syslog.Hostname, guard: g}
 	if s.hostname == "" {
 		s.hostname, _ = os.Hostname()
 	}
@@ -99,7 +100,7 @@ func (s *syslogSender) connect(ctx context.Context) error {
 		}
 		s.close()
 	}
-	d := &net.Dialer{Timeout: s.f.Timeout.Std(), KeepAlive: 30 * time.Second}
+	d := s.guard.Dialer(s.f.Timeout.Std())
 	var conn net.Conn
 	var err error
 	if s.tls != nil {
@@ -108,7 +109,7 @@ func (s *syslogSender) connect(ctx context.Context) error {
 		conn, err = d.DialContext(ctx, "tcp", s.addr)
 	}
 	if err != nil {
-		return &deliveryError{err: fmt.Errorf("syslog %s: %w", s.addr, err)}
+		return &deliveryError{err: fmt.Errorf("syslog %s: %w", s.addr, err), permanent: isRefused(err)}
 	}
 	s.conn, s.w = conn, bufio.NewWriterSize(conn, 64<<10)
 	return nil

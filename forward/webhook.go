@@ -36,8 +36,8 @@ type webhook struct {
 	now    func() time.Time
 }
 
-func newWebhook(f *trail.Forwarder, now func() time.Time) *webhook {
-	return &webhook{f: f, client: newHTTPClient(f.Timeout.Std()), now: now}
+func newWebhook(f *trail.Forwarder, now func() time.Time, g *Guard) *webhook {
+	return &webhook{f: f, client: newHTTPClient(f.Timeout.Std(), g), now: now}
 }
 
 func (w *webhook) send(ctx context.Context, b *batch) error {
@@ -53,10 +53,16 @@ func (w *webhook) send(ctx context.Context, b *batch) error {
 	}
 	// Every attempt is signed anew: the timestamp says when this request
 	// was sent, so that receivers can reject old requests replayed later.
+	// During a rotation's grace period the header holds a signature by
+	// each secret, space-separated, as the spec allows.
 	ts := w.now()
-	sig, err := Sign(w.f.Secret, b.id, ts, body)
-	if err != nil {
-		return permanent(err)
+	var sigs []string
+	for _, secret := range w.f.SigningSecrets(ts) {
+		sig, err := Sign(secret, b.id, ts, body)
+		if err != nil {
+			return permanent(err)
+		}
+		sigs = append(sigs, sig)
 	}
 	req, err := http.NewRequestWithContext(ctx, w.f.Method, w.f.URI, bytes.NewReader(body))
 	if err != nil {
@@ -66,7 +72,7 @@ func (w *webhook) send(ctx context.Context, b *batch) error {
 	req.Header.Set("User-Agent", userAgent())
 	req.Header.Set(HeaderWebhookID, b.id)
 	req.Header.Set(HeaderWebhookTimestamp, strconv.FormatInt(ts.Unix(), 10))
-	req.Header.Set(HeaderWebhookSignature, sig)
+	req.Header.Set(HeaderWebhookSignature, strings.Join(sigs, " "))
 	if w.f.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+w.f.Token)
 	}

@@ -102,7 +102,14 @@ func (s *Server) newRule(caller *trail.APIKey, req *ruleRequest) (*trail.AlertRu
 	if hasControl(req.Name) {
 		return nil, trail.Invalid("name", "contains a control character")
 	}
-	return rule, rule.Validate()
+	if err := rule.Validate(); err != nil {
+		return nil, err
+	}
+	if tenant != trail.SystemTenant {
+		// A tenant's webhook must not reach Trail's own network.
+		return rule, s.guard.CheckURL("webhook.url", rule.Webhook.URL)
+	}
+	return rule, nil
 }
 
 func ruleTarget(r *trail.AlertRule) trail.Target {

@@ -17,7 +17,7 @@ import (
 
 func TestAlertRulesAPI(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s trail.Store) {
-		e := newEnv(t, s)
+		e := newEnv(t, s, allowLoopback)
 		acme := e.newKey(t, "acme", false, trail.ScopeAdmin, trail.ScopeEventsWrite)
 		globex := e.newKey(t, "globex", false, trail.ScopeAdmin)
 		for _, tc := range []struct{ body, field string }{
@@ -67,7 +67,8 @@ func TestAlertRulesAPI(t *testing.T) {
 // runEvaluator runs the alert evaluator over e's store until the test ends.
 func runEvaluator(t *testing.T, e *env) {
 	ctx, cancel := context.WithCancel(context.Background())
-	ev := alert.New(alert.Config{Store: e.store.(alert.Store), Writer: e.writer, Poll: 10 * time.Millisecond})
+	ev := alert.New(alert.Config{Store: e.store.(alert.Store), Writer: e.writer, Poll: 10 * time.Millisecond,
+		AllowNetworks: loopback})
 	done := make(chan error, 1)
 	go func() { done <- ev.Run(ctx) }()
 	t.Cleanup(func() {

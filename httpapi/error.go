@@ -19,7 +19,11 @@ var statusByCode = map[string]int{
 	trail.EFORBIDDEN:    http.StatusForbidden,
 	trail.ERATELIMITED:  http.StatusTooManyRequests,
 	trail.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	trail.EINTERNAL:     http.StatusInternalServerError,
+	// Storage faults are 503, not 507: every client and load balancer
+	// retries a 503 after its Retry-After, and the code says what is wrong.
+	trail.ESTORAGEFULL:     http.StatusServiceUnavailable,
+	trail.ESTORAGEREADONLY: http.StatusServiceUnavailable,
+	trail.EINTERNAL:        http.StatusInternalServerError,
 }
 
 // errIdempotencyMismatch is the one conflict with its own status: the
@@ -28,8 +32,12 @@ var statusByCode = map[string]int{
 var errIdempotencyMismatch = trail.Errorf(trail.ECONFLICT,
 	"Idempotency-Key was already used with a different request")
 
-// retryAfterSeconds is what 429 and 503 answers tell clients to wait.
-const retryAfterSeconds = "5"
+// retryAfterSeconds is what 429 and 503 answers tell clients to wait;
+// storage faults wait for an operator, so they ask for longer.
+const (
+	retryAfterSeconds        = "5"
+	storageRetryAfterSeconds = "30"
+)
 
 func httpStatus(err error) int {
 	if errors.Is(err, errIdempotencyMismatch) {
@@ -70,6 +78,10 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 		e.Message = "internal error"
 		s.logger.ErrorContext(r.Context(), "internal error", "id", info(r).id,
 			"method", r.Method, "path", r.URL.Path, "err", err)
+	case trail.ESTORAGEFULL, trail.ESTORAGEREADONLY:
+		// An operator must act (free space, remount): say so at ERROR.
+		s.logger.ErrorContext(r.Context(), "storage fault", "code", code, "id", info(r).id,
+			"method", r.Method, "path", r.URL.Path, "err", err)
 	case trail.EUNAVAILABLE:
 		s.logger.WarnContext(r.Context(), "unavailable", "id", info(r).id,
 			"method", r.Method, "path", r.URL.Path, "err", err)
@@ -82,10 +94,18 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeError(w http.ResponseWriter, status int, e *trail.Error) {
-	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+	setRetryAfter(w, status, e)
+	writeJSON(w, status, errorBody{e})
+}
+
+// setRetryAfter tells clients of a 429 or 503 answer when to try again.
+func setRetryAfter(w http.ResponseWriter, status int, e *trail.Error) {
+	switch {
+	case e.Code == trail.ESTORAGEFULL, e.Code == trail.ESTORAGEREADONLY:
+		w.Header().Set("Retry-After", storageRetryAfterSeconds)
+	case status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
-	writeJSON(w, status, errorBody{e})
 }
 
 // writeJSON answers with v as JSON. Encoding our own types cannot fail.

@@ -106,11 +106,13 @@ type exporter struct {
 const flushBytes = 64 << 10
 
 func newExporter(w http.ResponseWriter, format string, now time.Time) *exporter {
-	return &exporter{
+	x := &exporter{
 		w: w, rc: http.NewResponseController(w), format: format,
 		name: fmt.Sprintf("trail-events-%s.%s", now.UTC().Format("20060102T150405Z"), format),
 		out:  make([]byte, 0, flushBytes+16<<10),
 	}
+	startStream(x.rc) // an export streams past the server's timeouts
+	return x
 }
 
 func (x *exporter) start() error {
@@ -181,6 +183,7 @@ func (x *exporter) Write(p []byte) (int, error) {
 
 func (x *exporter) flush() error {
 	if len(x.out) > 0 {
+		extendStream(x.rc)
 		if _, err := x.w.Write(x.out); err != nil {
 			return err
 		}

@@ -45,20 +45,16 @@ func (s *Server) forwarders() (forward.Store, error) {
 	return fs, nil
 }
 
-// view redacts f and fills in its lag: how many events of the stream it
-// has yet to examine. showSecret keeps the signing secret whole.
-func view(f *trail.Forwarder, head int64, showSecret bool) forwarderView {
+// view redacts f and fills in its status in terms its owner may see (see
+// forward.ShowStatus). showSecret keeps the signing secret whole.
+func view(ctx context.Context, fs trail.ForwarderStore, f *trail.Forwarder, head int64, showSecret bool) (forwarderView, error) {
 	v := f.Redacted()
 	if showSecret {
 		v.Secret = f.Secret
 	}
-	if f.Status != nil {
-		st := *f.Status
-		st.Lag = max(0, head-st.Cursor)
-		v.Status = &st
-	}
 	v.Start = ""
-	return forwarderView{v}
+	err := forward.ShowStatus(ctx, fs, v, head)
+	return forwarderView{v}, err
 }
 
 // forwarderTenant is whose forwarders a request manages: a tenant key its
@@ -91,6 +87,10 @@ func (s *Server) handleCreateForwarder(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	if err := s.guard.CheckDestination(f); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	if err := forward.Create(r.Context(), fs, f, s.now()); err != nil {
 		s.error(w, r, fmt.Errorf("create forwarder: %w", err))
 		return
@@ -103,8 +103,27 @@ func (s *Server) handleCreateForwarder(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, fmt.Errorf("record forwarder creation: %w", err))
 		return
 	}
-	f.Status = &trail.ForwarderStatus{State: trail.ForwarderActive}
-	writeJSON(w, http.StatusCreated, view(f, 0, true))
+	v, err := s.createdView(r.Context(), fs, f)
+	if err != nil {
+		s.error(w, r, fmt.Errorf("show forwarder: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusCreated, v)
+}
+
+// createdView shows forwarder f as just created, with its signing secret
+// and its starting point in the terms its owner may see.
+func (s *Server) createdView(ctx context.Context, fs forward.Store, f *trail.Forwarder) (forwarderView, error) {
+	stored, err := fs.Forwarder(ctx, f.Tenant, f.Name)
+	if err != nil {
+		return forwarderView{}, err
+	}
+	f.Status = stored.Status
+	head, err := fs.StreamHead(ctx)
+	if err != nil {
+		return forwarderView{}, err
+	}
+	return view(ctx, fs, f, head, true)
 }
 
 // decodeNewForwarder reads the body of POST /v1/forwarders.
@@ -120,6 +139,10 @@ func (s *Server) decodeNewForwarder(w http.ResponseWriter, r *http.Request) (*tr
 	switch {
 	case f.ID != "", f.ManagedBy != "", !f.CreatedAt.IsZero(), !f.UpdatedAt.IsZero(), f.Status != nil:
 		return nil, trail.Invalid("body", "id, managed_by, created_at, updated_at and status are set by Trail")
+	case f.PreviousSecret != "":
+		return nil, trail.Invalid("previous_secret", "is set by Trail when the secret is rotated")
+	case !f.PreviousSecretUntil.IsZero():
+		return nil, trail.Invalid("previous_secret_until", "is set by Trail when the secret is rotated")
 	}
 	f.Tenant, err = forwarderTenant(apiKey(r), f.Tenant)
 	f.ManagedBy = trail.ManagedByAPI
@@ -148,7 +171,10 @@ func (s *Server) handleListForwarders(w http.ResponseWriter, r *http.Request) {
 	}
 	out := forwarderList{Forwarders: make([]forwarderView, len(list))}
 	for i, f := range list {
-		out.Forwarders[i] = view(f, head, false)
+		if out.Forwarders[i], err = view(r.Context(), fs, f, head, false); err != nil {
+			s.error(w, r, fmt.Errorf("list forwarders: %w", err))
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -161,11 +187,15 @@ func (s *Server) handleGetForwarder(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		head, err = fs.StreamHead(r.Context())
 	}
+	var v forwarderView
+	if err == nil {
+		v, err = view(r.Context(), fs, f, head, false)
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, view(f, head, false))
+	writeJSON(w, http.StatusOK, v)
 }
 
 // pathForwarder loads the forwarder named in the path, of the tenant the
@@ -202,6 +232,9 @@ func (s *Server) handlePatchForwarder(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		next, err = forward.Patch(f, body, s.now())
 	}
+	if err == nil {
+		err = s.guard.CheckDestination(next)
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -217,9 +250,17 @@ func (s *Server) handlePatchForwarder(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	head, _ := fs.StreamHead(r.Context())
 	next.Status = f.Status
-	writeJSON(w, http.StatusOK, view(next, head, next.Secret != f.Secret))
+	head, err := fs.StreamHead(r.Context())
+	var v forwarderView
+	if err == nil {
+		v, err = view(r.Context(), fs, next, head, next.Secret != f.Secret)
+	}
+	if err != nil {
+		s.error(w, r, fmt.Errorf("show forwarder: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 // editableForwarder loads the path's forwarder for a change: those of the
@@ -257,7 +298,7 @@ func (s *Server) handleListDeadLetters(w http.ResponseWriter, r *http.Request) {
 	fs, f, err := s.pathForwarder(r, "limit", "cursor")
 	q := trail.DeadLetterQuery{Limit: trail.DefaultLimit}
 	if err == nil {
-		err = deadLetterQuery(r, &q)
+		err = s.deadLetterQuery(r, fs, f, &q)
 	}
 	var dls []*trail.DeadLetter
 	if err == nil {
@@ -270,12 +311,46 @@ func (s *Server) handleListDeadLetters(w http.ResponseWriter, r *http.Request) {
 	page := deadLetterPage{DeadLetters: dls}
 	if len(dls) > q.Limit {
 		page.DeadLetters = dls[:q.Limit]
-		page.NextCursor = strconv.FormatInt(dls[q.Limit-1].Pos, 10)
+		page.NextCursor = deadLetterCursor(f, dls[q.Limit-1])
 	}
 	writeJSON(w, http.StatusOK, page)
 }
 
-func deadLetterQuery(r *http.Request, q *trail.DeadLetterQuery) error {
+// deadLetterCursor is where the next page of f's dead letters starts,
+// after d: its stream position for an operator forwarder, its event's id
+// for a tenant's, which must not learn stream positions (they count every
+// tenant's events).
+func deadLetterCursor(f *trail.Forwarder, d *trail.DeadLetter) string {
+	if f.Tenant == trail.SystemTenant {
+		return strconv.FormatInt(d.Pos, 10)
+	}
+	return d.EventID
+}
+
+// deadLetterAfter reads a cursor that deadLetterCursor made for f.
+func (s *Server) deadLetterAfter(ctx context.Context, fs forward.Store, f *trail.Forwarder, c string) (int64, error) {
+	bad := trail.Invalid("cursor", "not a cursor this server issued")
+	if f.Tenant == trail.SystemTenant {
+		n, err := strconv.ParseInt(c, 10, 64)
+		if err != nil || n < 0 {
+			return 0, bad
+		}
+		return n, nil
+	}
+	if !trail.ValidID(c) {
+		return 0, bad
+	}
+	e, err := fs.Event(ctx, trail.Scope{Tenant: f.Tenant}, c)
+	switch {
+	case trail.ErrorCode(err) == trail.ENOTFOUND:
+		return 0, bad
+	case err != nil:
+		return 0, fmt.Errorf("read dead letter cursor: %w", err)
+	}
+	return e.Pos, nil
+}
+
+func (s *Server) deadLetterQuery(r *http.Request, fs forward.Store, f *trail.Forwarder, q *trail.DeadLetterQuery) error {
 	v := r.URL.Query()
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
@@ -285,9 +360,9 @@ func deadLetterQuery(r *http.Request, q *trail.DeadLetterQuery) error {
 		q.Limit = n
 	}
 	if c := v.Get("cursor"); c != "" {
-		n, err := strconv.ParseInt(c, 10, 64)
-		if err != nil || n < 0 {
-			return trail.Invalid("cursor", "not a cursor this server issued")
+		n, err := s.deadLetterAfter(r.Context(), fs, f, c)
+		if err != nil {
+			return err
 		}
 		q.After = n
 	}

@@ -56,6 +56,10 @@ func TestForwardersAPI(t *testing.T) {
 		if !strings.HasPrefix(rotated.Secret, "whsec_") || rotated.Secret == created.Secret {
 			t.Errorf("rotated secret = %q, want a new one shown whole", rotated.Secret)
 		}
+		if !strings.HasPrefix(rotated.PreviousSecret, "****") || rotated.PreviousSecretUntil.Before(time.Now().Add(23*time.Hour)) {
+			t.Errorf("after rotation previous_secret %q until %v, want it redacted and kept for the 24h grace",
+				rotated.PreviousSecret, rotated.PreviousSecretUntil)
+		}
 		e.do(t, "DELETE", "/v1/forwarders/siem", acme, "").want(t, 204)
 		e.do(t, "GET", "/v1/forwarders/siem", acme, "").wantError(t, 404, trail.ENOTFOUND, "")
 
@@ -92,8 +96,16 @@ func TestForwardersAPIErrors(t *testing.T) {
 			wantError(t, 400, trail.EINVALID, "body")
 		e.do(t, "POST", "/v1/forwarders", acme, `{"name":"siem","kind":"webhook","urii":"x"}`).
 			wantError(t, 400, trail.EINVALID, "urii")
+		e.do(t, "POST", "/v1/forwarders", acme, `{"name":"siem","kind":"webhook","uri":"https://x.example.com","previous_secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}`).
+			wantError(t, 400, trail.EINVALID, "previous_secret")
+		e.do(t, "POST", "/v1/forwarders", acme, `{"name":"siem","kind":"webhook","uri":"https://x.example.com","secret_grace":"2000h"}`).
+			wantError(t, 400, trail.EINVALID, "secret_grace")
 		e.do(t, "POST", "/v1/forwarders", acme, ok).want(t, 201)
 		e.do(t, "POST", "/v1/forwarders", acme, ok).wantError(t, 409, trail.ECONFLICT, "")
+		e.do(t, "PATCH", "/v1/forwarders/siem", acme, `{"previous_secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}`).
+			wantError(t, 400, trail.EINVALID, "previous_secret")
+		e.do(t, "PATCH", "/v1/forwarders/siem", acme, `{"previous_secret_until":"2030-01-01T00:00:00Z"}`).
+			wantError(t, 400, trail.EINVALID, "previous_secret_until")
 		e.do(t, "PATCH", "/v1/forwarders/siem", acme, `{"kind":"splunk"}`).wantError(t, 400, trail.EINVALID, "kind")
 		e.do(t, "PATCH", "/v1/forwarders/siem", acme, `{"filter":{"tenants":["globex"]}}`).
 			wantError(t, 400, trail.EINVALID, "filter.tenants[0]")
@@ -123,7 +135,7 @@ type deadLetterPage struct {
 // the API, and reads its status and lag.
 func TestForwarderDeadLettersAPI(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s trail.Store) {
-		e := newEnv(t, s)
+		e := newEnv(t, s, allowLoopback)
 		var accept atomic.Bool
 		rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !accept.Load() {
@@ -144,6 +156,11 @@ func TestForwarderDeadLettersAPI(t *testing.T) {
 		if len(page.DeadLetters) != 2 || page.DeadLetters[0].Action != "user.created" || page.DeadLetters[0].Attempts != 1 {
 			t.Fatalf("first page = %+v", page)
 		}
+		// A tenant's cursor is its own event's id, not a stream position.
+		if page.NextCursor != page.DeadLetters[1].EventID {
+			t.Errorf("next_cursor %q, want the last dead letter's event id", page.NextCursor)
+		}
+		e.do(t, "GET", "/v1/forwarders/siem/dead-letters?cursor=12", acme, "").wantError(t, 400, trail.EINVALID, "cursor")
 		rest := decode[deadLetterPage](t, e.do(t, "GET", "/v1/forwarders/siem/dead-letters?cursor="+page.NextCursor, acme, "").want(t, 200))
 		if len(rest.DeadLetters) != 1 || rest.NextCursor != "" {
 			t.Fatalf("second page = %+v", rest)
@@ -176,7 +193,7 @@ func TestForwarderDeadLettersAPI(t *testing.T) {
 // test ends.
 func runManager(t *testing.T, s trail.Store) {
 	m := forward.New(forward.Config{Store: s.(forward.Store), Holder: "test", Registry: prometheus.NewRegistry(),
-		Poll: 20 * time.Millisecond, Refresh: 20 * time.Millisecond})
+		Poll: 20 * time.Millisecond, Refresh: 20 * time.Millisecond, AllowNetworks: loopback})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); m.Run(ctx) }()
@@ -192,4 +209,50 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestForwarderStatusTenantTerms: a tenant's forwarder shows its progress
+// in its tenant's terms only, so another tenant's volume never shows in
+// its cursor or lag; an operator forwarder keeps stream positions.
+func TestForwarderStatusTenantTerms(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s trail.Store) {
+		e := newEnv(t, s)
+		acme := e.newKey(t, "acme", false, trail.ScopeAdmin)
+		globex := e.newKey(t, "globex", false, trail.ScopeEventsWrite)
+		e.ingest(t, acme, batch(event("doc.viewed"), event("doc.viewed")))
+		e.do(t, "POST", "/v1/forwarders", e.platform, `{"name":"ops","kind":"webhook","uri":"https://ops.example.com/a"}`).want(t, 201)
+		e.do(t, "POST", "/v1/forwarders", acme, `{"name":"siem","kind":"webhook","uri":"https://siem.example.com/a"}`).want(t, 201)
+		statusOf := func(secret, path string) trail.ForwarderStatus {
+			t.Helper()
+			return *decode[trail.Forwarder](t, e.do(t, "GET", path, secret, "").want(t, 200)).Status
+		}
+		before, opsBefore := statusOf(acme, "/v1/forwarders/siem"), statusOf(e.platform, "/v1/forwarders/ops")
+		// acme's log held 2 events when the forwarder started; its creation
+		// came after.
+		if before.Cursor != 2 || before.Lag != 1 {
+			t.Errorf("acme status at creation: cursor %d, lag %d; want 2 (acme's events before it), 1", before.Cursor, before.Lag)
+		}
+
+		var evs []string
+		for range 137 {
+			evs = append(evs, event("doc.viewed"))
+		}
+		e.ingest(t, globex, batch(evs...))
+		after := statusOf(acme, "/v1/forwarders/siem")
+		if after.Cursor != before.Cursor || after.Lag != before.Lag {
+			t.Errorf("after globex stored 137 events, acme's cursor %d -> %d and lag %d -> %d; want no change",
+				before.Cursor, after.Cursor, before.Lag, after.Lag)
+		}
+		listed := decode[forwarderList](t, e.do(t, "GET", "/v1/forwarders", acme, "").want(t, 200)).Forwarders[0].Status
+		if listed.Cursor != after.Cursor || listed.Lag != after.Lag {
+			t.Errorf("listed status %+v, want %+v", listed, after)
+		}
+		e.ingest(t, acme, batch(event("doc.viewed"), event("doc.viewed"), event("doc.viewed")))
+		if got := statusOf(acme, "/v1/forwarders/siem"); got.Cursor != before.Cursor || got.Lag != before.Lag+3 {
+			t.Errorf("after acme stored 3 events: cursor %d, lag %d; want %d, %d", got.Cursor, got.Lag, before.Cursor, before.Lag+3)
+		}
+		if got := statusOf(e.platform, "/v1/forwarders/ops"); got.Lag < opsBefore.Lag+140 {
+			t.Errorf("operator forwarder lag %d -> %d, want the whole stream's 140 more", opsBefore.Lag, got.Lag)
+		}
+	})
 }

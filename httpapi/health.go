@@ -32,16 +32,32 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, status{"ok", trail.Version})
 }
 
-// handleReadyz reports whether this node can serve: its database answers.
+// handleReadyz reports whether this node can serve: its database answers
+// and, after a storage fault (a full disk, a read-only file system), takes
+// writes again. The answer names the fault, so that an operator sees why a
+// node left its load balancer.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
-		// The cause may name internal hosts: log it, answer generically.
-		s.error(w, r, fmt.Errorf("ping: %v: %w", err, trail.Errorf(trail.EUNAVAILABLE, "database unavailable")))
+		// The cause may name internal hosts: log it, answer with the code.
+		s.error(w, r, fmt.Errorf("ping: %v: %w", err, storeFault(err)))
+		return
+	}
+	if err := s.metrics.health.Check(ctx, s.store); err != nil {
+		s.error(w, r, fmt.Errorf("write check: %v: %w", err, storeFault(err)))
 		return
 	}
 	writeJSON(w, http.StatusOK, status{"ready", trail.Version})
+}
+
+// storeFault is the caller-safe error for a failed store check: its
+// storage fault, or "database unavailable".
+func storeFault(err error) *trail.Error {
+	if trail.IsStorageFault(err) {
+		return trail.Errorf(trail.ErrorCode(err), "%s", trail.ErrorMessage(err))
+	}
+	return trail.Errorf(trail.EUNAVAILABLE, "database unavailable")
 }
 
 func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -35,6 +36,13 @@ type env struct {
 	// platform is the secret of a platform admin key.
 	platform string
 }
+
+// loopback lets tenants' destinations reach the tests' local receivers.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// allowLoopback is a newEnv option for tests whose tenants' forwarders and
+// alert webhooks point at local receivers.
+func allowLoopback(c *httpapi.Config) { c.AllowNetworks = loopback }
 
 // newEnv starts the API over s. Its clock is the real one, shifted by
 // env.offset. opts may change the configuration before the server starts.

@@ -23,12 +23,32 @@ import (
 // maxTilesPerRequest bounds the tiles one GET /v1/ledger/tiles returns.
 const maxTilesPerRequest = 200
 
-// handleLedgerPubkey answers the note verifier key of the checkpoints.
+// handleLedgerPubkey answers the note verifier key of the checkpoints:
+// the deployment's, or with ?log= the same key named after that log's
+// origin, which is what witnesses and tlog-checkpoint clients pin. The
+// key is public, so any log name is answered, known or not.
 func (s *Server) handleLedgerPubkey(w http.ResponseWriter, r *http.Request) {
-	if !s.ledgerReady(w, r) {
+	if !s.ledgerReady(w, r) || !checkParamsOK(s, w, r, "log") {
 		return
 	}
-	writeText(w, s.ledger.Key().VerifierKey()+"\n")
+	name := r.URL.Query().Get("log")
+	if name == "" {
+		writeText(w, s.ledger.Key().VerifierKey()+"\n")
+		return
+	}
+	tenant := name
+	if name == ledger.SystemLog {
+		tenant = trail.SystemTenant
+	} else if !trail.ValidTenant(name) {
+		s.error(w, r, trail.Invalid("log", "must be a tenant name, or ~system for system events"))
+		return
+	}
+	vkey, err := s.ledger.Key().LogVerifierKey(ledger.LogOrigin(s.ledger.Origin(), tenant))
+	if err != nil {
+		s.error(w, r, fmt.Errorf("ledger pubkey: %w", err))
+		return
+	}
+	writeText(w, vkey+"\n")
 }
 
 // handleLedgerCheckpoint answers the log's latest signed checkpoint, once
@@ -182,13 +202,28 @@ type ledgerTileJSON struct {
 	Hashes []byte `json:"hashes"`
 }
 
-// handleLedgerTiles answers the stored tiles named by tile=LEVEL/INDEX.
+// handleLedgerTiles answers the stored tiles named by tile=LEVEL/INDEX,
+// a parameter given 1 to 200 times: `trail verify --server` asks for every
+// tile a proof needs in one request.
 func (s *Server) handleLedgerTiles(w http.ResponseWriter, r *http.Request) {
-	tenant, ok := s.ledgerLog(w, r, "log", "tile")
+	if !s.ledgerReady(w, r) {
+		return
+	}
+	// The other parameters are checked as everywhere (each at most once);
+	// tile, the one that repeats, is split off the raw query and checked
+	// by tileParams.
+	names, rest, err := splitTileParams(r.URL.RawQuery)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	others := r.Clone(r.Context())
+	others.URL.RawQuery = rest
+	tenant, ok := s.ledgerLog(w, others, "log")
 	if !ok {
 		return
 	}
-	ids, err := tileParams(r.URL.Query()["tile"])
+	ids, err := tileParams(names)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -205,12 +240,35 @@ func (s *Server) handleLedgerTiles(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"tiles": out})
 }
 
+// splitTileParams takes the tile=... pairs out of a raw query: their
+// unescaped values, and the other pairs as they were sent.
+func splitTileParams(raw string) (tiles []string, rest string, err error) {
+	var others []string
+	for pair := range strings.SplitSeq(raw, "&") {
+		name, val, _ := strings.Cut(pair, "=")
+		if name != "tile" {
+			others = append(others, pair)
+			continue
+		}
+		v, err := url.QueryUnescape(val)
+		if err != nil {
+			return nil, "", trail.Invalid("tile", "bad percent-encoding")
+		}
+		tiles = append(tiles, v)
+	}
+	return tiles, strings.Join(others, "&"), nil
+}
+
 func tileParams(vals []string) ([]trail.LedgerTileID, error) {
 	if len(vals) == 0 || len(vals) > maxTilesPerRequest {
 		return nil, trail.Invalid("tile", fmt.Sprintf("give 1 to %d tiles as LEVEL/INDEX", maxTilesPerRequest))
 	}
 	ids := make([]trail.LedgerTileID, len(vals))
 	for i, v := range vals {
+		var p trail.Problems
+		if checkValue(&p, "tile", v); p.Err() != nil {
+			return nil, p.Err()
+		}
 		l, x, ok := strings.Cut(v, "/")
 		level, err1 := strconv.Atoi(l)
 		index, err2 := strconv.ParseInt(x, 10, 64)

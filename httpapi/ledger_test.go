@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,7 +20,7 @@ import (
 
 // newLedgerEnv starts the API with a ledger whose sequencer runs in the
 // background, as trail serve runs it.
-func newLedgerEnv(t *testing.T, s trail.Store) *env {
+func newLedgerEnv(t *testing.T, s trail.Store, opts ...func(*httpapi.Config)) *env {
 	t.Helper()
 	key, err := ledger.LoadOrCreateKey(filepath.Join(t.TempDir(), ledger.KeyFile), "trail.test")
 	if err != nil {
@@ -37,7 +38,7 @@ func newLedgerEnv(t *testing.T, s trail.Store) *env {
 	done := make(chan struct{})
 	go func() { defer close(done); led.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return newEnv(t, s, func(c *httpapi.Config) { c.Ledger = led })
+	return newEnv(t, s, append([]func(*httpapi.Config){func(c *httpapi.Config) { c.Ledger = led }}, opts...)...)
 }
 
 // openCheckpoint fetches a log's checkpoint and opens it with sumdb/note
@@ -124,6 +125,42 @@ func TestLedgerAPI(t *testing.T) {
 			e.do(t, "GET", "/v1/ledger/checkpoint", "", "").want(t, 401)
 			other := e.newKey(t, "globex", false, trail.ScopeEventsRead)
 			e.do(t, "GET", "/v1/events/"+ids[0]+"/proof", other, "").wantError(t, 404, trail.ENOTFOUND, "")
+		})
+		t.Run("Tiles", func(t *testing.T) {
+			// tile repeats, 1 to 200 times, as trail verify --server sends it.
+			r := e.do(t, "GET", "/v1/ledger/tiles?log=acme&tile=0/0&tile=1/0&tile=0%2F1", acme, "").want(t, 200)
+			var got struct{ Tiles []struct{ Level int } }
+			if err := json.Unmarshal(r.body, &got); err != nil || len(got.Tiles) != 2 || got.Tiles[0].Level != 0 {
+				t.Fatalf("tiles %s: %v", r.body, err)
+			}
+			many := "/v1/ledger/tiles?" + strings.Repeat("tile=0/0&", 200)
+			e.do(t, "GET", many, acme, "").want(t, 200)
+			e.do(t, "GET", many+"tile=0/1", acme, "").wantError(t, 400, trail.EINVALID, "tile")
+			e.do(t, "GET", "/v1/ledger/tiles", acme, "").wantError(t, 400, trail.EINVALID, "tile")
+			e.do(t, "GET", "/v1/ledger/tiles?tile=0/0;", acme, "").wantError(t, 400, trail.EINVALID, "tile")
+			e.do(t, "GET", "/v1/ledger/tiles?tile=0/0&tile=", acme, "").wantError(t, 400, trail.EINVALID, "tile")
+			e.do(t, "GET", "/v1/ledger/tiles?tile=0/0&log=acme&log=acme", acme, "").wantError(t, 400, trail.EINVALID, "log")
+			e.do(t, "GET", "/v1/ledger/tiles?tile=0/0&tiles=0/1", acme, "").wantError(t, 400, trail.EINVALID, "tiles")
+			e.do(t, "GET", "/v1/ledger/tiles?tile=0/0&log=globex", acme, "").wantError(t, 404, trail.ENOTFOUND, "")
+			e.do(t, "GET", "/v1/ledger/tiles?tile=%zz", acme, "").wantError(t, 400, trail.EINVALID, "tile")
+		})
+		t.Run("PubkeyOfLog", func(t *testing.T) {
+			vkey := strings.TrimSpace(string(e.do(t, "GET", "/v1/ledger/pubkey?log=acme", "", "").want(t, 200).body))
+			v, err := note.NewVerifier(vkey)
+			if err != nil || v.Name() != "trail.test/acme" {
+				t.Fatalf("log key %q: %v", vkey, err)
+			}
+			cp := e.do(t, "GET", "/v1/ledger/checkpoint", acme, "").want(t, 200).body
+			if _, err := note.Open(cp, note.VerifierList(v)); err != nil {
+				t.Fatalf("the log's key does not open its checkpoint: %v", err)
+			}
+			sys := strings.TrimSpace(string(e.do(t, "GET", "/v1/ledger/pubkey?log=~system", "", "").want(t, 200).body))
+			if !strings.HasPrefix(sys, "trail.test/~system+") {
+				t.Errorf("system log key %q", sys)
+			}
+			e.do(t, "GET", "/v1/ledger/pubkey?log=a/b", "", "").wantError(t, 400, trail.EINVALID, "log")
+			e.do(t, "GET", "/v1/ledger/pubkey?log=acme&log=x", "", "").wantError(t, 400, trail.EINVALID, "log")
+			e.do(t, "GET", "/v1/ledger/pubkey?x=1", "", "").wantError(t, 400, trail.EINVALID, "x")
 		})
 		t.Run("RemoteVerify", func(t *testing.T) {
 			v, _ := ledger.ParseVerifier(strings.TrimSpace(string(e.do(t, "GET", "/v1/ledger/pubkey", "", "").body)))

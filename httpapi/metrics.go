@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +22,7 @@ type Metrics struct {
 	commitEvents   prometheus.Histogram
 	commitDuration prometheus.Histogram
 	commitErrors   prometheus.Counter
+	health         *trail.StoreHealth // fed by ObserveCommit, read by /readyz
 }
 
 // NewMetrics registers Trail's metrics, with the Go runtime and process
@@ -56,6 +59,7 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Help: "Group commits that failed.",
 		})),
 	}
+	m.health = register(reg, newHealthCollector()).health
 	register(reg, collectors.NewGoCollector())
 	register(reg, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -80,6 +84,7 @@ func register[C prometheus.Collector](reg *prometheus.Registry, c C) C {
 // ObserveCommit records one group commit; pass it to trail.NewWriter as its
 // onCommit.
 func (m *Metrics) ObserveCommit(st trail.CommitStats) {
+	m.health.Observe(st.Err)
 	if st.Err != nil {
 		m.commitErrors.Inc()
 		return
@@ -94,6 +99,23 @@ func (m *Metrics) observeRequest(route string, status int, d time.Duration) {
 	m.latency.WithLabelValues(route, code).Observe(d.Seconds())
 }
 
+// MetricsHandler serves the metrics to anyone who reaches it: mount it on
+// a listener of its own that only the monitoring system can reach.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+}
+
+// handleMetrics serves GET /metrics on the API's listener only to a
+// request that carries the metrics token, compared in constant time. Any
+// other request gets the 404 of a route that does not exist, so the
+// listener does not even reveal that metrics could be had.
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if s.metricsToken == "" || !ok ||
+		subtle.ConstantTimeCompare([]byte(token), []byte(s.metricsToken)) != 1 {
+		writeError(w, http.StatusNotFound, trail.Errorf(trail.ENOTFOUND, "no such route: %s %s",
+			r.Method, strconv.Quote(r.URL.Path)))
+		return
+	}
+	s.MetricsHandler().ServeHTTP(w, r)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/httpapi"
 	"github.com/trailhq/trail/internal/teststore"
 	"github.com/trailhq/trail/sqlite"
 	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
@@ -25,7 +26,7 @@ import (
 // route cannot be left out of the document.
 func TestOpenAPIValidatesRealTraffic(t *testing.T) {
 	s := teststore.SQLite(t)
-	e := newLedgerEnv(t, s)
+	e := newLedgerEnv(t, s, allowLoopback, func(c *httpapi.Config) { c.MetricsToken = metricsToken })
 	runManager(t, s)
 	runEvaluator(t, e)
 	sc := newSpecCheck(t, e)
@@ -49,14 +50,13 @@ func TestOpenAPIValidatesRealTraffic(t *testing.T) {
 	sc.requireCoverage()
 }
 
-// scenarioOps calls the operations routes this server serves (the metrics
-// may move to a listener of their own).
+// scenarioOps calls the operations routes; the metrics need the token.
 func scenarioOps(sc *specCheck) {
-	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json"} {
-		if slices.Contains(sc.e.api.Routes(), "GET "+path) {
-			sc.do(call{method: "GET", path: path, status: 200})
-		}
+	for _, path := range []string{"/healthz", "/readyz", "/openapi.json"} {
+		sc.do(call{method: "GET", path: path, status: 200})
 	}
+	sc.do(call{method: "GET", path: "/metrics", secret: metricsToken, status: 200})
+	sc.do(call{method: "GET", path: "/metrics", status: 404, badRequest: true})
 }
 
 // scenarioFaults runs a second server, without the ledger and over a
@@ -134,7 +134,7 @@ func scenarioLedger(sc *specCheck, k scenarioKeys, id string) {
 	sc.do(call{method: "GET", path: "/v1/ledger/logs", secret: k.reader, status: 200})
 	sc.do(call{method: "GET", path: "/v1/ledger/rows?log=acme&from=0", secret: k.reader, status: 200})
 	sc.do(call{method: "GET", path: "/v1/ledger/rows?from=-1", secret: k.reader, status: 400, badRequest: true})
-	sc.do(call{method: "GET", path: "/v1/ledger/tiles?log=acme&tile=0/0", secret: k.reader, status: 200})
+	sc.do(call{method: "GET", path: "/v1/ledger/tiles?log=acme&tile=0/0&tile=1/0", secret: k.reader, status: 200})
 	sc.do(call{method: "GET", path: "/v1/ledger/tiles?tile=x", secret: k.reader, status: 400, badRequest: true})
 	sc.do(call{method: "GET", path: "/v1/ledger/pruned?log=acme", secret: k.reader, status: 200})
 	sc.do(call{method: "GET", path: "/v1/ledger/pruned?log=globex", secret: k.reader, status: 404})

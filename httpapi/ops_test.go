@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -30,16 +32,19 @@ func TestHealth(t *testing.T) {
 	})
 }
 
+// metricsToken is the metrics token of TestMetrics.
+const metricsToken = "0123456789abcdef0123456789abcdef"
+
 func TestMetrics(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s trail.Store) {
-		e := newEnv(t, s)
+		e := newEnv(t, s, func(c *httpapi.Config) { c.MetricsToken = metricsToken })
 		writer := e.newKey(t, "acme", false, trail.ScopeEventsWrite)
 		e.ingest(t, writer, batch(event("a.b"), event("a.c"), event("a.d")))
 		e.ingest(t, writer, event("a.e"))
 		e.do(t, "POST", "/v1/events", writer, "{").want(t, 400)
 		e.do(t, "GET", "/nowhere", "", "").want(t, 404)
 
-		body := string(e.do(t, "GET", "/metrics", "", "").want(t, 200).body)
+		body := string(e.do(t, "GET", "/metrics", metricsToken, "").want(t, 200).body)
 		for _, want := range []string{
 			`trail_http_requests_total{route="POST /v1/events",status="201"} 2`,
 			`trail_http_requests_total{route="POST /v1/events",status="400"} 1`,
@@ -56,6 +61,45 @@ func TestMetrics(t *testing.T) {
 		}
 		if t.Failed() {
 			t.Logf("metrics:\n%s", body)
+		}
+	})
+}
+
+// TestMetricsGuarded checks that GET /metrics on the API's listener, whose
+// labels name tenants and forwarders, answers 404 without the metrics
+// token, and always when no token is configured.
+func TestMetricsGuarded(t *testing.T) {
+	s := teststore.SQLite(t)
+	t.Run("NoToken", func(t *testing.T) {
+		e := newEnv(t, s)
+		for _, secret := range []string{"", e.platform, "anything-at-all-0123456789"} {
+			e.do(t, "GET", "/metrics", secret, "").wantError(t, 404, trail.ENOTFOUND, "")
+		}
+	})
+	t.Run("Token", func(t *testing.T) {
+		e := newEnv(t, s, func(c *httpapi.Config) { c.MetricsToken = metricsToken })
+		for _, h := range []string{"", "Bearer ", "Bearer " + metricsToken[1:], "Bearer " + metricsToken + "x",
+			"bearer " + metricsToken, "Basic " + metricsToken, metricsToken} {
+			resp := e.do(t, "GET", "/metrics", "", "", "Authorization", h)
+			resp.wantError(t, 404, trail.ENOTFOUND, "")
+			if strings.Contains(string(resp.body), "trail_") {
+				t.Fatalf("Authorization %q: metrics leaked", h)
+			}
+		}
+		e.do(t, "GET", "/metrics", metricsToken, "").want(t, 200)
+	})
+	t.Run("Handler", func(t *testing.T) {
+		e := newEnv(t, s)
+		srv := httptest.NewServer(e.api.MetricsHandler())
+		defer srv.Close()
+		resp, err := http.Get(srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), "go_goroutines") {
+			t.Fatalf("MetricsHandler: status %d, want 200 with metrics", resp.StatusCode)
 		}
 	})
 }

@@ -53,9 +53,7 @@ func writeOTLPError(w http.ResponseWriter, r *http.Request, httpStatus int, e *t
 	if err != nil { // cannot happen with these well-formed messages
 		body, httpStatus = nil, http.StatusInternalServerError
 	}
-	if httpStatus == http.StatusServiceUnavailable || httpStatus == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", retryAfterSeconds)
-	}
+	setRetryAfter(w, httpStatus, e)
 	w.Header().Set("Content-Type", mediaType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(httpStatus)

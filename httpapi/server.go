@@ -11,11 +11,13 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/forward"
 	"github.com/trailhq/trail/ledger"
 	"github.com/trailhq/trail/retention"
 	"github.com/trailhq/trail/schema"
@@ -46,6 +48,16 @@ type Config struct {
 	// last entry, the one the proxy in front of Trail added) instead of the
 	// connection. Enable it only behind such a proxy.
 	TrustProxyHeaders bool
+	// MetricsToken, when set, serves GET /metrics on the API's listener to
+	// requests with "Authorization: Bearer <MetricsToken>". When empty,
+	// GET /metrics answers 404 there: metric labels name tenants and their
+	// forwarders, so they are served on a separate listener
+	// (MetricsHandler) or behind the token, never to anyone.
+	MetricsToken string
+	// AllowNetworks are the non-public networks (loopback, private,
+	// ...) that tenants' forwarders and alert webhooks may point at; see
+	// forward.Guard. Operator destinations may point anywhere.
+	AllowNetworks []netip.Prefix
 }
 
 // Server is the HTTP API. Its Handler serves every route of the route table.
@@ -59,6 +71,9 @@ type Server struct {
 	metrics    *Metrics
 	trustProxy bool
 	handler    http.Handler
+	guard      *forward.Guard // checks tenants' destinations at creation
+
+	metricsToken string // see Config.MetricsToken
 
 	retention  *retention.Runner // runs POST /v1/retention/run
 	schemaOnce sync.Once         // makes schemas on first use (schemas.go)
@@ -75,6 +90,9 @@ func New(cfg Config) *Server {
 		now:        cfg.Now,
 		registry:   cfg.Registry,
 		trustProxy: cfg.TrustProxyHeaders,
+
+		metricsToken: cfg.MetricsToken,
+		guard:        forward.NewGuard(cfg.AllowNetworks),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -86,6 +104,7 @@ func New(cfg Config) *Server {
 		s.registry = prometheus.NewRegistry()
 	}
 	s.metrics = NewMetrics(s.registry)
+	s.metrics.health.SetLogger(s.logger)
 	s.retention = newRetention(cfg)
 	s.handler = s.buildHandler()
 	return s
@@ -93,6 +112,26 @@ func New(cfg Config) *Server {
 
 // Handler returns the http.Handler that serves the API.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// streamWriteTimeout bounds each write of a streamed response (exports).
+// The server's write timeout bounds a whole response, which a long export
+// outlives; a client that stops reading is still cut off.
+const streamWriteTimeout = time.Minute
+
+// startStream frees a streamed response from the server's timeouts: it
+// reads nothing more (an expired read deadline would cancel the request's
+// context), and each write gets its own deadline through extendStream.
+func startStream(rc *http.ResponseController) {
+	rc.SetReadDeadline(time.Time{})
+	extendStream(rc)
+}
+
+// extendStream gives the next write of a streamed response
+// streamWriteTimeout. Writers that do not support deadlines (tests'
+// recorders) are fine without.
+func extendStream(rc *http.ResponseController) {
+	rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+}
 
 // IdempotencyTTL is how long an Idempotency-Key is remembered: a client may
 // retry a request with the same key for this long.

@@ -62,9 +62,9 @@ func ParseCheckpoint(text string) (Checkpoint, error) {
 	return c, nil
 }
 
-// SignCheckpoint returns c as a signed note.
-func SignCheckpoint(c Checkpoint, s note.Signer) ([]byte, error) {
-	msg, err := note.Sign(&note.Note{Text: string(c.Text())}, s)
+// SignCheckpoint returns c as a note signed by each of s.
+func SignCheckpoint(c Checkpoint, s ...note.Signer) ([]byte, error) {
+	msg, err := note.Sign(&note.Note{Text: string(c.Text())}, s...)
 	if err != nil {
 		return nil, fmt.Errorf("sign checkpoint: %w", err)
 	}
@@ -72,13 +72,26 @@ func SignCheckpoint(c Checkpoint, s note.Signer) ([]byte, error) {
 }
 
 // OpenCheckpoint verifies the signed note msg with v and parses the
-// checkpoint it carries.
+// checkpoint it carries. With a v from ParseVerifier or Key.Verifier, a
+// signature by the same key named after the checkpoint's origin counts
+// too (see ParseVerifier).
 func OpenCheckpoint(msg []byte, v note.Verifier) (Checkpoint, error) {
-	n, err := note.Open(msg, note.VerifierList(v))
+	origin, _, _ := strings.Cut(string(msg), "\n")
+	n, err := note.Open(msg, verifiersFor(v, origin))
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("checkpoint signature: %w", err)
 	}
 	return ParseCheckpoint(n.Text)
+}
+
+// originTenant returns the tenant whose log origin names: the last
+// element, or the system tenant for SystemLog.
+func originTenant(origin string) string {
+	name := origin[strings.LastIndexByte(origin, '/')+1:]
+	if name == SystemLog {
+		return trail.SystemTenant
+	}
+	return name
 }
 
 // checkOrigin reports an error unless c is a checkpoint of tenant's log.

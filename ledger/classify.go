@@ -59,7 +59,7 @@ func (c *check) classify(ctx context.Context, row *trail.LedgerRow, h, sealed []
 // the sealed one. It returns the seq it is stored at and its id, or -1.
 func (c *check) findSealed(ctx context.Context, row *trail.LedgerRow, sealed []byte) (int64, string, error) {
 	from := max(0, row.Seq-window)
-	rows, err := c.v.Source.LedgerRows(ctx, c.tenant, from, 2*window+1)
+	rows, err := c.src.LedgerRows(ctx, c.tenant, from, 2*window+1)
 	if err != nil {
 		return -1, "", fmt.Errorf("log %q: %w", c.tenant, err)
 	}

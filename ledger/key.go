@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -22,6 +23,11 @@ type Key struct {
 	signer   note.Signer
 	verifier note.Verifier
 	vkey     string
+	seed     []byte
+	pub      ed25519.PublicKey
+
+	mu      sync.Mutex
+	signers map[string]note.Signer // by name: the same key named after each log
 }
 
 // ParseKey reads a note signer key ("PRIVATE+KEY+name+hash+key"), as
@@ -45,11 +51,11 @@ func ParseKey(skey string) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger key: %w", err)
 	}
-	v, err := note.NewVerifier(vkey)
+	v, err := ParseVerifier(vkey)
 	if err != nil {
 		return nil, fmt.Errorf("ledger key: %w", err)
 	}
-	return &Key{signer: s, verifier: v, vkey: vkey}, nil
+	return &Key{signer: s, verifier: v, vkey: vkey, seed: raw[1:], pub: pub, signers: map[string]note.Signer{}}, nil
 }
 
 // GenerateKey returns a new signer key named name (the deployment origin,
@@ -129,11 +135,100 @@ func (k *Key) Verifier() note.Verifier { return k.verifier }
 // and what customers give to `trail verify --pubkey`.
 func (k *Key) VerifierKey() string { return k.vkey }
 
-// ParseVerifier parses a note verifier key.
+// LogVerifierKey returns the note verifier key of the same Ed25519 key
+// under the name origin, a log's origin ("trail.example.com/acme"): the
+// key a witness or any tlog-checkpoint client pins for that log, since
+// C2SP tlog-checkpoint asks for a key named after the origin line.
+func (k *Key) LogVerifierKey(origin string) (string, error) {
+	vkey, err := note.NewEd25519VerifierKey(origin, k.pub)
+	if err != nil {
+		return "", fmt.Errorf("ledger key for %q: %w", origin, err)
+	}
+	return vkey, nil
+}
+
+// logSigner returns a signer of the key named origin.
+func (k *Key) logSigner(origin string) (note.Signer, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if s, ok := k.signers[origin]; ok {
+		return s, nil
+	}
+	vkey, err := k.LogVerifierKey(origin)
+	if err != nil {
+		return nil, err
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, fmt.Errorf("ledger key for %q: %w", origin, err)
+	}
+	skey := fmt.Sprintf("PRIVATE+KEY+%s+%08x+%s", origin, v.KeyHash(),
+		base64.StdEncoding.EncodeToString(append([]byte{1}, k.seed...)))
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, fmt.Errorf("ledger key for %q: %w", origin, err)
+	}
+	k.signers[origin] = s
+	return s, nil
+}
+
+// SignCheckpoint returns c as a note signed twice by k: under the name of
+// c's origin, as C2SP tlog-checkpoint asks and witnesses expect, and under
+// the deployment's name (k's own), which checkpoints carried alone before,
+// so that verifier keys pinned then keep verifying every checkpoint.
+func (k *Key) SignCheckpoint(c Checkpoint) ([]byte, error) {
+	if c.Origin == k.signer.Name() {
+		return SignCheckpoint(c, k.signer)
+	}
+	s, err := k.logSigner(c.Origin)
+	if err != nil {
+		return nil, err
+	}
+	return SignCheckpoint(c, s, k.signer)
+}
+
+// ParseVerifier parses a note verifier key: the deployment's (as `trail
+// ledger pubkey` prints it) or a log's (--log). OpenCheckpoint accepts a
+// checkpoint signed by the deployment's key under its own name or under
+// the checkpoint's origin, so a checkpoint that a witness cosigned (which
+// keeps only the signature named after the origin) verifies with a key
+// pinned before checkpoints were signed under their origins.
 func ParseVerifier(vkey string) (note.Verifier, error) {
-	v, err := note.NewVerifier(strings.TrimSpace(vkey))
+	vkey = strings.TrimSpace(vkey)
+	v, err := note.NewVerifier(vkey)
 	if err != nil {
 		return nil, fmt.Errorf("ledger public key: %w", err)
 	}
-	return v, nil
+	pk := &pinnedKey{Verifier: v}
+	if parts := strings.SplitN(vkey, "+", 3); len(parts) == 3 {
+		if raw, err := base64.StdEncoding.DecodeString(parts[2]); err == nil && len(raw) == 1+ed25519.PublicKeySize && raw[0] == 1 {
+			pk.pub = ed25519.PublicKey(raw[1:])
+		}
+	}
+	return pk, nil
+}
+
+// pinnedKey is a verifier key that also knows its Ed25519 public key, to
+// verify the same key's signatures under a log's origin.
+type pinnedKey struct {
+	note.Verifier
+	pub ed25519.PublicKey
+}
+
+// verifiersFor returns the verifiers that OpenCheckpoint tries on a
+// checkpoint of origin: v, and v's key named origin.
+func verifiersFor(v note.Verifier, origin string) note.Verifiers {
+	pk, ok := v.(*pinnedKey)
+	if !ok || pk.pub == nil || origin == v.Name() {
+		return note.VerifierList(v)
+	}
+	vkey, err := note.NewEd25519VerifierKey(origin, pk.pub)
+	if err != nil {
+		return note.VerifierList(v)
+	}
+	named, err := note.NewVerifier(vkey)
+	if err != nil {
+		return note.VerifierList(v)
+	}
+	return note.VerifierList(v, named)
 }

@@ -59,6 +59,14 @@ func rowLeaf(row *trail.LedgerRow) ([]byte, error) {
 	return LeafHash(row.Event)
 }
 
+// rowData returns the JSON that a row's leaf hashes.
+func rowData(row *trail.LedgerRow) ([]byte, error) {
+	if row.Data != nil {
+		return row.Data, nil
+	}
+	return trail.MarshalEvent(row.Event)
+}
+
 // HashLeaf returns the RFC 6962 hash of a leaf with the given data.
 func HashLeaf(data []byte) []byte {
 	h := sha256.New()

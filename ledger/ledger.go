@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // LeaseName is the lease under which one node at a time sequences.
@@ -157,9 +156,8 @@ func (l *Ledger) checkKey(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("ledger heads: %w", err)
 	}
-	v := note.VerifierList(l.cfg.Key.Verifier())
 	for _, h := range heads {
-		if _, err := note.Open(h.Checkpoint, v); err != nil {
+		if _, err := OpenCheckpoint(h.Checkpoint, l.cfg.Key.Verifier()); err != nil {
 			return fmt.Errorf("ledger: the checkpoint of log %q is not signed by this node's key %s (%v): "+
 				"give every node the same key file (--ledger-key)", h.Tenant, l.cfg.Key.VerifierKey(), err)
 		}

@@ -24,6 +24,14 @@ const (
 	// root, pruned ranges that do not add up, or an older checkpoint that
 	// the latest one does not extend.
 	KindLedger = "ledger"
+	// KindInexact: the stored event's JSON is not what Trail's ingest
+	// accepts, in a way that lets its canonical form stand for several
+	// values: a number that RFC 8785 cannot represent exactly (such as
+	// 9007199254740993, whose leaf pins only the nearest double), invalid
+	// UTF-8, an unpaired surrogate escape or a repeated name. So it was
+	// changed after it was stored, or stored by a Trail that accepted it
+	// (then see Verifier.AcceptInexact).
+	KindInexact = "inexact"
 )
 
 // MaxProblems is how many problems a report describes; later bad
@@ -63,7 +71,11 @@ type Report struct {
 	// Checked counts the stored events whose leaves verified.
 	Checked int64 `json:"checked"`
 	// Pending counts stored events past the checkpoint, not sealed yet.
-	Pending int64          `json:"pending"`
+	Pending int64 `json:"pending"`
+	// Inexact counts the verified events that hold a number RFC 8785
+	// cannot represent exactly, when Verifier.AcceptInexact lets them
+	// pass: only their nearest doubles are protected.
+	Inexact int64          `json:"inexact,omitempty"`
 	Pruned  []PrunedReport `json:"pruned,omitempty"`
 	// Problems describes the first MaxProblems problems, in the order
 	// found: by seq, with problems of the whole log where they showed.
@@ -94,6 +106,9 @@ func (r *Report) Summary() string {
 	fmt.Fprintf(&b, "%s: checkpoint size %d, %d events verified", r.Origin, r.Size, r.Checked)
 	for _, p := range r.Pruned {
 		fmt.Fprintf(&b, ", seqs %d-%d pruned (covered by checkpoint size %d)", p.From, p.To-1, p.CheckpointSize)
+	}
+	if r.Inexact > 0 {
+		fmt.Fprintf(&b, ", %d of them with JSON whose leaf does not pin every value, such as numbers beyond double precision (stored before Trail refused them)", r.Inexact)
 	}
 	if r.Pending > 0 {
 		fmt.Fprintf(&b, ", %d newer events not sealed yet", r.Pending)

@@ -113,7 +113,7 @@ func groupByLog(events []trail.LedgerEntry) ([]string, map[string][]trail.Ledger
 // head signs the checkpoint of st.
 func (l *Ledger) head(st *logState) (*trail.LedgerHead, error) {
 	c := Checkpoint{Origin: LogOrigin(l.cfg.Origin, st.tenant), Size: st.size, Root: rootOf(st.rng)}
-	note, err := SignCheckpoint(c, l.cfg.Key.Signer())
+	note, err := l.cfg.Key.SignCheckpoint(c)
 	if err != nil {
 		return nil, err
 	}

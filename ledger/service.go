@@ -52,7 +52,7 @@ func (l *Ledger) checkpointCovering(ctx context.Context, tenant string, want int
 
 func (l *Ledger) emptyHead(tenant string) (*trail.LedgerHead, error) {
 	c := Checkpoint{Origin: LogOrigin(l.cfg.Origin, tenant), Size: 0, Root: hasher.EmptyRoot()}
-	note, err := SignCheckpoint(c, l.cfg.Key.Signer())
+	note, err := l.cfg.Key.SignCheckpoint(c)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/trailhq/trail"
@@ -59,7 +60,7 @@ func (t *tiles) nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, erro
 	if len(fetch) > 0 {
 		got, err := t.store.LedgerTiles(ctx, t.tenant, fetch)
 		if err != nil {
-			return nil, fmt.Errorf("read ledger tiles: %w", err)
+			return nil, &ReadError{Err: fmt.Errorf("read ledger tiles: %w", err)}
 		}
 		for _, tile := range got {
 			t.cache[tile.LedgerTileID] = tile.Hashes
@@ -84,6 +85,50 @@ func (t *tiles) leaf(ctx context.Context, seq int64) ([]byte, error) {
 		return nil, err
 	}
 	return hs[0], nil
+}
+
+// ReadError is a failure to read from the verifier's source (a store, or
+// a server through its API): it says nothing about the log, so the
+// verifier returns it as an error and never reports it as a problem.
+type ReadError struct{ Err error }
+
+func (e *ReadError) Error() string { return e.Err.Error() }
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// readErr returns err as a *ReadError.
+func readErr(err error) error {
+	if re := (*ReadError)(nil); err == nil || errors.As(err, &re) {
+		return err
+	}
+	return &ReadError{Err: err}
+}
+
+// readSource is a Source whose every error is a *ReadError.
+type readSource struct{ Source }
+
+func (s readSource) LedgerHead(ctx context.Context, tenant string) (*trail.LedgerHead, error) {
+	h, err := s.Source.LedgerHead(ctx, tenant)
+	return h, readErr(err)
+}
+
+func (s readSource) LedgerHeads(ctx context.Context) ([]*trail.LedgerHead, error) {
+	h, err := s.Source.LedgerHeads(ctx)
+	return h, readErr(err)
+}
+
+func (s readSource) LedgerTiles(ctx context.Context, tenant string, ids []trail.LedgerTileID) ([]*trail.LedgerTile, error) {
+	t, err := s.Source.LedgerTiles(ctx, tenant, ids)
+	return t, readErr(err)
+}
+
+func (s readSource) LedgerRows(ctx context.Context, tenant string, from int64, limit int) ([]trail.LedgerRow, error) {
+	r, err := s.Source.LedgerRows(ctx, tenant, from, limit)
+	return r, readErr(err)
+}
+
+func (s readSource) PrunedRanges(ctx context.Context, tenant string) ([]*trail.PrunedRange, error) {
+	p, err := s.Source.PrunedRanges(ctx, tenant)
+	return p, readErr(err)
 }
 
 // rangeTo returns the compact range [0, size) of the stored tree.

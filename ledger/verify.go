@@ -3,7 +3,10 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/trailhq/trail"
 	"github.com/transparency-dev/merkle/compact"
@@ -34,6 +37,12 @@ type Verifier struct {
 	// Since holds checkpoints kept from earlier (signed notes, any logs):
 	// the latest checkpoint of their log must extend each of them.
 	Since [][]byte
+	// AcceptInexact counts stored events whose JSON Trail's ingest now
+	// refuses (trail.StoredJSONProblem: numbers beyond double precision,
+	// invalid UTF-8, ...) in Report.Inexact instead of reporting each as
+	// a problem (KindInexact): for logs with events stored before Trail
+	// refused them.
+	AcceptInexact bool
 }
 
 // VerifyAll verifies every log that has a checkpoint. The error is for
@@ -43,9 +52,31 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list logs: %w", err)
 	}
-	var reports []*Report
+	tenants := make([]string, 0, len(heads))
 	for _, h := range heads {
-		r, err := v.VerifyLog(ctx, h.Tenant)
+		tenants = append(tenants, h.Tenant)
+	}
+	// A log's own key (named after its origin, trail ledger pubkey --log)
+	// verifies that log only: the others are not checked, rather than
+	// reported as signed by an unknown key.
+	for _, h := range heads {
+		if origin, _, _ := strings.Cut(string(h.Checkpoint), "\n"); v.Key != nil && origin == v.Key.Name() {
+			tenants = []string{h.Tenant}
+			break
+		}
+	}
+	// A log that a kept checkpoint names is verified even when the source
+	// lists no checkpoint for it: that is a rollback to show, not skip.
+	for _, msg := range v.Since {
+		if cp, err := OpenCheckpoint(msg, v.Key); err == nil {
+			if t := originTenant(cp.Origin); !slices.Contains(tenants, t) && checkOrigin(cp, v.Origin, t) == nil {
+				tenants = append(tenants, t)
+			}
+		}
+	}
+	var reports []*Report
+	for _, tenant := range tenants {
+		r, err := v.VerifyLog(ctx, tenant)
 		if err != nil {
 			return reports, err
 		}
@@ -55,24 +86,39 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]*Report, error) {
 }
 
 // VerifyLog verifies tenant's log.
+//
+// A failure to read the source (a *ReadError: a store or server that
+// cannot be read) is returned as an error: it is no evidence either way.
+// Whatever else stops the check (a tree node the ledger lacks, say) is
+// the ledger's records being wrong, reported as a problem of KindLedger.
 func (v *Verifier) VerifyLog(ctx context.Context, tenant string) (*Report, error) {
-	c := &check{v: v, tenant: tenant, t: newTiles(v.Source, tenant),
+	src := readSource{v.Source}
+	c := &check{v: v, src: src, tenant: tenant, t: newTiles(src, tenant),
 		r: &Report{Tenant: tenant, Origin: LogOrigin(v.Origin, tenant)}}
-	if ok, err := c.openHead(ctx); err != nil || !ok {
-		return c.r, err
+	err := c.run(ctx)
+	if re := (*ReadError)(nil); err != nil && !errors.As(err, &re) {
+		c.r.add(Problem{Seq: -1, Kind: KindLedger, Detail: err.Error()})
+		err = nil
 	}
-	steps := []func(context.Context) error{c.checkSince, c.openPruned, c.scan}
-	for _, step := range steps {
+	return c.r, err
+}
+
+func (c *check) run(ctx context.Context) error {
+	if ok, err := c.openHead(ctx); err != nil || !ok {
+		return err
+	}
+	for _, step := range []func(context.Context) error{c.checkSince, c.openPruned, c.scan} {
 		if err := step(ctx); err != nil {
-			return c.r, err
+			return err
 		}
 	}
-	return c.r, nil
+	return nil
 }
 
 // check is the state of verifying one log.
 type check struct {
 	v       *Verifier
+	src     Source // v.Source, its errors made *ReadError
 	tenant  string
 	r       *Report
 	t       *tiles
@@ -87,7 +133,7 @@ type check struct {
 // openHead verifies the latest checkpoint; false means there is nothing
 // more to check.
 func (c *check) openHead(ctx context.Context) (bool, error) {
-	head, err := c.v.Source.LedgerHead(ctx, c.tenant)
+	head, err := c.src.LedgerHead(ctx, c.tenant)
 	switch {
 	case trail.ErrorCode(err) == trail.ENOTFOUND:
 		// Nothing sealed yet: every stored row is pending.
@@ -119,12 +165,18 @@ func (c *check) open(msg []byte, what string) (Checkpoint, error) {
 
 // consistent checks that the latest checkpoint extends older.
 func (c *check) consistent(ctx context.Context, older Checkpoint, what string) error {
+	if older.Size == 0 {
+		return nil // every tree extends the empty one
+	}
 	if older.Size > c.cp.Size {
 		c.r.add(Problem{Seq: -1, Kind: KindLedger, Detail: fmt.Sprintf(
 			"%s has size %d but the latest checkpoint only %d: the log was rolled back", what, older.Size, c.cp.Size)})
 		return nil
 	}
 	hashes, err := c.t.consistency(ctx, older.Size, c.cp.Size)
+	if re := (*ReadError)(nil); errors.As(err, &re) {
+		return fmt.Errorf("log %q: %w", c.tenant, err) // no evidence either way
+	}
 	if err == nil {
 		err = proof.VerifyConsistency(hasher, uint64(older.Size), uint64(c.cp.Size), hashes, older.Root, c.cp.Root)
 	}
@@ -140,13 +192,15 @@ func (c *check) consistent(ctx context.Context, older Checkpoint, what string) e
 // log.
 func (c *check) checkSince(ctx context.Context) error {
 	for _, msg := range c.v.Since {
-		n, err := note.Open(msg, note.VerifierList(c.v.Key))
-		if err != nil {
-			continue // not signed by this key: not evidence about this log
-		}
-		old, err := ParseCheckpoint(n.Text)
-		if err != nil || old.Origin != c.cp.Origin {
+		old, err := OpenCheckpoint(msg, c.v.Key)
+		if err != nil || checkOrigin(old, c.v.Origin, c.tenant) != nil {
 			continue
+		}
+		if old.Origin != c.cp.Origin {
+			if c.r.Size > 0 || old.Size == 0 {
+				continue // another deployment's log of that name
+			}
+			c.r.Origin = old.Origin // no checkpoint: the log was rolled back to nothing
 		}
 		if err := c.consistent(ctx, old, "the earlier checkpoint"); err != nil {
 			return err
@@ -158,7 +212,7 @@ func (c *check) checkSince(ctx context.Context) error {
 // openPruned checks the pruned ranges: they must chain from 0, and each
 // checkpoint that covered one must verify and be extended by the latest.
 func (c *check) openPruned(ctx context.Context) error {
-	ranges, err := c.v.Source.PrunedRanges(ctx, c.tenant)
+	ranges, err := c.src.PrunedRanges(ctx, c.tenant)
 	if err != nil {
 		return fmt.Errorf("log %q: pruned ranges: %w", c.tenant, err)
 	}
@@ -191,11 +245,15 @@ func (c *check) openPruned(ctx context.Context) error {
 // stored leaves, whose root must be the signed one.
 func (c *check) scan(ctx context.Context) error {
 	var err error
-	if c.rng, err = c.t.rangeTo(ctx, min(c.prefix, c.cp.Size)); err != nil {
+	c.rng, err = c.t.rangeTo(ctx, min(c.prefix, c.cp.Size))
+	if re := (*ReadError)(nil); errors.As(err, &re) {
+		return fmt.Errorf("log %q: %w", c.tenant, err)
+	}
+	if err != nil {
 		c.r.add(Problem{Seq: -1, Kind: KindLedger, Detail: "the tree nodes over the pruned prefix are missing: " + err.Error()})
 		return nil
 	}
-	rows := &rowReader{src: c.v.Source, tenant: c.tenant}
+	rows := &rowReader{src: c.src, tenant: c.tenant}
 	next := c.prefix // the first seq not yet accounted for
 	for {
 		row, err := rows.next(ctx)
@@ -251,13 +309,18 @@ func (c *check) leaf(ctx context.Context, row *trail.LedgerRow) error {
 	if err != nil {
 		return err
 	}
-	h, err := rowLeaf(row)
+	var h []byte
+	data, err := rowData(row)
+	if err == nil {
+		h, err = LeafHashJSON(data)
+	}
 	if err != nil {
-		return err
+		c.r.add(Problem{Seq: row.Seq, Kind: KindModified, Detail: fmt.Sprintf(
+			"the stored JSON of event %s is not valid JSON: %v", row.Event.ID, err)})
+		return nil
 	}
 	if bytes.Equal(h, sealed) && row.Conflict == "" {
-		c.r.Checked++
-		return nil
+		return c.exact(row, data)
 	}
 	if bytes.Equal(h, sealed) {
 		c.r.add(Problem{Seq: row.Seq, Kind: KindModified, Detail: fmt.Sprintf(
@@ -273,6 +336,25 @@ func (c *check) leaf(ctx context.Context, row *trail.LedgerRow) error {
 	return err
 }
 
+// exact counts a row whose leaf verified, unless its JSON is not what
+// Trail stores: then the leaf does not pin its value (see KindInexact).
+func (c *check) exact(row *trail.LedgerRow, data []byte) error {
+	problem := trail.StoredJSONProblem(data)
+	switch {
+	case problem == "":
+		c.r.Checked++
+	case c.v.AcceptInexact:
+		c.r.Checked++
+		c.r.Inexact++
+	default:
+		c.r.add(Problem{Seq: row.Seq, Kind: KindInexact, Detail: fmt.Sprintf(
+			"event %s %s: its leaf does not pin that value, so it may have been changed to another "+
+				"with the same leaf; Trail refuses such JSON at ingest "+
+				"(for events stored before it did: trail verify --accept-inexact)", row.Event.ID, problem)})
+	}
+	return nil
+}
+
 // heldRow checks an event that is still stored inside the pruned prefix
 // (a legal hold kept it) by its inclusion proof.
 func (c *check) heldRow(ctx context.Context, row *trail.LedgerRow) error {
@@ -281,6 +363,9 @@ func (c *check) heldRow(ctx context.Context, row *trail.LedgerRow) error {
 		return err
 	}
 	hashes, err := c.t.inclusion(ctx, row.Seq, c.cp.Size)
+	if re := (*ReadError)(nil); errors.As(err, &re) {
+		return fmt.Errorf("log %q: %w", c.tenant, err)
+	}
 	if err == nil {
 		err = proof.VerifyInclusion(hasher, uint64(row.Seq), uint64(c.cp.Size), h, hashes, c.cp.Root)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/secretbox"
 )
 
 var _ trail.AlertStore = (*DB)(nil)
@@ -15,6 +16,10 @@ var _ trail.AlertStore = (*DB)(nil)
 // CreateAlertRule stores r.
 func (db *DB) CreateAlertRule(ctx context.Context, r *trail.AlertRule) error {
 	spec, err := json.Marshal(r)
+	if err == nil {
+		// The spec holds the webhook's signing secret.
+		spec, err = secretbox.Seal(db.secrets, spec, alertRuleContext)
+	}
 	if err != nil {
 		return fmt.Errorf("create alert rule: %w", err)
 	}
@@ -28,6 +33,9 @@ func (db *DB) CreateAlertRule(ctx context.Context, r *trail.AlertRule) error {
 	}
 	return nil
 }
+
+// alertRuleContext is what a rule's sealed spec is bound to.
+const alertRuleContext = "alert_rule"
 
 // AlertRule returns rule id of scope.
 func (db *DB) AlertRule(ctx context.Context, scope trail.Scope, id string) (*trail.AlertRule, error) {
@@ -66,7 +74,11 @@ func (db *DB) queryRules(ctx context.Context, where string, args ...any) ([]*tra
 	rules := make([]*trail.AlertRule, len(specs))
 	for i, s := range specs {
 		rules[i] = new(trail.AlertRule)
-		if err := json.Unmarshal([]byte(s), rules[i]); err != nil {
+		spec, err := secretbox.Open(db.secrets, []byte(s), alertRuleContext)
+		if err != nil {
+			return nil, fmt.Errorf("decode alert rule: %w", err)
+		}
+		if err := json.Unmarshal(spec, rules[i]); err != nil {
 			return nil, fmt.Errorf("decode alert rule: %w", err)
 		}
 	}

@@ -3,12 +3,14 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/trailhq/trail"
 )
 
 // isUnavailable reports whether err means the database cannot be reached
@@ -57,4 +59,59 @@ func unavailableCode(code string) bool {
 func isNoPartition(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23514" && strings.Contains(pgErr.Message, "no partition")
+}
+
+// Storage faults of the server, as callers see them: the API answers 503
+// with the code and Retry-After, and /readyz turns not ready until
+// CheckWritable passes.
+var (
+	errFull     = trail.Errorf(trail.ESTORAGEFULL, "the database's disk is full")
+	errReadOnly = trail.Errorf(trail.ESTORAGEREADONLY, "the database is read-only")
+)
+
+// storageFault returns the trail error for a server that cannot write
+// (53100 disk_full, 25006 read_only_sql_transaction, as on a standby or
+// with default_transaction_read_only), or nil.
+func storageFault(err error) *trail.Error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return nil
+	}
+	switch pgErr.Code {
+	case "53100":
+		return errFull
+	case "25006":
+		return errReadOnly
+	}
+	return nil
+}
+
+// writeCheckRows is how many rows of about 1 KiB CheckWritable writes: a
+// few MiB, about what a large commit adds, so that a tablespace with less
+// room than that stays reported as full.
+const writeCheckRows = 4096
+
+// CheckWritable reports whether the database can take a write now: it
+// fills a temporary table in the database's default tablespace (where
+// Trail's tables live unless the operator moved them) inside a transaction
+// that it rolls back, so nothing stays behind.
+func (db *DB) CheckWritable(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, PingTimeout)
+	defer cancel()
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("check writable: %w", wrap(err))
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	// Temporary tables go to temp_tablespaces when the operator set it;
+	// check the tablespace that Trail's tables live in instead.
+	if _, err := tx.Exec(ctx, "SET LOCAL temp_tablespaces = ''"); err != nil {
+		return fmt.Errorf("check writable: %w", wrap(err))
+	}
+	const check = `CREATE TEMP TABLE trail_write_check ON COMMIT DROP AS
+		SELECT g, repeat(md5(g::text), 32) AS pad FROM generate_series(1, $1::int) g`
+	if _, err := tx.Exec(ctx, check, writeCheckRows); err != nil {
+		return fmt.Errorf("check writable: %w", wrap(err))
+	}
+	return nil
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/secretbox"
 )
 
 var _ trail.Store = (*DB)(nil)
@@ -50,6 +51,8 @@ type DB struct {
 	parts *partitions
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
+
+	secrets *secretbox.Keyring // seals stored secrets; see UseSecrets
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a libpq
@@ -174,11 +177,18 @@ func unavailable(op string, err error) error {
 	return fmt.Errorf("%w: %s: %v", errUnavailable, op, err)
 }
 
-// wrap turns connection failures into EUNAVAILABLE and leaves other errors
-// as they are.
+// wrap turns a full disk into ESTORAGEFULL, a read-only database into
+// ESTORAGEREADONLY and connection failures into EUNAVAILABLE, and leaves
+// other errors as they are.
 func wrap(err error) error {
 	var te *trail.Error
-	if err == nil || errors.As(err, &te) || !isUnavailable(err) {
+	if err == nil || errors.As(err, &te) {
+		return err
+	}
+	if f := storageFault(err); f != nil {
+		return fmt.Errorf("%w: database: %v", f, err)
+	}
+	if !isUnavailable(err) {
 		return err
 	}
 	return unavailable("database", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/secretbox"
 )
 
 var _ trail.AlertStore = (*DB)(nil)
@@ -15,6 +16,10 @@ var _ trail.AlertStore = (*DB)(nil)
 // CreateAlertRule stores r.
 func (db *DB) CreateAlertRule(ctx context.Context, r *trail.AlertRule) error {
 	spec, err := json.Marshal(r)
+	if err == nil {
+		// The spec holds the webhook's signing secret.
+		spec, err = secretbox.Seal(db.secrets, spec, alertRuleContext)
+	}
 	if err != nil {
 		return fmt.Errorf("create alert rule: %w", err)
 	}
@@ -29,6 +34,19 @@ func (db *DB) CreateAlertRule(ctx context.Context, r *trail.AlertRule) error {
 	return nil
 }
 
+// alertRuleContext is what a rule's sealed spec is bound to.
+const alertRuleContext = "alert_rule"
+
+// decodeAlertRule opens a stored spec (sealed, or plain from before
+// secrets were sealed) into r.
+func (db *DB) decodeAlertRule(spec []byte, r *trail.AlertRule) error {
+	spec, err := secretbox.Open(db.secrets, spec, alertRuleContext)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(spec, r)
+}
+
 // AlertRule returns rule id of scope.
 func (db *DB) AlertRule(ctx context.Context, scope trail.Scope, id string) (*trail.AlertRule, error) {
 	var spec []byte
@@ -40,7 +58,7 @@ func (db *DB) AlertRule(ctx context.Context, scope trail.Scope, id string) (*tra
 		return nil, fmt.Errorf("read alert rule: %w", err)
 	}
 	var r trail.AlertRule
-	if err := json.Unmarshal(spec, &r); err != nil {
+	if err := db.decodeAlertRule(spec, &r); err != nil {
 		return nil, fmt.Errorf("decode alert rule %s: %w", id, err)
 	}
 	if !scope.All && r.Tenant != scope.Tenant {
@@ -67,7 +85,7 @@ func (db *DB) AlertRules(ctx context.Context, scope trail.Scope) ([]*trail.Alert
 		if err := rows.Scan(&spec); err != nil {
 			return nil, fmt.Errorf("list alert rules: %w", err)
 		}
-		if err := json.Unmarshal(spec, &r); err != nil {
+		if err := db.decodeAlertRule(spec, &r); err != nil {
 			return nil, fmt.Errorf("decode alert rule: %w", err)
 		}
 		rules = append(rules, &r)

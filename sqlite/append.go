@@ -15,9 +15,12 @@ import (
 // stored; its Replayed is set to the remembered response instead. On error
 // nothing is stored, and Seq, Pos and Replayed are left unset.
 func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
+	if err := db.checkFile(); err != nil {
+		return fmt.Errorf("append batch: %w", err)
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("append batch: %w", err)
+		return wrap("append batch", err)
 	}
 	a := &appender{
 		db: db, tx: tx, now: db.now().UTC(), ins: newInserter(tx),
@@ -32,7 +35,7 @@ func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 	if err != nil {
 		rollback(tx)
 		a.undo(batches)
-		return fmt.Errorf("append batch: %w", err)
+		return wrap("append batch", err)
 	}
 	for b, r := range a.replayed {
 		b.Replayed = r

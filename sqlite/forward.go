@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/secretbox"
 )
 
 var _ trail.ForwarderStore = (*DB)(nil)
@@ -17,7 +18,7 @@ const forwarderColumns = `id, tenant, name, kind, managed_by, settings, created_
 // CreateForwarder stores f with its cursor at cursor; ECONFLICT when
 // f.Tenant already has a forwarder named f.Name.
 func (db *DB) CreateForwarder(ctx context.Context, f *trail.Forwarder, cursor int64) error {
-	settings, err := forwarderSettings(f)
+	settings, err := db.forwarderSettings(f)
 	if err != nil {
 		return fmt.Errorf("create forwarder: %w", err)
 	}
@@ -36,7 +37,7 @@ func (db *DB) CreateForwarder(ctx context.Context, f *trail.Forwarder, cursor in
 // UpdateForwarder replaces the settings of forwarder f.ID, keeping its
 // progress and dead letters.
 func (db *DB) UpdateForwarder(ctx context.Context, f *trail.Forwarder) error {
-	settings, err := forwarderSettings(f)
+	settings, err := db.forwarderSettings(f)
 	if err != nil {
 		return fmt.Errorf("update forwarder: %w", err)
 	}
@@ -190,7 +191,7 @@ func (db *DB) queryForwarders(ctx context.Context, where string, args ...any) ([
 	defer rows.Close()
 	fs := []*trail.Forwarder{}
 	for rows.Next() {
-		f, err := scanForwarder(rows)
+		f, err := db.scanForwarder(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -199,7 +200,7 @@ func (db *DB) queryForwarders(ctx context.Context, where string, args ...any) ([
 	return fs, rows.Err()
 }
 
-func scanForwarder(rows *sql.Rows) (*trail.Forwarder, error) {
+func (db *DB) scanForwarder(rows *sql.Rows) (*trail.Forwarder, error) {
 	var (
 		f                        trail.Forwarder
 		st                       trail.ForwarderStatus
@@ -213,6 +214,9 @@ func scanForwarder(rows *sql.Rows) (*trail.Forwarder, error) {
 		return nil, err
 	}
 	id, tenant, name, kind, managed := f.ID, f.Tenant, f.Name, f.Kind, f.ManagedBy
+	if settings, err = secretbox.Open(db.secrets, settings, forwarderContext(id)); err != nil {
+		return nil, fmt.Errorf("forwarder %s settings: %w", id, err)
+	}
 	if err := json.Unmarshal(settings, &f); err != nil {
 		return nil, fmt.Errorf("forwarder %s settings: %w", id, err)
 	}
@@ -224,13 +228,21 @@ func scanForwarder(rows *sql.Rows) (*trail.Forwarder, error) {
 	return &f, nil
 }
 
-// forwarderSettings is the JSON stored for f: every setting, secrets
-// included, without the progress that has its own columns.
-func forwarderSettings(f *trail.Forwarder) ([]byte, error) {
+// forwarderSettings is what is stored for f: the JSON of every setting,
+// without the progress that has its own columns, sealed with the secrets
+// key because it holds the forwarder's token and signing secrets.
+func (db *DB) forwarderSettings(f *trail.Forwarder) ([]byte, error) {
 	c := *f
 	c.Status = nil
-	return json.Marshal(&c)
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return nil, err
+	}
+	return secretbox.Seal(db.secrets, b, forwarderContext(f.ID))
 }
+
+// forwarderContext binds a forwarder's sealed settings to its row.
+func forwarderContext(id string) string { return "forwarder:" + id }
 
 // forwarderRow turns the result of a statement that must touch exactly one
 // forwarder into ENOTFOUND when it touched none.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/secretbox"
 )
 
 var _ trail.Store = (*DB)(nil)
@@ -38,9 +39,12 @@ type DB struct {
 	Now func() time.Time
 
 	path string
-	w    *sql.DB // the one write connection: SQLite has one writer
-	r    *sql.DB // a pool of read-only connections
-	x    *sql.DB // read-only connections that map the file, for exports
+	file os.FileInfo // the database file as opened; see checkFile
+
+	secrets *secretbox.Keyring // seals stored secrets; see UseSecrets
+	w       *sql.DB            // the one write connection: SQLite has one writer
+	r       *sql.DB            // a pool of read-only connections
+	x       *sql.DB            // read-only connections that map the file, for exports
 
 	segments  segConfig
 	mergeWake chan struct{}
@@ -65,6 +69,9 @@ func open(path string, segments segConfig) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
 	db := &DB{Now: time.Now, path: path, segments: segments}
 	// The checkpointer copies the WAL into the file on its own connection
 	// while the writer goes on; commits checkpoint themselves only if the
@@ -77,6 +84,11 @@ func open(path string, segments segConfig) (*DB, error) {
 	if err := db.migrate(context.Background()); err != nil {
 		db.w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	var err error
+	if db.file, err = os.Stat(path); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	db.r = sql.OpenDB(newConnector(dsn(path, true)))
 	n := max(4, runtime.GOMAXPROCS(0))
@@ -96,6 +108,34 @@ func open(path string, segments segConfig) (*DB, error) {
 	db.startMerger()
 	db.startCheckpointer()
 	return db, nil
+}
+
+// createPrivate creates the database file readable by its owner only, before
+// SQLite opens it: SQLite would create it 0644, and gives the -wal and -shm
+// files the mode of the database file. A file (or -wal, -shm) that an older
+// version left group- or world-readable is narrowed to the owner.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			continue
+		case err != nil:
+			return err
+		case fi.Mode().Perm()&0o077 != 0:
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // dsn builds the connection string. Writers begin transactions with
@@ -160,8 +200,13 @@ func (db *DB) Close() error {
 	return err
 }
 
-// Ping reports whether the database answers a query.
+// Ping reports whether the database answers a query and its file is still
+// there: a file deleted under a running server goes on answering from the
+// open descriptor, while nothing it commits would survive a restart.
 func (db *DB) Ping(ctx context.Context) error {
+	if err := db.checkFile(); err != nil {
+		return err
+	}
 	var one int
 	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return trail.Errorf(trail.EUNAVAILABLE, "database unavailable")

@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) trail.Store) {
 		{"ForwarderStatus", testForwarderStatus},
 		{"DeadLetters", testDeadLetters},
 		{"StreamHead", testStreamHead},
+		{"LogProgress", testLogProgress},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/forward"
 	"gopkg.in/yaml.v3"
 )
 
@@ -59,9 +60,35 @@ type Config struct {
 	// LedgerKey is the checkpoint signing key file; empty means
 	// ledger.key in Data. Nodes sharing one PostgreSQL share one key.
 	LedgerKey string `yaml:"ledger_key"`
+	// SecretsKey is the file of the key that encrypts the secrets kept in
+	// the store (forwarder tokens, webhook secrets); empty means
+	// secrets.key beside the ledger key. Nodes sharing one PostgreSQL
+	// share one file.
+	SecretsKey string `yaml:"secrets_key"`
 	// ConsoleSecureCookies marks the web console's cookies Secure; set it
 	// whenever the console is reached over HTTPS.
 	ConsoleSecureCookies bool `yaml:"console_secure_cookies"`
+	// ReadTimeout bounds reading one request, body included; WriteTimeout
+	// writing one response. Exports and the live tail stream past
+	// WriteTimeout, with a deadline per write. MaxConns caps the open
+	// connections of each listener (0: no cap).
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	MaxConns     int           `yaml:"max_conns"`
+	// MetricsAddr serves GET /metrics on its own HOST:PORT. MetricsToken
+	// serves it on Addr too, to requests with "Authorization: Bearer
+	// <token>". With neither, metrics are not served.
+	MetricsAddr  string `yaml:"metrics_addr"`
+	MetricsToken string `yaml:"metrics_token"`
+	// TLSCert and TLSKey are PEM files; with both set every listener
+	// speaks TLS (HTTP/2 too), the files are re-read when they change, and
+	// console cookies are Secure.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// ForwardAllowNetworks lists, comma-separated, the CIDRs that tenants'
+	// forwarders and alert webhooks may reach although they are not public
+	// (loopback, private, link-local, ...); empty allows none.
+	ForwardAllowNetworks networkList `yaml:"forward_allow_networks"`
 	// Forwarders are the operator's forwarders, from the forwarders:
 	// section of the YAML file only (docs/forwarders.md).
 	Forwarders []trail.Forwarder `yaml:"forwarders"`
@@ -79,6 +106,9 @@ func DefaultConfig() Config {
 		CommitMaxEvents:   5000,
 		RetentionInterval: time.Hour,
 		LogRetention:      30 * 24 * time.Hour,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		MaxConns:          4096,
 	}
 }
 
@@ -105,8 +135,30 @@ func (c *Config) bind(fs *flag.FlagSet) {
 		"this deployment's `name` in ledger checkpoints, like audit.example.com (default trail.local)")
 	fs.StringVar(&c.LedgerKey, "ledger-key", c.LedgerKey,
 		"checkpoint signing key `file`, created at first start (default ledger.key in --data)")
+	fs.StringVar(&c.SecretsKey, "secrets-key", c.SecretsKey,
+		"key `file` encrypting stored secrets, created at first start (default secrets.key beside the ledger key)")
 	fs.BoolVar(&c.ConsoleSecureCookies, "console-secure-cookies", c.ConsoleSecureCookies,
 		"mark web console cookies Secure (set it when served over HTTPS)")
+	c.bindHTTP(fs)
+}
+
+// bindHTTP registers the settings of the listeners: timeouts, the
+// connection cap, metrics and TLS.
+func (c *Config) bindHTTP(fs *flag.FlagSet) {
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout,
+		"longest time to read one request, body included (slow clients are cut off)")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout,
+		"longest time to write one response (exports and the live tail stream on)")
+	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "most open connections per listener (0: no cap)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr,
+		"serve GET /metrics on its own `HOST:PORT`, like 127.0.0.1:9090 (empty: off)")
+	fs.StringVar(&c.MetricsToken, "metrics-token", c.MetricsToken,
+		"serve GET /metrics on --addr too, to requests with Authorization: Bearer `TOKEN`")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert,
+		"TLS certificate chain PEM `file`; with --tls-key every listener speaks HTTPS, reloaded when it changes")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS private key PEM `file` of --tls-cert")
+	fs.Var(&c.ForwardAllowNetworks, "forward-allow-networks",
+		"comma-separated `CIDRs` that tenants' forwarders and alert webhooks may reach though not public, like 10.20.0.0/16")
 }
 
 // Setting describes one configuration setting, for help and docs.
@@ -177,8 +229,36 @@ func (c *Config) Validate() error {
 	if c.CommitMaxEvents < 1 {
 		bad("commit-max-events", "must be at least 1")
 	}
+	c.validateHTTP(bad)
+	if _, err := forward.ParseNetworks(string(c.ForwardAllowNetworks)); err != nil {
+		bad("forward-allow-networks", "%v", err)
+	}
 	errs = append(errs, validateForwarders(c.Forwarders)...)
 	return errors.Join(errs...)
+}
+
+// validateHTTP checks the listener settings, reporting through bad.
+func (c *Config) validateHTTP(bad func(name, format string, args ...any)) {
+	if c.ReadTimeout < time.Second {
+		bad("read-timeout", "must be a duration of at least 1s, like 1m")
+	}
+	if c.WriteTimeout < time.Second {
+		bad("write-timeout", "must be a duration of at least 1s, like 2m")
+	}
+	if c.MaxConns < 0 {
+		bad("max-conns", "must be 0 (no cap) or more")
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("metrics-addr", "%q is not HOST:PORT, like 127.0.0.1:9090", c.MetricsAddr)
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		bad("metrics-token", "must be at least 16 characters; make one with: openssl rand -hex 32")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("tls-cert", "--tls-cert and --tls-key go together: set both or neither")
+	}
 }
 
 const serveUsage = `Usage: trail serve [flags]

@@ -30,6 +30,7 @@ func writeFile(tb testing.TB, name, content string) string {
 func TestLoadConfig(t *testing.T) {
 	file := writeFile(t, "trail.yaml", "addr: 127.0.0.1:7000\ndata: /from/file\nlog_level: warn\nshutdown_timeout: 5s\n")
 	other := writeFile(t, "other.yaml", "data: /from/other\n")
+	nets := writeFile(t, "nets.yaml", "forward_allow_networks: [10.0.0.0/8, 192.168.7.9]\n")
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -59,6 +60,11 @@ func TestLoadConfig(t *testing.T) {
 		{name: "FlagEqualToDefaultStillWins", args: []string{"--data", "./trail-data"},
 			env: map[string]string{"TRAIL_DATA": "/from/env"}},
 		{name: "EmptyEnvIgnored", env: map[string]string{"TRAIL_ADDR": ""}},
+		{name: "AllowNetworksYAMLList", args: []string{"--config", nets},
+			want: func(c *main.Config) { c.ForwardAllowNetworks = "10.0.0.0/8,192.168.7.9" }},
+		{name: "AllowNetworksFlag", args: []string{"--forward-allow-networks", "10.1.0.0/16"},
+			env:  map[string]string{"TRAIL_FORWARD_ALLOW_NETWORKS": "10.2.0.0/16"},
+			want: func(c *main.Config) { c.ForwardAllowNetworks = "10.1.0.0/16" }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := main.LoadConfig(tt.args, env(tt.env), io.Discard)
@@ -97,6 +103,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"ErrEveryProblem", []string{"--log-level", "loud", "--log-format", "xml", "--data", " "}, nil,
 			[]string{"--log-level", "loud", "--log-format", "xml", "--data"}},
 		{"ErrCommitMaxEvents", []string{"--commit-max-events", "0"}, nil, []string{"--commit-max-events"}},
+		{"ErrForwardAllowNetworks", nil, map[string]string{"TRAIL_FORWARD_ALLOW_NETWORKS": "10.0.0.0/8,10.0.0.0/99"},
+			[]string{"--forward-allow-networks", "10.0.0.0/99"}},
 		{"ErrArgument", []string{"8080"}, nil, []string{`unexpected argument "8080"`}},
 		{"ErrUnknownFlag", []string{"--port", "1"}, nil, []string{"port"}},
 	} {

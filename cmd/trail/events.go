@@ -314,9 +314,8 @@ func exportTo(path string, env *Env, export func(io.Writer) error) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("--output: %w", err)
 	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("--output: %w", err)
-	}
+	// The file keeps CreateTemp's 0600: an export is audit data, readable
+	// by its owner only, whatever the umask would allow.
 	return os.Rename(f.Name(), path)
 }
 

@@ -4,11 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"time"
 
@@ -29,7 +25,8 @@ func (m *Main) newFeatures(db trail.Store) {
 			Every: m.Config.RetentionInterval, LogRetention: m.Config.LogRetention})
 	}
 	if as, ok := db.(alert.Store); ok {
-		m.Alerts = alert.New(alert.Config{Store: as, Writer: m.Writer, Logger: m.Logger})
+		m.Alerts = alert.New(alert.Config{Store: as, Writer: m.Writer, Logger: m.Logger,
+			AllowNetworks: m.Config.allowNetworks()})
 	}
 }
 
@@ -49,18 +46,12 @@ func (m *Main) startFeatures(bgctx context.Context) error {
 	if m.Config.OTLPAddr == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", m.Config.OTLPAddr)
+	ln, err := m.listen("otlp-addr", m.Config.OTLPAddr)
 	if err != nil {
-		return fmt.Errorf("listen on --otlp-addr %s: %w", m.Config.OTLPAddr, err)
+		return err
 	}
-	m.otlp = &http.Server{
-		Handler:           m.API.OTLPHandler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
-	}
-	m.otlpLn = ln
-	go m.otlp.Serve(ln)
+	m.otlp, m.otlpLn = m.newHTTPServer(m.API.OTLPHandler()), ln
+	go m.serve(m.otlp, ln)
 	m.Logger.Info("OTLP/HTTP logs receiver listening", "addr", ln.Addr().String(), "path", "/v1/logs")
 	return nil
 }
@@ -71,21 +62,6 @@ func (m *Main) OTLPAddr() string {
 		return ""
 	}
 	return m.otlpLn.Addr().String()
-}
-
-// closeOTLP shuts the OTLP port down like the API port: in-flight exports
-// finish first.
-func (m *Main) closeOTLP() error {
-	if m.otlp == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
-	defer cancel()
-	if err := m.otlp.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		m.otlp.Close()
-		return fmt.Errorf("shut down otlp: %w", err)
-	}
-	return nil
 }
 
 // leaseHolder is a unique lease holder id for this process.

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/forward"
+	"gopkg.in/yaml.v3"
 )
 
 // validateForwarders checks the forwarders: section of the config file,
@@ -30,12 +33,56 @@ func validateForwarders(fs []trail.Forwarder) []error {
 // newForwarders makes the manager that drives every forwarder of db. It
 // exists before the Writer, whose commit hook wakes it; startForwarders
 // starts it.
-func newForwarders(db trail.Store, reg *prometheus.Registry, log *slog.Logger) (*forward.Manager, error) {
+func newForwarders(db trail.Store, reg *prometheus.Registry, log *slog.Logger, allow []netip.Prefix) (*forward.Manager, error) {
 	fs, ok := db.(forward.Store)
 	if !ok {
 		return nil, fmt.Errorf("store %T cannot hold forwarders", db)
 	}
-	return forward.New(forward.Config{Store: fs, Logger: log, Registry: reg}), nil
+	return forward.New(forward.Config{Store: fs, Logger: log, Registry: reg, AllowNetworks: allow}), nil
+}
+
+// allowNetworks is --forward-allow-networks, parsed (Validate checked it).
+func (c *Config) allowNetworks() []netip.Prefix {
+	nets, _ := forward.ParseNetworks(string(c.ForwardAllowNetworks))
+	return nets
+}
+
+// networkList is a list of CIDRs: comma-separated in a flag or the
+// environment; a string or a list in the YAML file.
+type networkList string
+
+// String implements flag.Value.
+func (n *networkList) String() string {
+	if n == nil {
+		return ""
+	}
+	return string(*n)
+}
+
+// Set implements flag.Value.
+func (n *networkList) Set(s string) error {
+	*n = networkList(s)
+	return nil
+}
+
+// UnmarshalYAML takes "10.0.0.0/8,192.168.7.9" or [10.0.0.0/8, 192.168.7.9].
+func (n *networkList) UnmarshalYAML(v *yaml.Node) error {
+	switch v.Kind {
+	case yaml.ScalarNode:
+		*n = networkList(v.Value)
+	case yaml.SequenceNode:
+		items := make([]string, len(v.Content))
+		for i, c := range v.Content {
+			if c.Kind != yaml.ScalarNode {
+				return fmt.Errorf("line %d: forward_allow_networks: want CIDRs like 10.0.0.0/8", c.Line)
+			}
+			items[i] = c.Value
+		}
+		*n = networkList(strings.Join(items, ","))
+	default:
+		return fmt.Errorf("line %d: forward_allow_networks: want a list of CIDRs like 10.0.0.0/8", v.Line)
+	}
+	return nil
 }
 
 // startForwarders applies the config file's forwarders to the store

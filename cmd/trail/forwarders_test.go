@@ -43,7 +43,8 @@ func TestServeForwarders(t *testing.T) {
     filter: {actions: ["user.*"]}
 `)
 	_, key := createKey(t, data, "--platform", "--scopes", "admin,events:write")
-	p := startServe(t, "--data", data, "--config", cfg)
+	const metricsToken = "metrics-token-0123456789abcdef"
+	p := startServe(t, "--data", data, "--config", cfg, "--metrics-token", metricsToken)
 
 	ev := `{"tenant":"acme","action":"user.created","actor":{"type":"user","id":"u1"},"occurred_at":"` +
 		time.Now().UTC().Format(time.RFC3339) + `"}`
@@ -80,7 +81,15 @@ func TestServeForwarders(t *testing.T) {
 	if f.ManagedBy != "config" || f.Status.State != "active" || f.Secret != "****LaSw" {
 		t.Errorf("GET /v1/forwarders/siem = %+v", f)
 	}
-	metrics := getText(t, p.URL+"/metrics")
+	req, _ = http.NewRequest("GET", p.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	metrics := string(b)
 	if !strings.Contains(metrics, `trail_forwarder_delivered_events_total{name="siem",tenant=""} 1`) {
 		t.Errorf("metrics lack the delivered count:\n%s", grepLines(metrics, "trail_forwarder"))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -66,11 +67,13 @@ func (m *Main) startLedger(bgctx context.Context) {
 }
 
 const ledgerUsage = `Usage:
-  trail ledger pubkey [--data DIR] [--ledger-key FILE]
+  trail ledger pubkey [--data DIR] [--ledger-key FILE] [--log NAME]
 
 pubkey prints the note verifier key of the ledger's checkpoints, creating
 the signing key if the server has not run yet. Give it to whoever verifies
-your logs (trail verify --pubkey) through a channel they trust.
+your logs (trail verify --pubkey) through a channel they trust. With --log
+(a tenant, or ~system) it prints the same key named after that log's
+checkpoint origin, as witnesses and other tlog-checkpoint clients want it.
 `
 
 // runLedger runs `trail ledger pubkey`.
@@ -85,12 +88,16 @@ func ledgerPubkey(ctx context.Context, env *Env, args []string) error {
 	fs.SetOutput(env.Stderr)
 	fs.Usage = func() { fmt.Fprint(env.Stderr, ledgerUsage, "\nFlags:\n"); fs.PrintDefaults() }
 	cf := addConfigFlags(fs)
+	log := fs.String("log", "", "print the key named after this log's origin: a tenant, or ~system")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usageErrorf("ledger pubkey: unexpected argument %q", pos[0])
+	}
+	if *log != "" && *log != ledger.SystemLog && !trail.ValidTenant(*log) {
+		return usageErrorf("ledger pubkey: --log %q must be a tenant name, or ~system", *log)
 	}
 	cfg, err := cf.load(env.Getenv)
 	if err != nil {
@@ -100,8 +107,23 @@ func ledgerPubkey(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(env.Stdout, key.VerifierKey())
+	vkey := key.VerifierKey()
+	if *log != "" {
+		vkey, err = key.LogVerifierKey(ledger.LogOrigin(ledgerOrigin(cfg), logTenant(*log)))
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(env.Stdout, vkey)
 	return nil
+}
+
+// logTenant is the tenant of the log named name: a tenant, or ~system.
+func logTenant(name string) string {
+	if name == ledger.SystemLog {
+		return trail.SystemTenant
+	}
+	return name
 }
 
 const verifyUsage = `Usage:
@@ -117,8 +139,14 @@ folder, or a running server through its API (--server), or checks an
 evidence bundle offline (--bundle). --pubkey is the verifier key printed by
 trail ledger pubkey; pin it, since a key read from the data folder or the
 server under suspicion proves little. --since names a checkpoint saved
-earlier (e.g. from GET /v1/ledger/checkpoint): the latest must extend it.
-Exit status: 0 when everything verifies, 1 when something does not.
+earlier (e.g. from GET /v1/ledger/checkpoint): the latest must extend it;
+it must be a checkpoint signed with --pubkey of a log that is verified.
+
+Exit status: 0 when everything verifies; 1 when something does not, which
+is evidence that stored history was changed; 2 when the check could not be
+made: a usage mistake, a --since file that is empty, unreadable or not a
+signed checkpoint, a store or server that cannot be read. Status 2 is no
+evidence either way: fix the cause and run it again.
 `
 
 // verifyFlags are the flags of `trail verify`.
@@ -128,6 +156,8 @@ type verifyFlags struct {
 	server, key, pubkey, bundle string
 	log                         string
 	since                       []string
+	acceptInexact               bool
+	sinceCPs                    []ledger.Checkpoint // read from since by readSince
 }
 
 func newVerifyFlags(env *Env) *verifyFlags {
@@ -140,6 +170,8 @@ func newVerifyFlags(env *Env) *verifyFlags {
 	fs.StringVar(&vf.pubkey, "pubkey", "", "the checkpoints' verifier `key` (trail ledger pubkey)")
 	fs.StringVar(&vf.bundle, "bundle", "", "check this evidence bundle `file` offline (- for standard input)")
 	fs.StringVar(&vf.log, "log", "", "verify only this log: a tenant, or ~system")
+	fs.BoolVar(&vf.acceptInexact, "accept-inexact", false,
+		"count, instead of failing, events whose JSON Trail now refuses (numbers beyond double precision, ...), stored before it did")
 	fs.Func("since", "a checkpoint `file` saved earlier that the latest must extend; repeatable", func(s string) error {
 		vf.since = append(vf.since, s)
 		return nil
@@ -147,8 +179,27 @@ func newVerifyFlags(env *Env) *verifyFlags {
 	return vf
 }
 
+// verifyFailed is what verify found wrong with a log or bundle: evidence,
+// exit status 1. Every other error of verify exits with status 2.
+type verifyFailed struct{ msg string }
+
+func (e *verifyFailed) Error() string { return e.msg }
+
 // runVerify runs `trail verify`.
 func runVerify(ctx context.Context, env *Env, args []string) error {
+	err := verify(ctx, env, args)
+	var failed *verifyFailed
+	var ue *usageError
+	switch {
+	case err == nil, errors.As(err, &failed), errors.As(err, &ue), isFlagError(err), errors.Is(err, flag.ErrHelp):
+		return err
+	default:
+		// Could not check: exit 2 (as usage errors), never 1 (evidence).
+		return &usageError{err.Error()}
+	}
+}
+
+func verify(ctx context.Context, env *Env, args []string) error {
 	vf := newVerifyFlags(env)
 	pos, err := parseFlags(vf.fs, args)
 	if err != nil {
@@ -158,6 +209,9 @@ func runVerify(ctx context.Context, env *Env, args []string) error {
 		return usageErrorf("verify: unexpected argument %q", pos[0])
 	}
 	if vf.bundle != "" {
+		if len(vf.since) > 0 || vf.server != "" {
+			return usageErrorf("verify --bundle checks the bundle alone: it takes no --since or --server")
+		}
 		return vf.verifyBundle(env)
 	}
 	v, err := vf.verifier(env)
@@ -172,29 +226,27 @@ func runVerify(ctx context.Context, env *Env, args []string) error {
 
 // verifier builds the verifier of the store or the server.
 func (vf *verifyFlags) verifier(env *Env) (*ledger.Verifier, error) {
-	v := &ledger.Verifier{}
-	for _, path := range vf.since {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("--since: %w", err)
-		}
-		v.Since = append(v.Since, b)
-	}
+	v := &ledger.Verifier{AcceptInexact: vf.acceptInexact}
 	if vf.server != "" {
 		key := firstSet(vf.key, env.Getenv("TRAIL_KEY"))
 		if key == "" || vf.pubkey == "" {
 			return nil, usageErrorf("verify --server needs --key (or TRAIL_KEY) and --pubkey: never take the key from the server you check")
 		}
 		var err error
+		if v.Key, err = ledger.ParseVerifier(vf.pubkey); err != nil {
+			return nil, usageErrorf("--pubkey: %v", err)
+		}
 		v.Source = &ledger.Remote{URL: vf.server, APIKey: key}
-		v.Key, err = ledger.ParseVerifier(vf.pubkey)
-		return v, err
+		return v, vf.readSince(v)
 	}
 	cfg, err := vf.cf.load(env.Getenv)
 	if err != nil {
 		return nil, err
 	}
 	if v.Key, err = localVerifier(cfg, vf.pubkey, env); err != nil {
+		return nil, err
+	}
+	if err := vf.readSince(v); err != nil {
 		return nil, err
 	}
 	s, err := OpenStore(cfg)
@@ -208,6 +260,43 @@ func (vf *verifyFlags) verifier(env *Env) (*ledger.Verifier, error) {
 	}
 	v.Source = ls
 	return v, nil
+}
+
+// readSince reads the --since files into v.Since. Each must be a
+// checkpoint signed with v.Key: a file that is empty, unreadable or signed
+// otherwise would otherwise check nothing, and say ok.
+func (vf *verifyFlags) readSince(v *ledger.Verifier) error {
+	for _, path := range vf.since {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return usageErrorf("--since: %v", err)
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			return usageErrorf("--since %s: the file is empty, not a signed checkpoint", path)
+		}
+		cp, err := ledger.OpenCheckpoint(b, v.Key)
+		if err != nil {
+			return usageErrorf("--since %s: not a checkpoint signed with --pubkey: %v", path, err)
+		}
+		v.Since = append(v.Since, b)
+		vf.sinceCPs = append(vf.sinceCPs, cp)
+	}
+	return nil
+}
+
+// checkSinceUsed fails when a --since checkpoint belongs to no log that
+// was verified: it was then compared with nothing.
+func (vf *verifyFlags) checkSinceUsed(reports []*ledger.Report) error {
+	for i, cp := range vf.sinceCPs {
+		found := false
+		for _, r := range reports {
+			found = found || r.Origin == cp.Origin
+		}
+		if !found {
+			return usageErrorf("--since %s: a checkpoint of %s, a log that was not verified here (see --log, and the key's tenant)", vf.since[i], cp.Origin)
+		}
+	}
+	return nil
 }
 
 // localVerifier is --pubkey, or else the public half of the data folder's
@@ -257,7 +346,12 @@ func (vf *verifyFlags) verifyLogs(ctx context.Context, env *Env, v *ledger.Verif
 		}
 	}
 	if first != nil {
-		return fmt.Errorf("verification failed: %s: %s", first.Origin, first.Problems[0])
+		return &verifyFailed{fmt.Sprintf("verification failed: %s: %s", first.Origin, first.Problems[0])}
+	}
+	// Evidence first; then a kept checkpoint that nothing was compared
+	// with makes the run inconclusive.
+	if err := vf.checkSinceUsed(reports); err != nil {
+		return err
 	}
 	fmt.Fprintf(env.Stdout, "ok: %d logs verified\n", len(reports))
 	return nil
@@ -280,7 +374,11 @@ func (vf *verifyFlags) verifyBundle(env *Env) error {
 		defer f.Close()
 		in = f
 	}
-	r, err := ledger.VerifyBundle(in, v)
+	verifyBundle := ledger.VerifyBundle
+	if vf.acceptInexact {
+		verifyBundle = ledger.VerifyBundleAcceptInexact
+	}
+	r, err := verifyBundle(in, v)
 	if err != nil {
 		return err
 	}
@@ -291,7 +389,7 @@ func (vf *verifyFlags) verifyBundle(env *Env) error {
 		fmt.Fprintln(env.Stdout, "  "+p.String())
 	}
 	if !r.OK() {
-		return fmt.Errorf("verification failed: %s", r.Problems[0])
+		return &verifyFailed{fmt.Sprintf("verification failed: %s", r.Problems[0])}
 	}
 	fmt.Fprintf(env.Stdout, "ok: %d events proven in %d checkpoints\n", r.Events, len(r.Checkpoints))
 	return nil

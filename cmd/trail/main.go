@@ -63,6 +63,7 @@ func commands() []command {
 		{"users", "create and list web console users in the data folder", runUsers},
 		{"events", "list, get and export events from a running server", runEvents},
 		{"ledger", "print the ledger's public key", runLedger},
+		{"secrets", "rotate the key that encrypts the secrets in the store", runSecrets},
 		{"verify", "verify the ledger: stored events against signed checkpoints, or a bundle", runVerify},
 		{"bench", "measure ingest, query and export performance", runBench},
 		{"version", "print the version", runVersion},

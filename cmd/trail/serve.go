@@ -65,6 +65,9 @@ type Main struct {
 
 	otlp      *http.Server // the OTLP port, when --otlp-addr is set
 	otlpLn    net.Listener
+	metrics   *http.Server // the metrics port, when --metrics-addr is set
+	metricsLn net.Listener
+	certs     *certReloader // the TLS certificate, when --tls-cert is set
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -91,7 +94,8 @@ func DBPath(dir string) string { return filepath.Join(dir, "trail.db") }
 
 // OpenStore opens the store that cfg names: the PostgreSQL database of
 // --store when set, else the SQLite file in the data folder. Every command
-// that works on the store opens it here.
+// that works on the store opens it here; those that read or write stored
+// secrets (serve, secrets rotate) then call UseSecrets.
 func OpenStore(cfg Config) (trail.Store, error) {
 	if cfg.Store != "" {
 		return postgres.Open(cfg.Store)
@@ -112,8 +116,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Store = db
+	if err := UseSecrets(m.Config, db); err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
-	if m.Forwarders, err = newForwarders(db, reg, m.Logger); err != nil {
+	if m.Forwarders, err = newForwarders(db, reg, m.Logger, m.Config.allowNetworks()); err != nil {
 		return err
 	}
 	observe, wake := httpapi.NewMetrics(reg).ObserveCommit, m.Forwarders.Notify
@@ -130,19 +137,21 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:            m.Logger,
 		Registry:          reg,
 		TrustProxyHeaders: m.Config.TrustProxyHeaders,
+		MetricsToken:      m.Config.MetricsToken,
+		AllowNetworks:     m.Config.allowNetworks(),
 	})
+	if m.Config.TLSCert != "" {
+		if m.certs, err = newCertReloader(m.Config.TLSCert, m.Config.TLSKey, m.Logger); err != nil {
+			return err
+		}
+	}
 	if m.Console, err = newConsole(m.Config, db, m.Writer, m.Ledger, m.Logger); err != nil {
 		return err
 	}
-	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
-		return fmt.Errorf("listen on --addr %s: %w", m.Config.Addr, err)
+	if m.ln, err = m.listen("addr", m.Config.Addr); err != nil {
+		return err
 	}
-	m.http = &http.Server{
-		Handler:           routes(m.API, m.Console),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
-	}
+	m.http = m.newHTTPServer(routes(m.API, m.Console))
 	bgctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	m.http.RegisterOnShutdown(m.Console.CloseStreams)
@@ -152,11 +161,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startFeatures(bgctx); err != nil {
 		return err
 	}
+	if err := m.startMetrics(); err != nil {
+		return err
+	}
 	m.startLedger(bgctx)
 	m.goBackground(func() { m.API.RunPruner(bgctx, pruneInterval) })
 	m.goBackground(func() { m.Console.RunPruner(bgctx, pruneInterval) })
 	m.served = make(chan error, 1)
-	go func() { m.served <- m.http.Serve(m.ln) }()
+	go func() { m.served <- m.serve(m.http, m.ln) }()
 	m.hintAdminKey(ctx)
 	// The last startup line: tests and scripts wait for it.
 	m.Logger.Info("trail listening", "addr", m.Addr(), "data", m.Config.Data, "version", trail.Version)
@@ -165,6 +177,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 // newConsole builds the web console over the store's users and sessions.
 // With a ledger, event pages show whether the event is sealed and proven.
+// Under TLS its cookies are Secure whatever --console-secure-cookies says.
 func newConsole(cfg Config, db trail.Store, w *trail.Writer, led *ledger.Ledger, log *slog.Logger) (*console.Server, error) {
 	users, ok := db.(trail.UserStore)
 	if !ok {
@@ -172,11 +185,12 @@ func newConsole(cfg Config, db trail.Store, w *trail.Writer, led *ledger.Ledger,
 	}
 	ccfg := console.Config{
 		Store: db, Users: users, Writer: w, Logger: log,
-		SecureCookies: cfg.ConsoleSecureCookies, TrustProxyHeaders: cfg.TrustProxyHeaders,
+		SecureCookies: cfg.ConsoleSecureCookies || cfg.TLSCert != "", TrustProxyHeaders: cfg.TrustProxyHeaders,
 	}
 	if led != nil {
 		ccfg.Proof = console.LedgerProof(led)
 	}
+	ccfg.AllowNetworks = cfg.allowNetworks()
 	return console.New(ccfg)
 }
 
@@ -215,8 +229,8 @@ func (m *Main) Addr() string {
 	return m.ln.Addr().String()
 }
 
-// URL returns the base URL of the running server.
-func (m *Main) URL() string { return "http://" + m.Addr() }
+// URL returns the base URL of the running server: https:// under TLS.
+func (m *Main) URL() string { return m.scheme() + "://" + m.Addr() }
 
 // hintAdminKey logs how to create the first admin key when no usable one
 // exists, so that a newcomer is never stuck at a 401.
@@ -276,7 +290,7 @@ func (m *Main) close() error {
 			errs = append(errs, fmt.Errorf("serve: %w", err))
 		}
 	}
-	errs = append(errs, m.closeOTLP())
+	errs = append(errs, m.shutdown("otlp", m.otlp), m.shutdown("metrics", m.metrics))
 	if m.cancel != nil {
 		m.cancel()
 	}

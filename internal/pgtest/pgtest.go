@@ -329,3 +329,13 @@ func removeStale() {
 		}
 	}
 }
+
+// Chown gives path to the user the server runs as (when the test runs as
+// root, the server runs as an unprivileged user), so that the server can
+// use it, say as a tablespace's folder.
+func (s *Server) Chown(path string) error {
+	if s.cred == nil {
+		return nil
+	}
+	return os.Chown(path, int(s.cred.Uid), int(s.cred.Gid))
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"path/filepath"
+
+	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/secretbox"
+)
+
+// secretStore is a store that seals the secrets it keeps: both stores.
+type secretStore interface {
+	UseSecrets(*secretbox.Keyring)
+	ResealSecrets(ctx context.Context) (int, error)
+}
+
+// SecretsKeyPath returns the secrets key file that cfg names:
+// --secrets-key, or secrets.key beside the ledger key (in the data folder
+// unless --ledger-key moves it), so that nodes already sharing a ledger key
+// share the secrets key too.
+func SecretsKeyPath(cfg Config) string {
+	if cfg.SecretsKey != "" {
+		return cfg.SecretsKey
+	}
+	return filepath.Join(filepath.Dir(LedgerKeyPath(cfg)), secretbox.KeyFile)
+}
+
+// UseSecrets loads (or creates, at first start) the secrets key, gives it
+// to db, and seals the secrets that an older version stored in plain text.
+// Only the commands that handle stored secrets call it, so that a command
+// run elsewhere (trail keys create --store from a laptop) never makes a key
+// of its own and seals secrets with it.
+func UseSecrets(cfg Config, db trail.Store) error {
+	ss, ok := db.(secretStore)
+	if !ok {
+		return nil
+	}
+	k, err := secretbox.LoadOrCreate(SecretsKeyPath(cfg))
+	if err != nil {
+		return fmt.Errorf("--secrets-key: %w", err)
+	}
+	ss.UseSecrets(k)
+	if _, err := ss.ResealSecrets(context.Background()); err != nil {
+		return fmt.Errorf("seal stored secrets: %w", err)
+	}
+	return nil
+}
+
+const secretsUsage = `Usage:
+  trail secrets rotate
+
+rotate puts a new key in the secrets key file (--secrets-key, default
+secrets.key beside the ledger key, in the data folder), encrypts every secret in the store again
+under it, then removes the old key. The old key stays in the file until
+every secret is encrypted again, so a running server and an interrupted
+rotation keep working; run rotate again to finish an interrupted one. With
+several nodes on one PostgreSQL, every node must read the same file.
+`
+
+// runSecrets runs `trail secrets rotate`.
+func runSecrets(ctx context.Context, env *Env, args []string) error {
+	return runGroup(ctx, env, "secrets", secretsUsage, args, []command{
+		{"rotate", "encrypt the stored secrets under a new key", secretsRotate},
+	})
+}
+
+func secretsRotate(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("trail secrets rotate", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprint(env.Stderr, secretsUsage, "\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	cf := addConfigFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("secrets rotate: unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := cf.load(env.Getenv)
+	if err != nil {
+		return err
+	}
+	db, err := OpenStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := UseSecrets(cfg, db); err != nil {
+		return err
+	}
+	ss, ok := db.(secretStore)
+	if !ok {
+		return fmt.Errorf("store %T keeps no secrets", db)
+	}
+	k, err := secretbox.Load(SecretsKeyPath(cfg))
+	if err != nil {
+		return err
+	}
+	return rotate(ctx, env, k, ss)
+}
+
+// rotate adds a new key (unless an interrupted rotation left one), reseals
+// every secret under it until a pass finds none left under an old key,
+// then drops the old keys.
+func rotate(ctx context.Context, env *Env, k *secretbox.Keyring, ss secretStore) error {
+	if len(k.IDs()) == 1 {
+		if _, err := k.Rotate(); err != nil {
+			return err
+		}
+	}
+	ss.UseSecrets(k)
+	total := 0
+	for {
+		n, err := ss.ResealSecrets(ctx)
+		if err != nil {
+			return fmt.Errorf("encrypt secrets under the new key (run rotate again to finish): %w", err)
+		}
+		if n == 0 {
+			break
+		}
+		total += n
+	}
+	if err := k.DropOld(); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "secrets key rotated: key %s encrypts %d stored secrets; the old key is removed from %s\n",
+		k.CurrentID(), total, k.Path())
+	return nil
+}
