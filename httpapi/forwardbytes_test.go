@@ -3,16 +3,19 @@ package httpapi_test
 import (
 	"bufio"
 	"bytes"
+	"database/sql"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/sqlite"
 )
 
 // collector keeps what a test receiver got, one entry per event.
@@ -98,11 +101,12 @@ func TestForwardersSendStoredBytes(t *testing.T) {
 // eventID finds the event id in a forwarded line: the first "id" member
 // of the event's JSON, which the envelope's fields do not have.
 func eventID(b []byte) string {
-	_, rest, ok := bytes.Cut(b, []byte(`{"id":"`))
+	_, rest, ok := bytes.Cut(b, []byte(`{"id":`))
 	if !ok {
 		return ""
 	}
-	id, _, _ := bytes.Cut(rest, []byte(`"`))
+	rest = bytes.TrimLeft(rest, " ")
+	id, _, _ := bytes.Cut(bytes.TrimPrefix(rest, []byte(`"`)), []byte(`"`))
 	return string(id)
 }
 
@@ -142,4 +146,69 @@ func syslogReceiver(t *testing.T, c *collector) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// TestForwardersDoNotEncodeAgain stores an event whose JSON is spelled
+// differently from what an encoder writes (spaces after the colons), as a
+// store written by another encoder might hold it, and checks that GET
+// /v1/events/{id}, the webhook, the Splunk HEC line and syslog all carry
+// those very bytes: the event is not decoded and encoded again on its way.
+func TestForwardersDoNotEncodeAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trail.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := newEnv(t, s, allowLoopback)
+	acme := e.newKey(t, "acme", false, trail.ScopeAdmin, trail.ScopeEventsWrite, trail.ScopeEventsRead)
+	id := e.ingest(t, acme, event("user.created"))[0]
+
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var data string
+	if err := raw.QueryRow("SELECT data FROM events WHERE id = ?", id).Scan(&data); err != nil {
+		t.Fatal(err)
+	}
+	spaced := strings.ReplaceAll(data, `":`, `": `)
+	if _, err := raw.Exec("UPDATE events SET data = ? WHERE id = ?", spaced, id); err != nil {
+		t.Fatal(err)
+	}
+
+	if get := e.do(t, "GET", "/v1/events/"+id, acme, "").want(t, 200).body; string(get) != spaced+"\n" {
+		t.Fatalf("GET /v1/events/%s:\n%s\nwant the stored bytes:\n%s", id, get, spaced)
+	}
+	var hooks, hec, syslog collector
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		hooks.put(r.Header.Get("webhook-id"), body)
+	}))
+	defer hook.Close()
+	splunk := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		for line := range bytes.Lines(body) {
+			hec.put(eventID(line), line)
+		}
+	}))
+	defer splunk.Close()
+	addr := syslogReceiver(t, &syslog)
+	e.do(t, "POST", "/v1/forwarders", acme, `{"name":"hook","kind":"webhook","uri":"`+hook.URL+`","start":"beginning"}`).want(t, 201)
+	e.do(t, "POST", "/v1/forwarders", acme, `{"name":"hec","kind":"splunk","uri":"`+splunk.URL+`","token":"t","start":"beginning"}`).want(t, 201)
+	e.do(t, "POST", "/v1/forwarders", acme, `{"name":"log","kind":"syslog","uri":"tcp://`+addr+`","start":"beginning"}`).want(t, 201)
+	runManager(t, s)
+	waitFor(t, "the event at every receiver", func() bool {
+		return hooks.get(id) != nil && hec.get(id) != nil && syslog.get(id) != nil
+	})
+	if body := hooks.get(id); string(body) != spaced {
+		t.Errorf("webhook body:\n%s\nwant the stored bytes:\n%s", body, spaced)
+	}
+	if line := hec.get(id); !strings.HasSuffix(string(line), `,"event":`+spaced+"}\n") {
+		t.Errorf("HEC line:\n%s\ndoes not end in the stored bytes:\n%s", line, spaced)
+	}
+	if msg := syslog.get(id); !strings.HasSuffix(string(msg), " - "+spaced) {
+		t.Errorf("syslog message:\n%s\ndoes not end in the stored bytes:\n%s", msg, spaced)
+	}
 }
