@@ -73,6 +73,19 @@ func TestBatchEventJSON(t *testing.T) {
 			}
 		}
 	}
+	// Encoded filled by hand, without Encode's notes of where Seq goes:
+	// EventJSON finds the place itself.
+	byHand := &trail.Batch{Events: events, Encoded: b.Encoded}
+	for i, e := range events {
+		e.Seq = 31337
+		got, err := byHand.EventJSON(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := json.Marshal(e); string(got) != string(want) {
+			t.Errorf("hand-filled Encoded, event %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
 	// A batch that was not encoded encodes each event afresh.
 	plain := &trail.Batch{Events: events[:1]}
 	events[0].Seq = 42
