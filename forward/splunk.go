@@ -27,7 +27,7 @@ type splunk struct {
 
 // hecEvent is one event's HEC envelope, without the event. Time is the
 // event's occurred_at in epoch seconds, with milliseconds. The event
-// member follows, holding the event's stored JSON verbatim (hecJSON).
+// member follows, holding the event's stored JSON verbatim (appendEvent).
 type hecEvent struct {
 	Time       json.Number `json:"time"`
 	Host       string      `json:"host,omitempty"`
