@@ -1,0 +1,111 @@
+// Package tables is the settings tables of both stores (users, sessions,
+// API keys, schemas, leases, alert rules, retention policies and holds,
+// execution logs), written once over database/sql.
+//
+// The event engines of sqlite/ and postgres/ differ for good reasons (one
+// writer and segment postings against partitions, COPY and batches); these
+// tables do not. A Dialect says what does differ: placeholders, how a time
+// is stored, what a list of strings is, which error is a unique violation
+// and how a connection failure reads to callers. Each store embeds a
+// Tables, so its methods are the store's.
+package tables
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Dialect is what differs between the databases for the settings tables.
+// Queries are written with ? placeholders.
+type Dialect interface {
+	// Rebind rewrites the ? placeholders of q as the database wants them.
+	Rebind(q string) string
+	// Time is the column value of t.
+	Time(t time.Time) any
+	// Strings is the column value of a list of strings.
+	Strings(v []string) (any, error)
+	// ScanStrings is a scan destination that fills *dst from a column
+	// written by Strings.
+	ScanStrings(dst *[]string) any
+	// IsUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
+	IsUnique(err error) bool
+	// Wrap turns a connection or storage failure into the trail error
+	// callers act on, and leaves other errors as they are.
+	Wrap(err error) error
+}
+
+// Tables is the settings tables of one database: writes go through w,
+// reads through r (the same pool where the database has one).
+type Tables struct {
+	w, r *sql.DB
+	d    Dialect
+}
+
+// New returns the tables of a database written through w and read through r.
+func New(w, r *sql.DB, d Dialect) *Tables { return &Tables{w: w, r: r, d: d} }
+
+// nullTime is the column value of t, NULL for the zero time.
+func (t *Tables) nullTime(v time.Time) any {
+	if v.IsZero() {
+		return nil
+	}
+	return t.d.Time(v)
+}
+
+// ScanTime is a scan destination for a time column of either dialect:
+// integer microseconds since the epoch or a timestamp; NULL scans as the
+// zero time.
+func ScanTime(dst *time.Time) sql.Scanner { return timeDest{dst} }
+
+type timeDest struct{ t *time.Time }
+
+func (d timeDest) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*d.t = time.Time{}
+	case int64:
+		*d.t = time.UnixMicro(v).UTC()
+	case time.Time:
+		*d.t = v.UTC()
+	default:
+		return fmt.Errorf("scan time: unexpected %T", src)
+	}
+	return nil
+}
+
+// scanAll reads every row of rows with scan, closing rows; it wraps a
+// failure as what failed.
+func scanAll[T any](rows *sql.Rows, scan func(*sql.Rows, *T) error) ([]*T, error) {
+	defer rows.Close()
+	out := []*T{}
+	for rows.Next() {
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, err
+		}
+		out = append(out, &v)
+	}
+	return out, rows.Err()
+}
+
+// query runs q (with ? placeholders) on the read pool and scans its rows.
+func query[T any](t *Tables, ctx context.Context, scan func(*sql.Rows, *T) error, q string, args ...any) ([]*T, error) {
+	rows, err := t.r.QueryContext(ctx, t.d.Rebind(q), args...)
+	if err != nil {
+		return nil, t.d.Wrap(err)
+	}
+	out, err := scanAll(rows, scan)
+	return out, t.d.Wrap(err)
+}
+
+// exec runs q (with ? placeholders) on the write pool and returns how many
+// rows it changed.
+func (t *Tables) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := t.w.ExecContext(ctx, t.d.Rebind(q), args...)
+	if err != nil {
+		return 0, t.d.Wrap(err)
+	}
+	return res.RowsAffected()
+}

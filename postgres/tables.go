@@ -1,0 +1,41 @@
+package postgres
+
+import (
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/trailhq/trail/internal/tables"
+)
+
+// settings is the settings tables (users, sessions, keys, ...), written
+// once for both stores in internal/tables over database/sql (pgx's stdlib
+// adapter on the same pool); DB embeds them.
+type settings = tables.Tables
+
+// dialect is PostgreSQL's side of the settings tables: $n placeholders,
+// timestamptz, text[] lists.
+type dialect struct{}
+
+func (dialect) Rebind(q string) string          { return tables.Dollar(q) }
+func (dialect) Time(t time.Time) any            { return t }
+func (dialect) Strings(v []string) (any, error) { return v, nil }
+func (dialect) IsUnique(err error) bool         { return isUniqueViolation(err) }
+func (dialect) Wrap(err error) error            { return wrap(err) }
+func (dialect) ScanStrings(dst *[]string) any   { return textArray{dst} }
+
+// textMap decodes text[] columns, which database/sql hands over in
+// PostgreSQL's text form; a Map is not safe for concurrent use.
+var (
+	textMapMu sync.Mutex
+	textMap   = pgtype.NewMap()
+)
+
+// textArray scans a text[] column into a []string.
+type textArray struct{ dst *[]string }
+
+func (a textArray) Scan(src any) error {
+	textMapMu.Lock()
+	defer textMapMu.Unlock()
+	return textMap.SQLScanner(a.dst).Scan(src)
+}
