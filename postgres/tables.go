@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"context"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/trailhq/trail/internal/tables"
 )
@@ -21,6 +23,8 @@ func (dialect) Rebind(q string) string          { return tables.Dollar(q) }
 func (dialect) Time(t time.Time) any            { return t }
 func (dialect) Strings(v []string) (any, error) { return v, nil }
 func (dialect) IsUnique(err error) bool         { return isUniqueViolation(err) }
+func (dialect) Doc(b []byte) any                { return string(b) }
+func (dialect) RowID() string                   { return "ctid" }
 func (dialect) Wrap(err error) error            { return wrap(err) }
 func (dialect) ScanStrings(dst *[]string) any   { return textArray{dst} }
 
@@ -38,4 +42,21 @@ func (a textArray) Scan(src any) error {
 	textMapMu.Lock()
 	defer textMapMu.Unlock()
 	return textMap.SQLScanner(a.dst).Scan(src)
+}
+
+// nullTime stores the zero time as NULL.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// queryStrings runs a query of one text column and collects its values.
+func queryStrings(ctx context.Context, db *DB, q string, args ...any) ([]string, error) {
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }

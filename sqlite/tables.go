@@ -19,6 +19,8 @@ type dialect struct{}
 func (dialect) Rebind(q string) string        { return q }
 func (dialect) Time(t time.Time) any          { return t.UnixMicro() }
 func (dialect) IsUnique(err error) bool       { return isConstraint(err) }
+func (dialect) Doc(b []byte) any              { return b }
+func (dialect) RowID() string                 { return "rowid" }
 func (dialect) Wrap(err error) error          { return err }
 func (dialect) ScanStrings(dst *[]string) any { return jsonStrings{dst} }
 

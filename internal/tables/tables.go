@@ -15,6 +15,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/trailhq/trail"
 )
 
 // Dialect is what differs between the databases for the settings tables.
@@ -29,6 +31,10 @@ type Dialect interface {
 	// ScanStrings is a scan destination that fills *dst from a column
 	// written by Strings.
 	ScanStrings(dst *[]string) any
+	// Doc is the column value of a JSON document.
+	Doc(b []byte) any
+	// RowID is the column that names a row of any table.
+	RowID() string
 	// IsUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
 	IsUnique(err error) bool
 	// Wrap turns a connection or storage failure into the trail error
@@ -108,4 +114,12 @@ func (t *Tables) exec(ctx context.Context, q string, args ...any) (int64, error)
 		return 0, t.d.Wrap(err)
 	}
 	return res.RowsAffected()
+}
+
+// PageLimit is limit, or trail.DefaultLimit when limit is not positive.
+func PageLimit(limit int) int {
+	if limit <= 0 {
+		return trail.DefaultLimit
+	}
+	return limit
 }

@@ -1,0 +1,36 @@
+package tables
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/trailhq/trail"
+)
+
+// TraceLogs returns one page of tenant's trace traceID, by (time, id). The
+// stores append logs themselves: PostgreSQL with COPY.
+func (t *Tables) TraceLogs(ctx context.Context, tenant, traceID string, after *trail.LogCursor, limit int) ([]*trail.LogRecord, error) {
+	q := "SELECT data FROM exec_logs WHERE tenant = ? AND trace_id = ?"
+	args := []any{tenant, traceID}
+	if after != nil {
+		q += " AND (time, id) > (?, ?)"
+		args = append(args, t.d.Time(after.Time), after.ID)
+	}
+	logs, err := query(t, ctx, scanDoc[trail.LogRecord]("log record"), q+" ORDER BY time, id LIMIT ?", append(args, PageLimit(limit))...)
+	if err != nil {
+		return nil, fmt.Errorf("read trace logs: %w", err)
+	}
+	return logs, nil
+}
+
+// PruneLogs deletes up to limit records older than before.
+func (t *Tables) PruneLogs(ctx context.Context, before time.Time, limit int) (int64, error) {
+	id := t.d.RowID()
+	n, err := t.exec(ctx, `DELETE FROM exec_logs WHERE `+id+` IN
+		(SELECT `+id+` FROM exec_logs WHERE time < ? ORDER BY time LIMIT ?)`, t.d.Time(before), PageLimit(limit))
+	if err != nil {
+		return 0, fmt.Errorf("prune logs: %w", err)
+	}
+	return n, nil
+}
