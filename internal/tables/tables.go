@@ -98,7 +98,13 @@ func scanAll[T any](rows *sql.Rows, scan func(*sql.Rows, *T) error) ([]*T, error
 
 // query runs q (with ? placeholders) on the read pool and scans its rows.
 func query[T any](t *Tables, ctx context.Context, scan func(*sql.Rows, *T) error, q string, args ...any) ([]*T, error) {
-	rows, err := t.r.QueryContext(ctx, t.d.Rebind(q), args...)
+	return queryOn(t, t.r, ctx, scan, q, args...)
+}
+
+// queryOn runs q (with ? placeholders) on db and scans its rows: a write
+// with RETURNING goes to the write pool.
+func queryOn[T any](t *Tables, db *sql.DB, ctx context.Context, scan func(*sql.Rows, *T) error, q string, args ...any) ([]*T, error) {
+	rows, err := db.QueryContext(ctx, t.d.Rebind(q), args...)
 	if err != nil {
 		return nil, t.d.Wrap(err)
 	}
