@@ -11,7 +11,10 @@ import (
 // UseSecrets makes the store seal the secrets it keeps (forwarder settings,
 // alert rules) with k, and open them with it. Call it right after Open,
 // before the store is used; without it secrets are stored as they are.
-func (db *DB) UseSecrets(k *secretbox.Keyring) { db.secrets = k }
+func (db *DB) UseSecrets(k *secretbox.Keyring) {
+	db.secrets = k
+	db.settings.UseSecrets(k)
+}
 
 // sealJSONB seals a JSON document for a jsonb column: a sealed value is
 // kept as a JSON string.

@@ -10,7 +10,10 @@ import (
 // UseSecrets makes the store seal the secrets it keeps (forwarder settings,
 // alert rules) with k, and open them with it. Call it right after Open,
 // before the store is used; without it secrets are stored as they are.
-func (db *DB) UseSecrets(k *secretbox.Keyring) { db.secrets = k }
+func (db *DB) UseSecrets(k *secretbox.Keyring) {
+	db.secrets = k
+	db.settings.UseSecrets(k)
+}
 
 // ResealSecrets seals every stored secret that is plain text (stored
 // before secrets were sealed) or sealed with another key than the current

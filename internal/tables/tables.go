@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/secretbox"
 )
 
 // Dialect is what differs between the databases for the settings tables.
@@ -45,9 +46,15 @@ type Dialect interface {
 // Tables is the settings tables of one database: writes go through w,
 // reads through r (the same pool where the database has one).
 type Tables struct {
-	w, r *sql.DB
-	d    Dialect
+	w, r    *sql.DB
+	d       Dialect
+	secrets *secretbox.Keyring // seals forwarder settings and alert rules
 }
+
+// UseSecrets makes the tables seal the secrets they keep (forwarder
+// settings, alert rules) with k, and open them with it; without it secrets
+// are stored as they are.
+func (t *Tables) UseSecrets(k *secretbox.Keyring) { t.secrets = k }
 
 // New returns the tables of a database written through w and read through r.
 func New(w, r *sql.DB, d Dialect) *Tables { return &Tables{w: w, r: r, d: d} }
@@ -128,4 +135,18 @@ func PageLimit(limit int) int {
 		return trail.DefaultLimit
 	}
 	return limit
+}
+
+// inTx runs f in a transaction on the write pool, committing when it
+// returns nil.
+func (t *Tables) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := t.w.BeginTx(ctx, nil)
+	if err != nil {
+		return t.d.Wrap(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := f(tx); err != nil {
+		return t.d.Wrap(err)
+	}
+	return t.d.Wrap(tx.Commit())
 }
