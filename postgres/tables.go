@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/trailhq/trail/internal/secretbox"
 	"github.com/trailhq/trail/internal/tables"
 )
 
@@ -25,8 +26,16 @@ func (dialect) Strings(v []string) (any, error) { return v, nil }
 func (dialect) IsUnique(err error) bool         { return isUniqueViolation(err) }
 func (dialect) Doc(b []byte) any                { return string(b) }
 func (dialect) RowID() string                   { return "ctid" }
-func (dialect) Wrap(err error) error            { return wrap(err) }
-func (dialect) ScanStrings(dst *[]string) any   { return textArray{dst} }
+func (dialect) SealDoc(k *secretbox.Keyring, doc []byte, context string) ([]byte, error) {
+	return sealJSONB(k, doc, context)
+}
+
+func (dialect) OpenDoc(k *secretbox.Keyring, stored []byte, context string) ([]byte, error) {
+	return openJSONB(k, stored, context)
+}
+
+func (dialect) Wrap(err error) error          { return wrap(err) }
+func (dialect) ScanStrings(dst *[]string) any { return textArray{dst} }
 
 // textMap decodes text[] columns, which database/sql hands over in
 // PostgreSQL's text form; a Map is not safe for concurrent use.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/trailhq/trail/internal/secretbox"
 	"github.com/trailhq/trail/internal/tables"
 )
 
@@ -16,11 +17,19 @@ type settings = tables.Tables
 // as integer microseconds, lists as JSON text.
 type dialect struct{}
 
-func (dialect) Rebind(q string) string        { return q }
-func (dialect) Time(t time.Time) any          { return t.UnixMicro() }
-func (dialect) IsUnique(err error) bool       { return isConstraint(err) }
-func (dialect) Doc(b []byte) any              { return b }
-func (dialect) RowID() string                 { return "rowid" }
+func (dialect) Rebind(q string) string  { return q }
+func (dialect) Time(t time.Time) any    { return t.UnixMicro() }
+func (dialect) IsUnique(err error) bool { return isConstraint(err) }
+func (dialect) Doc(b []byte) any        { return b }
+func (dialect) RowID() string           { return "rowid" }
+func (dialect) SealDoc(k *secretbox.Keyring, doc []byte, context string) ([]byte, error) {
+	return secretbox.Seal(k, doc, context)
+}
+
+func (dialect) OpenDoc(k *secretbox.Keyring, stored []byte, context string) ([]byte, error) {
+	return secretbox.Open(k, stored, context)
+}
+
 func (dialect) Wrap(err error) error          { return err }
 func (dialect) ScanStrings(dst *[]string) any { return jsonStrings{dst} }
 

@@ -36,6 +36,10 @@ type Dialect interface {
 	Doc(b []byte) any
 	// RowID is the column that names a row of any table.
 	RowID() string
+	// SealDoc seals a JSON document with k (nil: keeps it plain) into its
+	// column value; OpenDoc reverses it, opening plain documents too.
+	SealDoc(k *secretbox.Keyring, doc []byte, context string) ([]byte, error)
+	OpenDoc(k *secretbox.Keyring, stored []byte, context string) ([]byte, error)
 	// IsUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
 	IsUnique(err error) bool
 	// Wrap turns a connection or storage failure into the trail error
