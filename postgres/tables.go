@@ -20,6 +20,13 @@ type settings = tables.Tables
 // timestamptz, text[] lists.
 type dialect struct{}
 
+// LeaseClock is the database's clock, so that nodes whose clocks disagree
+// still agree on who holds a lease.
+func (dialect) LeaseClock(ttl time.Duration) (until, now tables.Expr) {
+	return tables.Expr{SQL: "clock_timestamp() + ? * interval '1 microsecond'", Args: []any{ttl.Microseconds()}},
+		tables.Expr{SQL: "clock_timestamp()"}
+}
+
 func (dialect) Rebind(q string) string          { return tables.Dollar(q) }
 func (dialect) Time(t time.Time) any            { return t }
 func (dialect) Strings(v []string) (any, error) { return v, nil }

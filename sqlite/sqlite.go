@@ -108,7 +108,7 @@ func open(path string, segments segConfig) (*DB, error) {
 	db.x = sql.OpenDB(newConnector(dsn(path, true), "PRAGMA mmap_size = 2147418112"))
 	db.x.SetMaxOpenConns(2)
 	db.x.SetMaxIdleConns(2)
-	db.settings = tables.New(db.w, db.r, dialect{})
+	db.settings = tables.New(db.w, db.r, dialect{db})
 	db.startMerger()
 	db.startCheckpointer()
 	return db, nil

@@ -14,8 +14,13 @@ import (
 type settings = tables.Tables
 
 // dialect is SQLite's side of the settings tables: ? placeholders, times
-// as integer microseconds, lists as JSON text.
-type dialect struct{}
+// as integer microseconds, lists as JSON text, leases on db's clock.
+type dialect struct{ db *DB }
+
+func (d dialect) LeaseClock(ttl time.Duration) (until, now tables.Expr) {
+	t := d.db.now()
+	return tables.Expr{SQL: "?", Args: []any{t.Add(ttl).UnixMicro()}}, tables.Expr{SQL: "?", Args: []any{t.UnixMicro()}}
+}
 
 func (dialect) Rebind(q string) string  { return q }
 func (dialect) Time(t time.Time) any    { return t.UnixMicro() }

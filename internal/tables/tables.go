@@ -40,6 +40,9 @@ type Dialect interface {
 	// column value; OpenDoc reverses it, opening plain documents too.
 	SealDoc(k *secretbox.Keyring, doc []byte, context string) ([]byte, error)
 	OpenDoc(k *secretbox.Keyring, stored []byte, context string) ([]byte, error)
+	// LeaseClock is the expiry of a lease taken now for ttl, and now, on
+	// the clock that leases go by.
+	LeaseClock(ttl time.Duration) (until, now Expr)
 	// IsUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
 	IsUnique(err error) bool
 	// Wrap turns a connection or storage failure into the trail error
