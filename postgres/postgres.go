@@ -23,7 +23,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/trailhq/trail"
-	"github.com/trailhq/trail/internal/secretbox"
 	"github.com/trailhq/trail/internal/tables"
 )
 
@@ -58,7 +57,6 @@ type DB struct {
 
 	*settings // users, sessions, keys and the other settings tables
 
-	secrets *secretbox.Keyring // seals stored secrets; see UseSecrets
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a libpq

@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/trailhq/trail"
 )
@@ -13,6 +11,10 @@ var _ trail.LogStore = (*DB)(nil)
 
 // AppendLogs stores every record in one transaction.
 func (db *DB) AppendLogs(ctx context.Context, logs []*trail.LogRecord) error {
+	rows, err := db.LogRows(logs)
+	if err != nil {
+		return fmt.Errorf("append logs: %w", err)
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("append logs: %w", err)
@@ -23,14 +25,8 @@ func (db *DB) AppendLogs(ctx context.Context, logs []*trail.LogRecord) error {
 		return fmt.Errorf("append logs: %w", err)
 	}
 	defer stmt.Close()
-	for _, r := range logs {
-		r.Time = r.Time.UTC().Truncate(time.Microsecond)
-		r.ReceivedAt = r.ReceivedAt.UTC().Truncate(time.Microsecond)
-		data, err := json.Marshal(r)
-		if err != nil {
-			return fmt.Errorf("append logs: %w", err)
-		}
-		if _, err := stmt.ExecContext(ctx, r.ID, r.Tenant, r.TraceID, r.Time.UnixMicro(), data); err != nil {
+	for _, row := range rows {
+		if _, err := stmt.ExecContext(ctx, row...); err != nil {
 			return fmt.Errorf("append logs: %w", err)
 		}
 	}

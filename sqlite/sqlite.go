@@ -23,7 +23,6 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/trailhq/trail"
-	"github.com/trailhq/trail/internal/secretbox"
 	"github.com/trailhq/trail/internal/tables"
 )
 
@@ -44,10 +43,9 @@ type DB struct {
 
 	*settings // users, sessions, keys and the other settings tables
 
-	secrets *secretbox.Keyring // seals stored secrets; see UseSecrets
-	w       *sql.DB            // the one write connection: SQLite has one writer
-	r       *sql.DB            // a pool of read-only connections
-	x       *sql.DB            // read-only connections that map the file, for exports
+	w *sql.DB // the one write connection: SQLite has one writer
+	r *sql.DB // a pool of read-only connections
+	x *sql.DB // read-only connections that map the file, for exports
 
 	segments  segConfig
 	mergeWake chan struct{}

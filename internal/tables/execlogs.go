@@ -2,6 +2,7 @@ package tables
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -33,4 +34,23 @@ func (t *Tables) PruneLogs(ctx context.Context, before time.Time, limit int) (in
 		return 0, fmt.Errorf("prune logs: %w", err)
 	}
 	return n, nil
+}
+
+// LogColumns are the columns of exec_logs, in the order of LogRows.
+var LogColumns = []string{"id", "tenant", "trace_id", "time", "data"}
+
+// LogRows normalizes the times of logs (UTC, microseconds) and returns
+// their rows for the store to append.
+func (t *Tables) LogRows(logs []*trail.LogRecord) ([][]any, error) {
+	rows := make([][]any, len(logs))
+	for i, r := range logs {
+		r.Time = r.Time.UTC().Truncate(time.Microsecond)
+		r.ReceivedAt = r.ReceivedAt.UTC().Truncate(time.Microsecond)
+		data, err := json.Marshal(r)
+		if err != nil {
+			return nil, err
+		}
+		rows[i] = []any{r.ID, r.Tenant, r.TraceID, t.d.Time(r.Time), t.d.Doc(data)}
+	}
+	return rows, nil
 }

@@ -60,8 +60,12 @@ type Tables struct {
 
 // UseSecrets makes the tables seal the secrets they keep (forwarder
 // settings, alert rules) with k, and open them with it; without it secrets
-// are stored as they are.
+// are stored as they are. Call it right after opening the store, before it
+// is used.
 func (t *Tables) UseSecrets(k *secretbox.Keyring) { t.secrets = k }
+
+// Secrets returns the keyring given to UseSecrets, or nil.
+func (t *Tables) Secrets() *secretbox.Keyring { return t.secrets }
 
 // New returns the tables of a database written through w and read through r.
 func New(w, r *sql.DB, d Dialect) *Tables { return &Tables{w: w, r: r, d: d} }
