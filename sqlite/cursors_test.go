@@ -1,0 +1,48 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/trailhq/trail/sqlite"
+)
+
+// Migration 0007 moves the ledger's and the alert evaluator's cursors from
+// their own tables into stream_cursors, keeping their positions.
+func TestMigrateCursorsCarriedOver(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trail.db")
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Put the file back as it was before 0007, with both cursors moved on.
+	for _, q := range []string{
+		`CREATE TABLE ledger_cursor (one INTEGER PRIMARY KEY CHECK (one = 1), pos INTEGER NOT NULL)`,
+		`INSERT INTO ledger_cursor (one, pos) VALUES (1, 42)`,
+		`CREATE TABLE alert_cursor (one INTEGER PRIMARY KEY CHECK (one = 1), pos INTEGER NOT NULL)`,
+		`INSERT INTO alert_cursor (one, pos) VALUES (1, 17)`,
+		`DROP TABLE stream_cursors`,
+		`DELETE FROM schema_migrations WHERE version = 7`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+
+	db = mustOpen(t, path)
+	ctx := context.Background()
+	if c, err := db.LedgerCursor(ctx); err != nil || c != 42 {
+		t.Errorf("ledger cursor after migration = %d, %v; want 42", c, err)
+	}
+	if c, _, err := db.AlertState(ctx); err != nil || c != 17 {
+		t.Errorf("alert cursor after migration = %d, %v; want 17", c, err)
+	}
+}
