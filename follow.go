@@ -14,6 +14,9 @@ const (
 	CursorAlerts = "alerts" // the alert evaluator
 )
 
+// CursorForwarder names the cursor of forwarder id.
+func CursorForwarder(id string) string { return "forwarder:" + id }
+
 // Follower tells the readers of the event stream (the ledger's sequencer,
 // the forwarders, the alert evaluator) when to read it again: at once when
 // this node's Writer has committed (Notify, from the commit hook), and

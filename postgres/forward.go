@@ -13,8 +13,10 @@ import (
 
 var _ trail.ForwarderStore = (*DB)(nil)
 
+// The cursor is read from stream_cursors (see trail.CursorForwarder); the
+// statements that write it change both tables in one statement.
 const forwarderColumns = `id, tenant, name, kind, managed_by, settings, created_at, updated_at,
-	cursor_pos, pending, state, attempts, last_success_at, last_error, last_error_at`
+	(SELECT pos FROM stream_cursors WHERE name = 'forwarder:' || forwarders.id), pending, state, attempts, last_success_at, last_error, last_error_at`
 
 // CreateForwarder stores f with its cursor at cursor; ECONFLICT when
 // f.Tenant already has a forwarder named f.Name.
@@ -23,8 +25,9 @@ func (db *DB) CreateForwarder(ctx context.Context, f *trail.Forwarder, cursor in
 	if err != nil {
 		return fmt.Errorf("create forwarder: %w", err)
 	}
-	_, err = db.pool.Exec(ctx, `INSERT INTO forwarders (id, tenant, name, kind, managed_by, settings,
-		created_at, updated_at, cursor_pos) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	_, err = db.pool.Exec(ctx, `WITH f AS (INSERT INTO forwarders (id, tenant, name, kind, managed_by, settings,
+		created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id)
+		INSERT INTO stream_cursors (name, pos) SELECT 'forwarder:' || id, $9 FROM f`,
 		f.ID, f.Tenant, f.Name, f.Kind, f.ManagedBy, settings, f.CreatedAt, f.UpdatedAt, cursor)
 	switch {
 	case isUniqueViolation(err):
@@ -49,7 +52,8 @@ func (db *DB) UpdateForwarder(ctx context.Context, f *trail.Forwarder) error {
 
 // DeleteForwarder deletes forwarder id, its progress and its dead letters.
 func (db *DB) DeleteForwarder(ctx context.Context, id string) error {
-	tag, err := db.pool.Exec(ctx, "DELETE FROM forwarders WHERE id = $1", id)
+	tag, err := db.pool.Exec(ctx, `WITH c AS (DELETE FROM stream_cursors WHERE name = 'forwarder:' || $1::text)
+		DELETE FROM forwarders WHERE id = $1`, id)
 	return forwarderRow(tag, err, "delete forwarder", id)
 }
 
@@ -82,8 +86,10 @@ func (db *DB) Forwarders(ctx context.Context, scope trail.Scope) ([]*trail.Forwa
 // SaveForwarderStatus records forwarder id's progress; the cursor never
 // moves back.
 func (db *DB) SaveForwarderStatus(ctx context.Context, id string, st *trail.ForwarderStatus) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE forwarders SET cursor_pos = greatest(cursor_pos, $1), pending = $2,
-		state = $3, attempts = $4, last_success_at = $5, last_error = $6, last_error_at = $7 WHERE id = $8`,
+	tag, err := db.pool.Exec(ctx, `WITH c AS (UPDATE stream_cursors SET pos = greatest(pos, $1)
+		WHERE name = 'forwarder:' || $8::text)
+		UPDATE forwarders SET pending = $2, state = $3, attempts = $4, last_success_at = $5,
+		last_error = $6, last_error_at = $7 WHERE id = $8`,
 		st.Cursor, st.Pending, st.State, st.Attempts, nullTime(st.LastSuccessAt), st.LastError,
 		nullTime(st.LastErrorAt), id)
 	return forwarderRow(tag, err, "save forwarder status", id)

@@ -5,9 +5,20 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/trailhq/trail"
 
 	"github.com/trailhq/trail/sqlite"
 )
+
+// oldForwarder is a forwarder whose cursor 0007 must carry over.
+func oldForwarder() *trail.Forwarder {
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	return &trail.Forwarder{ID: trail.NewID(at), Name: "siem", Kind: trail.ForwarderWebhook,
+		URI: "https://hooks.example.com/siem", Batch: trail.BatchConfig{Size: 1},
+		ManagedBy: trail.ManagedByAPI, CreatedAt: at, UpdatedAt: at}
+}
 
 // Migration 0007 moves the ledger's and the alert evaluator's cursors from
 // their own tables into stream_cursors, keeping their positions.
@@ -15,6 +26,9 @@ func TestMigrateCursorsCarriedOver(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "trail.db")
 	db, err := sqlite.Open(path)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateForwarder(context.Background(), oldForwarder(), 5); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -28,6 +42,8 @@ func TestMigrateCursorsCarriedOver(t *testing.T) {
 		`INSERT INTO ledger_cursor (one, pos) VALUES (1, 42)`,
 		`CREATE TABLE alert_cursor (one INTEGER PRIMARY KEY CHECK (one = 1), pos INTEGER NOT NULL)`,
 		`INSERT INTO alert_cursor (one, pos) VALUES (1, 17)`,
+		`ALTER TABLE forwarders ADD COLUMN cursor_pos INTEGER NOT NULL DEFAULT 0`,
+		`UPDATE forwarders SET cursor_pos = 99`,
 		`DROP TABLE stream_cursors`,
 		`DELETE FROM schema_migrations WHERE version = 7`,
 	} {
@@ -44,5 +60,9 @@ func TestMigrateCursorsCarriedOver(t *testing.T) {
 	}
 	if c, _, err := db.AlertState(ctx); err != nil || c != 17 {
 		t.Errorf("alert cursor after migration = %d, %v; want 17", c, err)
+	}
+	f, err := db.Forwarder(ctx, "", "siem")
+	if err != nil || f.Status.Cursor != 99 {
+		t.Errorf("forwarder after migration = %+v, %v; want cursor 99", f, err)
 	}
 }

@@ -12,8 +12,9 @@ import (
 
 var _ trail.ForwarderStore = (*DB)(nil)
 
+// The cursor is read from stream_cursors (see trail.CursorForwarder).
 const forwarderColumns = `id, tenant, name, kind, managed_by, settings, created_at, updated_at,
-	cursor_pos, pending, state, attempts, last_success_at, last_error, last_error_at`
+	(SELECT pos FROM stream_cursors WHERE name = 'forwarder:' || forwarders.id), pending, state, attempts, last_success_at, last_error, last_error_at`
 
 // CreateForwarder stores f with its cursor at cursor; ECONFLICT when
 // f.Tenant already has a forwarder named f.Name.
@@ -22,13 +23,25 @@ func (db *DB) CreateForwarder(ctx context.Context, f *trail.Forwarder, cursor in
 	if err != nil {
 		return fmt.Errorf("create forwarder: %w", err)
 	}
-	_, err = db.w.ExecContext(ctx, `INSERT INTO forwarders (id, tenant, name, kind, managed_by, settings,
-		created_at, updated_at, cursor_pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		f.ID, f.Tenant, f.Name, f.Kind, f.ManagedBy, settings, f.CreatedAt.UnixMicro(), f.UpdatedAt.UnixMicro(), cursor)
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create forwarder: %w", err)
+	}
+	defer rollback(tx)
+	_, err = tx.ExecContext(ctx, `INSERT INTO forwarders (id, tenant, name, kind, managed_by, settings,
+		created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ID, f.Tenant, f.Name, f.Kind, f.ManagedBy, settings, f.CreatedAt.UnixMicro(), f.UpdatedAt.UnixMicro())
 	switch {
 	case isConstraint(err):
 		return trail.Errorf(trail.ECONFLICT, "a forwarder named %q already exists", f.Name)
 	case err != nil:
+		return fmt.Errorf("create forwarder: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO stream_cursors (name, pos) VALUES (?, ?)",
+		trail.CursorForwarder(f.ID), cursor); err != nil {
+		return fmt.Errorf("create forwarder cursor: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create forwarder: %w", err)
 	}
 	return nil
@@ -48,8 +61,22 @@ func (db *DB) UpdateForwarder(ctx context.Context, f *trail.Forwarder) error {
 
 // DeleteForwarder deletes forwarder id, its progress and its dead letters.
 func (db *DB) DeleteForwarder(ctx context.Context, id string) error {
-	res, err := db.w.ExecContext(ctx, "DELETE FROM forwarders WHERE id = ?", id)
-	return forwarderRow(res, err, "delete forwarder", id)
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("delete forwarder: %w", err)
+	}
+	defer rollback(tx)
+	res, err := tx.ExecContext(ctx, "DELETE FROM forwarders WHERE id = ?", id)
+	if err := forwarderRow(res, err, "delete forwarder", id); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM stream_cursors WHERE name = ?", trail.CursorForwarder(id)); err != nil {
+		return fmt.Errorf("delete forwarder cursor: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("delete forwarder: %w", err)
+	}
+	return nil
 }
 
 // Forwarder returns tenant's forwarder named name, with its status.
@@ -81,11 +108,26 @@ func (db *DB) Forwarders(ctx context.Context, scope trail.Scope) ([]*trail.Forwa
 // SaveForwarderStatus records forwarder id's progress; the cursor never
 // moves back.
 func (db *DB) SaveForwarderStatus(ctx context.Context, id string, st *trail.ForwarderStatus) error {
-	res, err := db.w.ExecContext(ctx, `UPDATE forwarders SET cursor_pos = max(cursor_pos, ?), pending = ?,
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("save forwarder status: %w", err)
+	}
+	defer rollback(tx)
+	res, err := tx.ExecContext(ctx, `UPDATE forwarders SET pending = ?,
 		state = ?, attempts = ?, last_success_at = ?, last_error = ?, last_error_at = ? WHERE id = ?`,
-		st.Cursor, st.Pending, st.State, st.Attempts, micros(st.LastSuccessAt), st.LastError,
+		st.Pending, st.State, st.Attempts, micros(st.LastSuccessAt), st.LastError,
 		micros(st.LastErrorAt), id)
-	return forwarderRow(res, err, "save forwarder status", id)
+	if err := forwarderRow(res, err, "save forwarder status", id); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE stream_cursors SET pos = max(pos, ?) WHERE name = ?",
+		st.Cursor, trail.CursorForwarder(id)); err != nil {
+		return fmt.Errorf("save forwarder cursor: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("save forwarder status: %w", err)
+	}
+	return nil
 }
 
 // AddDeadLetters adds events to forwarder id's dead-letter list, replacing
