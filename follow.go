@@ -44,7 +44,7 @@ func (f *Follower) Notify() {
 	}
 	if l := f.list.Load(); l != nil {
 		for _, w := range *l {
-			w.Notify()
+			w.commit()
 		}
 	}
 }
@@ -53,7 +53,7 @@ func (f *Follower) Notify() {
 // it. Close the Wake when the reader is gone. A nil Follower returns a Wake
 // that only polls, for readers run without a Writer on this node.
 func (f *Follower) Subscribe(poll time.Duration) *Wake {
-	w := &Wake{f: f, c: make(chan struct{}, 1), poll: poll}
+	w := &Wake{f: f, c: make(chan struct{}, 1), now: make(chan struct{}, 1), poll: poll}
 	if f != nil {
 		f.mu.Lock()
 		f.subs[w] = struct{}{}
@@ -74,15 +74,21 @@ func (f *Follower) publish() {
 // Wake is one reader's subscription to a Follower.
 type Wake struct {
 	f    *Follower
-	c    chan struct{}
+	c    chan struct{} // commits (Follower.Notify)
+	now  chan struct{} // this reader's own Notify
 	poll time.Duration
 }
 
-// Notify wakes this reader alone. It never blocks; a wake-up that comes
-// while the reader is busy is kept, so the reader reads once more.
-func (w *Wake) Notify() {
+// Notify wakes this reader alone, at once. It never blocks; a wake-up that
+// comes while the reader is busy is kept, so the reader reads once more.
+func (w *Wake) Notify() { signal(w.now) }
+
+// commit is a commit's wake-up, which Follow may hold back (see calm).
+func (w *Wake) commit() { signal(w.c) }
+
+func signal(c chan struct{}) {
 	select {
-	case w.c <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
 }
@@ -99,6 +105,7 @@ func (w *Wake) Wait(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-w.c:
+	case <-w.now:
 	case <-t.C:
 	}
 	return nil
@@ -116,24 +123,62 @@ func (w *Wake) Close() {
 }
 
 // Follow runs step until ctx ends or step fails, and returns step's error
-// (nil when ctx ended). Step reads the stream after its reader's cursor,
-// handles what it read and stores the new cursor; it reports more when it
-// read a full batch, so that the backlog is read on at once. Otherwise the
-// reader is caught up and Follow waits for the next commit or poll.
-func (w *Wake) Follow(ctx context.Context, step func(ctx context.Context) (more bool, err error)) error {
+// (nil when ctx ended). Step reads up to batch events of the stream after
+// its reader's cursor, handles them, stores the new cursor and returns how
+// many it handled. After a full batch Follow steps again at once (a
+// backlog); otherwise it waits for the next commit, Notify or poll.
+//
+// calm keeps a busy stream from costing a round per commit: after a round
+// that handled events, a commit's wake-up waits until calm has passed since
+// that round ended, so under steady ingest the reader runs every calm, as
+// a poll of that interval would, while an idle reader still answers a
+// commit at once. Wake.Notify is never held back.
+func (w *Wake) Follow(ctx context.Context, batch int, calm time.Duration, step func(ctx context.Context) (int, error)) error {
+	var worked time.Time // when the last round that handled events ended
 	for {
-		more, err := step(ctx)
+		n, err := step(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if more {
+		if n >= batch {
 			continue
 		}
-		if w.Wait(ctx, 0) != nil {
+		if n > 0 {
+			worked = time.Now()
+		}
+		if w.waitRound(ctx, worked, calm) != nil {
 			return nil
 		}
 	}
+}
+
+// waitRound waits for the next round: a commit (held back until calm has
+// passed since worked), a Notify or the poll interval.
+func (w *Wake) waitRound(ctx context.Context, worked time.Time, calm time.Duration) error {
+	t := time.NewTimer(w.poll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.now:
+		return nil
+	case <-t.C:
+		return nil
+	case <-w.c:
+	}
+	rest := calm - time.Since(worked)
+	if worked.IsZero() || rest <= 0 {
+		return nil
+	}
+	t.Reset(rest)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.now:
+	case <-t.C:
+	}
+	return nil
 }

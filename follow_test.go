@@ -63,14 +63,14 @@ func TestFollowerFollow(t *testing.T) {
 	boom := errors.New("boom")
 	done := make(chan error, 1)
 	go func() {
-		done <- w.Follow(context.Background(), func(context.Context) (bool, error) {
+		done <- w.Follow(context.Background(), 10, 0, func(context.Context) (int, error) {
 			switch steps.Add(1) {
 			case 1, 2:
-				return true, nil // backlog
+				return 10, nil // a full batch: backlog
 			case 3:
-				return false, nil // caught up: wait for Notify
+				return 3, nil // caught up: wait for a commit
 			default:
-				return false, boom
+				return 0, boom
 			}
 		})
 	}()
@@ -93,10 +93,37 @@ func TestFollowerFollowStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- w.Follow(ctx, func(context.Context) (bool, error) { return false, nil })
+		done <- w.Follow(ctx, 10, time.Hour, func(context.Context) (int, error) { return 1, nil })
 	}()
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Follow = %v after ctx ended, want nil", err)
 	}
+}
+
+// After a round that handled events, a commit waits for calm; an idle
+// reader answers a commit at once, and Wake.Notify is never held back.
+func TestFollowerCalm(t *testing.T) {
+	f := trail.NewFollower()
+	w := f.Subscribe(time.Hour)
+	defer w.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var steps atomic.Int32
+	go w.Follow(ctx, 10, time.Hour, func(context.Context) (int, error) {
+		if steps.Add(1) == 1 {
+			return 0, nil // idle
+		}
+		return 1, nil // handled an event
+	})
+	waitFor(t, func() bool { return steps.Load() == 1 })
+	f.Notify() // idle: at once
+	waitFor(t, func() bool { return steps.Load() == 2 })
+	f.Notify() // busy: held back for an hour
+	time.Sleep(50 * time.Millisecond) // a bound on what must not happen, not synchronisation
+	if n := steps.Load(); n != 2 {
+		t.Fatalf("a commit right after a busy round ran round %d at once, want it held back", n)
+	}
+	w.Notify() // the reader's own wake-up: at once
+	waitFor(t, func() bool { return steps.Load() == 3 })
 }

@@ -132,10 +132,9 @@ func (ev *Evaluator) evaluate(ctx context.Context) error {
 	}
 	wake := ev.cfg.Follower.Subscribe(ev.cfg.Poll)
 	defer wake.Close()
-	return wake.Follow(ctx, func(ctx context.Context) (bool, error) {
-		n, err := st.round(ctx)
-		return n == ev.cfg.Batch, err // a full batch: more is waiting
-	})
+	// Under steady ingest, rounds stay Poll apart (calm), as before the
+	// evaluator was woken by commits.
+	return wake.Follow(ctx, ev.cfg.Batch, ev.cfg.Poll, st.round)
 }
 
 // load reads the cursor and windows; before the first round ever, the

@@ -109,17 +109,18 @@ func (l *Ledger) Run(ctx context.Context) error {
 	if err := l.checkKey(ctx); err != nil {
 		return err
 	}
-	return l.wake.Follow(ctx, func(ctx context.Context) (bool, error) {
+	// Under steady ingest, rounds stay Interval apart (calm): a round per
+	// commit would cost the writer a transaction per commit.
+	return l.wake.Follow(ctx, l.cfg.BatchSize, l.cfg.Interval, func(ctx context.Context) (int, error) {
 		n, err := l.Step(ctx)
 		if trail.ErrorCode(err) == trail.ECONFLICT && ctx.Err() == nil {
 			// Another node committed a round: this node lost its lease
 			// and RunWithLease will stop it, or the other node did and
 			// will stop. Step has dropped its cached state either way.
 			l.cfg.Logger.Warn("ledger round lost to another sequencer", "err", err)
-			return false, nil
+			return 0, nil
 		}
-		// A full batch means a backlog: go on at once.
-		return n == l.cfg.BatchSize, err
+		return n, err
 	})
 }
 
