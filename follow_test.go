@@ -119,7 +119,7 @@ func TestFollowerCalm(t *testing.T) {
 	waitFor(t, func() bool { return steps.Load() == 1 })
 	f.Notify() // idle: at once
 	waitFor(t, func() bool { return steps.Load() == 2 })
-	f.Notify() // busy: held back for an hour
+	f.Notify()                        // busy: held back for an hour
 	time.Sleep(50 * time.Millisecond) // a bound on what must not happen, not synchronisation
 	if n := steps.Load(); n != 2 {
 		t.Fatalf("a commit right after a busy round ran round %d at once, want it held back", n)
