@@ -3,6 +3,8 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -64,5 +66,24 @@ func TestMigrateCursorsCarriedOver(t *testing.T) {
 	f, err := db.Forwarder(ctx, "", "siem")
 	if err != nil || f.Status.Cursor != 99 {
 		t.Errorf("forwarder after migration = %+v, %v; want cursor 99", f, err)
+	}
+}
+
+// A reader connection opened after the database file was deleted fails as
+// unavailable instead of creating an empty database there (whose missing
+// tables would read as internal errors). The followers of the stream make
+// more reads run at once, so the read pool opens connections more often.
+func TestReadAfterFileDeleted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trail.db")
+	db := mustOpen(t, path)
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(path + suffix)
+	}
+	_, err := db.Key(context.Background(), "key_1")
+	if trail.ErrorCode(err) != trail.EUNAVAILABLE {
+		t.Errorf("read after the file was deleted: %v; want %s", err, trail.EUNAVAILABLE)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a database file is back at %s after a read (%v)", path, err)
 	}
 }
