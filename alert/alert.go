@@ -43,8 +43,11 @@ type Config struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Poll is how long an idle evaluator waits before reading the stream
-	// again; 0 means one second.
+	// again, unless a commit on this node wakes it; 0 means one second.
 	Poll time.Duration
+	// Follower wakes the evaluator when this node's Writer commits; nil
+	// leaves it to Poll.
+	Follower *trail.Follower
 	// Batch is how many events one round reads; 0 means 1000.
 	Batch int
 	// SaveEvery is how long a cursor that moved only over events matching
@@ -127,21 +130,11 @@ func (ev *Evaluator) evaluate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for {
-		n, err := st.round(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		if n == ev.cfg.Batch {
-			continue // more is waiting
-		}
-		if err := sleep(ctx, ev.cfg.Poll); err != nil {
-			return nil
-		}
-	}
+	wake := ev.cfg.Follower.Subscribe(ev.cfg.Poll)
+	defer wake.Close()
+	// Under steady ingest, rounds stay Poll apart (calm), as before the
+	// evaluator was woken by commits.
+	return wake.Follow(ctx, ev.cfg.Batch, ev.cfg.Poll, st.round)
 }
 
 // load reads the cursor and windows; before the first round ever, the

@@ -21,7 +21,6 @@ import (
 	"net/netip"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,8 +47,11 @@ type Config struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Poll is how often an idle forwarder looks for new events, unless
-	// Notify wakes it sooner; default 1s.
+	// a commit on this node wakes it sooner; default 1s.
 	Poll time.Duration
+	// Follower wakes the forwarders when this node's Writer commits; nil
+	// makes one that only Notify wakes.
+	Follower *trail.Follower
 	// Refresh is how often forwarder settings are reloaded from the store,
 	// unless Refresh is called sooner; default 5s.
 	Refresh time.Duration
@@ -77,9 +79,6 @@ type Manager struct {
 
 	mu      sync.Mutex
 	running map[string]*running // by forwarder id
-	// wakes are the running loops' wake channels, swapped whole so that
-	// Notify never waits for mu, which is held while loops stop.
-	wakes atomic.Pointer[[]chan struct{}]
 }
 
 // running is one forwarder's lease loop.
@@ -87,7 +86,7 @@ type running struct {
 	f      *trail.Forwarder
 	cancel context.CancelFunc
 	done   chan struct{}
-	wake   chan struct{}
+	wake   *trail.Wake
 }
 
 // New returns a Manager for cfg; Run starts it.
@@ -105,6 +104,9 @@ func New(cfg Config) *Manager {
 	cfg.Refresh = orDefault(cfg.Refresh, 5*time.Second)
 	cfg.LeaseTTL = orDefault(cfg.LeaseTTL, 15*time.Second)
 	cfg.Checkpoint = orDefault(cfg.Checkpoint, time.Second)
+	if cfg.Follower == nil {
+		cfg.Follower = trail.NewFollower()
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -154,20 +156,9 @@ func (m *Manager) Run(ctx context.Context) {
 }
 
 // Notify tells the forwarders that new events were stored, so that idle
-// ones look at once instead of at their next poll. It never blocks: pass
-// it to the Writer's commit hook.
-func (m *Manager) Notify() {
-	wakes := m.wakes.Load()
-	if wakes == nil {
-		return
-	}
-	for _, w := range *wakes {
-		select {
-		case w <- struct{}{}:
-		default:
-		}
-	}
-}
+// ones look at once instead of at their next poll: Config.Follower's
+// Notify. It never blocks.
+func (m *Manager) Notify() { m.cfg.Follower.Notify() }
 
 // Refresh makes Run reload the forwarders now, after one was created,
 // changed or deleted. It never blocks.
@@ -205,17 +196,13 @@ func (m *Manager) reconcile(ctx context.Context) error {
 			delete(m.running, id)
 		}
 	}
-	wakes := make([]chan struct{}, 0, len(m.running))
-	for _, r := range m.running {
-		wakes = append(wakes, r.wake)
-	}
-	m.wakes.Store(&wakes)
 	return nil
 }
 
 func (m *Manager) start(ctx context.Context, f *trail.Forwarder) *running {
 	ctx, cancel := context.WithCancel(ctx)
-	r := &running{f: f, cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	r := &running{f: f, cancel: cancel, done: make(chan struct{}),
+		wake: m.cfg.Follower.Subscribe(m.cfg.Poll)}
 	lease := trail.LeaseConfig{Name: f.LeaseName(), Holder: m.cfg.Holder, TTL: m.cfg.LeaseTTL, Logger: m.log}
 	go func() {
 		defer close(r.done)
@@ -230,6 +217,7 @@ func (m *Manager) start(ctx context.Context, f *trail.Forwarder) *running {
 func (m *Manager) stop(r *running, deleted bool) {
 	r.cancel()
 	<-r.done
+	r.wake.Close()
 	if deleted {
 		m.m.forget(r.f)
 	}
@@ -247,7 +235,7 @@ func (m *Manager) stopAll() {
 // drive runs f's delivery loop once this node holds its lease. It reads
 // f again first: the progress in hand may be older than that of the node
 // that held the lease before.
-func (m *Manager) drive(ctx context.Context, f *trail.Forwarder, wake <-chan struct{}) error {
+func (m *Manager) drive(ctx context.Context, f *trail.Forwarder, wake *trail.Wake) error {
 	cur, err := m.cfg.Store.Forwarder(ctx, f.Tenant, f.Name)
 	if err != nil || cur.ID != f.ID || !cur.UpdatedAt.Equal(f.UpdatedAt) {
 		// Deleted or changed: the next reconcile restarts it.

@@ -34,7 +34,7 @@ type runner struct {
 	m    *metrics
 	log  *slog.Logger
 	cfg  *Config
-	wake <-chan struct{}
+	wake *trail.Wake
 
 	st       trail.ForwarderStatus // progress; saved when dirty
 	dirty    bool
@@ -133,15 +133,7 @@ func (r *runner) waitUntil(ctx context.Context, deadline time.Time) bool {
 	if d <= 0 {
 		return false
 	}
-	t := time.NewTimer(min(d, r.cfg.Poll))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-r.wake:
-	case <-t.C:
-	}
-	return true
+	return r.wake.Wait(ctx, d) == nil
 }
 
 // idle saves progress, updates the lag and waits for new events.
@@ -151,15 +143,7 @@ func (r *runner) idle(ctx context.Context) error {
 	}
 	r.lagAt = time.Time{}
 	r.updateLag(ctx)
-	t := time.NewTimer(r.cfg.Poll)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-r.wake:
-	case <-t.C:
-	}
-	return nil
+	return r.wake.Wait(ctx, 0)
 }
 
 // deliver sends b until the receiver acknowledges it or the forwarder

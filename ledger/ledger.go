@@ -38,8 +38,12 @@ type Config struct {
 	Origin string
 	// Key signs checkpoints. Required.
 	Key *Key
-	// Interval is how often the sequencer looks for new events (200 ms).
+	// Interval is how often the sequencer looks for new events that no
+	// commit on this node announced, i.e. those of other nodes (200 ms).
 	Interval time.Duration
+	// Follower wakes the sequencer when this node's Writer commits; nil
+	// leaves it to Interval and Trigger.
+	Follower *trail.Follower
 	// BatchSize is how many events one round integrates at most (5000).
 	BatchSize int
 	// Logger receives sequencer errors; nil discards.
@@ -53,7 +57,7 @@ type Config struct {
 type Ledger struct {
 	store Store
 	cfg   Config
-	wake  chan struct{}
+	wake  *trail.Wake
 
 	// Sequencer state, touched by Run only.
 	cursor int64
@@ -80,7 +84,7 @@ func New(s Store, cfg Config) (*Ledger, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Ledger{store: s, cfg: cfg, wake: make(chan struct{}, 1)}, nil
+	return &Ledger{store: s, cfg: cfg, wake: cfg.Follower.Subscribe(cfg.Interval)}, nil
 }
 
 // Origin returns the deployment origin.
@@ -91,15 +95,11 @@ func (l *Ledger) Key() *Key { return l.cfg.Key }
 
 // Trigger asks the sequencer, if it runs in this process, to integrate new
 // events now instead of at its next tick.
-func (l *Ledger) Trigger() {
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
-}
+func (l *Ledger) Trigger() { l.wake.Notify() }
 
-// Run sequences until ctx ends: every Interval, and whenever Trigger is
-// called, it integrates new events and signs checkpoints for the logs that
+// Run sequences until ctx ends, following the stream with
+// Config.Follower: when this node's Writer commits, every Interval for
+// other nodes' commits, and whenever Trigger is called, it integrates new events and signs checkpoints for the logs that
 // grew. Run it under trail.RunWithLease with LeaseName, so that one node at
 // a time sequences; the store fences off a round of a node that lost its
 // lease without noticing yet. Run returns on a store error, and
@@ -109,33 +109,19 @@ func (l *Ledger) Run(ctx context.Context) error {
 	if err := l.checkKey(ctx); err != nil {
 		return err
 	}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-timer.C:
-		case <-l.wake:
-		}
+	// Under steady ingest, rounds stay Interval apart (calm): a round per
+	// commit would cost the writer a transaction per commit.
+	return l.wake.Follow(ctx, l.cfg.BatchSize, l.cfg.Interval, func(ctx context.Context) (int, error) {
 		n, err := l.Step(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case trail.ErrorCode(err) == trail.ECONFLICT:
+		if trail.ErrorCode(err) == trail.ECONFLICT && ctx.Err() == nil {
 			// Another node committed a round: this node lost its lease
 			// and RunWithLease will stop it, or the other node did and
 			// will stop. Step has dropped its cached state either way.
 			l.cfg.Logger.Warn("ledger round lost to another sequencer", "err", err)
-		case err != nil:
-			return err
+			return 0, nil
 		}
-		next := l.cfg.Interval
-		if n == l.cfg.BatchSize {
-			next = 0 // a backlog: go on at once
-		}
-		timer.Reset(next)
-	}
+		return n, err
+	})
 }
 
 // Verifier returns a verifier of this ledger's store, with its key and

@@ -2,7 +2,9 @@ package ledger_test
 
 import (
 	"bytes"
+	"context"
 	"testing"
+	"time"
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/ledger"
@@ -97,4 +99,41 @@ func TestSequencer(t *testing.T) {
 			t.Errorf("to 551 of 550: code %q, want %q (%v)", got, want, err)
 		}
 	})
+}
+
+// The sequencer follows the stream with the node's Follower: a commit of
+// the node's Writer wakes it, long before its poll interval.
+func TestSequencerWokenByCommit(t *testing.T) {
+	f := trail.NewFollower()
+	e := newEnv(t, ledger.Config{Interval: time.Hour, Follower: f})
+	ctx, cancel := context.WithCancel(ctxT(t))
+	done := make(chan error, 1)
+	go func() { done <- e.led.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	w := trail.NewWriter(e.db, 1000, func(trail.CommitStats) { f.Notify() })
+	defer w.Close()
+	b := &trail.Batch{}
+	for i := range 5 {
+		b.Events = append(b.Events, trail.NewSystemEvent("acme", "user.login", trail.Actor{Type: "user", ID: "u1"},
+			trail.Context{}, base.Add(time.Duration(i)*time.Millisecond)))
+	}
+	if err := w.Append(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		head, err := e.db.LedgerHead(ctx, "acme")
+		if err == nil && head.Size == 5 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log not sealed 10s after the commit (head %+v, %v)", head, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -240,7 +240,7 @@ func TestRewrittenHistory(t *testing.T) {
 	old := e.checkpoint(t, "acme")
 	exec(t, raw, `UPDATE events SET data = json_set(data, '$.actor.id', 'mallory'), actor_id = 'mallory'
 		WHERE tenant = 'acme' AND seq = 5`,
-		`DELETE FROM ledger_heads`, `DELETE FROM ledger_tiles`, `UPDATE ledger_cursor SET pos = 0`)
+		`DELETE FROM ledger_heads`, `DELETE FROM ledger_tiles`, `UPDATE stream_cursors SET pos = 0 WHERE name = 'ledger'`)
 	appendEvents(t, e.db, "acme", 10)
 	led, err := ledger.New(e.db, ledger.Config{Key: e.key, Origin: origin})
 	if err != nil {

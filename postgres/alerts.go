@@ -16,12 +16,12 @@ var _ trail.AlertStore = (*DB)(nil)
 func (db *DB) StartAlertCursor(ctx context.Context) (int64, error) {
 	var pos int64
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE alert_cursor SET pos = (SELECT next_pos - 1 FROM stream_pos)
-			WHERE one = 1 AND pos < 0`)
+		_, err := tx.Exec(ctx, `UPDATE stream_cursors SET pos = (SELECT next_pos - 1 FROM stream_pos)
+			WHERE name = $1 AND pos < 0`, trail.CursorAlerts)
 		if err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, "SELECT pos FROM alert_cursor WHERE one = 1").Scan(&pos)
+		return tx.QueryRow(ctx, "SELECT pos FROM stream_cursors WHERE name = $1", trail.CursorAlerts).Scan(&pos)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("start alert cursor: %w", wrap(err))
@@ -35,7 +35,7 @@ func (db *DB) AlertState(ctx context.Context) (int64, []*trail.AlertWindow, erro
 	var cursor int64
 	var windows []*trail.AlertWindow
 	err := pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, "SELECT pos FROM alert_cursor WHERE one = 1").Scan(&cursor); err != nil {
+		if err := tx.QueryRow(ctx, "SELECT pos FROM stream_cursors WHERE name = $1", trail.CursorAlerts).Scan(&cursor); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, "SELECT state FROM alert_windows")
@@ -65,7 +65,8 @@ func (db *DB) AlertState(ctx context.Context) (int64, []*trail.AlertWindow, erro
 func (db *DB) SaveAlertProgress(ctx context.Context, p *trail.AlertProgress) error {
 	moved := false
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, "UPDATE alert_cursor SET pos = $1 WHERE one = 1 AND pos = $2", p.Cursor, p.After)
+		tag, err := tx.Exec(ctx, "UPDATE stream_cursors SET pos = $1 WHERE name = $2 AND pos = $3",
+			p.Cursor, trail.CursorAlerts, p.After)
 		if err != nil {
 			return err
 		}

@@ -15,8 +15,10 @@ var _ trail.ForwarderStore = (*DB)(nil)
 // SaveForwarderStatus records forwarder id's progress; the cursor never
 // moves back.
 func (db *DB) SaveForwarderStatus(ctx context.Context, id string, st *trail.ForwarderStatus) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE forwarders SET cursor_pos = greatest(cursor_pos, $1), pending = $2,
-		state = $3, attempts = $4, last_success_at = $5, last_error = $6, last_error_at = $7 WHERE id = $8`,
+	tag, err := db.pool.Exec(ctx, `WITH c AS (UPDATE stream_cursors SET pos = greatest(pos, $1)
+		WHERE name = 'forwarder:' || $8::text)
+		UPDATE forwarders SET pending = $2, state = $3, attempts = $4, last_success_at = $5,
+		last_error = $6, last_error_at = $7 WHERE id = $8`,
 		st.Cursor, st.Pending, st.State, st.Attempts, nullTime(st.LastSuccessAt), st.LastError,
 		nullTime(st.LastErrorAt), id)
 	return forwarderRow(tag, err, "save forwarder status", id)

@@ -16,7 +16,7 @@ var _ trail.LedgerStore = (*DB)(nil)
 // integrated events.
 func (db *DB) LedgerCursor(ctx context.Context) (int64, error) {
 	var pos int64
-	if err := db.pool.QueryRow(ctx, "SELECT pos FROM ledger_cursor").Scan(&pos); err != nil {
+	if err := db.pool.QueryRow(ctx, "SELECT pos FROM stream_cursors WHERE name = $1", trail.CursorLedger).Scan(&pos); err != nil {
 		return 0, fmt.Errorf("read ledger cursor: %w", wrap(err))
 	}
 	return pos, nil
@@ -110,7 +110,8 @@ func (db *DB) LedgerTiles(ctx context.Context, tenant string, ids []trail.Ledger
 // then finds the cursor moved, so two rounds never both commit.
 func (db *DB) CommitLedger(ctx context.Context, c *trail.LedgerCommit) error {
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, "UPDATE ledger_cursor SET pos = $1 WHERE pos = $2", c.Cursor, c.After)
+		tag, err := tx.Exec(ctx, "UPDATE stream_cursors SET pos = $1 WHERE name = $2 AND pos = $3",
+			c.Cursor, trail.CursorLedger, c.After)
 		if err != nil {
 			return err
 		}

@@ -14,13 +14,13 @@ var _ trail.AlertStore = (*DB)(nil)
 
 // StartAlertCursor moves a never-set cursor to the stream's head.
 func (db *DB) StartAlertCursor(ctx context.Context) (int64, error) {
-	_, err := db.w.ExecContext(ctx, `UPDATE alert_cursor SET pos = (SELECT next_pos - 1 FROM stream_pos)
-		WHERE one = 1 AND pos < 0`)
+	_, err := db.w.ExecContext(ctx, `UPDATE stream_cursors SET pos = (SELECT next_pos - 1 FROM stream_pos)
+		WHERE name = ? AND pos < 0`, trail.CursorAlerts)
 	if err != nil {
 		return 0, fmt.Errorf("start alert cursor: %w", err)
 	}
 	var pos int64
-	if err := db.w.QueryRowContext(ctx, "SELECT pos FROM alert_cursor WHERE one = 1").Scan(&pos); err != nil {
+	if err := db.w.QueryRowContext(ctx, "SELECT pos FROM stream_cursors WHERE name = ?", trail.CursorAlerts).Scan(&pos); err != nil {
 		return 0, fmt.Errorf("start alert cursor: %w", err)
 	}
 	return pos, nil
@@ -34,7 +34,7 @@ func (db *DB) AlertState(ctx context.Context) (int64, []*trail.AlertWindow, erro
 	}
 	defer rollback(tx)
 	var cursor int64
-	if err := tx.QueryRowContext(ctx, "SELECT pos FROM alert_cursor WHERE one = 1").Scan(&cursor); err != nil {
+	if err := tx.QueryRowContext(ctx, "SELECT pos FROM stream_cursors WHERE name = ?", trail.CursorAlerts).Scan(&cursor); err != nil {
 		return 0, nil, fmt.Errorf("read alert cursor: %w", err)
 	}
 	rows, err := tx.QueryContext(ctx, "SELECT state FROM alert_windows")
@@ -64,7 +64,8 @@ func (db *DB) SaveAlertProgress(ctx context.Context, p *trail.AlertProgress) err
 		return fmt.Errorf("save alert progress: %w", err)
 	}
 	defer rollback(tx)
-	res, err := tx.ExecContext(ctx, "UPDATE alert_cursor SET pos = ? WHERE one = 1 AND pos = ?", p.Cursor, p.After)
+	res, err := tx.ExecContext(ctx, "UPDATE stream_cursors SET pos = ? WHERE name = ? AND pos = ?",
+		p.Cursor, trail.CursorAlerts, p.After)
 	if err != nil {
 		return fmt.Errorf("save alert cursor: %w", err)
 	}

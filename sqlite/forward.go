@@ -14,11 +14,26 @@ var _ trail.ForwarderStore = (*DB)(nil)
 // SaveForwarderStatus records forwarder id's progress; the cursor never
 // moves back.
 func (db *DB) SaveForwarderStatus(ctx context.Context, id string, st *trail.ForwarderStatus) error {
-	res, err := db.w.ExecContext(ctx, `UPDATE forwarders SET cursor_pos = max(cursor_pos, ?), pending = ?,
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("save forwarder status: %w", err)
+	}
+	defer rollback(tx)
+	res, err := tx.ExecContext(ctx, `UPDATE forwarders SET pending = ?,
 		state = ?, attempts = ?, last_success_at = ?, last_error = ?, last_error_at = ? WHERE id = ?`,
-		st.Cursor, st.Pending, st.State, st.Attempts, micros(st.LastSuccessAt), st.LastError,
+		st.Pending, st.State, st.Attempts, micros(st.LastSuccessAt), st.LastError,
 		micros(st.LastErrorAt), id)
-	return forwarderRow(res, err, "save forwarder status", id)
+	if err := forwarderRow(res, err, "save forwarder status", id); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE stream_cursors SET pos = max(pos, ?) WHERE name = ?",
+		st.Cursor, trail.CursorForwarder(id)); err != nil {
+		return fmt.Errorf("save forwarder cursor: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("save forwarder status: %w", err)
+	}
+	return nil
 }
 
 // AddDeadLetters adds events to forwarder id's dead-letter list, replacing

@@ -16,7 +16,7 @@ var _ trail.LedgerStore = (*DB)(nil)
 // integrated events.
 func (db *DB) LedgerCursor(ctx context.Context) (int64, error) {
 	var pos int64
-	if err := db.r.QueryRowContext(ctx, "SELECT pos FROM ledger_cursor WHERE one = 1").Scan(&pos); err != nil {
+	if err := db.r.QueryRowContext(ctx, "SELECT pos FROM stream_cursors WHERE name = ?", trail.CursorLedger).Scan(&pos); err != nil {
 		return 0, fmt.Errorf("read ledger cursor: %w", err)
 	}
 	return pos, nil
@@ -117,7 +117,8 @@ func (db *DB) CommitLedger(ctx context.Context, c *trail.LedgerCommit) error {
 		return fmt.Errorf("commit ledger: %w", err)
 	}
 	defer rollback(tx)
-	res, err := tx.ExecContext(ctx, "UPDATE ledger_cursor SET pos = ? WHERE one = 1 AND pos = ?", c.Cursor, c.After)
+	res, err := tx.ExecContext(ctx, "UPDATE stream_cursors SET pos = ? WHERE name = ? AND pos = ?",
+		c.Cursor, trail.CursorLedger, c.After)
 	if err != nil {
 		return fmt.Errorf("commit ledger: %w", err)
 	}

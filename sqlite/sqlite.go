@@ -91,7 +91,9 @@ func open(path string, segments segConfig) (*DB, error) {
 		db.w.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	db.r = sql.OpenDB(newConnector(dsn(path, true)))
+	rc := newConnector(dsn(path, true))
+	rc.check = db.checkFile
+	db.r = sql.OpenDB(rc)
 	n := max(4, runtime.GOMAXPROCS(0))
 	db.r.SetMaxOpenConns(n)
 	db.r.SetMaxIdleConns(n)
@@ -103,7 +105,9 @@ func open(path string, segments segConfig) (*DB, error) {
 	// actor p99 at 2M events: 33 and 29 ms mapped, 4 and 8 ms not, one run
 	// each on a quiet box). An I/O error on a mapped page ends the process
 	// instead of failing one export; the file is local, like the process.
-	db.x = sql.OpenDB(newConnector(dsn(path, true), "PRAGMA mmap_size = 2147418112"))
+	xc := newConnector(dsn(path, true), "PRAGMA mmap_size = 2147418112")
+	xc.check = db.checkFile
+	db.x = sql.OpenDB(xc)
 	db.x.SetMaxOpenConns(2)
 	db.x.SetMaxIdleConns(2)
 	db.settings = tables.New(db.w, db.r, dialect{db})
@@ -166,6 +170,8 @@ func dsn(path string, readOnly bool) string {
 type connector struct {
 	dsn string
 	drv *sqlite3.SQLiteDriver
+	// check, when set, runs before each new connection: see checkFile.
+	check func() error
 }
 
 // newConnector runs pragmas on each new connection, after keeping sorts
@@ -183,7 +189,17 @@ func newConnector(dsn string, pragmas ...string) *connector {
 }
 
 // Connect implements driver.Connector.
-func (c *connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+// A read pool's new connection first checks that the database file is the
+// one opened: SQLite would otherwise create an empty database where a
+// deleted file was, and reads would fail as if tables were missing.
+func (c *connector) Connect(context.Context) (driver.Conn, error) {
+	if c.check != nil {
+		if err := c.check(); err != nil {
+			return nil, err
+		}
+	}
+	return c.drv.Open(c.dsn)
+}
 
 // Driver implements driver.Connector.
 func (c *connector) Driver() driver.Driver { return c.drv }

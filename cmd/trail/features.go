@@ -26,7 +26,7 @@ func (m *Main) newFeatures(db trail.Store) {
 	}
 	if as, ok := db.(alert.Store); ok {
 		m.Alerts = alert.New(alert.Config{Store: as, Writer: m.Writer, Logger: m.Logger,
-			AllowNetworks: m.Config.allowNetworks()})
+			AllowNetworks: m.Config.allowNetworks(), Follower: m.Follower})
 	}
 }
 

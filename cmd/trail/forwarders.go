@@ -33,12 +33,13 @@ func validateForwarders(fs []trail.Forwarder) []error {
 // newForwarders makes the manager that drives every forwarder of db. It
 // exists before the Writer, whose commit hook wakes it; startForwarders
 // starts it.
-func newForwarders(db trail.Store, reg *prometheus.Registry, log *slog.Logger, allow []netip.Prefix) (*forward.Manager, error) {
+func newForwarders(db trail.Store, reg *prometheus.Registry, log *slog.Logger, allow []netip.Prefix, fl *trail.Follower) (*forward.Manager, error) {
 	fs, ok := db.(forward.Store)
 	if !ok {
 		return nil, fmt.Errorf("store %T cannot hold forwarders", db)
 	}
-	return forward.New(forward.Config{Store: fs, Logger: log, Registry: reg, AllowNetworks: allow}), nil
+	return forward.New(forward.Config{Store: fs, Logger: log, Registry: reg, AllowNetworks: allow,
+		Follower: fl}), nil
 }
 
 // allowNetworks is --forward-allow-networks, parsed (Validate checked it).

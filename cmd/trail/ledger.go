@@ -54,7 +54,8 @@ func (m *Main) newLedger() error {
 	if err != nil {
 		return fmt.Errorf("--ledger-key: %w", err)
 	}
-	m.Ledger, err = ledger.New(ls, ledger.Config{Key: key, Origin: origin, Logger: m.Logger})
+	m.Ledger, err = ledger.New(ls, ledger.Config{Key: key, Origin: origin, Logger: m.Logger,
+		Follower: m.Follower})
 	return err
 }
 

@@ -44,7 +44,10 @@ type Main struct {
 	Logger *slog.Logger
 	Store  trail.Store
 	Writer *trail.Writer
-	API    *httpapi.Server
+	// Follower wakes the stream's readers (ledger, forwarders, alerts)
+	// when Writer commits; they poll for other nodes' commits.
+	Follower *trail.Follower
+	API      *httpapi.Server
 	// Ledger seals events into signed checkpoints; its sequencer runs
 	// under the "ledger" lease.
 	Ledger *ledger.Ledger
@@ -124,10 +127,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	reg := prometheus.NewRegistry()
-	if m.Forwarders, err = newForwarders(db, reg, m.Logger, m.Config.allowNetworks()); err != nil {
+	m.Follower = trail.NewFollower()
+	if m.Forwarders, err = newForwarders(db, reg, m.Logger, m.Config.allowNetworks(), m.Follower); err != nil {
 		return err
 	}
-	observe, wake := httpapi.NewMetrics(reg).ObserveCommit, m.Forwarders.Notify
+	observe, wake := httpapi.NewMetrics(reg).ObserveCommit, m.Follower.Notify
 	m.Writer = trail.NewWriter(db, m.Config.CommitMaxEvents, func(cs trail.CommitStats) { observe(cs); wake() })
 	m.newFeatures(db)
 	if err := m.newLedger(); err != nil {

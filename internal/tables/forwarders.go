@@ -10,8 +10,11 @@ import (
 	"github.com/trailhq/trail"
 )
 
+// The cursor is read from stream_cursors (see trail.CursorForwarder), the
+// one table of the stream's readers' cursors.
 const forwarderColumns = `id, tenant, name, kind, managed_by, settings, created_at, updated_at,
-	cursor_pos, pending, state, attempts, last_success_at, last_error, last_error_at`
+	(SELECT pos FROM stream_cursors WHERE name = 'forwarder:' || forwarders.id), pending, state, attempts,
+	last_success_at, last_error, last_error_at`
 
 // CreateForwarder stores f with its cursor at cursor; ECONFLICT when
 // f.Tenant already has a forwarder named f.Name.
@@ -20,9 +23,16 @@ func (t *Tables) CreateForwarder(ctx context.Context, f *trail.Forwarder, cursor
 	if err != nil {
 		return fmt.Errorf("create forwarder: %w", err)
 	}
-	_, err = t.exec(ctx, `INSERT INTO forwarders (id, tenant, name, kind, managed_by, settings,
-		created_at, updated_at, cursor_pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		f.ID, f.Tenant, f.Name, f.Kind, f.ManagedBy, settings, t.d.Time(f.CreatedAt), t.d.Time(f.UpdatedAt), cursor)
+	err = t.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, t.d.Rebind(`INSERT INTO forwarders (id, tenant, name, kind, managed_by,
+			settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			f.ID, f.Tenant, f.Name, f.Kind, f.ManagedBy, settings, t.d.Time(f.CreatedAt), t.d.Time(f.UpdatedAt)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, t.d.Rebind("INSERT INTO stream_cursors (name, pos) VALUES (?, ?)"),
+			trail.CursorForwarder(f.ID), cursor)
+		return err
+	})
 	switch {
 	case t.d.IsUnique(err):
 		return trail.Errorf(trail.ECONFLICT, "a forwarder named %q already exists", f.Name)
@@ -46,7 +56,18 @@ func (t *Tables) UpdateForwarder(ctx context.Context, f *trail.Forwarder) error 
 
 // DeleteForwarder deletes forwarder id, its progress and its dead letters.
 func (t *Tables) DeleteForwarder(ctx context.Context, id string) error {
-	n, err := t.exec(ctx, "DELETE FROM forwarders WHERE id = ?", id)
+	var n int64
+	err := t.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, t.d.Rebind("DELETE FROM forwarders WHERE id = ?"), id)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, t.d.Rebind("DELETE FROM stream_cursors WHERE name = ?"), trail.CursorForwarder(id))
+		return err
+	})
 	return ForwarderRow(n, err, "delete forwarder", id)
 }
 

@@ -1,0 +1,89 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/trailhq/trail"
+
+	"github.com/trailhq/trail/sqlite"
+)
+
+// oldForwarder is a forwarder whose cursor 0007 must carry over.
+func oldForwarder() *trail.Forwarder {
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	return &trail.Forwarder{ID: trail.NewID(at), Name: "siem", Kind: trail.ForwarderWebhook,
+		URI: "https://hooks.example.com/siem", Batch: trail.BatchConfig{Size: 1},
+		ManagedBy: trail.ManagedByAPI, CreatedAt: at, UpdatedAt: at}
+}
+
+// Migration 0007 moves the ledger's and the alert evaluator's cursors from
+// their own tables into stream_cursors, keeping their positions.
+func TestMigrateCursorsCarriedOver(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trail.db")
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateForwarder(context.Background(), oldForwarder(), 5); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Put the file back as it was before 0007, with both cursors moved on.
+	for _, q := range []string{
+		`CREATE TABLE ledger_cursor (one INTEGER PRIMARY KEY CHECK (one = 1), pos INTEGER NOT NULL)`,
+		`INSERT INTO ledger_cursor (one, pos) VALUES (1, 42)`,
+		`CREATE TABLE alert_cursor (one INTEGER PRIMARY KEY CHECK (one = 1), pos INTEGER NOT NULL)`,
+		`INSERT INTO alert_cursor (one, pos) VALUES (1, 17)`,
+		`ALTER TABLE forwarders ADD COLUMN cursor_pos INTEGER NOT NULL DEFAULT 0`,
+		`UPDATE forwarders SET cursor_pos = 99`,
+		`DROP TABLE stream_cursors`,
+		`DELETE FROM schema_migrations WHERE version = 7`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+
+	db = mustOpen(t, path)
+	ctx := context.Background()
+	if c, err := db.LedgerCursor(ctx); err != nil || c != 42 {
+		t.Errorf("ledger cursor after migration = %d, %v; want 42", c, err)
+	}
+	if c, _, err := db.AlertState(ctx); err != nil || c != 17 {
+		t.Errorf("alert cursor after migration = %d, %v; want 17", c, err)
+	}
+	f, err := db.Forwarder(ctx, "", "siem")
+	if err != nil || f.Status.Cursor != 99 {
+		t.Errorf("forwarder after migration = %+v, %v; want cursor 99", f, err)
+	}
+}
+
+// A reader connection opened after the database file was deleted fails as
+// unavailable instead of creating an empty database there (whose missing
+// tables would read as internal errors). The followers of the stream make
+// more reads run at once, so the read pool opens connections more often.
+func TestReadAfterFileDeleted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trail.db")
+	db := mustOpen(t, path)
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(path + suffix)
+	}
+	_, err := db.Key(context.Background(), "key_1")
+	if trail.ErrorCode(err) != trail.EUNAVAILABLE {
+		t.Errorf("read after the file was deleted: %v; want %s", err, trail.EUNAVAILABLE)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a database file is back at %s after a read (%v)", path, err)
+	}
+}
