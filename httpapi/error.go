@@ -43,6 +43,9 @@ func httpStatus(err error) int {
 	if errors.Is(err, errIdempotencyMismatch) {
 		return http.StatusUnprocessableEntity
 	}
+	if errors.Is(err, errOTLPMediaType) {
+		return http.StatusUnsupportedMediaType
+	}
 	if status, ok := statusByCode[trail.ErrorCode(err)]; ok {
 		return status
 	}
@@ -83,17 +86,26 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 		s.logger.WarnContext(r.Context(), "unavailable", "id", info(r).id,
 			"method", r.Method, "path", r.URL.Path, "err", err)
 	}
+	if info(r).otlp {
+		writeOTLPError(w, r, httpStatus(err), e)
+		return
+	}
 	writeError(w, httpStatus(err), e)
 }
 
 func writeError(w http.ResponseWriter, status int, e *trail.Error) {
+	setRetryAfter(w, status, e)
+	writeJSON(w, status, errorBody{e})
+}
+
+// setRetryAfter tells clients of a 429 or 503 answer when to try again.
+func setRetryAfter(w http.ResponseWriter, status int, e *trail.Error) {
 	switch {
 	case e.Code == trail.ESTORAGEFULL, e.Code == trail.ESTORAGEREADONLY:
 		w.Header().Set("Retry-After", storageRetryAfterSeconds)
 	case status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
-	writeJSON(w, status, errorBody{e})
 }
 
 // writeJSON answers with v as JSON. Encoding our own types cannot fail.

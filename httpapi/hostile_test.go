@@ -118,10 +118,7 @@ func TestHostileInput(t *testing.T) {
 					t.Errorf("%s %s: status %d, want %d; body: %s", tc.method, tc.path, r.status, tc.status, r.body)
 				}
 				if tc.field != "" {
-					var e apiError
-					if err := json.Unmarshal(r.body, &e); err != nil {
-						t.Fatalf("error body %q: %v", r.body, err)
-					}
+					e := hostileError(t, r)
 					if !namesField(e.Error, tc.field) {
 						t.Errorf("%s %s: error does not name %q: %s", tc.method, tc.path, tc.field, r.body)
 					}
@@ -132,6 +129,26 @@ func TestHostileInput(t *testing.T) {
 			})
 		}
 	})
+}
+
+// hostileError reads r's error: Trail's JSON error, or on the OTLP route
+// the google.rpc.Status that OTLP/HTTP requires, with its BadRequest fields
+// as details.
+func hostileError(t *testing.T, r *response) apiError {
+	t.Helper()
+	if ct := r.header.Get("Content-Type"); ct == "application/x-protobuf" {
+		st := decodeStatus(t, r, ct)
+		e := apiError{Error: trail.Error{Code: st.reason, Message: st.msg}}
+		for _, f := range st.fields {
+			e.Error.Details = append(e.Error.Details, trail.Detail{Field: f})
+		}
+		return e
+	}
+	var e apiError
+	if err := json.Unmarshal(r.body, &e); err != nil {
+		t.Fatalf("error body %q: %v", r.body, err)
+	}
+	return e
 }
 
 func namesField(e trail.Error, field string) bool {

@@ -20,7 +20,7 @@ import (
 
 // newLedgerEnv starts the API with a ledger whose sequencer runs in the
 // background, as trail serve runs it.
-func newLedgerEnv(t *testing.T, s trail.Store) *env {
+func newLedgerEnv(t *testing.T, s trail.Store, opts ...func(*httpapi.Config)) *env {
 	t.Helper()
 	key, err := ledger.LoadOrCreateKey(filepath.Join(t.TempDir(), ledger.KeyFile), "trail.test")
 	if err != nil {
@@ -38,7 +38,7 @@ func newLedgerEnv(t *testing.T, s trail.Store) *env {
 	done := make(chan struct{})
 	go func() { defer close(done); led.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return newEnv(t, s, func(c *httpapi.Config) { c.Ledger = led })
+	return newEnv(t, s, append([]func(*httpapi.Config){func(c *httpapi.Config) { c.Ledger = led }}, opts...)...)
 }
 
 // openCheckpoint fetches a log's checkpoint and opens it with sumdb/note

@@ -84,7 +84,9 @@ func (s *Server) handleOTLPLogs(w http.ResponseWriter, r *http.Request) {
 	ls, err := s.logStore()
 	var mediaType string
 	if err == nil {
-		mediaType, err = execlog.MediaType(r.Header.Get("Content-Type"))
+		if mediaType, err = execlog.MediaType(r.Header.Get("Content-Type")); err != nil {
+			err = errOTLPMediaType
+		}
 	}
 	var body []byte
 	if err == nil {
@@ -188,18 +190,25 @@ func decodeLogCursor(s string) (*trail.LogCursor, error) {
 // OTLPHandler returns the handler of a separate OTLP/HTTP port: the
 // standard logs path POST /v1/logs, with API key authentication
 // (Authorization: Bearer, set through OTEL_EXPORTER_OTLP_HEADERS), so that
-// an OpenTelemetry SDK or collector exports to it with default paths.
+// an OpenTelemetry SDK or collector exports to it with default paths. Every
+// error answer, an unknown path included, is a google.rpc.Status.
 func (s *Server) OTLPHandler() http.Handler {
 	const pattern = "POST /v1/logs"
 	mux := http.NewServeMux()
-	h := s.observe("otlp "+pattern, s.recoverPanic(s.authenticate(trail.ScopeEventsWrite, http.HandlerFunc(s.handleOTLPLogs))))
+	h := s.observe("otlp "+pattern, s.recoverPanic(otlpAnswers(s.authenticate(trail.ScopeEventsWrite, http.HandlerFunc(s.handleOTLPLogs)))))
 	mux.Handle(pattern, h)
 	mux.Handle("/", s.observe("otlp unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/logs" {
+			w.Header().Set("Allow", http.MethodPost)
+			writeOTLPError(w, r, http.StatusMethodNotAllowed, &trail.Error{Code: trail.EINVALID,
+				Message: "method " + r.Method + " is not allowed here; allowed: POST"})
+			return
+		}
 		msg := "this port serves OTLP/HTTP logs only: POST /v1/logs"
 		if strings.HasPrefix(r.URL.Path, "/v1/") {
 			msg += " (traces and metrics are not taken)"
 		}
-		writeError(w, http.StatusNotFound, trail.Errorf(trail.ENOTFOUND, "%s", msg))
+		writeOTLPError(w, r, http.StatusNotFound, trail.Errorf(trail.ENOTFOUND, "%s", msg))
 	})))
 	return mux
 }

@@ -22,6 +22,8 @@ import (
 type requestInfo struct {
 	id  string
 	key *trail.APIKey // set by authenticate
+	// otlp makes error answers google.rpc.Status messages (otlpAnswers).
+	otlp bool
 }
 
 type ctxKey struct{}

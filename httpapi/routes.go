@@ -19,6 +19,10 @@ type route struct {
 	handler http.HandlerFunc
 }
 
+// otlpRoute is the OTLP/HTTP receiver of the API port; its errors are
+// google.rpc.Status messages, as the OTLP specification requires.
+const otlpRoute = "POST /v1/otlp/logs"
+
 // routes is the route table: every route of the API, in one place. The
 // OpenAPI document (openapi.json) must list exactly these; a test checks.
 func (s *Server) routes() []route {
@@ -76,7 +80,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/alerts/rules/{id}/firings", trail.ScopeAdmin, s.handleListFirings},
 
 		{"POST /v1/logs", trail.ScopeEventsWrite, s.handleIngestLogs},
-		{"POST /v1/otlp/logs", trail.ScopeEventsWrite, s.handleOTLPLogs},
+		{otlpRoute, trail.ScopeEventsWrite, s.handleOTLPLogs},
 		{"GET /v1/events/{id}/logs", trail.ScopeEventsRead, s.handleEventLogs},
 	}
 }
@@ -100,6 +104,9 @@ func (s *Server) buildHandler() http.Handler {
 		h := s.checkQuery(rt.pattern, rt.handler)
 		if rt.scope != public {
 			h = s.authenticate(rt.scope, h)
+		}
+		if rt.pattern == otlpRoute {
+			h = otlpAnswers(h)
 		}
 		h = s.recoverPanic(h)
 		h = s.observe(rt.pattern, h)

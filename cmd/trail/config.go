@@ -389,6 +389,9 @@ func (c *Config) setFromYAML(fs *flag.FlagSet, key, value *yaml.Node) error {
 	if f == nil || strings.Contains(name, "-") {
 		return fmt.Errorf("unknown setting %q%s", name, suggestSetting(name))
 	}
+	if u, ok := f.Value.(yaml.Unmarshaler); ok && value.Kind == yaml.SequenceNode {
+		return u.UnmarshalYAML(value) // a setting that also takes a list
+	}
 	if value.Kind != yaml.ScalarNode {
 		return fmt.Errorf("%s: must be a single value, not a list or mapping", name)
 	}

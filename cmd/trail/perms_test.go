@@ -15,8 +15,8 @@ func TestFileModes(t *testing.T) {
 	old := syscall.Umask(0o022)
 	defer syscall.Umask(old)
 	data := filepath.Join(t.TempDir(), "data")
-	_, key := createKey(t, data, "--tenant", "acme", "--scopes", "events:write,events:read")
 	node := startServe(t, "--data", data)
+	_, key := createKey(t, data, "--tenant", "acme", "--scopes", "events:write,events:read")
 	if code, _, _ := post(t, node.URL, key, "modes", 5); code != 201 {
 		t.Fatalf("ingest: status %d", code)
 	}

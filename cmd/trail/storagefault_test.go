@@ -29,8 +29,8 @@ import (
 func TestStorageFull(t *testing.T) {
 	t.Run("SQLite", func(t *testing.T) {
 		data := tmpfs.Mount(t, 48<<20)
-		_, key := createKey(t, data, "--tenant", "acme", "--scopes", "events:write,events:read")
 		node := startServe(t, "--data", data, "--metrics-token", faultMetricsToken)
+		_, key := createKey(t, data, "--tenant", "acme", "--scopes", "events:write,events:read")
 		testStorageFull(t, node, key, filepath.Join(data, "filler"))
 	})
 	t.Run("PostgreSQL", func(t *testing.T) {
@@ -141,8 +141,8 @@ func testStorageFull(t *testing.T, node *serveProc, key, filler string) {
 // next start, so ingest must refuse with 503 and /readyz turn not ready.
 func TestDatabaseFileDeletedSQLite(t *testing.T) {
 	data := t.TempDir()
-	_, key := createKey(t, data, "--tenant", "acme", "--scopes", "events:write,events:read")
 	node := startServe(t, "--data", data)
+	_, key := createKey(t, data, "--tenant", "acme", "--scopes", "events:write,events:read")
 	if code, _, _ := post(t, node.URL, key, "before", 5); code != 201 {
 		t.Fatalf("before: status %d, want 201", code)
 	}
