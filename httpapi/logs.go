@@ -74,7 +74,7 @@ func logRecords(key *trail.APIKey, ins []*trail.LogInput, now time.Time) ([]*tra
 		}
 		out[i] = in.Record(tenant, now)
 	}
-	return out, p.Err()
+	return out, p.ErrIn("logs")
 }
 
 // handleOTLPLogs is the OTLP/HTTP logs receiver (protobuf or JSON, gzip
