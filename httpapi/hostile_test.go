@@ -341,6 +341,9 @@ func (h *hostileEnv) targetedCases() []hostileCase {
 		{"PatchMalformed", "PATCH", "/v1/forwarders/siem", h.acmeAdmin, `{"uri":`, 400, "body"},
 		{"ReplayBadID", "POST", "/v1/forwarders/siem/dead-letters/replay", h.acmeAdmin, `{"event_ids":["x"]}`, 400, "event_ids[0]"},
 		{"ReplayRepeated", "POST", "/v1/forwarders/siem/dead-letters/replay", h.acmeAdmin, `{"event_ids":[],"event_ids":[]}`, 400, "event_ids"},
+		// An empty list is not "no list": it must not replay every dead letter.
+		{"ReplayEmptyList", "POST", "/v1/forwarders/siem/dead-letters/replay", h.acmeAdmin, `{"event_ids":[]}`, 400, "event_ids"},
+		{"ReplayNullList", "POST", "/v1/forwarders/siem/dead-letters/replay", h.acmeAdmin, `{"event_ids":null}`, 400, "event_ids"},
 		{"SchemaRepeatedInDocument", "POST", "/v1/actions/user.created/schemas", h.acmeAdmin, `{"metadata":{"type":"object","type":"string"}}`, 400, "metadata.type"},
 		{"SchemaMalformed", "POST", "/v1/actions/user.created/schemas", h.acmeAdmin, `{`, 400, "body"},
 		{"ValidationRepeated", "PUT", "/v1/validation", h.acmeAdmin, `{"mode":"off","mode":"enforce"}`, 400, "mode"},
