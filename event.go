@@ -46,6 +46,12 @@ type Event struct {
 	// Version is the version of the action's schema that the event follows.
 	Version int    `json:"version"`
 	TraceID string `json:"trace_id,omitempty"`
+
+	// Raw is the event's JSON as stored, set by the store when it reads
+	// or appends the event, so that the event travels as those bytes
+	// (StoredJSON) instead of being encoded again. Whoever changes a
+	// stored event must set Raw to nil.
+	Raw []byte `json:"-"`
 }
 
 // Actor is who (or what) performed the action.
@@ -90,7 +96,7 @@ type Scope struct {
 // actions (keys created, exports, settings changes). The caller appends it
 // like any other event; now is the time it happened.
 func NewSystemEvent(tenant, action string, actor Actor, ctx Context, now time.Time, targets ...Target) *Event {
-	now = now.UTC().Truncate(time.Microsecond)
+	now = NormalTime(now)
 	if targets == nil {
 		targets = []Target{}
 	}

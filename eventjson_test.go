@@ -2,6 +2,7 @@ package trail_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -72,6 +73,19 @@ func TestBatchEventJSON(t *testing.T) {
 			}
 		}
 	}
+	// Encoded filled by hand, without Encode's notes of where Seq goes:
+	// EventJSON finds the place itself.
+	byHand := &trail.Batch{Events: events, Encoded: b.Encoded}
+	for i, e := range events {
+		e.Seq = 31337
+		got, err := byHand.EventJSON(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := json.Marshal(e); string(got) != string(want) {
+			t.Errorf("hand-filled Encoded, event %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
 	// A batch that was not encoded encodes each event afresh.
 	plain := &trail.Batch{Events: events[:1]}
 	events[0].Seq = 42
@@ -80,4 +94,51 @@ func TestBatchEventJSON(t *testing.T) {
 	if string(got) != string(want) {
 		t.Errorf("unencoded batch:\n got %s\nwant %s", got, want)
 	}
+}
+
+// FuzzDecodeEvent checks that the codec reads any event's stored JSON
+// exactly as encoding/json does, keeps the bytes as Raw, and serves them
+// as encoding/json would encode the event (StoredJSON).
+func FuzzDecodeEvent(f *testing.F) {
+	for _, s := range []string{"", "plain", `quote " and \ backslash`, "<html> & \u2028\u2029", "é 日本 🎉", "\x7f\x01\t\n", "bad \xff utf-8"} {
+		f.Add(s, s, int64(1_700_000_000_123_456))
+	}
+	f.Fuzz(func(t *testing.T, text, name string, micros int64) {
+		at := time.UnixMicro(micros % 253_402_300_799_000_000).UTC() // before year 10000
+		meta, _ := json.Marshal(map[string]any{"s": text, "n": 1.5, "list": []any{text, nil, true}})
+		e := &trail.Event{
+			ID: trail.NewID(at), Tenant: "acme", Seq: 7, Action: "user.updated", OccurredAt: at, ReceivedAt: at,
+			Actor:    trail.Actor{Type: "user", ID: text, Name: name, Metadata: meta},
+			Targets:  []trail.Target{{Type: "doc", ID: name, Name: text, Metadata: meta}},
+			Context:  trail.Context{IP: "::1", UserAgent: text, Location: name},
+			Metadata: meta, Version: 2, TraceID: name,
+		}
+		data, err := json.Marshal(e)
+		if err != nil {
+			t.Skip("not encodable")
+		}
+		var want trail.Event
+		if err := json.Unmarshal(data, &want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := trail.DecodeEvent(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got.Raw) != string(data) {
+			t.Fatalf("Raw = %s, want the stored bytes %s", got.Raw, data)
+		}
+		got.Raw = nil
+		if !reflect.DeepEqual(got, &want) {
+			t.Fatalf("decoded\n%+v\nwant\n%+v", got, want)
+		}
+		got.Raw = data
+		served, err := trail.StoredJSON(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := json.Marshal(&want); string(served) != string(again) {
+			t.Fatalf("StoredJSON:\n%s\nencoding/json:\n%s", served, again)
+		}
+	})
 }

@@ -195,13 +195,13 @@ func (in *LogInput) validate(i int, p *Problems) {
 // Record turns a validated input into the record to store for tenant. A
 // record without a time or level gets now and info.
 func (in *LogInput) Record(tenant string, now time.Time) *LogRecord {
-	now = now.UTC().Truncate(time.Microsecond)
+	now = NormalTime(now)
 	r := &LogRecord{
 		ID: NewID(now), Tenant: tenant, TraceID: in.TraceID, SpanID: in.SpanID, Time: now,
 		Level: in.Level, Message: in.Message, Attributes: compactObject(in.Attributes), ReceivedAt: now,
 	}
 	if t, err := time.Parse(time.RFC3339Nano, in.Time); err == nil {
-		r.Time = t.UTC().Truncate(time.Microsecond)
+		r.Time = NormalTime(t)
 	}
 	if r.Level == "" {
 		r.Level = LevelInfo

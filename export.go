@@ -1,9 +1,7 @@
 package trail
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 )
 
@@ -80,7 +78,7 @@ func exportJSON(ctx context.Context, s EventStore, q Query, size chunkSize, fn f
 	x, ok := s.(JSONExporter)
 	if !ok {
 		return ExportEvents(ctx, s, q, func(e *Event) error {
-			b, err := MarshalEvent(e)
+			b, err := StoredJSON(e)
 			if err != nil {
 				return err
 			}
@@ -168,7 +166,7 @@ func (r *chunkReader) read(ctx context.Context, q *Query, c *readChunk) bool {
 func (r *chunkReader) emit(ctx context.Context, fn func([]byte) error) error {
 	for c := range r.full {
 		for i := range c.n {
-			data, err := marshaled(c.Event(i))
+			data, err := servedJSON(c.Event(i))
 			if err == nil {
 				err = fn(data)
 			}
@@ -184,28 +182,13 @@ func (r *chunkReader) emit(ctx context.Context, fn func([]byte) error) error {
 	return ctx.Err()
 }
 
-// marshaled returns an event's stored JSON as json.Marshal writes the
-// event decoded from it. That is the stored JSON itself, unless the event
-// held invalid UTF-8: json.Marshal wrote each bad byte as the escape
-// \ufffd, which decodes to U+FFFD, which json.Marshal writes as is.
-func marshaled(data []byte) ([]byte, error) {
-	if !bytes.Contains(data, []byte(`\ufffd`)) {
-		return data, nil
-	}
-	var e Event
-	if err := json.Unmarshal(data, &e); err != nil {
-		return nil, fmt.Errorf("export: decode event: %w", err)
-	}
-	return json.Marshal(&e)
-}
-
 // cursorAfterJSON returns the cursor after the event whose JSON is data.
 func cursorAfterJSON(q *Query, data []byte) (*Cursor, error) {
-	var e Event
-	if err := json.Unmarshal(data, &e); err != nil {
+	e, err := DecodeEvent(data)
+	if err != nil {
 		return nil, fmt.Errorf("export: decode event: %w", err)
 	}
-	return CursorAfter(q, &e), nil
+	return CursorAfter(q, e), nil
 }
 
 // next sizes the next chunk from the last one's average event, so that a

@@ -73,11 +73,11 @@ func NewAPIKey(name, tenant string, platform bool, scopes []string, expires, now
 	secret := "trail_" + id + "_" + randomHex(32)
 	k := &APIKey{
 		ID: id, Name: name, Tenant: tenant, Platform: platform,
-		Scopes: slices.Clone(scopes), CreatedAt: now.UTC().Truncate(time.Microsecond),
+		Scopes: slices.Clone(scopes), CreatedAt: NormalTime(now),
 		Hash: hashSecret(secret),
 	}
 	if !expires.IsZero() {
-		k.ExpiresAt = expires.UTC().Truncate(time.Microsecond)
+		k.ExpiresAt = NormalTime(expires)
 	}
 	return k, secret, nil
 }

@@ -17,6 +17,7 @@ type Batch struct {
 	// Encoded, when Encode filled it, holds the events' JSON for Seq 0;
 	// stores read each event's JSON through EventJSON.
 	Encoded [][]byte
+	seqAt   []int // where Seq's digits go in each Encoded
 }
 
 // Idempotency identifies a request that a client may retry, and the response

@@ -70,7 +70,7 @@ func NewUser(tenant, email, role, passwordHash string, now time.Time) (*User, er
 	}
 	return &User{
 		ID: "u_" + randomHex(10), Tenant: tenant, Email: email, Role: role,
-		CreatedAt: now.UTC().Truncate(time.Microsecond), PasswordHash: passwordHash,
+		CreatedAt: NormalTime(now), PasswordHash: passwordHash,
 	}, nil
 }
 
@@ -126,7 +126,7 @@ type Session struct {
 // NewSession starts a session for u that lasts at most maxAge. It returns
 // the session and the token for the browser's cookie, which is not stored.
 func NewSession(u *User, ctx Context, maxAge time.Duration, now time.Time) (*Session, string) {
-	now = now.UTC().Truncate(time.Microsecond)
+	now = NormalTime(now)
 	token := randomHex(32)
 	return &Session{
 		ID: "s_" + randomHex(10), Hash: HashSessionToken(token), UserID: u.ID, Tenant: u.Tenant,

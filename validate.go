@@ -274,7 +274,7 @@ func (in *EventInput) validateTime(now time.Time, add func(string, string)) {
 	case t.Year() < 1970:
 		add("occurred_at", "before 1970")
 	default:
-		in.occurredAt = t.UTC().Truncate(time.Microsecond)
+		in.occurredAt = NormalTime(t)
 	}
 }
 
@@ -367,7 +367,7 @@ func validateObject(field string, raw json.RawMessage, clean bool, add func(stri
 // Event turns a validated input into the event to store, with a new id,
 // received_at and the resolved tenant. Call Validate first.
 func (in *EventInput) Event(tenant string, now time.Time) *Event {
-	now = now.UTC().Truncate(time.Microsecond)
+	now = NormalTime(now)
 	e := &Event{
 		ID:         NewID(now),
 		Tenant:     tenant,

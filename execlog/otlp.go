@@ -78,7 +78,7 @@ func Decode(body []byte, mediaType, encoding string, now time.Time) (*Batch, err
 		return nil, trail.Invalid("body", "not an OTLP logs request: "+err.Error())
 	}
 	b := &Batch{Records: []*trail.LogRecord{}}
-	now = now.UTC().Truncate(time.Microsecond)
+	now = trail.NormalTime(now)
 	for _, rl := range req.GetResourceLogs() {
 		resource := attrMap(rl.GetResource().GetAttributes())
 		for _, sl := range rl.GetScopeLogs() {
@@ -218,7 +218,7 @@ func recordTime(lr *logspb.LogRecord, now time.Time) time.Time {
 	if ns == 0 {
 		return now
 	}
-	return time.Unix(0, int64(ns)).UTC().Truncate(time.Microsecond)
+	return trail.NormalTime(time.Unix(0, int64(ns)))
 }
 
 // level maps a record's severity to a Trail level: its text when that

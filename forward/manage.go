@@ -27,7 +27,7 @@ func Create(ctx context.Context, s trail.ForwarderStore, f *trail.Forwarder, now
 	if err := Prepare(f); err != nil {
 		return err
 	}
-	now = now.UTC().Truncate(time.Microsecond)
+	now = trail.NormalTime(now)
 	f.ID, f.CreatedAt, f.UpdatedAt = trail.NewID(now), now, now
 	if f.ManagedBy == "" {
 		f.ManagedBy = trail.ManagedByAPI
@@ -84,7 +84,7 @@ func Patch(f *trail.Forwarder, patch []byte, now time.Time) (*trail.Forwarder, e
 		return nil, err
 	}
 	next.ID, next.Tenant, next.Name, next.Kind, next.ManagedBy = f.ID, f.Tenant, f.Name, f.Kind, f.ManagedBy
-	next.CreatedAt, next.UpdatedAt, next.Start = f.CreatedAt, now.UTC().Truncate(time.Microsecond), f.Start
+	next.CreatedAt, next.UpdatedAt, next.Start = f.CreatedAt, trail.NormalTime(now), f.Start
 	if err := Prepare(next); err != nil {
 		return nil, err
 	}

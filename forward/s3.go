@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -165,11 +164,13 @@ func tenantDir(tenant string) string {
 func gzipJSONLines(evs []*trail.Event) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	enc := json.NewEncoder(zw)
 	for _, e := range evs {
-		if err := enc.Encode(e); err != nil {
-			return nil, fmt.Errorf("encode event %s: %w", e.ID, err)
+		data, err := eventJSON(e)
+		if err != nil {
+			return nil, err
 		}
+		zw.Write(data)
+		zw.Write([]byte{'\n'}) // a gzip.Writer's error comes again from Close
 	}
 	if err := zw.Close(); err != nil {
 		return nil, err

@@ -36,6 +36,17 @@ func batchID(evs []*trail.Event, single bool) string {
 	return "batch_" + hex.EncodeToString(h[:16])
 }
 
+// eventJSON is the event's JSON as stored (trail.StoredJSON): forwarders
+// send the bytes the store keeps and the ledger hashes, never a second
+// encoding of their own.
+func eventJSON(e *trail.Event) ([]byte, error) {
+	data, err := trail.StoredJSON(e)
+	if err != nil {
+		return nil, fmt.Errorf("encode event %s: %w", e.ID, err)
+	}
+	return data, nil
+}
+
 // sender delivers batches to one destination. send returns nil once the
 // destination acknowledged the whole batch.
 type sender interface {

@@ -118,7 +118,7 @@ func syncOne(ctx context.Context, s Store, f trail.Forwarder, old *trail.Forward
 	if len(changed) == 0 {
 		return nil, nil
 	}
-	f.ID, f.CreatedAt, f.UpdatedAt = old.ID, old.CreatedAt, now.UTC().Truncate(time.Microsecond)
+	f.ID, f.CreatedAt, f.UpdatedAt = old.ID, old.CreatedAt, trail.NormalTime(now)
 	if err := s.UpdateForwarder(ctx, &f); err != nil {
 		return nil, err
 	}

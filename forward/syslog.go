@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -118,11 +117,11 @@ func (s *syslogSender) connect(ctx context.Context) error {
 // format builds one RFC 5424 message:
 // <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG,
 // with the action (cut to the 32 characters MSGID allows) as MSGID and the
-// event's JSON as MSG.
+// event's JSON, as stored, as MSG.
 func (s *syslogSender) format(e *trail.Event) ([]byte, error) {
-	body, err := json.Marshal(e)
+	body, err := eventJSON(e)
 	if err != nil {
-		return nil, fmt.Errorf("encode event %s: %w", e.ID, err)
+		return nil, err
 	}
 	msgID := e.Action
 	if len(msgID) > 32 {

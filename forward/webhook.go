@@ -6,7 +6,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -41,15 +40,9 @@ func newWebhook(f *trail.Forwarder, now func() time.Time, g *Guard) *webhook {
 }
 
 func (w *webhook) send(ctx context.Context, b *batch) error {
-	var body []byte
-	var err error
-	if w.f.Batch.Size > 1 {
-		body, err = json.Marshal(b.events)
-	} else {
-		body, err = json.Marshal(b.events[0])
-	}
+	body, err := webhookBody(b.events, w.f.Batch.Size > 1)
 	if err != nil {
-		return permanent(fmt.Errorf("encode events: %w", err))
+		return permanent(err)
 	}
 	// Every attempt is signed anew: the timestamp says when this request
 	// was sent, so that receivers can reject old requests replayed later.
@@ -77,6 +70,27 @@ func (w *webhook) send(ctx context.Context, b *batch) error {
 		req.Header.Set("Authorization", "Bearer "+w.f.Token)
 	}
 	return doHTTP(w.client, req)
+}
+
+// webhookBody is one event's JSON exactly as stored, the body of GET
+// /v1/events/{id}, or with array set the JSON array of the events' stored
+// JSON: what json.Marshal writes for the events, without encoding them.
+func webhookBody(evs []*trail.Event, array bool) ([]byte, error) {
+	if !array {
+		return eventJSON(evs[0])
+	}
+	body := []byte{'['}
+	for i, e := range evs {
+		data, err := eventJSON(e)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, data...)
+	}
+	return append(body, ']'), nil
 }
 
 func (w *webhook) close() error {

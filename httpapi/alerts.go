@@ -96,7 +96,7 @@ func (s *Server) newRule(caller *trail.APIKey, req *ruleRequest) (*trail.AlertRu
 		}
 		cond.Window = trail.Duration(d)
 	}
-	now := s.now().UTC().Truncate(time.Microsecond)
+	now := trail.NormalTime(s.now())
 	rule := &trail.AlertRule{ID: "ar_" + trail.NewID(now), Tenant: tenant, Name: req.Name, Filter: req.Filter,
 		Condition: cond, Webhook: req.Webhook, CreatedAt: now, CreatedBy: caller.ID}
 	if hasControl(req.Name) {

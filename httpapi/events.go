@@ -182,7 +182,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, q *trail.Que
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// handleGetEvent returns one event; another tenant's event is "not found",
+// handleGetEvent returns one event, its JSON as stored; another tenant's event is "not found",
 // so that its existence is not revealed.
 func (s *Server) handleGetEvent(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
@@ -195,5 +195,11 @@ func (s *Server) handleGetEvent(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, fmt.Errorf("get event: %w", err))
 		return
 	}
-	writeJSON(w, http.StatusOK, e)
+	// The stored bytes as they are, which forwarders send too.
+	data, err := trail.StoredJSON(e)
+	if err != nil {
+		s.error(w, r, fmt.Errorf("get event: %w", err))
+		return
+	}
+	writeRawJSON(w, http.StatusOK, data)
 }

@@ -2,12 +2,10 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
 
-	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/trailhq/trail"
 )
 
@@ -45,16 +43,12 @@ func StreamExport(ctx context.Context, w http.ResponseWriter, s trail.EventStore
 	return x.started, err
 }
 
-// decodeExported decodes an event's JSON for the keep filter. The JSON v2
-// decoder reads what encoding/json wrote about three times faster;
-// anything it rejects is read by encoding/json, as the stores do.
+// decodeExported decodes an event's JSON for the keep filter, with the
+// root's codec, as the stores do. The event is not kept past keep.
 func decodeExported(data []byte) (*trail.Event, error) {
-	var e trail.Event
-	if err := jsonv2.Unmarshal(data, &e); err != nil {
-		e = trail.Event{}
-		if err := json.Unmarshal(data, &e); err != nil {
-			return nil, fmt.Errorf("export: decode event: %w", err)
-		}
+	e, err := trail.DecodeEvent(data)
+	if err != nil {
+		return nil, fmt.Errorf("export: decode event: %w", err)
 	}
-	return &e, nil
+	return e, nil
 }

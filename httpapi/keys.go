@@ -124,7 +124,7 @@ func (s *Server) handleRevokeKey(w http.ResponseWriter, r *http.Request) {
 			s.error(w, r, fmt.Errorf("record key revocation: %w", err))
 			return
 		}
-		now := s.now().UTC().Truncate(time.Microsecond)
+		now := trail.NormalTime(s.now())
 		if err := s.store.RevokeKey(r.Context(), scope, k.ID, now); err != nil {
 			s.error(w, r, fmt.Errorf("revoke key: %w", err))
 			return

@@ -78,7 +78,7 @@ func (s *Server) handleSetRetention(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		req.Tenant, err = adminTenant(apiKey(r), req.Tenant)
 	}
-	p := &trail.RetentionPolicy{Tenant: req.Tenant, Days: req.Days, UpdatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	p := &trail.RetentionPolicy{Tenant: req.Tenant, Days: req.Days, UpdatedAt: trail.NormalTime(s.now())}
 	if err == nil {
 		err = s.record(r, p.Tenant, "retention.changed", map[string]int{"days": p.Days})
 	}
@@ -151,7 +151,7 @@ func (s *Server) newHold(caller *trail.APIKey, req *holdRequest) (*trail.Hold, e
 	if err != nil {
 		return nil, err
 	}
-	now := s.now().UTC().Truncate(time.Microsecond)
+	now := trail.NormalTime(s.now())
 	h := &trail.Hold{ID: "h_" + trail.NewID(now), Tenant: tenant, Kind: req.Kind, Reason: req.Reason,
 		CreatedAt: now, CreatedBy: caller.ID}
 	switch req.Kind {
@@ -195,7 +195,7 @@ func holdTime(p *trail.Problems, field, v string) time.Time {
 		p.Add(-1, field, "required: an RFC 3339 timestamp like 2026-11-23T12:00:00Z")
 		return time.Time{}
 	}
-	return t.UTC().Truncate(time.Microsecond)
+	return trail.NormalTime(t)
 }
 
 func holdTarget(h *trail.Hold) trail.Target { return trail.Target{Type: "legal_hold", ID: h.ID} }

@@ -47,7 +47,7 @@ func eventMonths(batches []*trail.Batch) map[time.Time]bool {
 
 // appendOnce runs one append transaction.
 func (db *DB) appendOnce(ctx context.Context, batches []*trail.Batch) error {
-	a := &appender{now: db.now().UTC().Truncate(time.Microsecond)}
+	a := &appender{now: trail.NormalTime(db.now())}
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		a.tx = tx
 		return a.appendAll(ctx, batches)
@@ -161,7 +161,7 @@ func (a *appender) advanceSeqs(ctx context.Context, tenants []string, counts map
 func undo(batches []*trail.Batch) {
 	for _, b := range batches {
 		for _, e := range b.Events {
-			e.Seq, e.Pos = 0, 0
+			e.Seq, e.Pos, e.Raw = 0, 0, nil
 		}
 	}
 }
@@ -188,12 +188,12 @@ func copyEvents(ctx context.Context, tx pgx.Tx, batches []*trail.Batch) error {
 	actions := map[[2]string]bool{}
 	for _, b := range batches {
 		for i, e := range b.Events {
-			e.OccurredAt = e.OccurredAt.UTC().Truncate(time.Microsecond)
-			e.ReceivedAt = e.ReceivedAt.UTC().Truncate(time.Microsecond)
+			e.OccurredAt, e.ReceivedAt = trail.NormalTime(e.OccurredAt), trail.NormalTime(e.ReceivedAt)
 			data, err := b.EventJSON(i)
 			if err != nil {
 				return fmt.Errorf("event %s: %w", e.ID, err)
 			}
+			e.Raw = data
 			row, err := eventRow(e, data)
 			if err != nil {
 				return err

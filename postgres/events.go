@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -102,14 +101,15 @@ func queryEvents(ctx context.Context, q querier, query string, args ...any) ([]*
 	return evs, rows.Err()
 }
 
-// decodeEvent rebuilds an event from its stored JSON and stream position.
+// decodeEvent rebuilds an event from its stored JSON and stream position,
+// with the root's codec.
 func decodeEvent(pos int64, data string) (*trail.Event, error) {
-	var e trail.Event
-	if err := json.Unmarshal([]byte(data), &e); err != nil {
+	e, err := trail.DecodeEvent([]byte(data))
+	if err != nil {
 		return nil, fmt.Errorf("decode event at pos %d: %w", pos, err)
 	}
 	e.Pos = pos
-	return &e, nil
+	return e, nil
 }
 
 // pageLimit treats a limit <= 0 as DefaultLimit, like Query does.

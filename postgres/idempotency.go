@@ -41,7 +41,7 @@ func claimKeys(ctx context.Context, tx pgx.Tx, batches []*trail.Batch, now time.
 		if r.CreatedAt.IsZero() {
 			r.CreatedAt = now
 		}
-		r.CreatedAt = r.CreatedAt.UTC().Truncate(time.Microsecond)
+		r.CreatedAt = trail.NormalTime(r.CreatedAt)
 		if r.Body == nil {
 			r.Body = []byte{}
 		}

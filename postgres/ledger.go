@@ -227,7 +227,7 @@ func (db *DB) RecordPruned(ctx context.Context, tenant string, before int64, at 
 		if before <= 0 || last != nil && before <= last.To {
 			return nil
 		}
-		out = &trail.PrunedRange{Tenant: tenant, To: before, Checkpoint: cp, PrunedAt: at.UTC().Truncate(time.Microsecond)}
+		out = &trail.PrunedRange{Tenant: tenant, To: before, Checkpoint: cp, PrunedAt: trail.NormalTime(at)}
 		if last != nil {
 			out.From = last.To
 		}

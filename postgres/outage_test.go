@@ -41,8 +41,10 @@ func TestOutage(t *testing.T) {
 	wantUnavailable(t, "Ping", db.Ping(ctx))
 	_, err = db.AcquireLease(ctx, "retention", "node-a", time.Second)
 	wantUnavailable(t, "AcquireLease", err)
+	_, err = db.Key(ctx, "key-1") // every request reads its key, through database/sql
+	wantUnavailable(t, "Key", err)
 	if took := time.Since(start); took > postgres.ConnectTimeout {
-		t.Errorf("four calls against a stopped database took %v, want under %v", took, postgres.ConnectTimeout)
+		t.Errorf("five calls against a stopped database took %v, want under %v", took, postgres.ConnectTimeout)
 	}
 
 	if err := srv.Start(); err != nil {

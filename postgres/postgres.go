@@ -13,6 +13,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,8 +21,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/trailhq/trail"
-	"github.com/trailhq/trail/internal/secretbox"
+	"github.com/trailhq/trail/internal/tables"
 )
 
 var _ trail.Store = (*DB)(nil)
@@ -47,12 +49,14 @@ type DB struct {
 	Now func() time.Time
 
 	pool  *pgxpool.Pool // everything but page queries
+	std   *sql.DB       // pool through database/sql, for the settings tables
 	pages *pgxpool.Pool // page queries, with pageSettings
 	parts *partitions
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
 
-	secrets *secretbox.Keyring // seals stored secrets; see UseSecrets
+	*settings // users, sessions, keys and the other settings tables
+
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a libpq
@@ -81,6 +85,8 @@ func Open(dsn string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", wrap(err))
 	}
+	db.std = stdlib.OpenDBFromPool(pool)
+	db.settings = tables.New(db.std, db.std, dialect{})
 	mctx, stop := context.WithCancel(context.Background())
 	db.stop = stop
 	db.wg.Add(1)
@@ -124,6 +130,7 @@ func (db *DB) Close() error {
 }
 
 func (db *DB) closePools() {
+	db.std.Close()
 	db.pool.Close()
 	db.pages.Close()
 }

@@ -8,11 +8,6 @@ import (
 	"github.com/trailhq/trail/internal/secretbox"
 )
 
-// UseSecrets makes the store seal the secrets it keeps (forwarder settings,
-// alert rules) with k, and open them with it. Call it right after Open,
-// before the store is used; without it secrets are stored as they are.
-func (db *DB) UseSecrets(k *secretbox.Keyring) { db.secrets = k }
-
 // sealJSONB seals a JSON document for a jsonb column: a sealed value is
 // kept as a JSON string.
 func sealJSONB(k *secretbox.Keyring, doc []byte, context string) ([]byte, error) {
@@ -40,7 +35,7 @@ func openJSONB(k *secretbox.Keyring, stored []byte, context string) ([]byte, err
 // one, and returns how many it sealed. The command line runs it at start
 // and `trail secrets rotate` after adding a new key.
 func (db *DB) ResealSecrets(ctx context.Context) (int, error) {
-	if db.secrets == nil {
+	if db.Secrets() == nil {
 		return 0, nil
 	}
 	n, err := db.reseal(ctx, "forwarders", "settings", true, forwarderContext)
@@ -83,14 +78,14 @@ func (db *DB) reseal(ctx context.Context, table, col string, isJSONB bool, conte
 			}
 			raw = []byte(s)
 		}
-		if !secretbox.NeedsReseal(db.secrets, raw) {
+		if !secretbox.NeedsReseal(db.Secrets(), raw) {
 			continue
 		}
-		plain, err := db.secrets.Open(raw, context(r.id))
+		plain, err := db.Secrets().Open(raw, context(r.id))
 		if err != nil {
 			return n, fmt.Errorf("reseal %s %s: %w", table, r.id, err)
 		}
-		sealed, err := db.secrets.Seal(plain, context(r.id))
+		sealed, err := db.Secrets().Seal(plain, context(r.id))
 		if err != nil {
 			return n, fmt.Errorf("reseal %s %s: %w", table, r.id, err)
 		}

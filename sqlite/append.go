@@ -111,12 +111,12 @@ func (a *appender) appendEvent(ctx context.Context, b *trail.Batch, i int) error
 	}
 	e.Seq, e.Pos = seq, a.pos
 	a.pos++
-	e.OccurredAt = e.OccurredAt.UTC().Truncate(time.Microsecond)
-	e.ReceivedAt = e.ReceivedAt.UTC().Truncate(time.Microsecond)
+	e.OccurredAt, e.ReceivedAt = trail.NormalTime(e.OccurredAt), trail.NormalTime(e.ReceivedAt)
 	data, err := b.EventJSON(i)
 	if err != nil {
 		return fmt.Errorf("event %s: %w", e.ID, err)
 	}
+	e.Raw = data
 	seg, err := a.segment(ctx, e)
 	if err != nil {
 		return err
@@ -201,7 +201,7 @@ func (a *appender) storeKey(ctx context.Context, k *trail.Idempotency) error {
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = a.now
 	}
-	r.CreatedAt = r.CreatedAt.UTC().Truncate(time.Microsecond)
+	r.CreatedAt = trail.NormalTime(r.CreatedAt)
 	if r.Body == nil {
 		r.Body = []byte{}
 	}
@@ -219,7 +219,7 @@ func (a *appender) storeKey(ctx context.Context, k *trail.Idempotency) error {
 func (a *appender) undo(batches []*trail.Batch) {
 	for _, b := range batches {
 		for _, e := range b.Events {
-			e.Seq, e.Pos = 0, 0
+			e.Seq, e.Pos, e.Raw = 0, 0, nil
 		}
 	}
 }

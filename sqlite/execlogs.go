@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/trailhq/trail"
 )
@@ -13,6 +11,10 @@ var _ trail.LogStore = (*DB)(nil)
 
 // AppendLogs stores every record in one transaction.
 func (db *DB) AppendLogs(ctx context.Context, logs []*trail.LogRecord) error {
+	rows, err := db.LogRows(logs)
+	if err != nil {
+		return fmt.Errorf("append logs: %w", err)
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("append logs: %w", err)
@@ -23,14 +25,8 @@ func (db *DB) AppendLogs(ctx context.Context, logs []*trail.LogRecord) error {
 		return fmt.Errorf("append logs: %w", err)
 	}
 	defer stmt.Close()
-	for _, r := range logs {
-		r.Time = r.Time.UTC().Truncate(time.Microsecond)
-		r.ReceivedAt = r.ReceivedAt.UTC().Truncate(time.Microsecond)
-		data, err := json.Marshal(r)
-		if err != nil {
-			return fmt.Errorf("append logs: %w", err)
-		}
-		if _, err := stmt.ExecContext(ctx, r.ID, r.Tenant, r.TraceID, r.Time.UnixMicro(), data); err != nil {
+	for _, row := range rows {
+		if _, err := stmt.ExecContext(ctx, row...); err != nil {
 			return fmt.Errorf("append logs: %w", err)
 		}
 	}
@@ -38,42 +34,4 @@ func (db *DB) AppendLogs(ctx context.Context, logs []*trail.LogRecord) error {
 		return fmt.Errorf("append logs: %w", err)
 	}
 	return nil
-}
-
-// TraceLogs returns one page of tenant's trace traceID, by (time, id).
-func (db *DB) TraceLogs(ctx context.Context, tenant, traceID string, after *trail.LogCursor, limit int) ([]*trail.LogRecord, error) {
-	q := "SELECT data FROM exec_logs WHERE tenant = ? AND trace_id = ?"
-	args := []any{tenant, traceID}
-	if after != nil {
-		q += " AND (time, id) > (?, ?)"
-		args = append(args, after.Time.UnixMicro(), after.ID)
-	}
-	rows, err := db.r.QueryContext(ctx, q+" ORDER BY time, id LIMIT ?", append(args, pageLimit(limit))...)
-	if err != nil {
-		return nil, fmt.Errorf("read trace logs: %w", err)
-	}
-	defer rows.Close()
-	logs := []*trail.LogRecord{}
-	for rows.Next() {
-		var data []byte
-		var r trail.LogRecord
-		if err := rows.Scan(&data); err != nil {
-			return nil, fmt.Errorf("read trace logs: %w", err)
-		}
-		if err := json.Unmarshal(data, &r); err != nil {
-			return nil, fmt.Errorf("decode log record: %w", err)
-		}
-		logs = append(logs, &r)
-	}
-	return logs, rows.Err()
-}
-
-// PruneLogs deletes up to limit records older than before.
-func (db *DB) PruneLogs(ctx context.Context, before time.Time, limit int) (int64, error) {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM exec_logs WHERE rowid IN
-		(SELECT rowid FROM exec_logs WHERE time < ? ORDER BY time LIMIT ?)`, before.UnixMicro(), pageLimit(limit))
-	if err != nil {
-		return 0, fmt.Errorf("prune logs: %w", err)
-	}
-	return res.RowsAffected()
 }

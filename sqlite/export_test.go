@@ -36,6 +36,3 @@ func (db *DB) SegmentLevels(ctx context.Context) (map[int]int, error) {
 	}
 	return levels, rows.Err()
 }
-
-// DecodeEvent is decodeEvent, for its fuzz test.
-var DecodeEvent = decodeEvent

@@ -235,7 +235,7 @@ func (db *DB) RecordPruned(ctx context.Context, tenant string, before int64, at 
 	if before <= 0 || last != nil && before <= last.To {
 		return last, nil
 	}
-	r := &trail.PrunedRange{Tenant: tenant, To: before, Checkpoint: cp, PrunedAt: at.UTC().Truncate(time.Microsecond)}
+	r := &trail.PrunedRange{Tenant: tenant, To: before, Checkpoint: cp, PrunedAt: trail.NormalTime(at)}
 	if last != nil {
 		r.From = last.To
 	}

@@ -7,17 +7,12 @@ import (
 	"github.com/trailhq/trail/internal/secretbox"
 )
 
-// UseSecrets makes the store seal the secrets it keeps (forwarder settings,
-// alert rules) with k, and open them with it. Call it right after Open,
-// before the store is used; without it secrets are stored as they are.
-func (db *DB) UseSecrets(k *secretbox.Keyring) { db.secrets = k }
-
 // ResealSecrets seals every stored secret that is plain text (stored
 // before secrets were sealed) or sealed with another key than the current
 // one, and returns how many it sealed. The command line runs it at start
 // and `trail secrets rotate` after adding a new key.
 func (db *DB) ResealSecrets(ctx context.Context) (int, error) {
-	if db.secrets == nil {
+	if db.Secrets() == nil {
 		return 0, nil
 	}
 	n, err := db.reseal(ctx, "forwarders", "settings", forwarderContext)
@@ -47,7 +42,7 @@ func (db *DB) reseal(ctx context.Context, table, col string, context func(id str
 			rows.Close()
 			return 0, fmt.Errorf("reseal %s: %w", table, err)
 		}
-		if secretbox.NeedsReseal(db.secrets, r.stored) {
+		if secretbox.NeedsReseal(db.Secrets(), r.stored) {
 			todo = append(todo, r)
 		}
 	}
@@ -56,11 +51,11 @@ func (db *DB) reseal(ctx context.Context, table, col string, context func(id str
 	}
 	n := 0
 	for _, r := range todo {
-		plain, err := db.secrets.Open(r.stored, context(r.id))
+		plain, err := db.Secrets().Open(r.stored, context(r.id))
 		if err != nil {
 			return n, fmt.Errorf("reseal %s %s: %w", table, r.id, err)
 		}
-		sealed, err := db.secrets.Seal(plain, context(r.id))
+		sealed, err := db.Secrets().Seal(plain, context(r.id))
 		if err != nil {
 			return n, fmt.Errorf("reseal %s %s: %w", table, r.id, err)
 		}

@@ -23,7 +23,7 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/trailhq/trail"
-	"github.com/trailhq/trail/internal/secretbox"
+	"github.com/trailhq/trail/internal/tables"
 )
 
 var _ trail.Store = (*DB)(nil)
@@ -41,10 +41,11 @@ type DB struct {
 	path string
 	file os.FileInfo // the database file as opened; see checkFile
 
-	secrets *secretbox.Keyring // seals stored secrets; see UseSecrets
-	w       *sql.DB            // the one write connection: SQLite has one writer
-	r       *sql.DB            // a pool of read-only connections
-	x       *sql.DB            // read-only connections that map the file, for exports
+	*settings // users, sessions, keys and the other settings tables
+
+	w *sql.DB // the one write connection: SQLite has one writer
+	r *sql.DB // a pool of read-only connections
+	x *sql.DB // read-only connections that map the file, for exports
 
 	segments  segConfig
 	mergeWake chan struct{}
@@ -105,6 +106,7 @@ func open(path string, segments segConfig) (*DB, error) {
 	db.x = sql.OpenDB(newConnector(dsn(path, true), "PRAGMA mmap_size = 2147418112"))
 	db.x.SetMaxOpenConns(2)
 	db.x.SetMaxIdleConns(2)
+	db.settings = tables.New(db.w, db.r, dialect{db})
 	db.startMerger()
 	db.startCheckpointer()
 	return db, nil

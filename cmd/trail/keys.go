@@ -267,7 +267,7 @@ func keysRevoke(ctx context.Context, env *Env, args []string) error {
 // leaves a record of a revocation that a retry completes, never a
 // revocation without its record.
 func revokeKey(ctx context.Context, s trail.Store, k *trail.APIKey, now time.Time) error {
-	now = now.UTC().Truncate(time.Microsecond)
+	now = trail.NormalTime(now)
 	if err := recordKeyEvent(ctx, s, ActionKeyRevoked, k, now); err != nil {
 		return fmt.Errorf("record %s: %w", ActionKeyRevoked, err)
 	}

@@ -49,7 +49,14 @@ func UseSecrets(cfg Config, db trail.Store) error {
 }
 
 const secretsUsage = `Usage:
+  trail secrets init --secrets-key FILE
   trail secrets rotate
+
+init creates a secrets key file (0600) for nodes that must share one: with
+several nodes on one PostgreSQL, or when the ledger key is mounted
+read-only (Kubernetes and Compose secrets), make it once, hand the same file
+to every node and point --secrets-key at it. A file that exists is left as
+it is. trail serve creates one by itself where it can write.
 
 rotate puts a new key in the secrets key file (--secrets-key, default
 secrets.key beside the ledger key, in the data folder), encrypts every secret in the store again
@@ -62,8 +69,36 @@ several nodes on one PostgreSQL, every node must read the same file.
 // runSecrets runs `trail secrets rotate`.
 func runSecrets(ctx context.Context, env *Env, args []string) error {
 	return runGroup(ctx, env, "secrets", secretsUsage, args, []command{
+		{"init", "create a secrets key file to share between nodes", secretsInit},
 		{"rotate", "encrypt the stored secrets under a new key", secretsRotate},
 	})
+}
+
+// secretsInit creates the secrets key file that --secrets-key names, with
+// one new key, unless it exists. It opens no store.
+func secretsInit(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("trail secrets init", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	path := fs.String("secrets-key", "", "the key `file` to create (required)")
+	fs.Usage = func() {
+		fmt.Fprint(env.Stderr, secretsUsage, "\nFlags of trail secrets init:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("secrets init: unexpected argument %q", fs.Arg(0))
+	}
+	if *path == "" {
+		return usageErrorf("secrets init: --secrets-key FILE is required")
+	}
+	k, err := secretbox.LoadOrCreate(*path)
+	if err != nil {
+		return fmt.Errorf("--secrets-key: %w", err)
+	}
+	fmt.Fprintf(env.Stdout, "secrets key %s: %d key(s), mode 0600; give every node this file\n", k.Path(), len(k.IDs()))
+	return nil
 }
 
 func secretsRotate(ctx context.Context, env *Env, args []string) error {

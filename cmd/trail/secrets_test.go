@@ -82,3 +82,33 @@ func rawSettings(t *testing.T, path string) string {
 	}
 	return s
 }
+
+// TestSecretsInit makes a shared secrets key file with `trail secrets
+// init`: 0600, left as it is when run again, and used by a server pointed
+// at it instead of one made beside the ledger key.
+func TestSecretsInit(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "shared", "secrets.key")
+	mustCLI(t, nil, "secrets", "init", "--secrets-key", file)
+	first, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
+		t.Errorf("secrets key mode %v, want 0600", fi.Mode().Perm())
+	}
+	mustCLI(t, nil, "secrets", "init", "--secrets-key", file)
+	if again, _ := os.ReadFile(file); string(again) != string(first) {
+		t.Error("a second secrets init changed the existing key file")
+	}
+	if r := runCLI(t, nil, false, "secrets", "init"); r.code != 2 || !strings.Contains(r.stderr, "--secrets-key") {
+		t.Errorf("secrets init without --secrets-key: exit %d, stderr %q; want 2 naming --secrets-key", r.code, r.stderr)
+	}
+	data := t.TempDir()
+	startServe(t, "--data", data, "--secrets-key", file)
+	if _, err := os.Stat(filepath.Join(data, "secrets.key")); !os.IsNotExist(err) {
+		t.Errorf("serve with --secrets-key made its own key in the data folder (stat: %v)", err)
+	}
+	if now, _ := os.ReadFile(file); string(now) != string(first) {
+		t.Error("serve changed the shared secrets key file")
+	}
+}

@@ -39,14 +39,15 @@ func readCompose(t *testing.T) *composeFile {
 }
 
 // TestComposeFile checks that the compose file runs two Trail nodes that
-// share one database and one ledger key, after PostgreSQL is healthy.
+// share one database, one ledger key and one secrets key, after PostgreSQL
+// is healthy.
 func TestComposeFile(t *testing.T) {
 	c := readCompose(t)
 	a, b := c.Services["trail-1"], c.Services["trail-2"]
 	if a.Image == "" || a.Image != b.Image || !strings.Contains(a.Image, "TRAIL_IMAGE") {
 		t.Errorf("images %q and %q, want the same ${TRAIL_IMAGE}", a.Image, b.Image)
 	}
-	for _, k := range []string{"TRAIL_STORE", "TRAIL_LEDGER_KEY"} {
+	for _, k := range []string{"TRAIL_STORE", "TRAIL_LEDGER_KEY", "TRAIL_SECRETS_KEY"} {
 		if a.Environment[k] == "" || a.Environment[k] != b.Environment[k] {
 			t.Errorf("%s: %q and %q, want one shared value", k, a.Environment[k], b.Environment[k])
 		}
@@ -56,12 +57,14 @@ func TestComposeFile(t *testing.T) {
 	}
 	for _, name := range []string{"trail-1", "trail-2"} {
 		svc := c.Services[name]
-		if svc.DependsOn["postgres"].Condition != "service_healthy" || !svc.ReadOnly || len(svc.Secrets) != 1 {
+		if svc.DependsOn["postgres"].Condition != "service_healthy" || !svc.ReadOnly || len(svc.Secrets) != 2 {
 			t.Errorf("%s: depends_on %v, read_only %v, secrets %v", name, svc.DependsOn, svc.ReadOnly, svc.Secrets)
 		}
 	}
-	if c.Secrets["ledger_key"].File == "" {
-		t.Error("no ledger_key secret file")
+	for _, name := range []string{"ledger_key", "secrets_key"} {
+		if c.Secrets[name].File == "" {
+			t.Errorf("no %s secret file", name)
+		}
 	}
 }
 
@@ -79,7 +82,9 @@ func TestComposeNodes(t *testing.T) {
 	os.Chmod(keyDir, 0o755)
 	bin := trailBinary(t)
 	mustRun(t, bin, "ledger", "pubkey", "--ledger-key", keyDir+"/ledger.key", "--ledger-origin", "audit.example.com")
+	mustRun(t, bin, "secrets", "init", "--secrets-key", keyDir+"/secrets.key")
 	os.Chown(keyDir+"/ledger.key", 65532, 65532)
+	os.Chown(keyDir+"/secrets.key", 65532, 65532)
 	sock := socketDir(t, dsn)
 	// The image's user (65532) must reach the test server's socket.
 	os.Chmod(filepath.Dir(sock), 0o711)
@@ -89,7 +94,8 @@ func TestComposeNodes(t *testing.T) {
 		svc := c.Services[name]
 		addr := freeAddr(t)
 		args := []string{"run", "-d", "--name", "trail-test-" + randomName(), "--network", "host",
-			"-v", keyDir + "/ledger.key:" + svc.Environment["TRAIL_LEDGER_KEY"] + ":ro", "-v", sock + ":" + sock,
+			"-v", keyDir + "/ledger.key:" + svc.Environment["TRAIL_LEDGER_KEY"] + ":ro",
+			"-v", keyDir + "/secrets.key:" + svc.Environment["TRAIL_SECRETS_KEY"] + ":ro", "-v", sock + ":" + sock,
 			"-e", "TRAIL_ADDR=" + addr, "-e", "TRAIL_STORE=" + dsn}
 		if svc.ReadOnly {
 			args = append(args, "--read-only")

@@ -58,6 +58,9 @@ type Keyring struct {
 // LoadOrCreate loads the key file at path, creating it with one new key
 // (mode 0600, its folder 0700) if it does not exist.
 func LoadOrCreate(path string) (*Keyring, error) {
+	if _, err := os.Stat(path); err == nil {
+		return Load(path) // its folder may be read-only (a mounted secret)
+	}
 	k, err := newKey()
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/trailhq/trail/internal/secretbox"
+	"github.com/trailhq/trail/internal/tmpfs"
 )
 
 func mustKeyring(t *testing.T) *secretbox.Keyring {
@@ -122,5 +123,26 @@ func TestRotate(t *testing.T) {
 	}
 	if _, err := k.Open(sealed, "c"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestLoadOrCreateReadOnly loads a key file that exists in a read-only
+// folder (a Kubernetes or Compose secret mount) instead of failing to
+// create a temporary file beside it.
+func TestLoadOrCreateReadOnly(t *testing.T) {
+	dir := tmpfs.Mount(t, 1<<20)
+	path := filepath.Join(dir, "secrets.key")
+	if _, err := secretbox.LoadOrCreate(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+		t.Fatalf("remount read-only: %v", err)
+	}
+	k, err := secretbox.LoadOrCreate(path)
+	if err != nil {
+		t.Fatalf("LoadOrCreate of an existing key on a read-only mount: %v", err)
+	}
+	if len(k.IDs()) != 1 {
+		t.Errorf("keys %v, want one", k.IDs())
 	}
 }

@@ -158,6 +158,9 @@ ingress:
 	}
 	checkPod(t, &ss.Spec.Template.Spec)
 	cfg := configFile(t, m)
+	if cfg.SecretsKey != "/data/secrets.key" {
+		t.Errorf("config secrets_key %q, want /data/secrets.key in the volume", cfg.SecretsKey)
+	}
 	if len(cfg.Forwarders) != 1 || cfg.Forwarders[0].Token != "s3cret" {
 		t.Errorf("config forwarders: %+v", cfg.Forwarders)
 	}
@@ -174,6 +177,8 @@ postgresql:
 ledger:
   origin: audit.example.com
   key: "PRIVATE+KEY+audit.example.com+0123abcd+AAAA"
+secretsKey:
+  key: "trail-secrets-key v1\n0123456789abcdef AAAA\n"
 settings:
   log_level: warn
   trust_proxy_headers: true
@@ -221,7 +226,19 @@ func TestPostgreSQLMode(t *testing.T) {
 	if s := secrets[ledgerSecret]; s == nil || !strings.HasPrefix(s.StringData["ledger.key"], "PRIVATE+KEY") {
 		t.Errorf("the ledger key secret %q: %+v", ledgerSecret, s)
 	}
+	var secretsKeySecret string
+	for _, v := range pod.Volumes {
+		if v.Name == "secrets-key" && v.Secret != nil {
+			secretsKeySecret = v.Secret.SecretName
+		}
+	}
+	if s := secrets[secretsKeySecret]; s == nil || !strings.HasPrefix(s.StringData["secrets.key"], "trail-secrets-key") {
+		t.Errorf("the secrets key secret %q: %+v", secretsKeySecret, s)
+	}
 	cfg := configFile(t, m)
+	if cfg.SecretsKey != "/etc/trail/secrets/secrets.key" {
+		t.Errorf("config secrets_key %q, want the mounted shared key", cfg.SecretsKey)
+	}
 	if cfg.LedgerKey != "/etc/trail/ledger/ledger.key" || cfg.LedgerOrigin != "audit.example.com" || cfg.LogLevel != "warn" {
 		t.Errorf("config file: %+v", cfg)
 	}
@@ -235,7 +252,8 @@ func TestPostgreSQLMode(t *testing.T) {
 func TestPostgreSQLModeNeedsSecrets(t *testing.T) {
 	for values, want := range map[string]string{
 		"mode: postgresql\n": "postgresql.dsn",
-		"mode: postgresql\npostgresql: {dsn: postgres://x@y/z}\n": "ledger.key",
+		"mode: postgresql\npostgresql: {dsn: postgres://x@y/z}\n":                   "ledger.key",
+		"mode: postgresql\npostgresql: {dsn: postgres://x@y/z}\nledger: {key: k}\n": "secretsKey.key",
 		"mode: mysql\n": "mode",
 	} {
 		_, err := helm(t, "template", "t", chart, "--values", writeValues(t, values))
@@ -279,6 +297,7 @@ type config struct {
 	Data         string            `yaml:"data"`
 	LogLevel     string            `yaml:"log_level"`
 	LedgerKey    string            `yaml:"ledger_key"`
+	SecretsKey   string            `yaml:"secrets_key"`
 	LedgerOrigin string            `yaml:"ledger_origin"`
 	Forwarders   []trail.Forwarder `yaml:"forwarders"`
 	Rest         map[string]any    `yaml:",inline"`
@@ -332,7 +351,7 @@ func TestDeployDocValues(t *testing.T) {
 		t.Errorf("image %q", img)
 	}
 	cfg := configFile(t, m)
-	if len(cfg.Forwarders) != 1 || cfg.Forwarders[0].Kind != "webhook" || cfg.LedgerKey == "" {
+	if len(cfg.Forwarders) != 1 || cfg.Forwarders[0].Kind != "webhook" || cfg.LedgerKey == "" || cfg.SecretsKey == "" {
 		t.Errorf("config file: %+v", cfg)
 	}
 }

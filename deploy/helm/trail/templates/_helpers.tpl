@@ -32,11 +32,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and (not .Values.ledger.key) (not .Values.ledger.existingSecret) -}}
 {{- fail "mode postgresql needs ledger.key or ledger.existingSecret: every node must sign checkpoints with the same key (make one with: trail ledger pubkey --ledger-key ledger.key)" -}}
 {{- end -}}
+{{- if and (not .Values.secretsKey.key) (not .Values.secretsKey.existingSecret) -}}
+{{- fail "mode postgresql needs secretsKey.key or secretsKey.existingSecret: every node must encrypt stored secrets with the same key (make one with: trail secrets init --secrets-key secrets.key)" -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
 {{- define "trail.ledgerSecret" -}}
 {{- .Values.ledger.existingSecret | default (printf "%s-ledger" (include "trail.fullname" .)) -}}
+{{- end -}}
+
+{{- define "trail.secretsKeySecret" -}}
+{{- .Values.secretsKey.existingSecret | default (printf "%s-secrets-key" (include "trail.fullname" .)) -}}
 {{- end -}}
 
 {{- define "trail.dsnSecret" -}}
@@ -53,6 +60,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- if or .Values.ledger.key .Values.ledger.existingSecret -}}
 {{- $_ := set $cfg "ledger_key" "/etc/trail/ledger/ledger.key" -}}
+{{- end -}}
+{{- if or .Values.secretsKey.key .Values.secretsKey.existingSecret -}}
+{{- $_ := set $cfg "secrets_key" "/etc/trail/secrets/secrets.key" -}}
+{{- else -}}
+{{/* Not beside a mounted (read-only) ledger key: in the volume. */}}
+{{- $_ := set $cfg "secrets_key" "/data/secrets.key" -}}
 {{- end -}}
 {{- $fwd := concat (.Values.forwarders | default list) (.Values.auditLogForwarders | default list) -}}
 {{- if $fwd -}}
@@ -133,6 +146,11 @@ spec:
           mountPath: /etc/trail/ledger
           readOnly: true
         {{- end }}
+        {{- if or .Values.secretsKey.key .Values.secretsKey.existingSecret }}
+        - name: secrets-key
+          mountPath: /etc/trail/secrets
+          readOnly: true
+        {{- end }}
   volumes:
     - name: tmp
       emptyDir: {}
@@ -148,6 +166,15 @@ spec:
         items:
           - key: {{ .Values.ledger.existingSecretKey }}
             path: ledger.key
+    {{- end }}
+    {{- if or .Values.secretsKey.key .Values.secretsKey.existingSecret }}
+    - name: secrets-key
+      secret:
+        secretName: {{ include "trail.secretsKeySecret" . }}
+        defaultMode: 0440
+        items:
+          - key: {{ .Values.secretsKey.existingSecretKey }}
+            path: secrets.key
     {{- end }}
     {{- if eq .Values.mode "postgresql" }}
     # The PostgreSQL store keeps nothing in the data folder.
