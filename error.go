@@ -107,13 +107,18 @@ func (p *Problems) Add(index int, field, problem string) {
 
 // Err returns nil when there are no problems and an EINVALID *Error listing
 // them all otherwise.
-func (p Problems) Err() error {
+func (p Problems) Err() error { return p.ErrIn("events") }
+
+// ErrIn is Err for problems of the items of the body's list named list
+// ("logs" for execution logs), which the message names them by, as in
+// logs[1].attributes.
+func (p Problems) ErrIn(list string) error {
 	if len(p) == 0 {
 		return nil
 	}
 	msg := p[0].Field + ": " + p[0].Problem
 	if p[0].Index != nil {
-		msg = fmt.Sprintf("events[%d].%s", *p[0].Index, msg)
+		msg = fmt.Sprintf("%s[%d].%s", list, *p[0].Index, msg)
 	}
 	if len(p) > 1 {
 		msg += fmt.Sprintf(" (and %d more problems)", len(p)-1)

@@ -143,7 +143,7 @@ func ParseLogs(body []byte) ([]*LogInput, error) {
 	for i, raw := range raws {
 		ins[i] = decodeLog(i, raw, &p)
 	}
-	return ins, p.Err()
+	return ins, p.ErrIn("logs")
 }
 
 func decodeLog(i int, raw json.RawMessage, p *Problems) *LogInput {

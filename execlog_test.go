@@ -31,6 +31,9 @@ func TestParseLogs(t *testing.T) {
 		{`{"logs":[{"trace_id":"t"}],"logs":[{"trace_id":"u"}]}`, "logs: repeated member name"},
 		{`{"logs":[]}`, "logs"},
 		{`{"trace_id":"t","message":"a\u0000"}`, "body"},
+		// A record of {"logs": [...]} is named by its place there, not as
+		// an event: logs[1].extra, never events[1].extra.
+		{`{"logs":[{"trace_id":"t"},{"trace_id":"t","extra":1}]}`, "logs[1].extra: unknown field"},
 	} {
 		_, err := trail.ParseLogs([]byte(tc.body))
 		if trail.ErrorCode(err) != trail.EINVALID || !strings.Contains(trail.ErrorMessage(err), tc.field) {

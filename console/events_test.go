@@ -223,6 +223,31 @@ func TestExport(t *testing.T) {
 			t.Fatalf("format=xml: status %d, want 400 naming format", resp.StatusCode)
 		}
 	})
+	// The filters come from the form only: a filter in the URL, or a
+	// format given twice, would be read differently by another parser, so
+	// it is a 400 naming it, never an export of more than was asked.
+	t.Run("ErrFiltersOutsideTheForm", func(t *testing.T) {
+		before := len(e.recorded(t, "acme", trail.ActionExportDownloaded))
+		for _, tc := range []struct{ path, body, field string }{
+			{"/export?action=nomatch.x", "format=csv", "action"},
+			{"/export?format=csv", "format=csv", "format"},
+			{"/export", "format=csv&format=jsonl", "format"},
+		} {
+			resp, err := c.Post(e.srv.URL+tc.path, "application/x-www-form-urlencoded",
+				strings.NewReader(tc.body+"&csrf="+url.QueryEscape(token)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), tc.field+":") {
+				t.Errorf("POST %s %s: status %d, want 400 naming %s", tc.path, tc.body, resp.StatusCode, tc.field)
+			}
+		}
+		if after := len(e.recorded(t, "acme", trail.ActionExportDownloaded)); after != before {
+			t.Fatalf("refused exports recorded %d export.downloaded events", after-before)
+		}
+	})
 	// A cross-site link or form cannot export: GET does nothing, and a
 	// POST without the session's CSRF token is refused. Neither records.
 	t.Run("ErrCrossSite", func(t *testing.T) {

@@ -2,8 +2,10 @@ package console
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/httpapi"
@@ -16,6 +18,10 @@ import (
 // make a signed-in browser export, nor record that it did. The filters
 // come from the form's body only.
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, v *viewer) {
+	if err := exportURLParams(query(r)); err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
 	raw := url.Values{}
 	for k, vals := range r.PostForm {
 		if k != "csrf" {
@@ -23,7 +29,11 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, v *viewer)
 		}
 	}
 	format := raw.Get("format")
-	if format != "csv" && format != "jsonl" {
+	switch {
+	case len(raw["format"]) > 1:
+		s.errorPage(w, r, v, trail.Invalid("format", "given more than once"))
+		return
+	case format != "csv" && format != "jsonl":
 		s.errorPage(w, r, v, trail.Invalid("format", "must be csv or jsonl"))
 		return
 	}
@@ -59,4 +69,15 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, v *viewer)
 		}
 		panic(http.ErrAbortHandler) // a broken stream tells the browser the file is incomplete
 	}
+}
+
+// exportURLParams refuses parameters in the export's URL. The filters are
+// read from the form only, so a filter in the URL would be dropped
+// silently and the export would hold more than was asked.
+func exportURLParams(q url.Values) error {
+	var p trail.Problems
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		p.Add(-1, name, "not read from the URL: send the export's filters in the form")
+	}
+	return p.Err()
 }

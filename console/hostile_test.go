@@ -92,6 +92,11 @@ func TestHostileQueries(t *testing.T) {
 		{"/login", "csrf=x&tenant=acme;&email=a@b.c&password=p", "tenant"},
 		{"/export", "csrf=" + token + "&format=csv&action=nomatch.x;", "action"},
 		{"/export", "csrf=" + token + "&format=csv&actoin=x", "actoin"},
+		// A field given twice would be read as its first value by one
+		// parser and its last by another: refused, as in the API.
+		{"/settings/keys", "csrf=" + token + "&name=k&scopes=admin&name=other", "name"},
+		{"/settings/forwarders", "csrf=" + token + "&name=siem&uri=https://h.example.com/x&uri=https://e.example.com/&actions=", "uri"},
+		{"/login", "csrf=x&tenant=acme&tenant=globex&email=a@b.c&password=p", "tenant"},
 	}
 	for i, tt := range posts {
 		t.Run(fmt.Sprintf("POST%s#%d", tt.path, i), func(t *testing.T) {

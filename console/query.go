@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/trailhq/trail"
 )
@@ -54,6 +56,9 @@ func (s *Server) parsePostForm(w http.ResponseWriter, r *http.Request, q url.Val
 	if err != nil {
 		return err
 	}
+	if err := checkRepeats(post); err != nil {
+		return err
+	}
 	form := make(url.Values, len(post)+len(q))
 	for _, v := range []url.Values{post, q} {
 		for k, vals := range v {
@@ -62,6 +67,23 @@ func (s *Server) parsePostForm(w http.ResponseWriter, r *http.Request, q url.Val
 	}
 	r.PostForm, r.Form = post, form
 	return nil
+}
+
+// formLists are the form fields that may be given more than once: the
+// key form's scope checkboxes and the export form's actions.
+var formLists = []string{"scopes", "action"}
+
+// checkRepeats refuses a form field given more than once (but formLists):
+// r.PostFormValue reads the first value, another reader might take the
+// last, and one body must not be read two ways.
+func checkRepeats(post url.Values) error {
+	var p trail.Problems
+	for _, name := range slices.Sorted(maps.Keys(post)) {
+		if len(post[name]) > 1 && !slices.Contains(formLists, name) {
+			p.Add(-1, name, "given more than once")
+		}
+	}
+	return p.Err()
 }
 
 // query returns r's query parameters as strictForms parsed them. routes

@@ -87,6 +87,10 @@ func newIngestBatch(events []*trail.Event, keyID, idemKey string, body []byte, n
 }
 
 func idempotencyKey(r *http.Request) (string, error) {
+	if len(r.Header.Values("Idempotency-Key")) > 1 {
+		// A proxy that reads the last one would see another request.
+		return "", trail.Invalid("Idempotency-Key", "given more than once")
+	}
 	k := r.Header.Get("Idempotency-Key")
 	if len(k) > maxIdempotencyKeyLen {
 		return "", trail.Invalid("Idempotency-Key", fmt.Sprintf("longer than %d characters", maxIdempotencyKeyLen))

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -414,6 +415,15 @@ func decodeReplay(w http.ResponseWriter, r *http.Request, req *replayRequest) er
 	}
 	if err := decodeJSON(body, req); err != nil {
 		return err
+	}
+	// "event_ids": [] (or null) is a list of nothing, not a request for
+	// everything: a client whose list came out empty must not replay
+	// every dead letter. Only a body without event_ids replays all.
+	var given struct {
+		EventIDs json.RawMessage `json:"event_ids"`
+	}
+	if json.Unmarshal(body, &given) == nil && given.EventIDs != nil && len(req.EventIDs) == 0 {
+		return trail.Invalid("event_ids", "empty: list the ids to replay, or leave event_ids out to replay all")
 	}
 	if len(req.EventIDs) > trail.MaxLimit {
 		return trail.Invalid("event_ids", "at most 1000 ids")

@@ -258,6 +258,14 @@ func (h *hostileEnv) targetedCases() []hostileCase {
 		{"RetentionRunSemicolon", "POST", "/v1/retention/run?tenant=x;", h.platform, "", 400, "tenant"},
 		{"ListSemicolonSeparator", "GET", "/v1/events?limit=1;action=x.y", h.acmeReader, "", 400, "limit"},
 		{"ListEncodedSemicolonIsAValue", "GET", "/v1/events?action=x%3B", h.acmeReader, "", 400, "action"},
+		// An empty value is not an absent parameter: "tenant=" from a
+		// template with an empty variable must not mean "every tenant" or
+		// "the operator's own".
+		{"DeleteForwarderEmptyTenant", "DELETE", "/v1/forwarders/siem?tenant=", h.platform, "", 400, "tenant"},
+		{"DeleteForwarderBareTenant", "DELETE", "/v1/forwarders/siem?tenant", h.platform, "", 400, "tenant"},
+		{"RetentionRunEmptyTenant", "POST", "/v1/retention/run?tenant=", h.platform, "", 400, "tenant"},
+		{"ListEmptyTenant", "GET", "/v1/events?tenant=", h.platform, "", 400, "tenant"},
+		{"ListEmptyActorID", "GET", "/v1/events?actor_id=", h.acmeReader, "", 400, "actor_id"},
 
 		// Other tenants' data is not found; weaker keys are forbidden.
 		{"OtherTenantEvent", "GET", "/v1/events/" + h.globexEvent, h.acmeReader, "", 404, ""},
@@ -333,6 +341,9 @@ func (h *hostileEnv) targetedCases() []hostileCase {
 		{"PatchMalformed", "PATCH", "/v1/forwarders/siem", h.acmeAdmin, `{"uri":`, 400, "body"},
 		{"ReplayBadID", "POST", "/v1/forwarders/siem/dead-letters/replay", h.acmeAdmin, `{"event_ids":["x"]}`, 400, "event_ids[0]"},
 		{"ReplayRepeated", "POST", "/v1/forwarders/siem/dead-letters/replay", h.acmeAdmin, `{"event_ids":[],"event_ids":[]}`, 400, "event_ids"},
+		// An empty list is not "no list": it must not replay every dead letter.
+		{"ReplayEmptyList", "POST", "/v1/forwarders/siem/dead-letters/replay", h.acmeAdmin, `{"event_ids":[]}`, 400, "event_ids"},
+		{"ReplayNullList", "POST", "/v1/forwarders/siem/dead-letters/replay", h.acmeAdmin, `{"event_ids":null}`, 400, "event_ids"},
 		{"SchemaRepeatedInDocument", "POST", "/v1/actions/user.created/schemas", h.acmeAdmin, `{"metadata":{"type":"object","type":"string"}}`, 400, "metadata.type"},
 		{"SchemaMalformed", "POST", "/v1/actions/user.created/schemas", h.acmeAdmin, `{`, 400, "body"},
 		{"ValidationRepeated", "PUT", "/v1/validation", h.acmeAdmin, `{"mode":"off","mode":"enforce"}`, 400, "mode"},

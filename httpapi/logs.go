@@ -74,7 +74,7 @@ func logRecords(key *trail.APIKey, ins []*trail.LogInput, now time.Time) ([]*tra
 		}
 		out[i] = in.Record(tenant, now)
 	}
-	return out, p.Err()
+	return out, p.ErrIn("logs")
 }
 
 // handleOTLPLogs is the OTLP/HTTP logs receiver (protobuf or JSON, gzip
@@ -195,7 +195,10 @@ func decodeLogCursor(s string) (*trail.LogCursor, error) {
 func (s *Server) OTLPHandler() http.Handler {
 	const pattern = "POST /v1/logs"
 	mux := http.NewServeMux()
-	h := s.observe("otlp "+pattern, s.recoverPanic(otlpAnswers(s.authenticate(trail.ScopeEventsWrite, http.HandlerFunc(s.handleOTLPLogs)))))
+	// The query is checked as on the API port's route, which takes no
+	// parameters: a stray one is a 400 that names it, never ignored.
+	logs := s.checkQuery("POST /v1/otlp/logs", http.HandlerFunc(s.handleOTLPLogs))
+	h := s.observe("otlp "+pattern, s.recoverPanic(otlpAnswers(s.authenticate(trail.ScopeEventsWrite, logs))))
 	mux.Handle(pattern, h)
 	mux.Handle("/", s.observe("otlp unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/v1/logs" {

@@ -154,6 +154,11 @@ func (s *Server) authenticate(scope string, next http.Handler) http.Handler {
 var errInvalidKey = trail.Errorf(trail.EUNAUTHORIZED, "invalid API key")
 
 func (s *Server) keyFor(r *http.Request) (*trail.APIKey, error) {
+	if len(r.Header.Values("Authorization")) > 1 {
+		// Go reads the first and a proxy may check the last: one request
+		// must not be two callers.
+		return nil, trail.Errorf(trail.EUNAUTHORIZED, "Authorization: given more than once: send one API key")
+	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return nil, trail.Errorf(trail.EUNAUTHORIZED,

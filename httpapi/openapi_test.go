@@ -171,7 +171,7 @@ func scenarioForwarders(sc *specCheck, k scenarioKeys) {
 	sc.do(call{method: "PATCH", path: "/v1/forwarders/siem", secret: k.admin, body: `{"kind":"splunk"}`, status: 400})
 	sc.do(call{method: "GET", path: "/v1/forwarders/siem/dead-letters?limit=10", secret: k.admin, status: 200})
 	sc.do(call{method: "GET", path: "/v1/forwarders/siem/dead-letters?limit=0", secret: k.admin, status: 400, badRequest: true})
-	sc.do(call{method: "POST", path: "/v1/forwarders/siem/dead-letters/replay", secret: k.admin, body: `{"event_ids":[]}`, status: 202})
+	sc.do(call{method: "POST", path: "/v1/forwarders/siem/dead-letters/replay", secret: k.admin, body: `{}`, status: 202})
 	sc.do(call{method: "POST", path: "/v1/forwarders/nope/dead-letters/replay", secret: k.admin, status: 404})
 	sc.do(call{method: "DELETE", path: "/v1/forwarders/siem", secret: k.admin, status: 204})
 	sc.do(call{method: "DELETE", path: "/v1/forwarders/siem", secret: k.admin, status: 404})

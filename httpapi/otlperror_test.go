@@ -93,6 +93,9 @@ func TestOTLPErrorsAreRPCStatus(t *testing.T) {
 		{"TooLarge", otlpPort.URL, "POST", "/v1/logs", acme, strings.Repeat("x", trail.MaxBodyBytes+1), pb, 413, pb, code.Code_RESOURCE_EXHAUSTED, trail.ETOOLARGE, ""},
 		{"Traces", otlpPort.URL, "POST", "/v1/traces", acme, "", pb, 404, pb, code.Code_NOT_FOUND, trail.ENOTFOUND, ""},
 		{"GetLogs", otlpPort.URL, "GET", "/v1/logs", acme, "", js, 405, js, code.Code_UNIMPLEMENTED, trail.EINVALID, ""},
+		// The OTLP port parses its query as strictly as every API route.
+		{"QueryOTLPPort", otlpPort.URL, "POST", "/v1/logs?x=1;", acme, "{}", js, 400, js, code.Code_INVALID_ARGUMENT, trail.EINVALID, "x"},
+		{"UnknownParamOTLPPort", otlpPort.URL, "POST", "/v1/logs?tenant=globex", acme, "{}", js, 400, js, code.Code_INVALID_ARGUMENT, trail.EINVALID, "tenant"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -160,8 +160,13 @@ func checkParams(v url.Values, allowed []string) error {
 	return p.Err()
 }
 
+// checkValue refuses an empty value too: "tenant=" (a template whose
+// variable was empty) is not the same request as no tenant parameter,
+// which for a platform key means every log or the operator's own.
 func checkValue(p *trail.Problems, name, val string) {
 	switch {
+	case val == "":
+		p.Add(-1, name, "empty: give a value or leave the parameter out")
 	case len(val) > maxParamLen:
 		p.Add(-1, name, fmt.Sprintf("longer than %d characters", maxParamLen))
 	case !utf8.ValidString(val):

@@ -289,6 +289,15 @@ func TestBundleEveryField(t *testing.T) {
 			t.Fatalf("a proof with leaf_index twice verified:\n%s", edited[ev])
 		}
 	})
+	// A bundle lists each event once: a repeated event line would count
+	// one event twice in "N events proven".
+	t.Run("EventRepeated", func(t *testing.T) {
+		edited := append(append([]string(nil), lines...), lines[ev])
+		r, _ := ledger.VerifyBundle(strings.NewReader(strings.Join(edited, "\n")), verifier(t, e))
+		if r.OK() {
+			t.Fatalf("a bundle with one event line twice verified: %d events", r.Events)
+		}
+	})
 	t.Run("ErrHeaderFormat", func(t *testing.T) {
 		edited := append([]string(nil), lines...)
 		edited[0] = strings.Replace(lines[0], ledger.BundleFormat, "trail-evidence-bundle/v2", 1)

@@ -61,7 +61,7 @@ func VerifyBundleAcceptInexact(r io.Reader, v note.Verifier) (*BundleReport, err
 func verifyBundle(r io.Reader, v note.Verifier, acceptInexact bool) (*BundleReport, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	bv := &bundleVerifier{key: v, rep: &BundleReport{}, cps: map[string]Checkpoint{}, last: map[string]Checkpoint{},
+	bv := &bundleVerifier{key: v, rep: &BundleReport{}, cps: map[string]Checkpoint{}, last: map[string]Checkpoint{}, seen: map[string]int{},
 		acceptInexact: acceptInexact}
 	for n := 1; sc.Scan(); n++ {
 		line, err := parseBundleLine(sc.Bytes(), n == 1)
@@ -212,6 +212,9 @@ type bundleVerifier struct {
 	rep           *BundleReport
 	cps           map[string]Checkpoint // by log name and size
 	last          map[string]Checkpoint // the latest checkpoint of each log name
+	// seen is the line of each event proven so far, by log name and seq:
+	// an export lists an event once, so a repeat was added by hand.
+	seen map[string]int
 }
 
 func (bv *bundleVerifier) problem(seq int64, kind, detail string) {
@@ -308,6 +311,12 @@ func (bv *bundleVerifier) event(n int, line *bundleLine) {
 		bv.problem(e.Seq, KindModified, fmt.Sprintf("line %d: event %s: %v", n, e.ID, err))
 		return
 	}
+	key := fmt.Sprintf("%s %d", logName(LogOrigin("", e.Tenant)), e.Seq)
+	if first, ok := bv.seen[key]; ok {
+		bv.problem(e.Seq, KindModified, fmt.Sprintf("line %d: event %s is in the bundle twice (first on line %d)", n, e.ID, first))
+		return
+	}
+	bv.seen[key] = n
 	if problem := trail.StoredJSONProblem(line.Event); problem != "" {
 		if !bv.acceptInexact {
 			bv.problem(e.Seq, KindInexact, fmt.Sprintf("line %d: event %s %s: its leaf does not pin that value", n, e.ID, problem))

@@ -59,15 +59,21 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]*Report, error) {
 	// A log's own key (named after its origin, trail ledger pubkey --log)
 	// verifies that log only: the others are not checked, rather than
 	// reported as signed by an unknown key.
+	logKey := false
 	for _, h := range heads {
 		if origin, _, _ := strings.Cut(string(h.Checkpoint), "\n"); v.Key != nil && origin == v.Key.Name() {
-			tenants = []string{h.Tenant}
+			tenants, logKey = []string{h.Tenant}, true
 			break
 		}
 	}
 	// A log that a kept checkpoint names is verified even when the source
 	// lists no checkpoint for it: that is a rollback to show, not skip.
+	// Not with a log's own key: a kept checkpoint of another log (signed
+	// by the same key under that log's name) does not widen the run.
 	for _, msg := range v.Since {
+		if logKey {
+			break
+		}
 		if cp, err := OpenCheckpoint(msg, v.Key); err == nil {
 			if t := originTenant(cp.Origin); !slices.Contains(tenants, t) && checkOrigin(cp, v.Origin, t) == nil {
 				tenants = append(tenants, t)

@@ -206,3 +206,35 @@ func TestVerifyWithLogKey(t *testing.T) {
 		t.Fatalf("reports %+v", reports)
 	}
 }
+
+// TestVerifyWithLogKeySinceOtherLog: a log's own key checks that log only,
+// also when a kept checkpoint of another log (signed by the same key under
+// that log's name) is given: the run must not widen to the other log, so
+// that trail verify can refuse the --since file as one of a log it did not
+// verify (exit status 2), as docs/ledger.md says.
+func TestVerifyWithLogKeySinceOtherLog(t *testing.T) {
+	e := newEnv(t, ledger.Config{})
+	appendEvents(t, e.db, "acme", 3)
+	appendEvents(t, e.db, "globex", 2)
+	e.sequence(t)
+	vkey, err := e.key.LogVerifierKey("trail.test/acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := e.db.LedgerHead(ctxT(t), "globex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := e.led.Verifier()
+	if v.Key, err = ledger.ParseVerifier(vkey); err != nil {
+		t.Fatal(err)
+	}
+	v.Since = [][]byte{head.Checkpoint}
+	reports, err := v.VerifyAll(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) != 1 || reports[0].Tenant != "acme" {
+		t.Fatalf("reports %+v, want acme's only", reports)
+	}
+}
