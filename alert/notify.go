@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/forward"
 )
 
 // Backoff between webhook attempts of one firing.
@@ -70,7 +71,7 @@ func (ev *Evaluator) deliver(ctx context.Context, f *trail.AlertFiring) error {
 	now := ev.cfg.Now().UTC()
 	f.Attempts++
 	if err := ev.send(ctx, r, f); err != nil {
-		f.LastError = err.Error()
+		f.LastError = forward.ErrorText(err)
 		f.NextAttemptAt = now.Add(backoff(f.Attempts))
 		f.GaveUp = f.Attempts >= ev.cfg.MaxAttempts
 		ev.log.Warn("alert webhook failed", "rule", r.ID, "firing", f.ID, "attempt", f.Attempts, "err", err)

@@ -220,3 +220,18 @@ func isRefused(err error) bool {
 	var re *RefusedError
 	return errors.As(err, &re)
 }
+
+// ErrorText is err's text as a tenant may see it in a status or a dead
+// letter: a failed name lookup keeps the name and the reason but not the
+// address of the DNS server Trail asked, which is part of the network
+// Trail runs in.
+func ErrorText(err error) string {
+	s := err.Error()
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.Server != "" {
+		public := *dns
+		public.Server = ""
+		s = strings.ReplaceAll(s, dns.Error(), public.Error())
+	}
+	return s
+}

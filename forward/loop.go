@@ -193,7 +193,7 @@ func (r *runner) attempt(ctx context.Context, b *batch) (int, error) {
 		if n >= failingAfter {
 			r.st.State = trail.ForwarderFailing
 		}
-		r.st.LastError, r.st.LastErrorAt = truncate(err.Error()), r.cfg.Now()
+		r.st.LastError, r.st.LastErrorAt = truncate(ErrorText(err)), r.cfg.Now()
 		if isPermanent(err) || n >= r.f.Retry.MaxAttempts {
 			return n, err
 		}
@@ -230,7 +230,7 @@ func (r *runner) deadLetter(ctx context.Context, b *batch, n int, cause error) e
 	dls := make([]*trail.DeadLetter, len(b.events))
 	for i, e := range b.events {
 		dls[i] = &trail.DeadLetter{EventID: e.ID, Pos: e.Pos, Tenant: e.Tenant, Action: e.Action,
-			Attempts: n, Error: truncate(cause.Error()), FailedAt: now}
+			Attempts: n, Error: truncate(ErrorText(cause)), FailedAt: now}
 	}
 	if err := r.s.AddDeadLetters(ctx, r.f.ID, dls); err != nil {
 		return fmt.Errorf("add dead letters: %w", err)
