@@ -75,10 +75,36 @@ func pageErr(err error) error {
 // parallel workers only add latency. A bitmap heap scan, which reads the
 // events of a scattered page (pagekeys.go), asks the kernel for up to
 // effective_io_concurrency heap pages ahead, so that their reads overlap.
+//
+// The rest take the plan's shape out of the statistics' hands (see
+// docs/storage.md, Query plans). Every page query is written so that one
+// index yields its rows in page order (the filter's own index, or the
+// driving side of a probe), and PostgreSQL is left no way to read a page
+// but an ordered index scan with nested loops: no sorts (one would read
+// every match of the filter before the first row), no bitmap scans (they
+// lose order), no hash or merge joins, no sequential scans. Where a page
+// does need a sort, its query sorts a MATERIALIZED CTE, for which no other
+// path exists. random_page_cost near seq_page_cost stops the planner from
+// preferring, on heap correlation alone, a scan of the all-tenant time
+// index that filters rows by tenant: for a small tenant or the system
+// tenant, that scan walks the whole table. JIT compilation is off: a
+// plan's cost estimate (which the disabled paths above inflate, and which
+// stale statistics can put anywhere) crossing jit_above_cost made
+// PostgreSQL compile a page query for 0.5 to 1 s before running it for a
+// millisecond.
 var pageSettings = map[string]string{
 	"plan_cache_mode":                 "force_generic_plan",
 	"max_parallel_workers_per_gather": "0",
 	"effective_io_concurrency":        "32",
+	"enable_sort":                     "off",
+	"enable_incremental_sort":         "off",
+	"enable_bitmapscan":               "off",
+	"enable_hashjoin":                 "off",
+	"enable_mergejoin":                "off",
+	"enable_hashagg":                  "off",
+	"enable_seqscan":                  "off",
+	"random_page_cost":                "1.1",
+	"jit":                             "off",
 }
 
 // plan is a page query: how it reads targets, its sort key and the index
@@ -111,7 +137,7 @@ func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	expand := !p.target && q.ActorID == "" && q.SortKey() != trail.SortActor && !p.actions.all()
+	expand := (!p.target || p.probe()) && q.ActorID == "" && q.SortKey() != trail.SortActor && !p.actions.all()
 	if expand {
 		if err := expandActions(ctx, tx, p, tenants); err != nil {
 			return nil, err
