@@ -47,9 +47,11 @@ type DB struct {
 
 	pool  *pgxpool.Pool // everything but page queries
 	pages *pgxpool.Pool // page queries, with pageSettings
-	parts *partitions
-	stop  context.CancelFunc
-	wg    sync.WaitGroup
+	parts   *partitions
+	analyze *analyzer
+	stop    context.CancelFunc
+	done    <-chan struct{} // closed by stop
+	wg      sync.WaitGroup
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a libpq
@@ -63,7 +65,7 @@ func Open(dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db := &DB{Now: time.Now, pool: pool, parts: newPartitions()}
+	db := &DB{Now: time.Now, pool: pool, parts: newPartitions(), analyze: newAnalyzer()}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", wrap(err))
@@ -79,7 +81,7 @@ func Open(dsn string) (*DB, error) {
 		return nil, fmt.Errorf("open postgres: %w", wrap(err))
 	}
 	mctx, stop := context.WithCancel(context.Background())
-	db.stop = stop
+	db.stop, db.done = stop, mctx.Done()
 	db.wg.Add(1)
 	go db.maintain(mctx)
 	return db, nil
@@ -140,11 +142,13 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
 // maintain creates the partitions of the coming months ahead of need, so
-// that the first event of a month does not wait for DDL.
+// that the first event of a month does not wait for DDL, and analyzes the
+// current partitions as events are appended (analyze.go).
 func (db *DB) maintain(ctx context.Context) {
 	defer db.wg.Done()
 	t := time.NewTicker(maintainEvery)
 	defer t.Stop()
+	after, appended := int64(DefaultAnalyzeAfter), int64(0)
 	for {
 		select {
 		case <-ctx.Done():
@@ -153,6 +157,14 @@ func (db *DB) maintain(ctx context.Context) {
 			// A failure here is retried at the next tick, and appends
 			// create any partition they need themselves.
 			_ = db.ensureAhead(ctx)
+		case after = <-db.analyze.after:
+		case n := <-db.analyze.appended:
+			appended += n
+			if after > 0 && appended >= after {
+				// A failure waits for the next AnalyzeAfter events.
+				appended = 0
+				_ = db.analyzeHot(ctx)
+			}
 		}
 	}
 }
