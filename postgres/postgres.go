@@ -45,8 +45,8 @@ type DB struct {
 	// partitions to create ahead. Lease expiry uses the database's clock.
 	Now func() time.Time
 
-	pool  *pgxpool.Pool // everything but page queries
-	pages *pgxpool.Pool // page queries, with pageSettings
+	pool    *pgxpool.Pool // everything but page queries
+	pages   *pgxpool.Pool // page queries, with pageSettings
 	parts   *partitions
 	analyze *analyzer
 	stop    context.CancelFunc
