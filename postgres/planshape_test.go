@@ -51,6 +51,10 @@ var planCases = []planCase{
 	{name: "TargetTypeAction", q: trail.Query{TargetType: "document", Actions: []string{"doc.action3"}},
 		want: []string{`Index Scan Backward using events_p\d+_tenant_action_occurred_at_id_idx`, `SubPlan`,
 			`Index Only Scan using event_targets_p\d+_tenant_expr_occurred_at_event_id_type_idx`}},
+	// A rare type drives the page itself (smallType).
+	{name: "RareTargetTypeAction", q: trail.Query{TargetType: "invoice", Actions: []string{"doc.action3"}},
+		want: []string{`Index Only Scan Backward using event_targets_p\d+_tenant_expr_occurred_at_event_id_type_idx`,
+			`Index Scan using events_p\d+_(pkey|occurred_at_id_idx)`}},
 	{name: "TargetTypeActor", q: trail.Query{TargetType: "document", ActorID: "user_00042"},
 		want: []string{`Index Scan Backward using events_p\d+_tenant_actor_id_occurred_at_id_idx`, `SubPlan`}},
 	{name: "TargetAction", q: trail.Query{TargetType: "document", TargetID: "doc_000042", Actions: []string{"doc.action3"}},

@@ -91,7 +91,8 @@ func pageErr(err error) error {
 // plan's cost estimate (which the disabled paths above inflate, and which
 // stale statistics can put anywhere) crossing jit_above_cost made
 // PostgreSQL compile a page query for 0.5 to 1 s before running it for a
-// millisecond.
+// millisecond. Plans stay generic: under these settings a custom plan
+// would choose the same scans, after 2 to 10 ms of planning per page.
 var pageSettings = map[string]string{
 	"plan_cache_mode":                 "force_generic_plan",
 	"max_parallel_workers_per_gather": "0",
@@ -110,12 +111,15 @@ var pageSettings = map[string]string{
 // plan is a page query: how it reads targets, its sort key and the index
 // scans to merge.
 type plan struct {
-	q        *trail.Query
-	target   bool   // read through event_targets
-	byKeys   bool   // read the page's keys, then its events (see pagekeys.go)
-	keyCol   string // the sort key column before occurred_at and id, or ""
-	actions  actionFilter
-	branches []branch
+	q      *trail.Query
+	target bool   // read through event_targets
+	byKeys bool   // read the page's keys, then its events (see pagekeys.go)
+	keyCol string // the sort key column before occurred_at and id, or ""
+	// typeDriven: a target type filter with others, whose type is small
+	// enough to drive the page (see smallType)
+	typeDriven bool
+	actions    actionFilter
+	branches   []branch
 }
 
 // branch is one ordered index scan: one tenant (nil for every tenant) and,
@@ -137,6 +141,11 @@ func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p.probe() && q.ActorID == "" {
+		if p.typeDriven, err = smallType(ctx, tx, q.TargetType, tenants); err != nil {
+			return nil, err
+		}
+	}
 	expand := (!p.target || p.probe()) && q.ActorID == "" && q.SortKey() != trail.SortActor && !p.actions.all()
 	if expand {
 		if err := expandActions(ctx, tx, p, tenants); err != nil {
@@ -150,6 +159,37 @@ func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 	}
 	p.byKeys = p.scattered() && tenants[0] != nil
 	return p, nil
+}
+
+// smallTypeRows is the most index entries of a target type (over the
+// visible tenants) for which the type drives a page it is filtered with.
+const smallTypeRows = 1000
+
+// smallType reports whether target type typ has fewer than smallTypeRows
+// entries in tenants' events, counted from event_targets_by_type with a
+// cap, so that it costs at most that many index entries. A page that
+// filters on a type and an action (or sorts) is driven by the action's
+// index with a type lookup per event (plan.probe), which is right when the
+// type is common, as types mostly are; for a rare type it would walk the
+// action's events until a page of the type is found, so a small type
+// drives the page itself: each of its entries looks up its event.
+func smallType(ctx context.Context, tx querier, typ string, tenants []*string) (bool, error) {
+	var a args
+	where := typeCond + a.add(typ)
+	if tenants[0] != nil {
+		ts := make([]string, len(tenants))
+		for i, t := range tenants {
+			ts[i] = *t
+		}
+		where += " AND g.tenant = ANY(" + a.add(ts) + ")"
+	}
+	rows, err := tx.Query(ctx, "SELECT count(*) FROM (SELECT 1 FROM event_targets AS g WHERE "+where+
+		" LIMIT "+strconv.Itoa(smallTypeRows)+") AS c", a...)
+	if err != nil {
+		return false, err
+	}
+	n, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[int])
+	return n < smallTypeRows, err
 }
 
 // visibleTenants lists the tenants whose index ranges a query of scope

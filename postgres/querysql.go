@@ -59,7 +59,7 @@ func (p *plan) distinct() bool {
 // event), so a page of "documents changed by this actor" walks the actor's
 // events, not every document's.
 func (p *plan) probe() bool {
-	return p.target && p.q.TargetID == "" && p.needsEvent()
+	return p.target && p.q.TargetID == "" && p.needsEvent() && !p.typeDriven
 }
 
 // unordered reports whether no index yields the page in its order: a sort
@@ -73,7 +73,7 @@ func (p *plan) unordered() bool {
 	if p.keyCol == "" {
 		return false
 	}
-	if q.TargetID != "" {
+	if q.TargetID != "" || p.typeDriven {
 		return true
 	}
 	others := []string{q.ActorType, q.ActorName, q.TraceID, q.IP}
