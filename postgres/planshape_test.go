@@ -19,11 +19,16 @@ type planCase struct {
 	q      trail.Query
 	want   []string // patterns every plan must match
 	sorted bool     // the query sorts a MATERIALIZED CTE (plan.unordered)
+	all    bool     // read with a platform key (every tenant)
 }
 
 var planCases = []planCase{
 	{name: "Newest", q: trail.Query{},
 		want: []string{`Index Scan Backward using events_p\d+_tenant_occurred_at_id_idx`}},
+	{name: "EveryTenantNewest", q: trail.Query{}, all: true,
+		want: []string{`Index Scan Backward using events_p\d+_occurred_at_id_idx`}},
+	{name: "EveryTenantActorID", q: trail.Query{ActorID: "user_00042"}, all: true,
+		want: []string{`Index Only Scan Backward using events_p\d+_tenant_actor_id_occurred_at_id_idx`}},
 	{name: "Oldest", q: trail.Query{Desc: false},
 		want: []string{`Index Scan using events_p\d+_tenant_occurred_at_id_idx`}},
 	{name: "Action", q: trail.Query{Actions: []string{"doc.action3"}},
@@ -94,7 +99,7 @@ func checkPlans(t *testing.T, db *postgres.DB, phase string) {
 		for _, c := range planCases {
 			t.Run(c.name, func(t *testing.T) {
 				q := c.q
-				q.Scope, q.Limit = trail.Scope{Tenant: "org00"}, 50
+				q.Scope, q.Limit = trail.Scope{Tenant: "org00", All: c.all}, 50
 				q.Desc = c.name != "Oldest"
 				plan, err := db.Explain(context.Background(), &q)
 				if err != nil {
