@@ -46,6 +46,8 @@ var planCases = []planCase{
 		want: []string{`Index Scan Backward using events_p\d+_tenant_actor_id_occurred_at_id_idx`}},
 	{name: "SortActionByActor", q: trail.Query{Sort: trail.SortAction, ActorID: "user_00042"}, sorted: true,
 		want: []string{`CTE m`, `Index Scan using events_p\d+_tenant_actor_id_occurred_at_id_idx`}},
+	{name: "SortActorByAction", q: trail.Query{Sort: trail.SortActor, Actions: []string{"doc.action3"}},
+		want: []string{`Index Scan Backward using events_p\d+_tenant_actor_id_occurred_at_id_idx`}},
 	// The entity timeline.
 	{name: "Target", q: trail.Query{TargetType: "document", TargetID: "doc_000042"},
 		want: []string{`Index (Only )?Scan Backward using event_targets_p\d+_(pkey|tenant_id_occurred_at_event_id_idx)`}},

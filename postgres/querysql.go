@@ -63,31 +63,23 @@ func (p *plan) probe() bool {
 }
 
 // unordered reports whether no index yields the page in its order: a sort
-// by action or actor combined with an equality filter on another column
-// or a target id. Such a page reads the matches of its filter through the
-// filter's index and sorts them, which costs what the filter selects;
-// walking the sort key's index instead would read the whole tenant for a
-// rare actor or target.
+// by action or actor combined with a filter that selects few events (a
+// target, a small target type, an actor, an actor name, a trace id or an
+// IP). Such a page reads the matches of its filter through the filter's
+// index and sorts them, which costs what the filter selects; walking the
+// sort key's index instead would read the whole tenant for a rare actor or
+// target. Filters of few values (an action, an actor type) keep the walk
+// of the sort key's index, checking each event: a sort of their matches
+// could be most of the tenant.
 func (p *plan) unordered() bool {
 	q := p.q
 	if p.keyCol == "" {
 		return false
 	}
-	if q.TargetID != "" || p.typeDriven {
+	if q.TargetID != "" || p.typeDriven || q.ActorName != "" || q.TraceID != "" || q.IP != "" {
 		return true
 	}
-	others := []string{q.ActorType, q.ActorName, q.TraceID, q.IP}
-	if p.keyCol == "e.action" {
-		others = append(others, q.ActorID)
-	} else if !p.actions.all() {
-		return true
-	}
-	for _, v := range others {
-		if v != "" {
-			return true
-		}
-	}
-	return false
+	return p.keyCol == "e.action" && q.ActorID != ""
 }
 
 // order returns the ORDER BY terms over a branch's output columns k (the
