@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -18,7 +19,9 @@ import (
 // (50 events) three times, for the largest tenant, a small one and a
 // platform key, and a JSON export of everything, right after ingest (no
 // ANALYZE) and again after ANALYZE. It prints "scope filter phase [three
-// times]" lines, from which docs/benchmarks.md's tables are made:
+// times]" lines, from which docs/benchmarks.md's tables are made.
+// TRAIL_BENCH_NO_AUTO_ANALYZE=1 turns Trail's own analyses off, so that
+// "before" has no statistics but autovacuum's:
 //
 //	go test -run '^$' -bench SkewedPages -benchtime 1x ./postgres/
 func BenchmarkSkewedPages(b *testing.B) {
@@ -29,6 +32,9 @@ func BenchmarkSkewedPages(b *testing.B) {
 	defer srv.Close()
 	for b.Loop() {
 		db := MustOpen(b, srv.NewDB(b))
+		if os.Getenv("TRAIL_BENCH_NO_AUTO_ANALYZE") != "" {
+			db.SetAnalyzeAfter(0) // no statistics at all before the manual ANALYZE
+		}
 		n := envInt("TRAIL_BENCH_SKEW", 300_000)
 		start := time.Now()
 		fillSkewed(b, db, n)
