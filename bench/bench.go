@@ -32,6 +32,9 @@ type Config struct {
 	// so that one run shows both: right after ingest, and with fresh
 	// statistics.
 	Analyze func(context.Context) error
+	// ExportTarget is the export rate the store is held to, for the
+	// table (default ">= 200,000 events/s", SQLite's).
+	ExportTarget string
 }
 
 func (c *Config) defaults() {
@@ -47,6 +50,9 @@ func (c *Config) defaults() {
 	def(&c.Queries, 300)
 	if c.SingleDuration <= 0 {
 		c.SingleDuration = 10 * time.Second
+	}
+	if c.ExportTarget == "" {
+		c.ExportTarget = ">= 200,000 events/s"
 	}
 	if c.Log == nil {
 		c.Log = io.Discard

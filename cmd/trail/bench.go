@@ -74,6 +74,7 @@ func benchPostgres(ctx context.Context, env *Env, cfg bench.Config, dsn string) 
 		return usageErrorf("--store: the database holds events; the benchmark needs an empty one")
 	}
 	cfg.Store, cfg.Log = db, env.Stderr
+	cfg.ExportTarget = ">= 100,000 events/s" // issue 18's, for PostgreSQL
 	cfg.Analyze = func(ctx context.Context) error {
 		_, err := db.Pool().Exec(ctx, "ANALYZE")
 		return err
