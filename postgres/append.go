@@ -32,6 +32,11 @@ func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 	if err != nil {
 		return fmt.Errorf("append batch: %w", wrap(err))
 	}
+	n := 0
+	for _, b := range batches {
+		n += len(b.Events)
+	}
+	db.noteAppended(n)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,7 +58,16 @@ func explainFetch(ctx context.Context, conn *pgxpool.Conn, keys []pageKey) (stri
 	for _, r := range bitmapReset {
 		defer conn.Exec(context.WithoutCancel(ctx), r)
 	}
-	return explain(ctx, conn, fetchSQL, fetchArgs(keys))
+	var plans []string
+	for m, ids := range keysByMonth(keys) {
+		plan, err := explain(ctx, conn, fetchSQL(m), []any{ids})
+		if err != nil {
+			return "", err
+		}
+		plans = append(plans, plan)
+	}
+	slices.Sort(plans)
+	return strings.Join(plans, "\n"), nil
 }
 
 // explain prepares query and explains the execution of its generic plan
@@ -74,8 +84,11 @@ func explain(ctx context.Context, conn *pgxpool.Conn, query string, args []any) 
 			return "", err
 		}
 	}
-	rows, err := conn.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE trail_explain("+
-		strings.Join(lits, ", ")+")")
+	exec := "EXECUTE trail_explain"
+	if len(lits) > 0 { // a query of every tenant without filters has none
+		exec += "(" + strings.Join(lits, ", ") + ")"
+	}
+	rows, err := conn.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "+exec)
 	if err != nil {
 		return "", fmt.Errorf("explain: %w", wrap(err))
 	}

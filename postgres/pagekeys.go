@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/trailhq/trail"
 )
@@ -58,10 +59,18 @@ func (p *plan) scattered() bool {
 	return n == 1 && p.actions.all()
 }
 
-// fetchSQL reads the events of a page's keys. The time range lets the
-// executor skip the months the page does not touch.
-const fetchSQL = `SELECT id, pos, data FROM events
-	WHERE id = ANY($1::uuid[]) AND occurred_at >= $2 AND occurred_at <= $3`
+// fetchSQL reads the events of a page's keys in one month's partition,
+// named in the statement. It reads the partition, not events with a time
+// range: a generic plan of the range query, made while a partition was
+// small or empty (a page connection plans it when it opens), took the
+// partition's time index with the ids as a filter, and so read every event
+// between a scattered page's oldest and newest key: 250 ms for an actor's
+// three events, until the connection closed. Named, the partition offers
+// its primary key alone for an id list.
+func fetchSQL(month time.Time) string {
+	return "SELECT id, pos, data FROM " + pgx.Identifier{PartitionName("events", month)}.Sanitize() +
+		" WHERE id = ANY($1::uuid[])"
+}
 
 // eventsByKeys reads the page of p, a page by keys, and returns its events
 // in page order.
@@ -238,56 +247,95 @@ type storedEvent struct {
 // partition is small, scan it whole; with both disabled it takes a bitmap
 // heap scan, which prefetches the pages. A generic plan made under these
 // settings is kept with the statement.
-const bitmapOnly = "SELECT set_config('enable_indexscan', 'off', false), set_config('enable_seqscan', 'off', false)"
+// (Page connections disable bitmap scans for every other query, see
+// pageSettings.)
+const bitmapOnly = "SELECT set_config('enable_indexscan', 'off', false), set_config('enable_seqscan', 'off', false), " +
+	"set_config('enable_bitmapscan', 'on', false)"
 
-// bitmapReset undoes bitmapOnly.
-var bitmapReset = []string{"RESET enable_indexscan", "RESET enable_seqscan"}
+// bitmapReset undoes bitmapOnly, back to the connection's settings.
+var bitmapReset = []string{"RESET enable_indexscan", "RESET enable_seqscan", "RESET enable_bitmapscan"}
 
 // fetchEvents reads the events of keys, by id, in one bitmap heap scan per
-// partition. The settings are undone in the same round trip, and with the
-// implicit transaction if the query fails.
+// month. The settings are undone in the same round trip, and with the
+// implicit transaction if the query fails. A month whose partition
+// retention dropped between the two steps has no events left to read.
 func fetchEvents(ctx context.Context, db batchQuerier, keys []pageKey) (map[[16]byte]storedEvent, error) {
-	br := db.SendBatch(ctx, fetchBatch(fetchArgs(keys)))
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return nil, err
-	}
-	rows, err := br.Query()
-	if err != nil {
-		return nil, err
-	}
+	byMonth := keysByMonth(keys)
 	out := make(map[[16]byte]storedEvent, len(keys))
-	var id [16]byte
-	var r storedEvent
-	_, err = pgx.ForEachRow(rows, []any{&id, &r.pos, &r.data}, func() error {
-		out[id] = r
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read page events: %w", err)
+	err := readMonths(ctx, db, byMonth, out)
+	if err == nil || !isUndefinedTable(err) {
+		return out, err
 	}
-	return out, br.Close()
+	for m, ids := range byMonth {
+		one := map[time.Time][][16]byte{m: ids}
+		if err := readMonths(ctx, db, one, out); err != nil && !isUndefinedTable(err) {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
-// fetchBatch runs fetchSQL with args under bitmapOnly.
-func fetchBatch(args []any) *pgx.Batch {
+// readMonths reads the events of ids, by month, into out.
+func readMonths(ctx context.Context, db batchQuerier, ids map[time.Time][][16]byte, out map[[16]byte]storedEvent) error {
+	br := db.SendBatch(ctx, fetchBatch(ids))
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
+	for range ids {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		var id [16]byte
+		var r storedEvent
+		_, err = pgx.ForEachRow(rows, []any{&id, &r.pos, &r.data}, func() error {
+			out[id] = r
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read page events: %w", err)
+		}
+	}
+	return br.Close()
+}
+
+func isUndefinedTable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "42P01"
+}
+
+// keysByMonth groups the ids of keys by the month they occurred in.
+func keysByMonth(keys []pageKey) map[time.Time][][16]byte {
+	out := map[time.Time][][16]byte{}
+	for _, k := range keys {
+		m := monthOf(k.OccurredAt)
+		out[m] = append(out[m], k.ID)
+	}
+	return out
+}
+
+// fetchBatch reads ids, by month, under bitmapOnly.
+func fetchBatch(ids map[time.Time][][16]byte) *pgx.Batch {
 	b := &pgx.Batch{}
 	b.Queue(bitmapOnly)
-	b.Queue(fetchSQL, args...)
+	for m, list := range ids {
+		b.Queue(fetchSQL(m), list)
+	}
 	for _, r := range bitmapReset {
 		b.Queue(r)
 	}
 	return b
 }
 
-// openPagePool opens the pool of page queries. Planning fetchSQL first on a
-// connection opens every partition of events and its indexes, which costs
-// a new server process 10 ms or more; a page by keys uses up to maxChunks
-// connections at once, so a pool that grew for it would pay that on several
-// connections in the middle of a page. So each new connection plans
-// fetchSQL before its first use (with no ids and a time range before every
-// partition, so it reads nothing), and the pool opens maxChunks connections
-// at once and keeps them (unless the URL sets pool_min_conns).
+// openPagePool opens the pool of page queries. The first query on events
+// over a connection opens every partition of events and its indexes, which
+// costs a new server process 10 ms or more; a page by keys uses up to
+// maxChunks connections at once, so a pool that grew for it would pay that
+// on several connections in the middle of a page. So each new connection
+// plans a query on events and event_targets before its first use (one that
+// reads nothing), and the pool opens maxChunks connections at once and
+// keeps them (unless the URL sets pool_min_conns).
 func openPagePool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	pool, err := newPool(ctx, dsn, pageSettings, func(dsn string, cfg *pgxpool.Config) {
 		if !strings.Contains(dsn, "pool_min_conns") {
@@ -295,7 +343,8 @@ func openPagePool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 		}
 		cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
 			epoch := time.Unix(0, 0)
-			b := fetchBatch([]any{[][16]byte{}, epoch, epoch})
+			b := &pgx.Batch{}
+			b.Queue("SELECT 1 FROM events WHERE occurred_at < $1 LIMIT 1", epoch)
 			b.Queue("SELECT 1 FROM event_targets WHERE occurred_at < $1 LIMIT 1", epoch)
 			return conn.SendBatch(ctx, b).Close()
 		}
@@ -321,18 +370,6 @@ func openPagePool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 		return nil, err
 	}
 	return pool, nil
-}
-
-// fetchArgs are the arguments of fetchSQL for keys: their ids and the time
-// range they span.
-func fetchArgs(keys []pageKey) []any {
-	ids := make([][16]byte, len(keys))
-	lo, hi := keys[0].OccurredAt, keys[0].OccurredAt
-	for i, k := range keys {
-		ids[i] = k.ID
-		lo, hi = minTime(lo, k.OccurredAt), maxTime(hi, k.OccurredAt)
-	}
-	return []any{ids, lo, hi}
 }
 
 func minTime(a, b time.Time) time.Time {

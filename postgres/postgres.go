@@ -48,12 +48,14 @@ type DB struct {
 	// partitions to create ahead. Lease expiry uses the database's clock.
 	Now func() time.Time
 
-	pool  *pgxpool.Pool // everything but page queries
-	std   *sql.DB       // pool through database/sql, for the settings tables
-	pages *pgxpool.Pool // page queries, with pageSettings
-	parts *partitions
-	stop  context.CancelFunc
-	wg    sync.WaitGroup
+	pool    *pgxpool.Pool // everything but page queries
+	std     *sql.DB       // pool through database/sql, for the settings tables
+	pages   *pgxpool.Pool // page queries, with pageSettings
+	parts   *partitions
+	analyze *analyzer
+	stop    context.CancelFunc
+	done    <-chan struct{} // closed by stop
+	wg      sync.WaitGroup
 
 	*settings // users, sessions, keys and the other settings tables
 
@@ -70,7 +72,7 @@ func Open(dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db := &DB{Now: time.Now, pool: pool, parts: newPartitions()}
+	db := &DB{Now: time.Now, pool: pool, parts: newPartitions(), analyze: newAnalyzer()}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", wrap(err))
@@ -88,7 +90,7 @@ func Open(dsn string) (*DB, error) {
 	db.std = stdlib.OpenDBFromPool(pool)
 	db.settings = tables.New(db.std, db.std, dialect{})
 	mctx, stop := context.WithCancel(context.Background())
-	db.stop = stop
+	db.stop, db.done = stop, mctx.Done()
 	db.wg.Add(1)
 	go db.maintain(mctx)
 	return db, nil
@@ -150,11 +152,13 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
 // maintain creates the partitions of the coming months ahead of need, so
-// that the first event of a month does not wait for DDL.
+// that the first event of a month does not wait for DDL, and analyzes the
+// current partitions as events are appended (analyze.go).
 func (db *DB) maintain(ctx context.Context) {
 	defer db.wg.Done()
 	t := time.NewTicker(maintainEvery)
 	defer t.Stop()
+	after, appended := int64(DefaultAnalyzeAfter), int64(0)
 	for {
 		select {
 		case <-ctx.Done():
@@ -163,6 +167,14 @@ func (db *DB) maintain(ctx context.Context) {
 			// A failure here is retried at the next tick, and appends
 			// create any partition they need themselves.
 			_ = db.ensureAhead(ctx)
+		case after = <-db.analyze.after:
+		case n := <-db.analyze.appended:
+			appended += n
+			if after > 0 && appended >= after {
+				// A failure waits for the next AnalyzeAfter events.
+				appended = 0
+				_ = db.analyzeHot(ctx)
+			}
 		}
 	}
 }

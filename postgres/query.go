@@ -75,21 +75,51 @@ func pageErr(err error) error {
 // parallel workers only add latency. A bitmap heap scan, which reads the
 // events of a scattered page (pagekeys.go), asks the kernel for up to
 // effective_io_concurrency heap pages ahead, so that their reads overlap.
+//
+// The rest take the plan's shape out of the statistics' hands (see
+// docs/storage.md, Query plans). Every page query is written so that one
+// index yields its rows in page order (the filter's own index, or the
+// driving side of a probe), and PostgreSQL is left no way to read a page
+// but an ordered index scan with nested loops: no sorts (one would read
+// every match of the filter before the first row), no bitmap scans (they
+// lose order), no hash or merge joins, no sequential scans. Where a page
+// does need a sort, its query sorts a MATERIALIZED CTE, for which no other
+// path exists. random_page_cost near seq_page_cost stops the planner from
+// preferring, on heap correlation alone, a scan of the all-tenant time
+// index that filters rows by tenant: for a small tenant or the system
+// tenant, that scan walks the whole table. JIT compilation is off: a
+// plan's cost estimate (which the disabled paths above inflate, and which
+// stale statistics can put anywhere) crossing jit_above_cost made
+// PostgreSQL compile a page query for 0.5 to 1 s before running it for a
+// millisecond. Plans stay generic: under these settings a custom plan
+// would choose the same scans, after 2 to 10 ms of planning per page.
 var pageSettings = map[string]string{
 	"plan_cache_mode":                 "force_generic_plan",
 	"max_parallel_workers_per_gather": "0",
 	"effective_io_concurrency":        "32",
+	"enable_sort":                     "off",
+	"enable_incremental_sort":         "off",
+	"enable_bitmapscan":               "off",
+	"enable_hashjoin":                 "off",
+	"enable_mergejoin":                "off",
+	"enable_hashagg":                  "off",
+	"enable_seqscan":                  "off",
+	"random_page_cost":                "1.1",
+	"jit":                             "off",
 }
 
 // plan is a page query: how it reads targets, its sort key and the index
 // scans to merge.
 type plan struct {
-	q        *trail.Query
-	target   bool   // read through event_targets
-	byKeys   bool   // read the page's keys, then its events (see pagekeys.go)
-	keyCol   string // the sort key column before occurred_at and id, or ""
-	actions  actionFilter
-	branches []branch
+	q      *trail.Query
+	target bool   // read through event_targets
+	byKeys bool   // read the page's keys, then its events (see pagekeys.go)
+	keyCol string // the sort key column before occurred_at and id, or ""
+	// typeDriven: a target type filter with others, whose type is small
+	// enough to drive the page (see smallType)
+	typeDriven bool
+	actions    actionFilter
+	branches   []branch
 }
 
 // branch is one ordered index scan: one tenant (nil for every tenant) and,
@@ -111,7 +141,18 @@ func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	expand := !p.target && q.ActorID == "" && q.SortKey() != trail.SortActor && !p.actions.all()
+	if q.Scope.All && p.timeOnly() {
+		// Every tenant's events, in time order: the all-tenant time index
+		// has them in one scan, where a merge of one scan per tenant
+		// costs a branch per tenant (half the rate of an export).
+		tenants = []*string{nil}
+	}
+	if p.probe() && q.ActorID == "" {
+		if p.typeDriven, err = smallType(ctx, tx, q.TargetType, tenants); err != nil {
+			return nil, err
+		}
+	}
+	expand := (!p.target || p.probe()) && q.ActorID == "" && q.SortKey() != trail.SortActor && !p.actions.all()
 	if expand {
 		if err := expandActions(ctx, tx, p, tenants); err != nil {
 			return nil, err
@@ -124,6 +165,44 @@ func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 	}
 	p.byKeys = p.scattered() && tenants[0] != nil
 	return p, nil
+}
+
+// timeOnly reports whether p filters on nothing but time, in time order.
+func (p *plan) timeOnly() bool {
+	q := p.q
+	return !p.target && p.actions.all() && p.keyCol == "" &&
+		q.ActorType == "" && q.ActorID == "" && q.ActorName == "" && q.TraceID == "" && q.IP == ""
+}
+
+// smallTypeRows is the most index entries of a target type (over the
+// visible tenants) for which the type drives a page it is filtered with.
+const smallTypeRows = 1000
+
+// smallType reports whether target type typ has fewer than smallTypeRows
+// entries in tenants' events, counted from event_targets_by_type with a
+// cap, so that it costs at most that many index entries. A page that
+// filters on a type and an action (or sorts) is driven by the action's
+// index with a type lookup per event (plan.probe), which is right when the
+// type is common, as types mostly are; for a rare type it would walk the
+// action's events until a page of the type is found, so a small type
+// drives the page itself: each of its entries looks up its event.
+func smallType(ctx context.Context, tx querier, typ string, tenants []*string) (bool, error) {
+	var a args
+	where := typeCond + a.add(typ)
+	if tenants[0] != nil {
+		ts := make([]string, len(tenants))
+		for i, t := range tenants {
+			ts[i] = *t
+		}
+		where += " AND g.tenant = ANY(" + a.add(ts) + ")"
+	}
+	rows, err := tx.Query(ctx, "SELECT count(*) FROM (SELECT 1 FROM event_targets AS g WHERE "+where+
+		" LIMIT "+strconv.Itoa(smallTypeRows)+") AS c", a...)
+	if err != nil {
+		return false, err
+	}
+	n, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[int])
+	return n < smallTypeRows, err
 }
 
 // visibleTenants lists the tenants whose index ranges a query of scope

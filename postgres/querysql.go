@@ -25,6 +25,11 @@ func (p *plan) sql() (string, []any, error) {
 		if err != nil {
 			return "", nil, err
 		}
+		if p.unordered() {
+			// No index yields this order: the filter's matches are read
+			// by its own index, then sorted (see unordered).
+			s = "WITH m AS MATERIALIZED (" + s + ") SELECT * FROM m"
+		}
 		parts[i] = "(" + s + " ORDER BY " + p.order("") + " LIMIT " + limit + ")"
 	}
 	inner := parts[0]
@@ -44,7 +49,37 @@ func (p *plan) sql() (string, []any, error) {
 // distinct reports whether branches must remove duplicate events: a target
 // filter without type or id can match several targets of one event.
 func (p *plan) distinct() bool {
-	return p.target && (p.q.TargetType == "" || p.q.TargetID == "")
+	return p.target && !p.probe() && (p.q.TargetType == "" || p.q.TargetID == "")
+}
+
+// probe reports whether a target type filter (without a target id) is
+// checked per event by a lookup in event_targets_by_type, while the index
+// of the page's other filter or sort drives the page. A target type is
+// rarely selective (a log has few types, and often one names nearly every
+// event), so a page of "documents changed by this actor" walks the actor's
+// events, not every document's.
+func (p *plan) probe() bool {
+	return p.target && p.q.TargetID == "" && p.needsEvent() && !p.typeDriven
+}
+
+// unordered reports whether no index yields the page in its order: a sort
+// by action or actor combined with a filter that selects few events (a
+// target, a small target type, an actor, an actor name, a trace id or an
+// IP). Such a page reads the matches of its filter through the filter's
+// index and sorts them, which costs what the filter selects; walking the
+// sort key's index instead would read the whole tenant for a rare actor or
+// target. Filters of few values (an action, an actor type) keep the walk
+// of the sort key's index, checking each event: a sort of their matches
+// could be most of the tenant.
+func (p *plan) unordered() bool {
+	q := p.q
+	if p.keyCol == "" {
+		return false
+	}
+	if q.TargetID != "" || p.typeDriven || q.ActorName != "" || q.TraceID != "" || q.IP != "" {
+		return true
+	}
+	return p.keyCol == "e.action" && q.ActorID != ""
 }
 
 // order returns the ORDER BY terms over a branch's output columns k (the
@@ -95,11 +130,14 @@ func (p *plan) branchSQL(b branch, a *args) (string, error) {
 // from returns the FROM clause of branch b, adding its tenant and target
 // conditions, and the columns that hold occurred_at and id in the order.
 func (p *plan) from(b branch, a *args, add func(string)) (from, tcol, icol string) {
-	if p.target {
+	if p.target && !p.probe() {
 		if b.tenant != nil {
 			add("g.tenant = " + a.add(*b.tenant))
 		}
-		if p.q.TargetType != "" {
+		switch {
+		case p.q.TargetType != "" && p.q.TargetID == "":
+			add(typeCond + a.add(p.q.TargetType)) // event_targets_by_type
+		case p.q.TargetType != "":
 			add("g.type = " + a.add(p.q.TargetType))
 		}
 		if p.q.TargetID != "" {
@@ -108,14 +146,28 @@ func (p *plan) from(b branch, a *args, add func(string)) (from, tcol, icol strin
 		if p.byKeys || p.distinct() && !p.needsEvent() {
 			return "event_targets AS g", "g.occurred_at", "g.event_id"
 		}
-		return "event_targets AS g JOIN events AS e ON e.id = g.event_id AND e.occurred_at = g.occurred_at",
+		// The target's index drives the page: each of its entries looks
+		// up its event by primary key. The LIMIT keeps the lookup a
+		// subquery run per entry, so the join cannot be turned around.
+		return "event_targets AS g CROSS JOIN LATERAL (SELECT * FROM events AS x" +
+				" WHERE x.id = g.event_id AND x.occurred_at = g.occurred_at LIMIT 1) AS e",
 			"g.occurred_at", "g.event_id"
 	}
 	if b.tenant != nil {
 		add("e.tenant = " + a.add(*b.tenant))
 	}
+	if p.probe() {
+		// A scalar subquery with a LIMIT is never made a join: it stays a
+		// lookup per event of the driving index.
+		add("(SELECT true FROM event_targets AS g WHERE g.tenant = e.tenant AND " + typeCond + a.add(p.q.TargetType) +
+			" AND g.occurred_at = e.occurred_at AND g.event_id = e.id LIMIT 1)")
+	}
 	return "events AS e", "e.occurred_at", "e.id"
 }
+
+// typeCond starts the condition on a target's type that only the index
+// event_targets_by_type serves (see its migration).
+const typeCond = "g.type || '' = "
 
 // needsEvent reports whether a target branch filters or sorts on a column
 // of events. When it does not, a branch that removes duplicates reads only
