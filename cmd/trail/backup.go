@@ -17,12 +17,16 @@ import (
 	"github.com/trailhq/trail/sqlite"
 )
 
-// A backup is a tar file of three members, in this order: the manifest,
-// the SQLite store, and the ledger's signing key when it is included.
+// A backup is a tar file of up to four members, in this order: the
+// manifest, the SQLite store, the ledger's signing key and the secrets key,
+// each key when it is included. Without its secrets key a restored store's
+// forwarder tokens and webhook secrets cannot be opened, and trail serve
+// refuses to start on it.
 const (
-	backupManifest = "trail-backup.json"
-	backupDB       = "trail.db"
-	backupKey      = "ledger.key"
+	backupManifest   = "trail-backup.json"
+	backupDB         = "trail.db"
+	backupKey        = "ledger.key"
+	backupSecretsKey = "secrets.key"
 )
 
 // BackupManifest describes a backup file.
@@ -31,10 +35,16 @@ type BackupManifest struct {
 	TrailVersion string    `json:"trail_version"`
 	CreatedAt    time.Time `json:"created_at"`
 	LedgerKey    bool      `json:"ledger_key"`
+	SecretsKey   bool      `json:"secrets_key,omitempty"`
+}
+
+// backupKeys are the key files that go into a backup beside the store.
+type backupKeys struct {
+	ledger, secrets []byte
 }
 
 const backupUsage = `Usage:
-  trail backup --data DIR --output FILE [--no-ledger-key]
+  trail backup --data DIR --output FILE [--no-ledger-key] [--no-secrets-key]
   trail restore --input FILE --data DIR
 
 backup copies the SQLite store of the data folder into FILE (a tar file)
@@ -42,8 +52,10 @@ while trail serve runs and ingests: the copy holds the store as of one
 commit, so every event acknowledged before the backup began is in it. The
 ledger's signing key goes in too, unless --no-ledger-key (then keep the key
 safe apart: without it the restored server signs with a new key, and old
-checkpoints verify only with the old public key). FILE is written under a
-temporary name and renamed when complete.
+checkpoints verify only with the old public key). So does the secrets key
+that encrypts forwarder tokens and webhook secrets, unless --no-secrets-key
+(then keep it safe apart: a restored server needs it to start). FILE is
+written under a temporary name and renamed when complete.
 
 restore unpacks a backup into a data folder that holds no store yet, after
 checking the copy; start trail serve on that folder afterwards. Stores on
@@ -57,11 +69,12 @@ func runBackup(ctx context.Context, env *Env, args []string) error {
 	fs.SetOutput(env.Stderr)
 	fs.Usage = func() {
 		fmt.Fprint(env.Stderr, backupUsage, "\nFlags of trail backup:\n")
-		cf.usage(env.Stderr, "data", "ledger-key")
+		cf.usage(env.Stderr, "data", "ledger-key", "secrets-key")
 	}
 	cf = addConfigFlags(fs)
 	output := fs.String("output", "", "the backup `file` to write (required)")
 	noKey := fs.Bool("no-ledger-key", false, "leave the ledger's signing key out of the backup")
+	noSecrets := fs.Bool("no-secrets-key", false, "leave the secrets key out of the backup")
 	cfg, err := parseStoreCommand(fs, cf, env, args, "backup")
 	if err != nil {
 		return err
@@ -75,17 +88,21 @@ func runBackup(ctx context.Context, env *Env, args []string) error {
 	if err := storeExists(cfg.Data); err != nil {
 		return err
 	}
-	key, err := backupKeyBytes(cfg, *noKey, env)
-	if err != nil {
+	var keys backupKeys
+	if keys.ledger, err = backupKeyBytes(LedgerKeyPath(cfg), "ledger key", *noKey, env); err != nil {
+		return err
+	}
+	if keys.secrets, err = backupKeyBytes(SecretsKeyPath(cfg), "secrets key", *noSecrets, env); err != nil {
 		return err
 	}
 	start := time.Now()
-	n, err := writeBackup(ctx, cfg, key, *output)
+	n, err := writeBackup(ctx, cfg, keys, *output)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "Backed up %s to %s (%d bytes, in %s); ledger key %s.\n", DBPath(cfg.Data), *output, n,
-		time.Since(start).Round(time.Millisecond), map[bool]string{true: "included", false: "NOT included"}[key != nil])
+	included := map[bool]string{true: "included", false: "NOT included"}
+	fmt.Fprintf(env.Stdout, "Backed up %s to %s (%d bytes, in %s); ledger key %s, secrets key %s.\n", DBPath(cfg.Data), *output, n,
+		time.Since(start).Round(time.Millisecond), included[keys.ledger != nil], included[keys.secrets != nil])
 	return nil
 }
 
@@ -102,29 +119,28 @@ func parseStoreCommand(fs *flag.FlagSet, cf *configFlags, env *Env, args []strin
 	return cf.load(env.Getenv)
 }
 
-// backupKeyBytes reads the signing key for the backup, or warns that it
-// is not included.
-func backupKeyBytes(cfg Config, noKey bool, env *Env) ([]byte, error) {
-	path := LedgerKeyPath(cfg)
+// backupKeyBytes reads the key file at path (the ledger or secrets key,
+// as name says) for the backup, or warns that it is not included.
+func backupKeyBytes(path, name string, noKey bool, env *Env) ([]byte, error) {
 	if noKey {
-		fmt.Fprintf(env.Stderr, "trail: warning: the ledger key (%s) is not in the backup: keep it safe apart\n", path)
+		fmt.Fprintf(env.Stderr, "trail: warning: the %s (%s) is not in the backup: keep it safe apart\n", name, path)
 		return nil, nil
 	}
 	key, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(env.Stderr, "trail: warning: no ledger key at %s, so none is in the backup\n", path)
+		fmt.Fprintf(env.Stderr, "trail: warning: no %s at %s, so none is in the backup\n", name, path)
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("backup: read the ledger key: %w", err)
+		return nil, fmt.Errorf("backup: read the %s: %w", name, err)
 	}
 	return key, nil
 }
 
 // writeBackup copies the store into a temporary file, packs it with the
-// manifest and key into output (under a temporary name, renamed when
+// manifest and keys into output (under a temporary name, renamed when
 // complete and synced) and returns the size of the backup file.
-func writeBackup(ctx context.Context, cfg Config, key []byte, output string) (int64, error) {
+func writeBackup(ctx context.Context, cfg Config, keys backupKeys, output string) (int64, error) {
 	tmpDir, err := os.MkdirTemp(filepath.Dir(output), ".trail-backup-")
 	if err != nil {
 		return 0, fmt.Errorf("backup: %w", err)
@@ -135,7 +151,7 @@ func writeBackup(ctx context.Context, cfg Config, key []byte, output string) (in
 		return 0, err
 	}
 	manifest, _ := json.Marshal(BackupManifest{Format: 1, TrailVersion: trail.Version,
-		CreatedAt: time.Now().UTC(), LedgerKey: key != nil})
+		CreatedAt: time.Now().UTC(), LedgerKey: keys.ledger != nil, SecretsKey: keys.secrets != nil})
 	tarPath := filepath.Join(tmpDir, "backup.tar")
 	f, err := os.OpenFile(tarPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -147,8 +163,11 @@ func writeBackup(ctx context.Context, cfg Config, key []byte, output string) (in
 		addTarBytes(tw, backupManifest, manifest),
 		addTarFile(tw, backupDB, copyPath),
 	)
-	if err == nil && key != nil {
-		err = addTarBytes(tw, backupKey, key)
+	if err == nil && keys.ledger != nil {
+		err = addTarBytes(tw, backupKey, keys.ledger)
+	}
+	if err == nil && keys.secrets != nil {
+		err = addTarBytes(tw, backupSecretsKey, keys.secrets)
 	}
 	if err = errors.Join(err, tw.Close(), f.Sync()); err != nil {
 		return 0, fmt.Errorf("backup: write %s: %w", output, err)
@@ -204,7 +223,7 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	fs.SetOutput(env.Stderr)
 	fs.Usage = func() {
 		fmt.Fprint(env.Stderr, backupUsage, "\nFlags of trail restore:\n")
-		cf.usage(env.Stderr, "data", "ledger-key")
+		cf.usage(env.Stderr, "data", "ledger-key", "secrets-key")
 	}
 	cf = addConfigFlags(fs)
 	input := fs.String("input", "", "the backup `file` to restore (required)")
@@ -229,11 +248,14 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	if !m.LedgerKey {
 		fmt.Fprintf(env.Stderr, "trail: warning: the backup holds no ledger key: put the old key at %s before trail serve starts, or it creates a new one\n", LedgerKeyPath(cfg))
 	}
+	if !m.SecretsKey {
+		fmt.Fprintf(env.Stderr, "trail: warning: the backup holds no secrets key: put the old key at %s before trail serve starts, or it cannot open stored forwarder and webhook secrets\n", SecretsKeyPath(cfg))
+	}
 	return nil
 }
 
 // restoreBackup unpacks the backup into cfg's data folder: the store under
-// a temporary name, checked, then renamed; the key where cfg wants it.
+// a temporary name, checked, then renamed; the keys where cfg wants them.
 func restoreBackup(ctx context.Context, cfg Config, input string) (*BackupManifest, error) {
 	f, err := os.Open(input)
 	if err != nil {
@@ -246,7 +268,7 @@ func restoreBackup(ctx context.Context, cfg Config, input string) (*BackupManife
 	tmp := DBPath(cfg.Data) + ".restore"
 	defer os.Remove(tmp)
 	var m *BackupManifest
-	var key []byte
+	var keys backupKeys
 	tr := tar.NewReader(f)
 	for {
 		h, err := tr.Next()
@@ -267,7 +289,11 @@ func restoreBackup(ctx context.Context, cfg Config, input string) (*BackupManife
 				return nil, fmt.Errorf("restore: %w", err)
 			}
 		case backupKey:
-			if key, err = io.ReadAll(io.LimitReader(tr, 1<<20)); err != nil {
+			if keys.ledger, err = io.ReadAll(io.LimitReader(tr, 1<<20)); err != nil {
+				return nil, fmt.Errorf("restore: %w", err)
+			}
+		case backupSecretsKey:
+			if keys.secrets, err = io.ReadAll(io.LimitReader(tr, 1<<20)); err != nil {
 				return nil, fmt.Errorf("restore: %w", err)
 			}
 		}
@@ -278,8 +304,13 @@ func restoreBackup(ctx context.Context, cfg Config, input string) (*BackupManife
 	if err := sqlite.Check(ctx, tmp); err != nil {
 		return nil, fmt.Errorf("restore: the backup's store is damaged or missing: %w", err)
 	}
-	if key != nil {
-		if err := restoreKey(LedgerKeyPath(cfg), key); err != nil {
+	if keys.ledger != nil {
+		if err := restoreKey(LedgerKeyPath(cfg), "ledger key", keys.ledger); err != nil {
+			return nil, err
+		}
+	}
+	if keys.secrets != nil {
+		if err := restoreKey(SecretsKeyPath(cfg), "secrets key", keys.secrets); err != nil {
 			return nil, err
 		}
 	}
@@ -289,15 +320,15 @@ func restoreBackup(ctx context.Context, cfg Config, input string) (*BackupManife
 	return m, syncDir(cfg.Data)
 }
 
-// restoreKey writes the backup's signing key, unless the same key is
-// there already; a different key is never overwritten.
-func restoreKey(path string, key []byte) error {
+// restoreKey writes one of the backup's keys (name says which), unless the
+// same key is there already; a different key is never overwritten.
+func restoreKey(path, name string, key []byte) error {
 	old, err := os.ReadFile(path)
 	if err == nil {
 		if bytes.Equal(old, key) {
 			return nil
 		}
-		return fmt.Errorf("restore: %s holds another ledger key: move it away first", path)
+		return fmt.Errorf("restore: %s holds another %s: move it away first", path, name)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("restore: %w", err)

@@ -30,7 +30,7 @@ func TestBackupUnderLoad(t *testing.T) {
 	in.mu.Unlock()
 	file := filepath.Join(dir, "trail.backup")
 	out, _ := runBin(t, nil, "backup", "--data", data, "--output", file)
-	if !strings.Contains(out, "ledger key included") {
+	if !strings.Contains(out, "ledger key included, secrets key included") {
 		t.Errorf("backup printed %q", out)
 	}
 	// Ingest goes on after the backup; then the server stops.
@@ -39,7 +39,7 @@ func TestBackupUnderLoad(t *testing.T) {
 	srv.cmd.Process.Signal(syscall.SIGTERM)
 	in.wait()
 	srv.wait(t)
-	if names := tarNames(t, file); strings.Join(names, ",") != "trail-backup.json,trail.db,ledger.key" {
+	if names := tarNames(t, file); strings.Join(names, ",") != "trail-backup.json,trail.db,ledger.key,secrets.key" {
 		t.Errorf("the backup holds %v", names)
 	}
 
@@ -67,6 +67,44 @@ func TestBackupUnderLoad(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return err == nil && strings.Contains(string(out), "ok:")
 	})
+}
+
+// TestBackupKeepsSecretsKey backs up a store holding a forwarder with a
+// token, restores it into a new folder and starts a server there: the
+// backup carries the secrets key that opens the token, so the restored
+// server starts and still holds the forwarder (without the key it refused
+// to start). --no-secrets-key leaves the key out, with warnings from
+// backup and restore that name where to put it.
+func TestBackupKeepsSecretsKey(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "trail-data")
+	srv := startServe(t, "--data", data)
+	_, key := createKey(t, data, "--tenant", "acme", "--scopes", "admin,events:write,events:read")
+	body := `{"name":"siem","kind":"webhook","uri":"https://siem.acme.example/audit","token":"s3cret-token"}`
+	if code, out := httpDo(t, "POST", srv.URL+"/v1/forwarders", key, body); code != 201 {
+		t.Fatalf("create forwarder: %d %s", code, out)
+	}
+	file := filepath.Join(dir, "with.tar")
+	runBin(t, nil, "backup", "--data", data, "--output", file)
+	bare := filepath.Join(dir, "bare.tar")
+	_, warn := runBin(t, nil, "backup", "--data", data, "--output", bare, "--no-secrets-key")
+	if !strings.Contains(warn, "secrets key") || !strings.Contains(warn, filepath.Join(data, "secrets.key")) {
+		t.Errorf("backup --no-secrets-key warned %q", warn)
+	}
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	srv.wait(t)
+
+	restored := filepath.Join(dir, "restored")
+	runBin(t, nil, "restore", "--input", file, "--data", restored)
+	srv2 := startServe(t, "--data", restored)
+	if code, out := httpDo(t, "GET", srv2.URL+"/v1/forwarders/siem", key, ""); code != 200 {
+		t.Errorf("restored forwarder: %d %s", code, out)
+	}
+
+	_, warn = runBin(t, nil, "restore", "--input", bare, "--data", filepath.Join(dir, "bare"))
+	if want := filepath.Join(dir, "bare", "secrets.key"); !strings.Contains(warn, "no secrets key") || !strings.Contains(warn, want) {
+		t.Errorf("restore of a backup without the secrets key warned %q, want it to name %s", warn, want)
+	}
 }
 
 // TestRestoreRefuses checks that restore never overwrites a store and

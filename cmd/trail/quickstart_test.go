@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -195,13 +197,60 @@ func TestREADMEQuickStart(t *testing.T) {
 // section, unindented.
 func quickStartBlocks(tb testing.TB) []string {
 	tb.Helper()
+	blocks := readmeBlocks(tb, "Quick start")
+	if len(blocks) < 4 {
+		tb.Fatalf("found %d sh blocks in the quick start, want at least 4", len(blocks))
+	}
+	return blocks
+}
+
+// TestREADMEConsoleUser runs the command of README.md's Web console section
+// literally (the password read from standard input, as a terminal would
+// give it), with the built binary for `go run ./cmd/trail`, then signs in
+// to the console with that user.
+func TestREADMEConsoleUser(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServe(t, "--data", filepath.Join(dir, "trail-data"))
+	blocks := readmeBlocks(t, "Web console")
+	if len(blocks) != 1 {
+		t.Fatalf("found %d sh blocks in the Web console section, want 1", len(blocks))
+	}
+	script := "set -euo pipefail\n" + strings.ReplaceAll(blocks[0], "go run ./cmd/trail", trailBin)
+	cmd := exec.Command("bash", "-c", script)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	cmd.Stdin = strings.NewReader(userPassword + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("web console step failed: %v\nscript:\n%s\noutput:\n%s", err, script, out)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	token := csrfField.FindStringSubmatch(fetch(t, c, srv.URL+"/login", http.StatusOK))
+	if token == nil {
+		t.Fatal("no sign-in form at /login")
+	}
+	resp, err := c.PostForm(srv.URL+"/login", url.Values{"csrf": {token[1]}, "tenant": {"acme"},
+		"email": {"a@example.com"}, "password": {userPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/events" || resp.StatusCode != http.StatusOK {
+		t.Fatalf("after sign-in: %s %d, want the audit log", resp.Request.URL.Path, resp.StatusCode)
+	}
+}
+
+// readmeBlocks returns the ```sh blocks of README.md's section of that
+// title, unindented.
+func readmeBlocks(tb testing.TB, title string) []string {
+	tb.Helper()
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(readme), "\n## Quick start\n")
+	_, section, ok := strings.Cut(string(readme), "\n## "+title+"\n")
 	if !ok {
-		tb.Fatal("README.md has no Quick start section")
+		tb.Fatalf("README.md has no %s section", title)
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
 	var blocks []string
@@ -218,9 +267,6 @@ func quickStartBlocks(tb testing.TB) []string {
 		case in:
 			cur = append(cur, strings.TrimPrefix(line, "   "))
 		}
-	}
-	if len(blocks) < 4 {
-		tb.Fatalf("found %d sh blocks in the quick start, want at least 4", len(blocks))
 	}
 	return blocks
 }
