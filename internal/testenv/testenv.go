@@ -1,8 +1,8 @@
-// Package testenv holds the two helpers every Trail test shares: Eventually,
-// which polls a condition with a deadline (tests never sleep to
-// synchronise), and Require, which decides what a test does when an outside
-// program or privilege it needs (Chromium, rsyslog, versitygw, Docker,
-// systemd-analyze, a tmpfs mount) is missing.
+// Package testenv holds the helpers every Trail test shares: Eventually
+// (and Poll under it), which polls a condition with a deadline (tests
+// never sleep to synchronise), and Require, which decides what a test does
+// when an outside program or privilege it needs (Chromium, rsyslog,
+// versitygw, Docker, systemd-analyze, root, a tmpfs mount) is missing.
 //
 // A missing requirement skips the test with the reason on a developer's
 // machine, so a plain `go test ./...` passes without them; where
@@ -17,22 +17,32 @@ import (
 )
 
 // Eventually calls cond until it returns true, and fails the test with
-// what when timeout passes first. It starts polling at 1 ms and backs off
-// to at most 50 ms, so fast conditions cost little and slow ones do not
-// spin. cond runs on the test's goroutine and may call tb.Fatal.
+// what when timeout passes first. cond runs on the test's goroutine and may
+// call tb.Fatal.
 func Eventually(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
 	tb.Helper()
+	if !Poll(timeout, cond) {
+		tb.Fatalf("timed out after %v waiting for %s", timeout, what)
+	}
+}
+
+// Poll calls cond until it returns true or timeout passes, and reports
+// whether cond held. It is Eventually for a test whose failure message
+// names the state cond saw last. It starts polling at 1 ms and backs off to
+// at most 50 ms, so fast conditions cost little and slow ones do not spin.
+func Poll(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	wait := time.Millisecond
 	for !cond() {
 		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", timeout, what)
+			return false
 		}
 		time.Sleep(wait)
 		if wait < 50*time.Millisecond {
 			wait *= 2
 		}
 	}
+	return true
 }
 
 // Required reports whether tests must fail, not skip, when something they

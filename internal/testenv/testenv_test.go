@@ -125,3 +125,14 @@ func TestEventually(t *testing.T) {
 		t.Fatalf("gave up after %v, before the 30ms timeout", d)
 	}
 }
+
+// TestPoll: Poll reports whether the condition came true in time.
+func TestPoll(t *testing.T) {
+	n := 0
+	if !testenv.Poll(5*time.Second, func() bool { n++; return n == 2 }) || n != 2 {
+		t.Fatalf("Poll gave up or went on polling: %d calls", n)
+	}
+	if testenv.Poll(10*time.Millisecond, func() bool { return false }) {
+		t.Fatal("Poll reported a condition that never held")
+	}
+}
