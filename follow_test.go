@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // A commit wakes every subscribed reader at once, long before its poll.
@@ -74,7 +75,7 @@ func TestFollowerFollow(t *testing.T) {
 			}
 		})
 	}()
-	waitFor(t, func() bool { return steps.Load() == 3 })
+	testenv.Eventually(t, 10*time.Second, "steps.Load() == 3", func() bool { return steps.Load() == 3 })
 	f.Notify()
 	select {
 	case err := <-done:
@@ -116,14 +117,14 @@ func TestFollowerCalm(t *testing.T) {
 		}
 		return 1, nil // handled an event
 	})
-	waitFor(t, func() bool { return steps.Load() == 1 })
+	testenv.Eventually(t, 10*time.Second, "steps.Load() == 1", func() bool { return steps.Load() == 1 })
 	f.Notify() // idle: at once
-	waitFor(t, func() bool { return steps.Load() == 2 })
+	testenv.Eventually(t, 10*time.Second, "steps.Load() == 2", func() bool { return steps.Load() == 2 })
 	f.Notify()                        // busy: held back for an hour
 	time.Sleep(50 * time.Millisecond) // a bound on what must not happen, not synchronisation
 	if n := steps.Load(); n != 2 {
 		t.Fatalf("a commit right after a busy round ran round %d at once, want it held back", n)
 	}
 	w.Notify() // the reader's own wake-up: at once
-	waitFor(t, func() bool { return steps.Load() == 3 })
+	testenv.Eventually(t, 10*time.Second, "steps.Load() == 3", func() bool { return steps.Load() == 3 })
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // memLeaser is an in-memory Leaser; the stores' conformance suite and the
@@ -65,7 +66,7 @@ func TestRunWithLeaseOneHolderAndFailover(t *testing.T) {
 			trail.RunWithLease(ctx, l, trail.LeaseConfig{Name: "x", Holder: node, TTL: 150 * time.Millisecond}, work(node))
 		}()
 	}
-	waitFor(t, func() bool { return running.Load() == 1 })
+	testenv.Eventually(t, 10*time.Second, "running.Load() == 1", func() bool { return running.Load() == 1 })
 	first := "a"
 	if ran["b"].Load() {
 		first = "b"
@@ -76,22 +77,11 @@ func TestRunWithLeaseOneHolderAndFailover(t *testing.T) {
 		stopB()
 	}
 	other := map[string]string{"a": "b", "b": "a"}[first]
-	waitFor(t, func() bool { return ran[other].Load() && running.Load() == 1 })
+	testenv.Eventually(t, 10*time.Second, "ran[other].Load() && running.Load() == 1", func() bool { return ran[other].Load() && running.Load() == 1 })
 	stopA()
 	stopB()
 	wg.Wait()
 	if maxRunning.Load() != 1 {
 		t.Errorf("%d holders ran at once, want 1", maxRunning.Load())
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

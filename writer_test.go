@@ -5,8 +5,10 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // appendFunc adapts a function to trail.BatchAppender; the stores' own
@@ -36,12 +38,12 @@ func TestWriterGroupsConcurrentBatches(t *testing.T) {
 	errs := make(chan error, 11)
 	wg.Add(1)
 	go func() { defer wg.Done(); errs <- w.Append(context.Background(), batchOf(1)) }()
-	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(groups) == 1 })
+	testenv.Eventually(t, 10*time.Second, "one group in the writer", func() bool { mu.Lock(); defer mu.Unlock(); return len(groups) == 1 })
 	for range 10 {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs <- w.Append(context.Background(), batchOf(1)) }()
 	}
-	waitFor(t, func() bool { return queued(w) })
+	testenv.Eventually(t, 10*time.Second, "queued(w)", func() bool { return queued(w) })
 	close(release)
 	wg.Wait()
 	w.Close()

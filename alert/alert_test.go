@@ -14,6 +14,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/alert"
+	"github.com/trailhq/trail/internal/testenv"
 	"github.com/trailhq/trail/internal/teststore"
 )
 
@@ -88,7 +89,7 @@ func (h *harness) start() (stop func()) {
 	h.t.Cleanup(stop)
 	// A fresh store's evaluator starts at the stream's head: wait for that
 	// before the test emits events.
-	eventually(h.t, "the evaluator to start", func() bool {
+	testenv.Eventually(h.t, 10*time.Second, "the evaluator to start", func() bool {
 		cursor, _, err := h.store.AlertState(context.Background())
 		return err == nil && cursor >= 0
 	})
@@ -129,23 +130,12 @@ func (h *harness) emitAt(action, actor string, t time.Time) *trail.Event {
 func (h *harness) settle() {
 	h.t.Helper()
 	ctx := context.Background()
-	eventually(h.t, "evaluator to catch up and deliver", func() bool {
+	testenv.Eventually(h.t, 10*time.Second, "evaluator to catch up and deliver", func() bool {
 		cursor, _, err1 := h.store.AlertState(ctx)
 		unread, err2 := h.store.StreamEvents(ctx, cursor, 1)
 		due, err3 := h.store.PendingAlertFirings(ctx, time.Now().Add(time.Hour), 10)
 		return err1 == nil && err2 == nil && err3 == nil && cursor >= 0 && len(unread) == 0 && len(due) == 0
 	})
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // alertEvents returns the stored alert events of tenant acme.
@@ -255,7 +245,7 @@ func TestAnyMatchSlackWithRetries(t *testing.T) {
 		h.start()
 		e := h.emit("team.deleted", "u7")
 		h.emit("user.deleted", "u7")
-		eventually(t, "the retried webhook", func() bool { b, _ := rc.received(); return len(b) > 0 })
+		testenv.Eventually(t, 10*time.Second, "the retried webhook", func() bool { b, _ := rc.received(); return len(b) > 0 })
 		if b, _ := rc.received(); len(b) != 1 {
 			t.Fatalf("webhook got %d messages: %q", len(b), b)
 		}
@@ -291,7 +281,7 @@ func TestTenantWebhookRefused(t *testing.T) {
 		for range 5 {
 			h.emit("login.failure", "u1")
 		}
-		eventually(t, "a refused attempt", func() bool {
+		testenv.Eventually(t, 10*time.Second, "a refused attempt", func() bool {
 			fs, err := h.store.AlertFirings(context.Background(), r.ID, 10)
 			return err == nil && len(fs) == 1 && strings.Contains(fs[0].LastError, "refused (loopback)")
 		})

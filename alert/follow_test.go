@@ -7,6 +7,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/alert"
+	"github.com/trailhq/trail/internal/testenv"
 	"github.com/trailhq/trail/internal/teststore"
 )
 
@@ -32,7 +33,7 @@ func TestEvaluatorWokenByCommit(t *testing.T) {
 				t.Errorf("evaluator: %v", err)
 			}
 		}()
-		eventually(t, "the evaluator to start", func() bool {
+		testenv.Eventually(t, 10*time.Second, "the evaluator to start", func() bool {
 			cursor, _, err := h.store.AlertState(context.Background())
 			return err == nil && cursor >= 0
 		})
@@ -41,7 +42,7 @@ func TestEvaluatorWokenByCommit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the evaluator to read the committed event", func() bool {
+		testenv.Eventually(t, 10*time.Second, "the evaluator to read the committed event", func() bool {
 			cursor, _, err := h.store.AlertState(context.Background())
 			return err == nil && cursor >= stored.Pos
 		})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/trailhq/trail/apidocs"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // newServer serves /docs and the real OpenAPI document of httpapi.
@@ -69,9 +70,7 @@ func TestDocsRoutes(t *testing.T) {
 // waits for Redoc to show the API's operations.
 func TestDocsRenders(t *testing.T) {
 	path, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("install chromium (apt-get install chromium): %v", err)
-	}
+	testenv.Require(t, "chromium", "apt-get install chromium", err)
 	srv := newServer(t)
 	dir := t.TempDir()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
@@ -86,15 +85,11 @@ func TestDocsRenders(t *testing.T) {
 		t.Fatalf("navigate: %v", err)
 	}
 	var text string
-	for deadline := time.Now().Add(45 * time.Second); ; {
+	if !testenv.Poll(45*time.Second, func() bool {
 		text, err = chromedp.Run(tctx, chromedp.Evaluate[string]("document.body.innerText"))
-		if err == nil && strings.Contains(text, "Trail API") && strings.Contains(text, "/v1/events") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Redoc did not render the API reference within 45s (%v); the page says:\n%s", err, trim(text))
-		}
-		time.Sleep(200 * time.Millisecond)
+		return err == nil && strings.Contains(text, "Trail API") && strings.Contains(text, "/v1/events")
+	}) {
+		t.Fatalf("Redoc did not render the API reference within 45s (%v); the page says:\n%s", err, trim(text))
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/client"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // fastRetries keeps retry waits short in tests.
@@ -72,7 +73,7 @@ func TestPublisher(t *testing.T) {
 		p := client.NewPublisher(c, client.PublisherConfig{FlushInterval: 10 * time.Millisecond})
 		t.Cleanup(func() { p.Close(ctx) })
 		publishAll(t, p, 1, "interval.tested")
-		waitFor(t, func() bool { return countStored(t, c, "interval.tested") == 1 })
+		testenv.Eventually(t, 10*time.Second, `countStored(t, c, "interval.tested") == 1`, func() bool { return countStored(t, c, "interval.tested") == 1 })
 	})
 	t.Run("Close", func(t *testing.T) {
 		s := newServer(t, nil)
@@ -123,17 +124,6 @@ func forward(w http.ResponseWriter, r *http.Request, target string) {
 		if err != nil {
 			return
 		}
-	}
-}
-
-func waitFor(tb testing.TB, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/forward"
 	"github.com/trailhq/trail/internal/pgtest"
+	"github.com/trailhq/trail/internal/testenv"
 	"github.com/trailhq/trail/postgres"
 )
 
@@ -35,7 +36,7 @@ func TestReceiverDownThenUp(t *testing.T) {
 			MaxBackoff: trail.Duration(30 * time.Millisecond)}})
 	reg := StartManager(t, s, "node-1")
 	evs := MustAppend(t, s, "acme", "a.one", "a.two", "a.three")
-	WaitFor(t, "the forwarder to retry", func() bool {
+	testenv.Eventually(t, 15*time.Second, "the forwarder to retry", func() bool {
 		st := status(t, s, "", "down")
 		return st.State != trail.ForwarderActive && st.Attempts >= 3
 	})
@@ -53,7 +54,7 @@ func TestReceiverDownThenUp(t *testing.T) {
 	up.Start()
 	t.Cleanup(up.Close)
 
-	WaitFor(t, "every event once the receiver is up", func() bool { return len(up.Requests()) >= 3 })
+	testenv.Eventually(t, 15*time.Second, "every event once the receiver is up", func() bool { return len(up.Requests()) >= 3 })
 	var got []string
 	for _, r := range up.Requests() {
 		got = append(got, eventIDs(t, r.Body)...)
@@ -61,7 +62,7 @@ func TestReceiverDownThenUp(t *testing.T) {
 	if !slices.Equal(got, ids(evs)) {
 		t.Errorf("delivered %v, want %v in order", got, ids(evs))
 	}
-	WaitFor(t, "state active", func() bool { return status(t, s, "", "down").State == trail.ForwarderActive })
+	testenv.Eventually(t, 15*time.Second, "state active", func() bool { return status(t, s, "", "down").State == trail.ForwarderActive })
 	if n := metricValue(t, reg, "trail_forwarder_retries_total", "", "down"); n < 2 {
 		t.Errorf("retries metric = %v, want at least 2", n)
 	}
@@ -85,7 +86,7 @@ func TestSlowReceiver(t *testing.T) {
 	ev := MustAppend(t, s, "acme", "a.one")[0]
 	StartManager(t, s, "node-1")
 
-	WaitFor(t, "delivery after two timeouts", func() bool {
+	testenv.Eventually(t, 15*time.Second, "delivery after two timeouts", func() bool {
 		return status(t, s, "", "slow").Cursor == ev.Pos
 	})
 	reqs := rc.Requests()
@@ -133,7 +134,7 @@ func TestClientVersusServerErrors(t *testing.T) {
 	reg := StartManager(t, s, "node-1")
 	evs := MustAppend(t, s, "acme", "bad.request", "flaky.receiver", "broken.receiver", "fine.event")
 
-	WaitFor(t, "the cursor to pass every event", func() bool { return status(t, s, "", "picky").Cursor == evs[3].Pos })
+	testenv.Eventually(t, 15*time.Second, "the cursor to pass every event", func() bool { return status(t, s, "", "picky").Cursor == evs[3].Pos })
 	attempts := map[string]int{}
 	for _, r := range rc.Requests() {
 		attempts[r.Header.Get("webhook-id")]++
@@ -163,7 +164,7 @@ func TestClientVersusServerErrors(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("replay = %d, %v; want 2", n, err)
 	}
-	WaitFor(t, "the dead-letter list to empty", func() bool { return len(deadLetters(t, s, "picky")) == 0 })
+	testenv.Eventually(t, 15*time.Second, "the dead-letter list to empty", func() bool { return len(deadLetters(t, s, "picky")) == 0 })
 	var replayed []string
 	for _, r := range rc.Requests()[before:] {
 		replayed = append(replayed, r.Header.Get("webhook-id"))
@@ -181,12 +182,12 @@ func TestLeaseHandover(t *testing.T) {
 	MustCreate(t, s, &trail.Forwarder{Name: "shared", Kind: trail.ForwarderWebhook, URI: rc.URL})
 	stopA := RunManager(t, testConfig(s, "node-a"))
 	first := MustAppend(t, s, "acme", "a.one", "a.two", "a.three")
-	WaitFor(t, "node a to deliver", func() bool { return len(rc.Requests()) == 3 })
+	testenv.Eventually(t, 15*time.Second, "node a to deliver", func() bool { return len(rc.Requests()) == 3 })
 	stopB := RunManager(t, testConfig(s, "node-b"))
 	defer stopB()
 	stopA()
 	second := MustAppend(t, s, "acme", "b.one", "b.two")
-	WaitFor(t, "node b to deliver", func() bool { return len(rc.Requests()) >= 5 })
+	testenv.Eventually(t, 15*time.Second, "node b to deliver", func() bool { return len(rc.Requests()) >= 5 })
 	var got []string
 	for _, r := range rc.Requests() {
 		got = append(got, eventIDs(t, r.Body)...)
@@ -226,7 +227,7 @@ func TestStopMidDelivery(t *testing.T) {
 	}
 	StartManager(t, s, "node-b")
 	later := MustAppend(t, s, "acme", "b.one")
-	WaitFor(t, "node b to deliver", func() bool { return len(rc.Requests()) >= 2 })
+	testenv.Eventually(t, 15*time.Second, "node b to deliver", func() bool { return len(rc.Requests()) >= 2 })
 	var got []string
 	for _, r := range rc.Requests() {
 		got = append(got, eventIDs(t, r.Body)...)
@@ -260,10 +261,10 @@ func TestTwoPostgresNodes(t *testing.T) {
 		store := []*postgres.DB{a, b}[i%2]
 		want = append(want, ids(MustAppend(t, store, "acme", "a.one", "a.two", "a.three"))...)
 	}
-	WaitFor(t, "15 deliveries", func() bool { return len(rc.Requests()) >= 15 })
+	testenv.Eventually(t, 15*time.Second, "15 deliveries", func() bool { return len(rc.Requests()) >= 15 })
 	stopA()
 	want = append(want, ids(MustAppend(t, b, "acme", "b.one", "b.two"))...)
-	WaitFor(t, "17 deliveries", func() bool { return len(rc.Requests()) >= 17 })
+	testenv.Eventually(t, 15*time.Second, "17 deliveries", func() bool { return len(rc.Requests()) >= 17 })
 	var got []string
 	for _, r := range rc.Requests() {
 		got = append(got, eventIDs(t, r.Body)...)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // Forwarders follow the stream with the node's Follower: a commit of the
@@ -28,7 +29,7 @@ func TestForwarderWokenByCommit(t *testing.T) {
 		}
 	}
 	appendOne("user.created")
-	WaitFor(t, "the first delivery", func() bool { return len(rc.Requests()) >= 1 })
+	testenv.Eventually(t, 15*time.Second, "the first delivery", func() bool { return len(rc.Requests()) >= 1 })
 	appendOne("user.deleted") // the forwarder is idle now, or about to be
-	WaitFor(t, "the second delivery, woken by the commit", func() bool { return len(rc.Requests()) >= 2 })
+	testenv.Eventually(t, 15*time.Second, "the second delivery, woken by the commit", func() bool { return len(rc.Requests()) >= 2 })
 }

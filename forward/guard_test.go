@@ -8,9 +8,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/forward"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 func TestGuardCheck(t *testing.T) {
@@ -123,9 +125,9 @@ func TestTenantDestinationsRefused(t *testing.T) {
 	defer stop()
 	MustAppend(t, s, "acme", "user.login")
 
-	WaitFor(t, "the operator forwarder's delivery", func() bool { return len(rc.Requests()) >= 1 })
+	testenv.Eventually(t, 15*time.Second, "the operator forwarder's delivery", func() bool { return len(rc.Requests()) >= 1 })
 	for _, f := range tenant {
-		WaitFor(t, f.Name+"'s dead letter", func() bool { return len(tenantDeadLetters(t, s, f)) == 1 })
+		testenv.Eventually(t, 15*time.Second, f.Name+"'s dead letter", func() bool { return len(tenantDeadLetters(t, s, f)) == 1 })
 		dl := tenantDeadLetters(t, s, f)[0]
 		if !strings.Contains(dl.Error, "refused (loopback)") {
 			t.Errorf("%s: dead letter error %q, want a loopback refusal", f.Name, dl.Error)
@@ -133,7 +135,7 @@ func TestTenantDestinationsRefused(t *testing.T) {
 		if dl.Attempts != 1 {
 			t.Errorf("%s: %d attempts, want 1: a refused address is not retried", f.Name, dl.Attempts)
 		}
-		WaitFor(t, f.Name+"'s last_error", func() bool {
+		testenv.Eventually(t, 15*time.Second, f.Name+"'s last_error", func() bool {
 			return strings.Contains(status(t, s, "acme", f.Name).LastError, "refused (loopback)")
 		})
 	}
@@ -170,7 +172,7 @@ func TestResponseBodyNotInStatus(t *testing.T) {
 	MustAppend(t, s, "acme", "user.login")
 	for name, want := range map[string]string{"bad": "403 Forbidden", "down": "500 Internal Server Error"} {
 		f := &trail.Forwarder{Tenant: "acme", Name: name}
-		WaitFor(t, name+"'s dead letter and status", func() bool {
+		testenv.Eventually(t, 15*time.Second, name+"'s dead letter and status", func() bool {
 			return len(tenantDeadLetters(t, s, f)) == 1 && status(t, s, "acme", name).LastError != ""
 		})
 		st, dl := status(t, s, "acme", name), tenantDeadLetters(t, s, f)[0]

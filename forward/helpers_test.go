@@ -117,18 +117,6 @@ func metricValue(tb testing.TB, reg *prometheus.Registry, name, tenant, fname st
 	return 0
 }
 
-// WaitFor polls cond until it holds or 15 seconds pass.
-func WaitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // request is one request a test receiver got.
 type request struct {
 	Method string

@@ -15,6 +15,7 @@ import (
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/forward"
 	"github.com/trailhq/trail/internal/pgtest"
+	"github.com/trailhq/trail/internal/testenv"
 	"github.com/trailhq/trail/sqlite"
 )
 
@@ -76,7 +77,7 @@ func TestKillMidDelivery(t *testing.T) {
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
-	WaitFor(t, "the child to deliver part of the events", func() bool {
+	testenv.Eventually(t, 15*time.Second, "the child to deliver part of the events", func() bool {
 		return len(single.Requests()) >= 100 && len(batched.Requests()) >= 15
 	})
 	child.Process.Kill()
@@ -87,7 +88,7 @@ func TestKillMidDelivery(t *testing.T) {
 	atKill := len(single.Requests())
 
 	StartManager(t, s, "parent")
-	WaitFor(t, "every event at both receivers", func() bool {
+	testenv.Eventually(t, 15*time.Second, "every event at both receivers", func() bool {
 		return covers(t, single, evs) && covers(t, batched, evs)
 	})
 	t.Logf("single: %d requests for %d events, %d before the kill", len(single.Requests()), len(evs), atKill)

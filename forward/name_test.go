@@ -8,6 +8,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/forward"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // TestDeriveName: a forwarder given without a name (as Chainloop's
@@ -70,7 +71,7 @@ func TestUserAgent(t *testing.T) {
 	MustCreate(t, s, &trail.Forwarder{Name: "ua", Kind: trail.ForwarderWebhook, URI: rc.URL, UserAgent: "chainloop-audit/1.0"})
 	StartManager(t, s, "node-1")
 	MustAppend(t, s, "acme", "user.created")
-	WaitFor(t, "a delivery", func() bool { return len(rc.Requests()) >= 1 })
+	testenv.Eventually(t, 15*time.Second, "a delivery", func() bool { return len(rc.Requests()) >= 1 })
 	if got := rc.Requests()[0].Header.Get("User-Agent"); got != "chainloop-audit/1.0" {
 		t.Errorf("User-Agent = %q", got)
 	}

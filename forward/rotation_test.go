@@ -10,6 +10,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/forward"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // TestSecretRotationGrace: after the signing secret is rotated, a receiver
@@ -54,13 +55,13 @@ func TestSecretRotationGrace(t *testing.T) {
 			}
 			StartManager(t, s, "node")
 			MustAppend(t, s, "acme", "doc.viewed")
-			WaitFor(t, "a delivery", func() bool { return len(rc.Requests()) >= 1 })
+			testenv.Eventually(t, 15*time.Second, "a delivery", func() bool { return len(rc.Requests()) >= 1 })
 			sigs := strings.Fields(rc.Requests()[0].Header.Get("webhook-signature"))
 			if tt.accepted {
 				if len(sigs) != 2 {
 					t.Errorf("signatures %q, want one by each secret", sigs)
 				}
-				WaitFor(t, "the delivery to be acknowledged", func() bool {
+				testenv.Eventually(t, 15*time.Second, "the delivery to be acknowledged", func() bool {
 					return status(t, s, "", "hook").LastSuccessAt.After(time.Time{})
 				})
 				checkVerifies(t, next.Secret, rc.Requests()[0])
@@ -70,7 +71,7 @@ func TestSecretRotationGrace(t *testing.T) {
 				t.Errorf("signatures %q after the grace period, want the new secret's only", sigs)
 			}
 			checkVerifies(t, next.Secret, rc.Requests()[0])
-			WaitFor(t, "the refused event in the dead-letter list", func() bool {
+			testenv.Eventually(t, 15*time.Second, "the refused event in the dead-letter list", func() bool {
 				return len(deadLetters(t, s, "hook")) == 1
 			})
 			if e := deadLetters(t, s, "hook")[0].Error; !strings.Contains(e, "401") {

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // versitygwVersion is the S3-compatible server the S3 tests run against:
@@ -40,7 +42,8 @@ type Versitygw struct {
 }
 
 // versitygwPath finds the versitygw binary: $TRAIL_VERSITYGW, then PATH,
-// then $(go env GOPATH)/bin. The test fails when there is none.
+// then $(go env GOPATH)/bin. Without one the test is skipped, or fails
+// under TRAIL_REQUIRE_ALL (testenv.Require).
 func versitygwPath(tb testing.TB) string {
 	tb.Helper()
 	if p := os.Getenv("TRAIL_VERSITYGW"); p != "" {
@@ -56,8 +59,9 @@ func versitygwPath(tb testing.TB) string {
 			return p
 		}
 	}
-	tb.Fatalf("versitygw not found: install it with "+
-		"go install github.com/versity/versitygw/cmd/versitygw@%s (or set TRAIL_VERSITYGW)", versitygwVersion)
+	testenv.Require(tb, "versitygw", "go install github.com/versity/versitygw/cmd/versitygw@"+
+		versitygwVersion+", or set TRAIL_VERSITYGW",
+		errors.New("not in $TRAIL_VERSITYGW, PATH or $(go env GOPATH)/bin"))
 	return ""
 }
 
@@ -80,18 +84,16 @@ func StartVersitygw(tb testing.TB, dir, addr string) *Versitygw {
 		tb.Fatalf("start versitygw: %v", err)
 	}
 	tb.Cleanup(g.Stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	if !testenv.Poll(10*time.Second, func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
-			return g
 		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("versitygw did not start listening on %s: %s", addr, g.log.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+		return err == nil
+	}) {
+		tb.Fatalf("versitygw did not start listening on %s: %s", addr, g.log.String())
 	}
+	return g
 }
 
 // Stop ends versitygw and waits for it.
@@ -136,15 +138,15 @@ func TestS3(t *testing.T) {
 	evs := MustAppend(t, s, "acme", "user.created", "user.updated")
 	evs = append(evs, MustAppend(t, s, "globex", "doc.created")...)
 	evs = append(evs, MustAppend(t, s, "", "key.created")...)
-	WaitFor(t, "the first events archived", func() bool { return status(t, s, "", "archive").Cursor == evs[3].Pos })
+	testenv.Eventually(t, 15*time.Second, "the first events archived", func() bool { return status(t, s, "", "archive").Cursor == evs[3].Pos })
 
 	g.Stop()
 	evs = append(evs, MustAppend(t, s, "acme", "user.deleted")...)
-	WaitFor(t, "a failed upload while the server is down", func() bool {
+	testenv.Eventually(t, 15*time.Second, "a failed upload while the server is down", func() bool {
 		return status(t, s, "", "archive").Attempts > 0
 	})
 	g = StartVersitygw(t, dir, g.Addr)
-	WaitFor(t, "every event archived", func() bool { return status(t, s, "", "archive").Cursor == evs[4].Pos })
+	testenv.Eventually(t, 15*time.Second, "every event archived", func() bool { return status(t, s, "", "archive").Cursor == evs[4].Pos })
 
 	got := readArchive(t, s3Client(t, g.Addr))
 	var gotIDs []string

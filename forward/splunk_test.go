@@ -6,8 +6,10 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // TestSplunk checks the HTTP Event Collector request format against an
@@ -21,7 +23,7 @@ func TestSplunk(t *testing.T) {
 		Splunk: &trail.SplunkConfig{Index: "audit", Host: "trail-1"}})
 	evs := MustAppend(t, s, "acme", "user.created", "user.deleted")
 	StartManager(t, s, "node-1")
-	WaitFor(t, "the cursor to pass both events", func() bool { return status(t, s, "", "splunk").Cursor == evs[1].Pos })
+	testenv.Eventually(t, 15*time.Second, "the cursor to pass both events", func() bool { return status(t, s, "", "splunk").Cursor == evs[1].Pos })
 
 	var got []hecEnvelope
 	for _, r := range rc.Requests() {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 const rsyslogd = "/usr/sbin/rsyslogd"
@@ -59,13 +60,12 @@ func (b *syncBuffer) String() string {
 type tlsFiles struct{ ca, cert, key string }
 
 // StartRsyslog starts rsyslogd in dir, on port (0 for any free port), with
-// TLS when tf is not nil. The test fails when rsyslogd is not installed.
+// TLS when tf is not nil. Without rsyslogd the test is skipped, or fails
+// under TRAIL_REQUIRE_ALL (testenv.Require).
 func StartRsyslog(tb testing.TB, dir string, port int, tf *tlsFiles) *Rsyslog {
 	tb.Helper()
-	if _, err := os.Stat(rsyslogd); err != nil {
-		tb.Fatalf("%s not found: install Debian's rsyslog and rsyslog-gnutls packages "+
-			"(apt-get install rsyslog rsyslog-gnutls)", rsyslogd)
-	}
+	_, err := os.Stat(rsyslogd)
+	testenv.Require(tb, "rsyslogd", "apt-get install rsyslog rsyslog-gnutls", err)
 	rs := &Rsyslog{Out: filepath.Join(dir, "out.jsonl")}
 	portFile := filepath.Join(dir, "port")
 	os.Remove(portFile)
@@ -81,12 +81,8 @@ func StartRsyslog(tb testing.TB, dir string, port int, tf *tlsFiles) *Rsyslog {
 	tb.Cleanup(rs.Stop)
 	// rsyslogd writes the port file only for port 0; a fixed port is
 	// ready once it accepts a connection.
-	deadline := time.Now().Add(10 * time.Second)
-	for !rs.listening(port, portFile) {
-		if time.Now().After(deadline) {
-			tb.Fatalf("rsyslogd did not start listening: %s", rs.log.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testenv.Poll(10*time.Second, func() bool { return rs.listening(port, portFile) }) {
+		tb.Fatalf("rsyslogd did not start listening: %s", rs.log.String())
 	}
 	return rs
 }
@@ -196,13 +192,13 @@ func TestSyslog(t *testing.T) {
 	StartManager(t, s, "node-1")
 	evs := MustAppend(t, s, "acme", "user.created", "a.very.long.action.name.that.goes.past.thirty_two")
 	evs = append(evs, appendWithMetadata(t, s, `{"note":"line one\nline two","blob":"`+strings.Repeat("x", 20000)+`"}`))
-	WaitFor(t, "three messages", func() bool { return len(rs.Lines(t)) >= 3 })
+	testenv.Eventually(t, 15*time.Second, "three messages", func() bool { return len(rs.Lines(t)) >= 3 })
 	checkSyslog(t, rs.Lines(t), evs, "trail-test")
 
 	rs.Stop()
 	later := MustAppend(t, s, "acme", "user.updated", "user.deleted")
 	rs = StartRsyslog(t, dir, rs.Port, nil)
-	WaitFor(t, "the events stored while rsyslog was down", func() bool { return len(rs.Lines(t)) >= 5 })
+	testenv.Eventually(t, 15*time.Second, "the events stored while rsyslog was down", func() bool { return len(rs.Lines(t)) >= 5 })
 	checkSyslog(t, rs.Lines(t), append(evs, later...), "trail-test")
 }
 
@@ -218,7 +214,7 @@ func TestSyslogTLS(t *testing.T) {
 		Syslog: &trail.SyslogConfig{Hostname: "trail-tls", CA: caPEM}})
 	StartManager(t, s, "node-1")
 	evs := MustAppend(t, s, "", "key.created", "key.revoked")
-	WaitFor(t, "two messages over TLS", func() bool { return len(rs.Lines(t)) >= 2 })
+	testenv.Eventually(t, 15*time.Second, "two messages over TLS", func() bool { return len(rs.Lines(t)) >= 2 })
 	checkSyslog(t, rs.Lines(t), evs, "trail-tls")
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/forward"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // The Standard Webhooks reference vector: what every receiver library
@@ -84,8 +85,8 @@ func TestWebhook(t *testing.T) {
 	sys := MustAppend(t, s, "", "user.login")
 	want := []string{"user.created", "user.deleted", "user.login"}
 
-	WaitFor(t, "three deliveries", func() bool { return len(rc.Requests()) >= 3 })
-	WaitFor(t, "the cursor to reach the last event", func() bool {
+	testenv.Eventually(t, 15*time.Second, "three deliveries", func() bool { return len(rc.Requests()) >= 3 })
+	testenv.Eventually(t, 15*time.Second, "the cursor to reach the last event", func() bool {
 		return status(t, s, "", "siem").Cursor == sys[0].Pos
 	})
 	reqs := rc.Requests()
@@ -142,7 +143,7 @@ func TestWebhookBatch(t *testing.T) {
 	StartManager(t, s, "node-1")
 
 	var got []string
-	WaitFor(t, "all five events", func() bool {
+	testenv.Eventually(t, 15*time.Second, "all five events", func() bool {
 		got = nil
 		for _, r := range rc.Requests() {
 			got = append(got, eventIDs(t, r.Body)...)
@@ -175,7 +176,7 @@ func TestTenantForwarder(t *testing.T) {
 	a := MustAppend(t, s, "acme", "doc.created")
 	MustAppend(t, s, "globex", "doc.created")
 	sys := MustAppend(t, s, "", "key.created")
-	WaitFor(t, "the cursor to pass every event", func() bool {
+	testenv.Eventually(t, 15*time.Second, "the cursor to pass every event", func() bool {
 		return status(t, s, "acme", "mine").Cursor == sys[0].Pos
 	})
 	var got []string
@@ -197,7 +198,7 @@ func TestStartBeginning(t *testing.T) {
 	MustCreate(t, s, &trail.Forwarder{Name: "new", Kind: trail.ForwarderWebhook, URI: rcNew.URL})
 	StartManager(t, s, "node-1")
 	fresh := MustAppend(t, s, "acme", "doc.updated")
-	WaitFor(t, "both forwarders to deliver", func() bool {
+	testenv.Eventually(t, 15*time.Second, "both forwarders to deliver", func() bool {
 		return len(rcAll.Requests()) == 2 && len(rcNew.Requests()) == 1
 	})
 	if got, want := eventIDs(t, rcAll.Requests()[0].Body), ids(old); !slices.Equal(got, want) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/alert"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 func TestAlertRulesAPI(t *testing.T) {
@@ -47,9 +48,9 @@ func TestAlertRulesAPI(t *testing.T) {
 		for range 3 {
 			e.ingest(t, acme, event("login.failure"))
 		}
-		waitFor(t, "the alert webhook", func() bool { return hits.count() == 1 })
+		testenv.Eventually(t, 15*time.Second, "the alert webhook", func() bool { return hits.count() == 1 })
 		type firings struct{ Firings []trail.AlertFiring }
-		waitFor(t, "the firing to be marked delivered", func() bool {
+		testenv.Eventually(t, 15*time.Second, "the firing to be marked delivered", func() bool {
 			f := decode[firings](t, e.do(t, "GET", "/v1/alerts/rules/"+rule.ID+"/firings", acme, "").want(t, 200)).Firings
 			return len(f) == 1 && !f[0].DeliveredAt.IsZero() && f[0].Count == 3
 		})
@@ -77,7 +78,7 @@ func runEvaluator(t *testing.T, e *env) {
 			t.Errorf("evaluator: %v", err)
 		}
 	})
-	waitFor(t, "the evaluator to start", func() bool {
+	testenv.Eventually(t, 15*time.Second, "the evaluator to start", func() bool {
 		cursor, _, err := e.store.(alert.Store).AlertState(ctx)
 		return err == nil && cursor >= 0
 	})

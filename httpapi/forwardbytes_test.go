@@ -13,8 +13,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/testenv"
 	"github.com/trailhq/trail/sqlite"
 )
 
@@ -82,7 +84,7 @@ func TestForwardersSendStoredBytes(t *testing.T) {
 			if !ok {
 				t.Fatalf("GET /v1/events/%s does not end in a newline: %q", id, get)
 			}
-			waitFor(t, "the event at every receiver", func() bool {
+			testenv.Eventually(t, 15*time.Second, "the event at every receiver", func() bool {
 				return hooks.get(id) != nil && hec.get(id) != nil && syslog.get(id) != nil
 			})
 			if body := hooks.get(id); !bytes.Equal(body, stored) {
@@ -199,7 +201,7 @@ func TestForwardersDoNotEncodeAgain(t *testing.T) {
 	e.do(t, "POST", "/v1/forwarders", acme, `{"name":"hec","kind":"splunk","uri":"`+splunk.URL+`","token":"t","start":"beginning"}`).want(t, 201)
 	e.do(t, "POST", "/v1/forwarders", acme, `{"name":"log","kind":"syslog","uri":"tcp://`+addr+`","start":"beginning"}`).want(t, 201)
 	runManager(t, s)
-	waitFor(t, "the event at every receiver", func() bool {
+	testenv.Eventually(t, 15*time.Second, "the event at every receiver", func() bool {
 		return hooks.get(id) != nil && hec.get(id) != nil && syslog.get(id) != nil
 	})
 	if body := hooks.get(id); string(body) != spaced {

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/forward"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 type forwarderList struct {
@@ -149,7 +150,7 @@ func TestForwarderDeadLettersAPI(t *testing.T) {
 		e.ingest(t, acme, batch(event("user.created"), event("user.deleted"), event("user.updated")))
 
 		var page deadLetterPage
-		waitFor(t, "three dead letters", func() bool {
+		testenv.Eventually(t, 15*time.Second, "three dead letters", func() bool {
 			page = decode[deadLetterPage](t, e.do(t, "GET", "/v1/forwarders/siem/dead-letters?limit=2", acme, "").want(t, 200))
 			return page.NextCursor != ""
 		})
@@ -176,12 +177,12 @@ func TestForwarderDeadLettersAPI(t *testing.T) {
 		if got.Replaying != 1 {
 			t.Fatalf("replaying %d, want 1", got.Replaying)
 		}
-		waitFor(t, "the replayed dead letter to leave the list", func() bool {
+		testenv.Eventually(t, 15*time.Second, "the replayed dead letter to leave the list", func() bool {
 			l := decode[deadLetterPage](t, e.do(t, "GET", "/v1/forwarders/siem/dead-letters", acme, "").want(t, 200))
 			return len(l.DeadLetters) == 2
 		})
 		e.do(t, "POST", "/v1/forwarders/siem/dead-letters/replay", acme, "").want(t, 202)
-		waitFor(t, "an empty dead-letter list, active and no lag", func() bool {
+		testenv.Eventually(t, 15*time.Second, "an empty dead-letter list, active and no lag", func() bool {
 			l := decode[deadLetterPage](t, e.do(t, "GET", "/v1/forwarders/siem/dead-letters", acme, "").want(t, 200))
 			st := decode[trail.Forwarder](t, e.do(t, "GET", "/v1/forwarders/siem", acme, "").want(t, 200)).Status
 			return len(l.DeadLetters) == 0 && st.State == trail.ForwarderActive && st.Lag == 0
@@ -198,17 +199,6 @@ func runManager(t *testing.T, s trail.Store) {
 	done := make(chan struct{})
 	go func() { defer close(done); m.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestForwarderStatusTenantTerms: a tenant's forwarder shows its progress

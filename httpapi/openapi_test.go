@@ -8,9 +8,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/httpapi"
+	"github.com/trailhq/trail/internal/testenv"
 	"github.com/trailhq/trail/internal/teststore"
 	"github.com/trailhq/trail/sqlite"
 	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
@@ -118,7 +120,7 @@ func scenarioEvents(sc *specCheck, k scenarioKeys) string {
 }
 
 func scenarioLedger(sc *specCheck, k scenarioKeys, id string) {
-	waitFor(sc.t, "the ledger to seal the events", func() bool {
+	testenv.Eventually(sc.t, 15*time.Second, "the ledger to seal the events", func() bool {
 		return sc.e.do(sc.t, "GET", "/v1/events/"+id+"/proof", k.reader, "").status == 200
 	})
 	sc.do(call{method: "GET", path: "/v1/ledger/pubkey", status: 200})
@@ -161,7 +163,7 @@ func scenarioForwarders(sc *specCheck, k scenarioKeys) {
 	sc.do(call{method: "POST", path: "/v1/forwarders", secret: k.admin, body: body, status: 409})
 	sc.do(call{method: "POST", path: "/v1/forwarders", secret: k.admin, body: `{"name":"x","kind":"fax"}`, status: 400, badRequest: true})
 	sc.do(call{method: "POST", path: "/v1/events", secret: k.writer, body: event("audit.checked"), status: 201})
-	waitFor(sc.t, "a dead letter", func() bool {
+	testenv.Eventually(sc.t, 15*time.Second, "a dead letter", func() bool {
 		return strings.Contains(string(sc.e.do(sc.t, "GET", "/v1/forwarders/siem/dead-letters", k.admin, "").body), "audit.checked")
 	})
 	sc.do(call{method: "GET", path: "/v1/forwarders", secret: k.admin, status: 200})
@@ -224,7 +226,7 @@ func scenarioAlerts(sc *specCheck, k scenarioKeys) {
 	sc.do(call{method: "POST", path: "/v1/alerts/rules", secret: k.admin, status: 400, badRequest: true,
 		body: `{"name":"x","condition":{"type":"any"},"webhook":{"url":"ftp://h/"}}`})
 	sc.do(call{method: "POST", path: "/v1/events", secret: k.writer, body: event("refund.issued"), status: 201})
-	waitFor(sc.t, "a firing", func() bool { return hits.count() > 0 })
+	testenv.Eventually(sc.t, 15*time.Second, "a firing", func() bool { return hits.count() > 0 })
 	sc.do(call{method: "GET", path: "/v1/alerts/rules", secret: k.admin, status: 200})
 	sc.do(call{method: "GET", path: "/v1/alerts/rules?tenant=bad/tenant", secret: k.admin, status: 400, badRequest: true})
 	sc.do(call{method: "GET", path: "/v1/alerts/rules/" + rid, secret: k.admin, status: 200})

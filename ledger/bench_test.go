@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/testenv"
 	"github.com/trailhq/trail/internal/teststore"
 	"github.com/trailhq/trail/ledger"
 )
@@ -102,20 +103,15 @@ func benchIngest(b *testing.B, s ledger.Store, on bool) {
 // waitSealed polls until the checkpoints of the bench's logs cover n
 // events.
 func waitSealed(b *testing.B, s ledger.Store, n int) {
-	deadline := time.Now().Add(5 * time.Minute)
-	for time.Now().Before(deadline) {
+	testenv.Eventually(b, 5*time.Minute, "the ledger to seal the events", func() bool {
 		var sealed int64
 		for t := 0; t < 10; t++ {
 			if h, err := s.LedgerHead(context.Background(), fmt.Sprintf("tenant%d", t)); err == nil {
 				sealed += h.Size
 			}
 		}
-		if sealed >= int64(n) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	b.Fatal("the ledger did not seal the events within 5 minutes")
+		return sealed >= int64(n)
+	})
 }
 
 var benchMeta = json.RawMessage(`{"plan":"enterprise","seats":42,"reason":"quarterly review","ticket":"OPS-1234"}`)

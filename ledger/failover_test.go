@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/testenv"
 	"github.com/trailhq/trail/internal/teststore"
 	"github.com/trailhq/trail/ledger"
 )
@@ -90,16 +91,13 @@ func TestFailover(t *testing.T) {
 // waitSize polls until tenant's checkpoint has size want.
 func waitSize(t *testing.T, s ledger.Store, tenant string, want int64) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		h, err := s.LedgerHead(ctxT(t), tenant)
-		if err == nil && h.Size == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("log %q: checkpoint %+v (%v), want size %d within 20s", tenant, h, err, want)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var h *trail.LedgerHead
+	var err error
+	if !testenv.Poll(20*time.Second, func() bool {
+		h, err = s.LedgerHead(ctxT(t), tenant)
+		return err == nil && h.Size == want
+	}) {
+		t.Fatalf("log %q: checkpoint %+v (%v), want size %d within 20s", tenant, h, err, want)
 	}
 }
 

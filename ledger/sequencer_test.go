@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/testenv"
 	"github.com/trailhq/trail/ledger"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -125,15 +126,12 @@ func TestSequencerWokenByCommit(t *testing.T) {
 	if err := w.Append(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		head, err := e.db.LedgerHead(ctx, "acme")
-		if err == nil && head.Size == 5 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("log not sealed 10s after the commit (head %+v, %v)", head, err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var head *trail.LedgerHead
+	var err error
+	if !testenv.Poll(10*time.Second, func() bool {
+		head, err = e.db.LedgerHead(ctx, "acme")
+		return err == nil && head.Size == 5
+	}) {
+		t.Fatalf("log not sealed 10s after the commit (head %+v, %v)", head, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/internal/pgtest"
+	"github.com/trailhq/trail/internal/testenv"
 	"github.com/trailhq/trail/postgres"
 )
 
@@ -73,21 +74,17 @@ func startNode(t *testing.T, name, dsn string, ttl time.Duration, w *leaseWatch)
 // waitRunning polls until exactly one of nodes runs the work and returns it.
 func waitRunning(t *testing.T, within time.Duration, nodes ...*node) *node {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		var on []*node
+	var on []*node
+	testenv.Eventually(t, within, "a single node to run the leased work", func() bool {
+		on = on[:0]
 		for _, n := range nodes {
 			if n.running.Load() {
 				on = append(on, n)
 			}
 		}
-		if len(on) == 1 {
-			return on[0]
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no single node ran the leased work within %v", within)
-	return nil
+		return len(on) == 1
+	})
+	return on[0]
 }
 
 func TestLeaseFailover(t *testing.T) {

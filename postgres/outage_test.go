@@ -7,6 +7,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/internal/pgtest"
+	"github.com/trailhq/trail/internal/testenv"
 	"github.com/trailhq/trail/postgres"
 )
 
@@ -51,16 +52,11 @@ func TestOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := event("acme", time.Now().UTC())
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := db.AppendBatches(ctx, []*trail.Batch{{Events: []*trail.Event{after}}})
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("10s after the database came back, append still fails: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testenv.Poll(10*time.Second, func() bool {
+		err = db.AppendBatches(ctx, []*trail.Batch{{Events: []*trail.Event{after}}})
+		return err == nil
+	}) {
+		t.Fatalf("10s after the database came back, append still fails: %v", err)
 	}
 	page, err := db.Events(ctx, &trail.Query{Scope: trail.Scope{Tenant: "acme"}})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/internal/pgtest"
+	"github.com/trailhq/trail/internal/testenv"
 	"github.com/trailhq/trail/internal/tmpfs"
 	"github.com/trailhq/trail/postgres"
 )
@@ -79,7 +80,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 	// append may still be stored meanwhile: count what was acknowledged.
 	var appendErr error
 	acked := 5
-	waitFor(t, "appends to fail once the server is read-only", func() bool {
+	testenv.Eventually(t, 20*time.Second, "appends to fail once the server is read-only", func() bool {
 		appendErr = db.AppendBatches(ctx, []*trail.Batch{bigBatch(5)})
 		if appendErr == nil {
 			acked += 5
@@ -96,7 +97,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 		t.Errorf("reads on a read-only server: %d events, want the %d acknowledged", n, acked)
 	}
 	setReadOnly(t, srv, "off")
-	waitFor(t, "appends to work once the server is writable", func() bool {
+	testenv.Eventually(t, 20*time.Second, "appends to work once the server is writable", func() bool {
 		return db.AppendBatches(ctx, []*trail.Batch{bigBatch(5)}) == nil
 	})
 }
@@ -163,16 +164,4 @@ func countEvents(t *testing.T, db *postgres.DB) int {
 		t.Fatalf("read events: %v", err)
 	}
 	return n
-}
-
-// waitFor polls cond until it holds, failing after 20 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 20s for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
 # deploy/docker builds the container image and runs it; it starts its own
 # dockerd when none runs.
@@ -48,8 +49,9 @@ fi
 echo "== go vet"
 go vet ./...
 
-# Tests that need an outside program (Chromium, rsyslog, Docker, a tmpfs
-# mount) fail instead of skipping when it is missing.
+# Tests that need an outside program or privilege (Chromium, rsyslog,
+# versitygw, Docker, systemd-analyze, root, a tmpfs mount) fail instead of
+# skipping when it is missing (internal/testenv.Require).
 export TRAIL_REQUIRE_ALL=1
 
 echo "== go test -race"

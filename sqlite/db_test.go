@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/testenv"
 	"github.com/trailhq/trail/internal/teststore"
 	"github.com/trailhq/trail/sqlite"
 )
@@ -193,18 +194,15 @@ func TestCheckpointer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var size int64
+	if !testenv.Poll(10*time.Second, func() bool {
 		fi, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fi.Size() > before.Size()+500_000 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("database file is %d bytes after 2,000 events (%d before): nothing was checkpointed", fi.Size(), before.Size())
-		}
-		time.Sleep(10 * time.Millisecond)
+		size = fi.Size()
+		return size > before.Size()+500_000
+	}) {
+		t.Fatalf("database file is %d bytes after 2,000 events (%d before): nothing was checkpointed", size, before.Size())
 	}
 }

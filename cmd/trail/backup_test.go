@@ -8,8 +8,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/trailhq/trail/client"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // TestBackupUnderLoad backs up a real server's store while clients ingest,
@@ -23,7 +25,7 @@ func TestBackupUnderLoad(t *testing.T) {
 	_, key := createKey(t, data, "--tenant", "acme", "--scopes", "events:write,events:read")
 	pub, _ := runBin(t, nil, "ledger", "pubkey", "--data", data)
 	in := ingest(client.New(srv.URL, key), 3, 20)
-	waitUntil(t, func() bool { return in.count.Load() >= 600 })
+	testenv.Eventually(t, 20*time.Second, "in.count.Load() >= 600", func() bool { return in.count.Load() >= 600 })
 
 	in.mu.Lock()
 	before := append([]string(nil), in.acked...)
@@ -35,7 +37,7 @@ func TestBackupUnderLoad(t *testing.T) {
 	}
 	// Ingest goes on after the backup; then the server stops.
 	after := in.count.Load()
-	waitUntil(t, func() bool { return in.count.Load() >= after+100 })
+	testenv.Eventually(t, 20*time.Second, "in.count.Load() >= after+100", func() bool { return in.count.Load() >= after+100 })
 	srv.cmd.Process.Signal(syscall.SIGTERM)
 	in.wait()
 	srv.wait(t)
@@ -62,7 +64,7 @@ func TestBackupUnderLoad(t *testing.T) {
 	t.Logf("%d events acknowledged before the backup, %d in it", len(before), len(stored))
 	// The restored server seals what the backup held; then verify passes.
 	pub = strings.TrimSpace(pub)
-	waitUntil(t, func() bool {
+	testenv.Eventually(t, 20*time.Second, "trail verify to pass on the restored copy", func() bool {
 		cmd := exec.Command(trailBin, "verify", "--data", restored, "--pubkey", pub)
 		out, err := cmd.CombinedOutput()
 		return err == nil && strings.Contains(string(out), "ok:")

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/trailhq/trail/alert"
 	main "github.com/trailhq/trail/cmd/trail"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // TestServeFeatures runs serve with the OTLP port on and checks the wiring
@@ -49,14 +51,14 @@ func TestServeFeatures(t *testing.T) {
 	t.Cleanup(hook.Close)
 	call("POST", m.URL()+"/v1/alerts/rules", `{"tenant":"acme","name":"deletions","filter":{"actions":["repo.deleted"]},
 		"condition":{"type":"any"},"webhook":{"url":"`+hook.URL+`"}}`, 201)
-	waitUntil(t, func() bool {
+	testenv.Eventually(t, 20*time.Second, "the alert evaluator to store its state", func() bool {
 		cursor, _, err := m.Store.(alert.Store).AlertState(context.Background())
 		return err == nil && cursor >= 0
 	})
 	body := call("POST", m.URL()+"/v1/events", `{"tenant":"acme","action":"repo.deleted","occurred_at":"2026-01-02T03:04:05Z",
 		"actor":{"type":"user","id":"u1"},"trace_id":"5b8efff798038103d269b633813fc60c"}`, 201)
 	id := body[strings.Index(body, `["`)+2 : strings.Index(body, `"]`)]
-	waitUntil(t, func() bool { return fired.Load() == 1 })
+	testenv.Eventually(t, 20*time.Second, "fired.Load() == 1", func() bool { return fired.Load() == 1 })
 	call("POST", "http://"+m.OTLPAddr()+"/v1/logs", `{"resourceLogs":[{"resource":{"attributes":[
 		{"key":"trail.tenant","value":{"stringValue":"acme"}}]},"scopeLogs":[{"logRecords":[
 		{"body":{"stringValue":"deleting 3 branches"},"traceId":"5b8efff798038103d269b633813fc60c"}]}]}]}`, 200)

@@ -9,9 +9,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trailhq/trail"
 	main "github.com/trailhq/trail/cmd/trail"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // The tests of this file follow the stumbles of a newcomer's first hour
@@ -145,7 +147,7 @@ func TestVerifyPlural(t *testing.T) {
 		t.Fatalf("ingest: %d", code)
 	}
 	pub := strings.TrimSpace(mustCLI(t, nil, "ledger", "pubkey", "--data", m.Config.Data))
-	waitUntil(t, func() bool {
+	testenv.Eventually(t, 20*time.Second, "trail verify to report the log verified", func() bool {
 		r := runCLI(t, nil, false, "verify", "--data", m.Config.Data, "--pubkey", pub, "--log", "acme")
 		return r.code == 0 && strings.Contains(r.stdout, "ok: 1 log verified")
 	})

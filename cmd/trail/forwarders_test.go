@@ -12,6 +12,7 @@ import (
 
 	main "github.com/trailhq/trail/cmd/trail"
 	"github.com/trailhq/trail/forward"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // TestServeForwarders runs the real binary with a forwarder in its config
@@ -55,18 +56,12 @@ func TestServeForwarders(t *testing.T) {
 		t.Fatalf("ingest: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	if !testenv.Poll(15*time.Second, func() bool {
 		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no delivery; logs:\n%s", p.Logs())
-		}
-		time.Sleep(20 * time.Millisecond)
+		defer mu.Unlock()
+		return len(got) > 0
+	}) {
+		t.Fatalf("no delivery; logs:\n%s", p.Logs())
 	}
 	if want := "user.created Bearer THE-SECRET-TOKEN"; got[0] != want {
 		t.Errorf("delivered %q, want %q", got[0], want)

@@ -8,9 +8,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/client"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // TestKill9 kills a real `trail serve` with SIGKILL while several clients
@@ -23,7 +25,7 @@ func TestKill9(t *testing.T) {
 	in := ingest(client.New(srv.URL, key), 4, 50)
 	// Kill mid-ingest: once a good number of events are acknowledged, while
 	// the clients keep sending.
-	waitUntil(t, func() bool { return in.count.Load() >= 2000 })
+	testenv.Eventually(t, 20*time.Second, "in.count.Load() >= 2000", func() bool { return in.count.Load() >= 2000 })
 	if err := srv.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}

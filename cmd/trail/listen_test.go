@@ -16,6 +16,7 @@ import (
 
 	"github.com/trailhq/trail"
 	main "github.com/trailhq/trail/cmd/trail"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // startMainWith runs the server in-process like startMain, with extra
@@ -244,16 +245,16 @@ func TestServeMaxConns(t *testing.T) {
 		t.Fatal("a third connection was served while two were open, want it held at --max-conns 2")
 	}
 	idle[0].Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := client.Get(m.URL() + "/healthz")
+	var err error
+	if !testenv.Poll(10*time.Second, func() bool {
+		var resp *http.Response
+		resp, err = client.Get(m.URL() + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still not served after a connection closed: %v", err)
-		}
+		return err == nil
+	}) {
+		t.Fatalf("still not served after a connection closed: %v", err)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/trailhq/trail/client"
 	"github.com/trailhq/trail/internal/pgtest"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // post sends one batch of n events, each targeting document tag-j, and
@@ -77,16 +78,12 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("Recovers", func(t *testing.T) {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			code, _, _ := post(t, node.URL, key, "after", 5)
-			if code == 201 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("30s after the database came back, ingest still answers %d", code)
-			}
-			time.Sleep(100 * time.Millisecond)
+		var code int
+		if !testenv.Poll(30*time.Second, func() bool {
+			code, _, _ = post(t, node.URL, key, "after", 5)
+			return code == 201
+		}) {
+			t.Fatalf("30s after the database came back, ingest still answers %d", code)
 		}
 	})
 	// The first read after the restart is an export: it must not meet the
@@ -138,16 +135,11 @@ func ingestDuringStop(t *testing.T, srv *pgtest.Server, url, key string) (acked,
 		})
 	}
 	// Stop once batches flow, so some are in flight when the server goes.
-	deadline := time.Now().Add(30 * time.Second)
-	for n := 0; n < 5; {
-		if time.Now().After(deadline) {
-			t.Fatal("no batches acknowledged within 30s")
-		}
-		time.Sleep(5 * time.Millisecond)
+	testenv.Eventually(t, 30*time.Second, "five acknowledged batches", func() bool {
 		mu.Lock()
-		n = len(acked)
-		mu.Unlock()
-	}
+		defer mu.Unlock()
+		return len(acked) >= 5
+	})
 	if err := srv.Stop(); err != nil {
 		t.Fatal(err)
 	}

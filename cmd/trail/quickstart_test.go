@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // TestQuickStart walks the README's quick start with the real binary, step
@@ -160,9 +162,8 @@ func httpDo(tb testing.TB, method, url, key, body string) (int, string) {
 // http://127.0.0.1:8080.
 func TestREADMEQuickStart(t *testing.T) {
 	for _, tool := range []string{"bash", "curl", "sed"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("the README's quick start needs %s: install it (apt-get install %s)", tool, tool)
-		}
+		_, err := exec.LookPath(tool)
+		testenv.Require(t, "the README's quick start needs "+tool, "apt-get install "+tool, err)
 	}
 	dir := t.TempDir()
 	srv := startServe(t, "--data", filepath.Join(dir, "trail-data"))

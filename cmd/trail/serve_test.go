@@ -11,6 +11,7 @@ import (
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/client"
 	main "github.com/trailhq/trail/cmd/trail"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // TestServeGracefulShutdown closes the server in-process while clients
@@ -19,7 +20,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 	m := startMain(t)
 	_, key := createKey(t, m.Config.Data, "--tenant", "acme", "--scopes", "events:write")
 	in := ingest(client.New(m.URL(), key), 4, 20)
-	waitUntil(t, func() bool { return in.count.Load() >= 500 })
+	testenv.Eventually(t, 20*time.Second, "in.count.Load() >= 500", func() bool { return in.count.Load() >= 500 })
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestServePrunesIdempotencyKeys(t *testing.T) {
 		}
 		return b.Replayed != nil
 	}
-	waitUntil(t, func() bool { return !remembered("old") })
+	testenv.Eventually(t, 20*time.Second, `!remembered("old")`, func() bool { return !remembered("old") })
 	if !remembered("fresh") {
 		t.Error("a fresh idempotency key was pruned")
 	}
@@ -165,16 +166,4 @@ func TestRunCommands(t *testing.T) {
 			t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 		}
 	})
-}
-
-// waitUntil polls cond until it holds, failing the test after 20s.
-func waitUntil(tb testing.TB, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatal("condition not met within 20s")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/trailhq/trail/client"
 	"github.com/trailhq/trail/internal/pgtest"
+	"github.com/trailhq/trail/internal/testenv"
 	"github.com/trailhq/trail/internal/tmpfs"
 )
 
@@ -121,7 +122,7 @@ func testStorageFull(t *testing.T, node *serveProc, key, filler string) {
 		t.Fatal(err)
 	}
 	t.Run("Recovers", func(t *testing.T) {
-		waitUntil(t, func() bool { c, _ := getBody(t, node.URL+"/readyz", ""); return c == 200 })
+		testenv.Eventually(t, 20*time.Second, "the node to be ready again", func() bool { c, _ := getBody(t, node.URL+"/readyz", ""); return c == 200 })
 		code, _, ids := post(t, node.URL, key, "after", 50)
 		if code != 201 {
 			t.Fatalf("ingest after space returned: status %d, want 201", code)

@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // testCA is a certificate authority made for one test.
@@ -173,17 +175,10 @@ func TestServeTLS(t *testing.T) {
 	})
 	t.Run("Rotation", func(t *testing.T) {
 		ca.writeLeaf(t, 1002, certFile, keyFile)
-		deadline := time.Now().Add(15 * time.Second)
-		for {
+		testenv.Eventually(t, 15*time.Second, "the renewed certificate to be served", func() bool {
 			resp := get(t, m.URL()+"/healthz")
-			if resp.TLS.PeerCertificates[0].SerialNumber.Int64() == 1002 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the renewed certificate was not served within 15 s")
-			}
-			time.Sleep(100 * time.Millisecond) // poll interval, not synchronisation
-		}
+			return resp.TLS.PeerCertificates[0].SerialNumber.Int64() == 1002
+		})
 	})
 	t.Run("ErrBadPair", func(t *testing.T) {
 		bad := filepath.Join(dir, "bad.key")

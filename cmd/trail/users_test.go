@@ -17,6 +17,7 @@ import (
 	"github.com/trailhq/trail"
 	main "github.com/trailhq/trail/cmd/trail"
 	"github.com/trailhq/trail/console"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 const userPassword = "correct horse battery staple"
@@ -128,7 +129,7 @@ func TestServeConsole(t *testing.T) {
 		// The sequencer seals new events within a poll or two; until then
 		// the page says pending.
 		var body string
-		waitUntil(t, func() bool {
+		testenv.Eventually(t, 20*time.Second, "the event to be sealed", func() bool {
 			body = fetch(t, c, m.URL()+"/events/"+ids[0], http.StatusOK)
 			return !strings.Contains(body, "pending: not sealed")
 		})

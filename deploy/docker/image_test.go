@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/client"
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 func TestImage(t *testing.T) {
@@ -72,7 +74,7 @@ func TestImage(t *testing.T) {
 			t.Fatalf("event %s is gone after the restart on the same volume", id)
 		}
 	}
-	waitFor(t, "trail verify to pass in the container", func() bool {
+	testenv.Eventually(t, 60*time.Second, "trail verify to pass in the container", func() bool {
 		out, err := d.cmd("exec", second, "/usr/local/bin/trail", "verify").CombinedOutput()
 		return err == nil && strings.Contains(string(out), "ok:")
 	})
@@ -190,20 +192,17 @@ func (d *docker) startContainer(t *testing.T, args []string, addr string) string
 	name := args[3]
 	t.Cleanup(func() { d.run(t, "rm", "-f", name) })
 	d.must(t, args...)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	if !testenv.Poll(60*time.Second, func() bool {
 		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return name
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the container did not get ready within 60s:\n%s", d.run(t, "logs", name))
-		}
-		time.Sleep(100 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}) {
+		t.Fatalf("the container did not get ready within 60s:\n%s", d.run(t, "logs", name))
 	}
+	return name
 }
 
 // shared is the package's one Docker daemon and one image, set up by the
@@ -229,7 +228,7 @@ func cleanupShared() {
 func newDocker(t *testing.T) *docker {
 	shared.dockerOnce.Do(func() { shared.d, shared.why = startDocker() })
 	if shared.why != "" {
-		unavailable(t, shared.why)
+		testenv.Require(t, "the container image test needs Docker", "", errors.New(shared.why))
 	}
 	return shared.d
 }
@@ -274,17 +273,23 @@ func startDocker() (*docker, string) {
 		unmountUnder(dir)
 		os.RemoveAll(dir)
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for d.cmd("version").Run() != nil {
+	died := false
+	answered := testenv.Poll(30*time.Second, func() bool {
+		if d.cmd("version").Run() == nil {
+			return true
+		}
 		select {
 		case <-exited:
-			return nil, "dockerd exited:\n" + logs.String()
+			died = true
 		default:
 		}
-		if time.Now().After(deadline) {
-			return nil, "dockerd did not answer within 30s:\n" + logs.String()
-		}
-		time.Sleep(100 * time.Millisecond)
+		return died
+	})
+	switch {
+	case died:
+		return nil, "dockerd exited:\n" + logs.String()
+	case !answered:
+		return nil, "dockerd did not answer within 30s:\n" + logs.String()
 	}
 	return d, ""
 }
@@ -304,15 +309,6 @@ func unmountUnder(dir string) {
 	}
 }
 
-// unavailable fails the test in CI and skips it elsewhere.
-func unavailable(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" || os.Getenv("TRAIL_REQUIRE_ALL") == "1" {
-		t.Fatalf("the container image test needs Docker, and CI requires it: %s", why)
-	}
-	t.Skipf("skipped: %s (CI=true or TRAIL_REQUIRE_ALL=1 makes this a failure)", why)
-}
-
 func freeAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -320,17 +316,6 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 func randomName() string {

@@ -6,6 +6,7 @@ package systemd_test
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // unit returns the directives of trail.service, in order.
@@ -81,9 +84,7 @@ func TestUnitSandboxing(t *testing.T) {
 // pointing at a freshly built binary; any warning fails the test.
 func TestUnitVerify(t *testing.T) {
 	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("systemd-analyze is not installed")
-	}
+	testenv.Require(t, "systemd-analyze", "apt-get install systemd", err)
 	bin := trailBin
 	b, _ := os.ReadFile("trail.service")
 	unitPath := filepath.Join(t.TempDir(), "trail.service")
@@ -101,7 +102,7 @@ var listening = regexp.MustCompile(`"msg":"trail listening".*"addr":"([^"]+)"`)
 // starts, without systemd.
 func TestUnitExecStart(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to run the server as another user")
+		testenv.Require(t, "root", "run the tests as root", errors.New("needed to run the server as another user"))
 	}
 	dirs := unit(t)
 	bin := trailBin

@@ -44,8 +44,8 @@ var LogColumns = []string{"id", "tenant", "trace_id", "time", "data"}
 func (t *Tables) LogRows(logs []*trail.LogRecord) ([][]any, error) {
 	rows := make([][]any, len(logs))
 	for i, r := range logs {
-		r.Time = r.Time.UTC().Truncate(time.Microsecond)
-		r.ReceivedAt = r.ReceivedAt.UTC().Truncate(time.Microsecond)
+		r.Time = trail.NormalTime(r.Time)
+		r.ReceivedAt = trail.NormalTime(r.ReceivedAt)
 		data, err := json.Marshal(r)
 		if err != nil {
 			return nil, err

@@ -19,7 +19,7 @@ var _ trail.SchemaStore = (*Tables)(nil)
 func (t *Tables) CreateActionSchema(ctx context.Context, s *trail.ActionSchema) error {
 	for attempt := 0; ; attempt++ {
 		c := *s
-		c.CreatedAt = c.CreatedAt.UTC().Truncate(time.Microsecond)
+		c.CreatedAt = trail.NormalTime(c.CreatedAt)
 		err := t.w.QueryRowContext(ctx, t.d.Rebind(`SELECT coalesce(max(version), 0) + 1 FROM action_schemas
 			WHERE tenant = ? AND action = ?`), c.Tenant, c.Action).Scan(&c.Version)
 		if err != nil {

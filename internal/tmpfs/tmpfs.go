@@ -2,8 +2,8 @@
 // to fill up (storage fault tests).
 //
 // Mounting needs root, as the tests run in CI. Where the mount fails, the
-// test fails with the reason when TRAIL_REQUIRE_ALL is set, and is skipped
-// with the reason otherwise.
+// test fails with the reason when TRAIL_REQUIRE_ALL or CI=true is set, and
+// is skipped with the reason otherwise (testenv.Require).
 package tmpfs
 
 import (
@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+
+	"github.com/trailhq/trail/internal/testenv"
 )
 
 // Mount mounts a tmpfs of size bytes on a new temporary folder and returns
@@ -25,11 +27,7 @@ func Mount(tb testing.TB, size int64) string {
 	opts := "size=" + itoa(size) + ",mode=0700"
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, opts); err != nil {
 		os.Remove(dir)
-		msg := "tmpfs: mount a " + itoa(size) + "-byte tmpfs (needs root): " + err.Error()
-		if os.Getenv("TRAIL_REQUIRE_ALL") != "" {
-			tb.Fatal(msg + " (TRAIL_REQUIRE_ALL is set, so this test may not be skipped)")
-		}
-		tb.Skip(msg)
+		testenv.Require(tb, "a "+itoa(size)+"-byte tmpfs mount", "mounting needs root", err)
 	}
 	tb.Cleanup(func() {
 		// A lazy unmount, in case a server still has files open.
