@@ -73,7 +73,8 @@ func (s *Server) handleCreateForwarder(w http.ResponseWriter, r *http.Request, v
 	}
 	if err != nil {
 		if code := trail.ErrorCode(err); code == trail.EINVALID || code == trail.ECONFLICT {
-			s.renderSettings(w, r, v, errorStatus[code], &settingsView{Error: trail.ErrorMessage(err)})
+			status, _ := trail.HTTPStatus(code)
+			s.renderSettings(w, r, v, status, &settingsView{Error: trail.ErrorMessage(err)})
 			return
 		}
 		s.errorPage(w, r, v, err)
