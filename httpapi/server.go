@@ -113,26 +113,6 @@ func New(cfg Config) *Server {
 // Handler returns the http.Handler that serves the API.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// streamWriteTimeout bounds each write of a streamed response (exports).
-// The server's write timeout bounds a whole response, which a long export
-// outlives; a client that stops reading is still cut off.
-const streamWriteTimeout = time.Minute
-
-// startStream frees a streamed response from the server's timeouts: it
-// reads nothing more (an expired read deadline would cancel the request's
-// context), and each write gets its own deadline through extendStream.
-func startStream(rc *http.ResponseController) {
-	rc.SetReadDeadline(time.Time{})
-	extendStream(rc)
-}
-
-// extendStream gives the next write of a streamed response
-// streamWriteTimeout. Writers that do not support deadlines (tests'
-// recorders) are fine without.
-func extendStream(rc *http.ResponseController) {
-	rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-}
-
 // IdempotencyTTL is how long an Idempotency-Key is remembered: a client may
 // retry a request with the same key for this long.
 const IdempotencyTTL = 48 * time.Hour
