@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/schema"
@@ -44,21 +45,22 @@ type validationSetting struct {
 // on, events that do not match their action's schema version are EINVALID,
 // with details such as "metadata.plan" or "targets[0].metadata.seats".
 func (s *Server) checkSchemas(ctx context.Context, events []*trail.Event) error {
-	if v := s.validator(); v != nil {
+	if v := s.schemas; v != nil {
 		return v.Check(ctx, events)
 	}
 	return nil
 }
 
-// validator returns the server's schema validator, made on first use; nil
-// when the store keeps no schemas.
-func (s *Server) validator() *schema.Validator {
-	s.schemaOnce.Do(func() {
-		if ss, ok := s.store.(trail.SchemaStore); ok {
-			s.schemas = schema.NewValidator(ss, s.now)
-		}
-	})
-	return s.schemas
+// newSchemas returns cfg.Schemas, or a validator over the store with the
+// server's clock when the store keeps schemas.
+func newSchemas(cfg Config, now func() time.Time) *schema.Validator {
+	if cfg.Schemas != nil {
+		return cfg.Schemas
+	}
+	if ss, ok := cfg.Store.(trail.SchemaStore); ok {
+		return schema.NewValidator(ss, now)
+	}
+	return nil
 }
 
 // schemaStore returns the store's schema ability; both stores have it.
@@ -137,7 +139,7 @@ func (s *Server) newSchema(caller *trail.APIKey, action string, req *registerSch
 }
 
 func (s *Server) forgetSchemas(tenant string) {
-	if v := s.validator(); v != nil {
+	if v := s.schemas; v != nil {
 		v.Forget(tenant)
 	}
 }

@@ -11,15 +11,19 @@ import (
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/alert"
 	"github.com/trailhq/trail/retention"
+	"github.com/trailhq/trail/schema"
 )
 
 // featureLeaseTTL is how long the alert and retention leases last without
 // renewal: how soon another node takes over when this one dies.
 const featureLeaseTTL = 15 * time.Second
 
-// newFeatures builds the retention runner and the alert evaluator over db;
-// either is nil when the store lacks what it needs.
+// newFeatures builds the retention runner, the alert evaluator and the
+// schema validator over db; each is nil when the store lacks what it needs.
 func (m *Main) newFeatures(db trail.Store) {
+	if ss, ok := db.(trail.SchemaStore); ok {
+		m.Schemas = schema.NewValidator(ss, nil)
+	}
 	if rs, ok := db.(retention.Store); ok {
 		m.Retention = retention.New(retention.Config{Store: rs, Writer: m.Writer, Logger: m.Logger,
 			Every: m.Config.RetentionInterval, LogRetention: m.Config.LogRetention})

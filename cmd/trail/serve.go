@@ -24,6 +24,7 @@ import (
 	"github.com/trailhq/trail/ledger"
 	"github.com/trailhq/trail/postgres"
 	"github.com/trailhq/trail/retention"
+	"github.com/trailhq/trail/schema"
 	"github.com/trailhq/trail/sqlite"
 )
 
@@ -60,6 +61,8 @@ type Main struct {
 	// rules. Both run under leases (features.go).
 	Retention *retention.Runner
 	Alerts    *alert.Evaluator
+	// Schemas checks ingest against the actions' schemas (the API's).
+	Schemas *schema.Validator
 
 	ln     net.Listener
 	http   *http.Server
@@ -142,6 +145,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Writer:            m.Writer,
 		Ledger:            m.Ledger,
 		Retention:         m.Retention,
+		Schemas:           m.Schemas,
 		Logger:            m.Logger,
 		Registry:          reg,
 		TrustProxyHeaders: m.Config.TrustProxyHeaders,
