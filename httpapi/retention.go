@@ -34,17 +34,10 @@ type holdList struct {
 	Holds []*trail.Hold `json:"holds"`
 }
 
-func (s *Server) retentionStore() (trail.RetentionStore, error) {
-	rs, ok := s.store.(trail.RetentionStore)
-	if !ok {
-		return nil, fmt.Errorf("store %T keeps no retention settings", s.store)
-	}
-	return rs, nil
-}
-
 // handleGetRetention answers a tenant's retention policy.
 func (s *Server) handleGetRetention(w http.ResponseWriter, r *http.Request) {
-	rs, err := s.retentionStore()
+	rs := s.store
+	var err error
 	var tenant string
 	if err == nil {
 		tenant, err = adminTenant(apiKey(r), query(r).Get("tenant"))
@@ -63,7 +56,8 @@ func (s *Server) handleGetRetention(w http.ResponseWriter, r *http.Request) {
 // handleSetRetention sets a tenant's retention; the change is recorded
 // before it is made.
 func (s *Server) handleSetRetention(w http.ResponseWriter, r *http.Request) {
-	rs, err := s.retentionStore()
+	rs := s.store
+	var err error
 	var body []byte
 	if err == nil {
 		body, err = readBody(w, r, 4<<10)
@@ -119,7 +113,8 @@ func (s *Server) handleRunRetention(w http.ResponseWriter, r *http.Request) {
 // handleCreateHold sets a legal hold; it is recorded before it is stored,
 // so that a hold is never in force without its record.
 func (s *Server) handleCreateHold(w http.ResponseWriter, r *http.Request) {
-	rs, err := s.retentionStore()
+	rs := s.store
+	var err error
 	var body []byte
 	if err == nil {
 		body, err = readBody(w, r, 16<<10)
@@ -203,7 +198,8 @@ func holdTarget(h *trail.Hold) trail.Target { return trail.Target{Type: "legal_h
 // handleListHolds lists the holds of the caller's tenant, or every hold
 // for a platform key without ?tenant=.
 func (s *Server) handleListHolds(w http.ResponseWriter, r *http.Request) {
-	rs, err := s.retentionStore()
+	rs := s.store
+	var err error
 	var scope trail.Scope
 	if err == nil {
 		scope, err = settingsScope(apiKey(r), query(r).Get("tenant"))
@@ -223,7 +219,8 @@ func (s *Server) handleListHolds(w http.ResponseWriter, r *http.Request) {
 // made, so a failure in between leaves a duplicate record on retry, never
 // a missing one.
 func (s *Server) handleDeleteHold(w http.ResponseWriter, r *http.Request) {
-	rs, err := s.retentionStore()
+	rs := s.store
+	var err error
 	scope := apiKey(r).ReadScope("")
 	var holds []*trail.Hold
 	if err == nil {
@@ -257,13 +254,10 @@ func settingsScope(caller *trail.APIKey, requested string) (trail.Scope, error) 
 }
 
 // newRetention returns cfg.Retention, or a runner over the store and
-// writer with default settings when the store supports retention.
+// writer with default settings.
 func newRetention(cfg Config) *retention.Runner {
 	if cfg.Retention != nil {
 		return cfg.Retention
 	}
-	if rs, ok := cfg.Store.(retention.Store); ok {
-		return retention.New(retention.Config{Store: rs, Writer: cfg.Writer, Logger: cfg.Logger, Now: cfg.Now})
-	}
-	return nil
+	return retention.New(retention.Config{Store: cfg.Store, Writer: cfg.Writer, Logger: cfg.Logger, Now: cfg.Now})
 }

@@ -52,24 +52,12 @@ func (s *Server) checkSchemas(ctx context.Context, events []*trail.Event) error 
 }
 
 // newSchemas returns cfg.Schemas, or a validator over the store with the
-// server's clock when the store keeps schemas.
+// server's clock.
 func newSchemas(cfg Config, now func() time.Time) *schema.Validator {
 	if cfg.Schemas != nil {
 		return cfg.Schemas
 	}
-	if ss, ok := cfg.Store.(trail.SchemaStore); ok {
-		return schema.NewValidator(ss, now)
-	}
-	return nil
-}
-
-// schemaStore returns the store's schema ability; both stores have it.
-func (s *Server) schemaStore() (trail.SchemaStore, error) {
-	ss, ok := s.store.(trail.SchemaStore)
-	if !ok {
-		return nil, fmt.Errorf("store %T keeps no schemas", s.store)
-	}
-	return ss, nil
+	return schema.NewValidator(cfg.Store, now)
 }
 
 // adminTenant is whose settings a request manages: a tenant key its own
@@ -91,7 +79,8 @@ func adminTenant(caller *trail.APIKey, requested string) (string, error) {
 
 // handleRegisterSchema stores a new version of an action's schema.
 func (s *Server) handleRegisterSchema(w http.ResponseWriter, r *http.Request) {
-	ss, err := s.schemaStore()
+	ss := s.store
+	var err error
 	action := r.PathValue("action")
 	var body []byte
 	if err == nil {
@@ -171,7 +160,8 @@ func (s *Server) handleGetSchema(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) schemaLine(w http.ResponseWriter, r *http.Request) (string, []*trail.ActionSchema, bool) {
-	ss, err := s.schemaStore()
+	ss := s.store
+	var err error
 	if err == nil {
 		err = checkAction(r.PathValue("action"))
 	}
@@ -194,7 +184,8 @@ func (s *Server) schemaLine(w http.ResponseWriter, r *http.Request) (string, []*
 // handleListActions lists the actions seen and those with schemas, each
 // with the versions of the schema line that applies.
 func (s *Server) handleListActions(w http.ResponseWriter, r *http.Request) {
-	ss, err := s.schemaStore()
+	ss := s.store
+	var err error
 	var scope trail.Scope
 	visible := true
 	if err == nil {
@@ -213,7 +204,8 @@ func (s *Server) handleListActions(w http.ResponseWriter, r *http.Request) {
 
 // handleGetValidation answers a tenant's validation mode.
 func (s *Server) handleGetValidation(w http.ResponseWriter, r *http.Request) {
-	ss, err := s.schemaStore()
+	ss := s.store
+	var err error
 	var tenant, mode string
 	if err == nil {
 		tenant, err = adminTenant(apiKey(r), query(r).Get("tenant"))
@@ -232,7 +224,8 @@ func (s *Server) handleGetValidation(w http.ResponseWriter, r *http.Request) {
 // recorded, and applies to this node's next ingest at once (to other
 // nodes' within schema.CacheTTL).
 func (s *Server) handleSetValidation(w http.ResponseWriter, r *http.Request) {
-	ss, err := s.schemaStore()
+	ss := s.store
+	var err error
 	var body []byte
 	if err == nil {
 		body, err = readBody(w, r, 4<<10)

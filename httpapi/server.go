@@ -44,8 +44,8 @@ type Config struct {
 	// job, so that runs on one node take turns.
 	Retention *retention.Runner
 	// Schemas checks ingested events against their actions' schemas and
-	// is told when one changes; nil makes one over Store (with Now), when
-	// the store keeps schemas. Pass the one the process shares.
+	// is told when one changes; nil makes one over Store (with Now).
+	// Pass the one the process shares.
 	Schemas *schema.Validator
 	// TrustProxyHeaders takes the client address from X-Forwarded-For (its
 	// last entry, the one the proxy in front of Trail added) instead of the
@@ -79,7 +79,7 @@ type Server struct {
 	metricsToken string // see Config.MetricsToken
 
 	retention *retention.Runner // runs POST /v1/retention/run
-	schemas   *schema.Validator // checks ingest against action schemas; nil without a schema store
+	schemas   *schema.Validator // checks ingest against action schemas
 }
 
 // New returns a Server for cfg.

@@ -19,19 +19,13 @@ import (
 const featureLeaseTTL = 15 * time.Second
 
 // newFeatures builds the retention runner, the alert evaluator and the
-// schema validator over db; each is nil when the store lacks what it needs.
+// schema validator over db.
 func (m *Main) newFeatures(db trail.Store) {
-	if ss, ok := db.(trail.SchemaStore); ok {
-		m.Schemas = schema.NewValidator(ss, nil)
-	}
-	if rs, ok := db.(retention.Store); ok {
-		m.Retention = retention.New(retention.Config{Store: rs, Writer: m.Writer, Logger: m.Logger,
-			Every: m.Config.RetentionInterval, LogRetention: m.Config.LogRetention})
-	}
-	if as, ok := db.(alert.Store); ok {
-		m.Alerts = alert.New(alert.Config{Store: as, Writer: m.Writer, Logger: m.Logger,
-			AllowNetworks: m.Config.allowNetworks(), Follower: m.Follower})
-	}
+	m.Schemas = schema.NewValidator(db, nil)
+	m.Retention = retention.New(retention.Config{Store: db, Writer: m.Writer, Logger: m.Logger,
+		Every: m.Config.RetentionInterval, LogRetention: m.Config.LogRetention})
+	m.Alerts = alert.New(alert.Config{Store: db, Writer: m.Writer, Logger: m.Logger,
+		AllowNetworks: m.Config.allowNetworks(), Follower: m.Follower})
 }
 
 // startFeatures runs the alert evaluator and the retention job, each under

@@ -191,12 +191,8 @@ func (m *Main) Run(ctx context.Context) error {
 // With a ledger, event pages show whether the event is sealed and proven.
 // Under TLS its cookies are Secure whatever --console-secure-cookies says.
 func newConsole(cfg Config, db trail.Store, w *trail.Writer, led *ledger.Ledger, log *slog.Logger) (*console.Server, error) {
-	users, ok := db.(trail.UserStore)
-	if !ok {
-		return nil, fmt.Errorf("store %T cannot hold console users", db)
-	}
 	ccfg := console.Config{
-		Store: db, Users: users, Writer: w, Logger: log,
+		Store: db, Users: db, Writer: w, Logger: log,
 		SecureCookies: cfg.ConsoleSecureCookies || cfg.TLSCert != "", TrustProxyHeaders: cfg.TrustProxyHeaders,
 	}
 	if led != nil {
