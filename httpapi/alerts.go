@@ -45,11 +45,7 @@ type firingList struct {
 // now on. A rule whose creation is not recorded is deleted again.
 func (s *Server) handleCreateRule(w http.ResponseWriter, r *http.Request) {
 	as := s.store
-	var err error
-	var body []byte
-	if err == nil {
-		body, err = readBody(w, r, maxRuleRequestBytes)
-	}
+	body, err := readBody(w, r, maxRuleRequestBytes)
 	var req ruleRequest
 	if err == nil {
 		err = decodeJSON(body, &req)
@@ -113,11 +109,7 @@ func ruleTarget(r *trail.AlertRule) trail.Target {
 // for a platform key without ?tenant=; webhook secrets are redacted.
 func (s *Server) handleListRules(w http.ResponseWriter, r *http.Request) {
 	as := s.store
-	var err error
-	var scope trail.Scope
-	if err == nil {
-		scope, err = settingsScope(apiKey(r), query(r).Get("tenant"))
-	}
+	scope, err := settingsScope(apiKey(r), query(r).Get("tenant"))
 	var rules []*trail.AlertRule
 	if err == nil {
 		rules, err = as.AlertRules(r.Context(), scope)

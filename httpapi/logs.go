@@ -32,11 +32,7 @@ type eventLogs struct {
 // handleIngestLogs stores log records sent as JSON, all or nothing.
 func (s *Server) handleIngestLogs(w http.ResponseWriter, r *http.Request) {
 	ls := s.store
-	var err error
-	var body []byte
-	if err == nil {
-		body, err = readBody(w, r, trail.MaxBodyBytes)
-	}
+	body, err := readBody(w, r, trail.MaxBodyBytes)
 	var ins []*trail.LogInput
 	if err == nil {
 		ins, err = trail.ParseLogs(body)
@@ -75,12 +71,9 @@ func logRecords(key *trail.APIKey, ins []*trail.LogInput, now time.Time) ([]*tra
 // write, are left out and counted in the protocol's partial_success.
 func (s *Server) handleOTLPLogs(w http.ResponseWriter, r *http.Request) {
 	ls := s.store
-	var err error
-	var mediaType string
-	if err == nil {
-		if mediaType, err = execlog.MediaType(r.Header.Get("Content-Type")); err != nil {
-			err = errOTLPMediaType
-		}
+	mediaType, err := execlog.MediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		err = errOTLPMediaType
 	}
 	var body []byte
 	if err == nil {
@@ -130,7 +123,7 @@ func (s *Server) handleEventLogs(w http.ResponseWriter, r *http.Request) {
 	ls := s.store
 	var err error
 	limit := trail.MaxLogsPage
-	if v := query(r).Get("limit"); err == nil && v != "" {
+	if v := query(r).Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > trail.MaxLogsPage {
 			err = trail.Invalid("limit", fmt.Sprintf("must be an integer from 1 to %d", trail.MaxLogsPage))
 		}

@@ -37,11 +37,7 @@ type holdList struct {
 // handleGetRetention answers a tenant's retention policy.
 func (s *Server) handleGetRetention(w http.ResponseWriter, r *http.Request) {
 	rs := s.store
-	var err error
-	var tenant string
-	if err == nil {
-		tenant, err = adminTenant(apiKey(r), query(r).Get("tenant"))
-	}
+	tenant, err := adminTenant(apiKey(r), query(r).Get("tenant"))
 	var p *trail.RetentionPolicy
 	if err == nil {
 		p, err = rs.RetentionPolicy(r.Context(), tenant)
@@ -57,11 +53,7 @@ func (s *Server) handleGetRetention(w http.ResponseWriter, r *http.Request) {
 // before it is made.
 func (s *Server) handleSetRetention(w http.ResponseWriter, r *http.Request) {
 	rs := s.store
-	var err error
-	var body []byte
-	if err == nil {
-		body, err = readBody(w, r, 4<<10)
-	}
+	body, err := readBody(w, r, 4<<10)
 	var req retentionRequest
 	if err == nil {
 		err = decodeJSON(body, &req)
@@ -114,11 +106,7 @@ func (s *Server) handleRunRetention(w http.ResponseWriter, r *http.Request) {
 // so that a hold is never in force without its record.
 func (s *Server) handleCreateHold(w http.ResponseWriter, r *http.Request) {
 	rs := s.store
-	var err error
-	var body []byte
-	if err == nil {
-		body, err = readBody(w, r, 16<<10)
-	}
+	body, err := readBody(w, r, 16<<10)
 	var req holdRequest
 	if err == nil {
 		err = decodeJSON(body, &req)
@@ -199,11 +187,7 @@ func holdTarget(h *trail.Hold) trail.Target { return trail.Target{Type: "legal_h
 // for a platform key without ?tenant=.
 func (s *Server) handleListHolds(w http.ResponseWriter, r *http.Request) {
 	rs := s.store
-	var err error
-	var scope trail.Scope
-	if err == nil {
-		scope, err = settingsScope(apiKey(r), query(r).Get("tenant"))
-	}
+	scope, err := settingsScope(apiKey(r), query(r).Get("tenant"))
 	var holds []*trail.Hold
 	if err == nil {
 		holds, err = rs.Holds(r.Context(), scope)
@@ -220,12 +204,8 @@ func (s *Server) handleListHolds(w http.ResponseWriter, r *http.Request) {
 // a missing one.
 func (s *Server) handleDeleteHold(w http.ResponseWriter, r *http.Request) {
 	rs := s.store
-	var err error
 	scope := apiKey(r).ReadScope("")
-	var holds []*trail.Hold
-	if err == nil {
-		holds, err = rs.Holds(r.Context(), scope)
-	}
+	holds, err := rs.Holds(r.Context(), scope)
 	i := slices.IndexFunc(holds, func(h *trail.Hold) bool { return h.ID == r.PathValue("id") })
 	if err == nil && i < 0 {
 		err = trail.Errorf(trail.ENOTFOUND, "hold not found")

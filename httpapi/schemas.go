@@ -80,12 +80,9 @@ func adminTenant(caller *trail.APIKey, requested string) (string, error) {
 // handleRegisterSchema stores a new version of an action's schema.
 func (s *Server) handleRegisterSchema(w http.ResponseWriter, r *http.Request) {
 	ss := s.store
-	var err error
 	action := r.PathValue("action")
 	var body []byte
-	if err == nil {
-		err = checkAction(action)
-	}
+	err := checkAction(action)
 	if err == nil {
 		body, err = readBody(w, r, trail.MaxSchemaBytes)
 	}
@@ -161,10 +158,7 @@ func (s *Server) handleGetSchema(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) schemaLine(w http.ResponseWriter, r *http.Request) (string, []*trail.ActionSchema, bool) {
 	ss := s.store
-	var err error
-	if err == nil {
-		err = checkAction(r.PathValue("action"))
-	}
+	err := checkAction(r.PathValue("action"))
 	var tenant string
 	if err == nil {
 		tenant, err = adminTenant(apiKey(r), query(r).Get("tenant"))
@@ -185,12 +179,7 @@ func (s *Server) schemaLine(w http.ResponseWriter, r *http.Request) (string, []*
 // with the versions of the schema line that applies.
 func (s *Server) handleListActions(w http.ResponseWriter, r *http.Request) {
 	ss := s.store
-	var err error
-	var scope trail.Scope
-	visible := true
-	if err == nil {
-		scope, visible, err = readScope(apiKey(r), query(r).Get("tenant"))
-	}
+	scope, visible, err := readScope(apiKey(r), query(r).Get("tenant"))
 	actions := []trail.ActionInfo{}
 	if err == nil && visible {
 		actions, err = schema.Actions(r.Context(), s.store, ss, scope)
@@ -205,11 +194,8 @@ func (s *Server) handleListActions(w http.ResponseWriter, r *http.Request) {
 // handleGetValidation answers a tenant's validation mode.
 func (s *Server) handleGetValidation(w http.ResponseWriter, r *http.Request) {
 	ss := s.store
-	var err error
-	var tenant, mode string
-	if err == nil {
-		tenant, err = adminTenant(apiKey(r), query(r).Get("tenant"))
-	}
+	var mode string
+	tenant, err := adminTenant(apiKey(r), query(r).Get("tenant"))
 	if err == nil {
 		mode, err = ss.ValidationMode(r.Context(), tenant)
 	}
@@ -225,11 +211,7 @@ func (s *Server) handleGetValidation(w http.ResponseWriter, r *http.Request) {
 // nodes' within schema.CacheTTL).
 func (s *Server) handleSetValidation(w http.ResponseWriter, r *http.Request) {
 	ss := s.store
-	var err error
-	var body []byte
-	if err == nil {
-		body, err = readBody(w, r, 4<<10)
-	}
+	body, err := readBody(w, r, 4<<10)
 	var req validationSetting
 	if err == nil {
 		err = decodeJSON(body, &req)
