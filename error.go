@@ -3,9 +3,10 @@ package trail
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
-// Application error codes. The HTTP package maps each to one status code.
+// Application error codes. HTTPStatus maps each to one status code.
 const (
 	EINVALID      = "invalid"      // the request is malformed or breaks a rule
 	ETOOLARGE     = "too_large"    // the request body or a part of it is too big
@@ -23,6 +24,34 @@ const (
 	ESTORAGEREADONLY = "storage_read_only"
 	EINTERNAL        = "internal" // a bug or an unexpected failure
 )
+
+// statusByCode maps every error code to its HTTP status: the one place
+// where that mapping lives, shared by the API and the console.
+var statusByCode = map[string]int{
+	EINVALID:      http.StatusBadRequest,
+	ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	ENOTFOUND:     http.StatusNotFound,
+	ECONFLICT:     http.StatusConflict,
+	EUNAUTHORIZED: http.StatusUnauthorized,
+	EFORBIDDEN:    http.StatusForbidden,
+	ERATELIMITED:  http.StatusTooManyRequests,
+	EUNAVAILABLE:  http.StatusServiceUnavailable,
+	// Storage faults are 503, not 507: every client and load balancer
+	// retries a 503 after its Retry-After, and the code says what is wrong.
+	ESTORAGEFULL:     http.StatusServiceUnavailable,
+	ESTORAGEREADONLY: http.StatusServiceUnavailable,
+	EINTERNAL:        http.StatusInternalServerError,
+}
+
+// HTTPStatus returns the HTTP status of error code and whether code is one
+// of Trail's; an unknown code is a bug, answered 500.
+func HTTPStatus(code string) (status int, known bool) {
+	status, known = statusByCode[code]
+	if !known {
+		return http.StatusInternalServerError, false
+	}
+	return status, true
+}
 
 // Error is Trail's application error. Its Message is safe to show to the
 // caller; internal causes are wrapped with fmt.Errorf and logged, never sent.

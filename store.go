@@ -102,6 +102,15 @@ type Store interface {
 	EventStore
 	KeyStore
 	Leaser
+	// The settings, the ledger and the execution logs: both stores keep
+	// them, so no caller has to ask at run time.
+	UserStore
+	ForwarderStore
+	AlertStore
+	SchemaStore
+	RetentionStore
+	LedgerStore
+	LogStore
 	// Ping reports whether the database answers; ingest and /readyz use it.
 	Ping(ctx context.Context) error
 	// CheckWritable reports whether the store can take a write now: it

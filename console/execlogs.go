@@ -29,23 +29,17 @@ type logsView struct {
 	FirstURL string
 }
 
-// readEvent reads event id in scope and, when the store keeps execution
-// logs, the page of its trace's logs that the logs_after parameter asks
+// readEvent reads event id in scope and the page of its trace's logs that the logs_after parameter asks
 // for. trail.EventLogs reads the logs of the event's own tenant, so logs
 // another tenant sent with the same trace id never show.
 func (s *Server) readEvent(r *http.Request, scope trail.Scope, id string) (*trail.Event, *logsView, error) {
-	ls, ok := s.store.(trail.EventLogStore)
-	if !ok {
-		e, err := s.store.Event(r.Context(), scope, id)
-		return e, &logsView{}, err
-	}
 	after, err := parseLogCursor(query(r).Get("logs_after"))
 	if err != nil {
 		return nil, nil, err
 	}
 	// One line more than shown tells whether a next page exists, so the
 	// Next link never leads to an empty page.
-	e, lines, err := trail.EventLogs(r.Context(), ls, scope, id, after, LogsPerPage+1)
+	e, lines, err := trail.EventLogs(r.Context(), s.store, scope, id, after, LogsPerPage+1)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -8,7 +8,7 @@ import (
 	"slices"
 
 	"github.com/trailhq/trail"
-	"github.com/trailhq/trail/httpapi"
+	"github.com/trailhq/trail/export"
 )
 
 // handleExport downloads the current filtered view, every page of it, as
@@ -58,7 +58,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, v *viewer)
 		return
 	}
 	keep := func(e *trail.Event) bool { return matchText(e, f.text) }
-	started, err := httpapi.StreamExport(r.Context(), w, s.store, *f.query, format, s.now(), keep)
+	started, err := export.Stream(r.Context(), w, s.store, *f.query, format, s.now(), keep)
 	switch {
 	case err == nil:
 	case !started:

@@ -17,19 +17,9 @@ type forwarderRow struct {
 	Lag int64
 }
 
-// forwarderStore returns the store's forwarders, or nil when it keeps
-// none (then settings has no forwarders section).
-func (s *Server) forwarderStore() trail.ForwarderStore {
-	fs, _ := s.store.(trail.ForwarderStore)
-	return fs
-}
-
 // listForwarders fills the forwarders section of settings.
 func (s *Server) listForwarders(ctx context.Context, v *viewer, sv *settingsView) error {
-	fs := s.forwarderStore()
-	if fs == nil {
-		return nil
-	}
+	fs := s.store
 	sv.Forwarding = true
 	fwds, err := fs.Forwarders(ctx, v.user.Scope())
 	if err != nil {
@@ -57,11 +47,7 @@ func (s *Server) listForwarders(ctx context.Context, v *viewer, sv *settingsView
 // and shows its signing secret once. Other kinds and finer settings are
 // managed through /v1/forwarders or the config file.
 func (s *Server) handleCreateForwarder(w http.ResponseWriter, r *http.Request, v *viewer) {
-	fs := s.forwarderStore()
-	if fs == nil {
-		s.errorPage(w, r, v, trail.Errorf(trail.ENOTFOUND, "this store keeps no forwarders"))
-		return
-	}
+	fs := s.store
 	f := &trail.Forwarder{
 		Tenant: v.user.Tenant, Kind: trail.ForwarderWebhook,
 		Name: strings.TrimSpace(r.PostFormValue("name")), URI: strings.TrimSpace(r.PostFormValue("uri")),
@@ -73,7 +59,8 @@ func (s *Server) handleCreateForwarder(w http.ResponseWriter, r *http.Request, v
 	}
 	if err != nil {
 		if code := trail.ErrorCode(err); code == trail.EINVALID || code == trail.ECONFLICT {
-			s.renderSettings(w, r, v, errorStatus[code], &settingsView{Error: trail.ErrorMessage(err)})
+			status, _ := trail.HTTPStatus(code)
+			s.renderSettings(w, r, v, status, &settingsView{Error: trail.ErrorMessage(err)})
 			return
 		}
 		s.errorPage(w, r, v, err)
@@ -108,7 +95,7 @@ func (s *Server) handleDeleteForwarder(w http.ResponseWriter, r *http.Request, v
 		s.errorPage(w, r, v, err)
 		return
 	}
-	if err := s.forwarderStore().DeleteForwarder(r.Context(), f.ID); err != nil {
+	if err := s.store.DeleteForwarder(r.Context(), f.ID); err != nil {
 		s.errorPage(w, r, v, err)
 		return
 	}
@@ -128,7 +115,7 @@ func (s *Server) handleReplayForwarder(w http.ResponseWriter, r *http.Request, v
 		s.errorPage(w, r, v, err)
 		return
 	}
-	if _, err := s.forwarderStore().ReplayDeadLetters(r.Context(), f.ID, nil); err != nil {
+	if _, err := s.store.ReplayDeadLetters(r.Context(), f.ID, nil); err != nil {
 		s.errorPage(w, r, v, err)
 		return
 	}
@@ -138,11 +125,7 @@ func (s *Server) handleReplayForwarder(w http.ResponseWriter, r *http.Request, v
 // pathForwarder loads the tenant's forwarder named in the path, answering
 // 404 when there is none.
 func (s *Server) pathForwarder(w http.ResponseWriter, r *http.Request, v *viewer) (*trail.Forwarder, bool) {
-	fs := s.forwarderStore()
-	if fs == nil {
-		s.errorPage(w, r, v, trail.Errorf(trail.ENOTFOUND, "this store keeps no forwarders"))
-		return nil, false
-	}
+	fs := s.store
 	f, err := fs.Forwarder(r.Context(), v.user.Tenant, r.PathValue("name"))
 	if err != nil {
 		s.errorPage(w, r, v, err)

@@ -72,29 +72,10 @@ func newView(v *viewer, title, nav string, data any) *view {
 	return pv
 }
 
-// errorStatus maps an application error code to the page's status.
-var errorStatus = map[string]int{
-	trail.EINVALID:      http.StatusBadRequest,
-	trail.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	trail.ENOTFOUND:     http.StatusNotFound,
-	trail.ECONFLICT:     http.StatusConflict,
-	trail.EUNAUTHORIZED: http.StatusUnauthorized,
-	trail.EFORBIDDEN:    http.StatusForbidden,
-	trail.ERATELIMITED:  http.StatusTooManyRequests,
-	trail.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	trail.EINTERNAL:     http.StatusInternalServerError,
-	// Storage faults (a full or read-only disk) are 503, as in the API.
-	trail.ESTORAGEFULL:     http.StatusServiceUnavailable,
-	trail.ESTORAGEREADONLY: http.StatusServiceUnavailable,
-}
-
 // errorPage renders err as a page; internal details are logged, not shown.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, v *viewer, err error) {
 	code := trail.ErrorCode(err)
-	status, ok := errorStatus[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status, _ := trail.HTTPStatus(code)
 	if status >= 500 {
 		s.logger.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

@@ -41,22 +41,11 @@ type firingList struct {
 	Firings []*trail.AlertFiring `json:"firings"`
 }
 
-func (s *Server) alertStore() (trail.AlertStore, error) {
-	as, ok := s.store.(trail.AlertStore)
-	if !ok {
-		return nil, fmt.Errorf("store %T keeps no alert rules", s.store)
-	}
-	return as, nil
-}
-
 // handleCreateRule creates an alert rule; it watches events received from
 // now on. A rule whose creation is not recorded is deleted again.
 func (s *Server) handleCreateRule(w http.ResponseWriter, r *http.Request) {
-	as, err := s.alertStore()
-	var body []byte
-	if err == nil {
-		body, err = readBody(w, r, maxRuleRequestBytes)
-	}
+	as := s.store
+	body, err := readBody(w, r, maxRuleRequestBytes)
 	var req ruleRequest
 	if err == nil {
 		err = decodeJSON(body, &req)
@@ -119,11 +108,8 @@ func ruleTarget(r *trail.AlertRule) trail.Target {
 // handleListRules lists the rules of the caller's tenant, or every rule
 // for a platform key without ?tenant=; webhook secrets are redacted.
 func (s *Server) handleListRules(w http.ResponseWriter, r *http.Request) {
-	as, err := s.alertStore()
-	var scope trail.Scope
-	if err == nil {
-		scope, err = settingsScope(apiKey(r), query(r).Get("tenant"))
-	}
+	as := s.store
+	scope, err := settingsScope(apiKey(r), query(r).Get("tenant"))
 	var rules []*trail.AlertRule
 	if err == nil {
 		rules, err = as.AlertRules(r.Context(), scope)
@@ -182,10 +168,7 @@ func (s *Server) handleListFirings(w http.ResponseWriter, r *http.Request) {
 // managedRule returns the rule of the path if the caller manages it;
 // another tenant's rule is "not found".
 func (s *Server) managedRule(r *http.Request) (*trail.AlertRule, trail.AlertStore, error) {
-	as, err := s.alertStore()
-	if err != nil {
-		return nil, nil, err
-	}
+	as := s.store
 	id := r.PathValue("id")
 	if !validPathID(id) {
 		return nil, nil, trail.Errorf(trail.ENOTFOUND, "alert rule not found")

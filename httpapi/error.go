@@ -8,24 +8,6 @@ import (
 	"github.com/trailhq/trail"
 )
 
-// statusByCode maps every trail error code to its HTTP status: the one
-// place where that mapping lives.
-var statusByCode = map[string]int{
-	trail.EINVALID:      http.StatusBadRequest,
-	trail.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	trail.ENOTFOUND:     http.StatusNotFound,
-	trail.ECONFLICT:     http.StatusConflict,
-	trail.EUNAUTHORIZED: http.StatusUnauthorized,
-	trail.EFORBIDDEN:    http.StatusForbidden,
-	trail.ERATELIMITED:  http.StatusTooManyRequests,
-	trail.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	// Storage faults are 503, not 507: every client and load balancer
-	// retries a 503 after its Retry-After, and the code says what is wrong.
-	trail.ESTORAGEFULL:     http.StatusServiceUnavailable,
-	trail.ESTORAGEREADONLY: http.StatusServiceUnavailable,
-	trail.EINTERNAL:        http.StatusInternalServerError,
-}
-
 // errIdempotencyMismatch is the one conflict with its own status: the
 // request is well-formed but cannot be processed under that key (as in the
 // IETF Idempotency-Key draft).
@@ -46,10 +28,8 @@ func httpStatus(err error) int {
 	if errors.Is(err, errOTLPMediaType) {
 		return http.StatusUnsupportedMediaType
 	}
-	if status, ok := statusByCode[trail.ErrorCode(err)]; ok {
-		return status
-	}
-	return http.StatusInternalServerError
+	status, _ := trail.HTTPStatus(trail.ErrorCode(err))
+	return status
 }
 
 // errorBody is the JSON shape of every error answer.
@@ -65,7 +45,7 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 		err = trail.Errorf(trail.EUNAVAILABLE, "request canceled")
 	}
 	code := trail.ErrorCode(err)
-	if _, ok := statusByCode[code]; !ok {
+	if _, known := trail.HTTPStatus(code); !known {
 		code = trail.EINTERNAL
 	}
 	e := &trail.Error{Code: code, Message: trail.ErrorMessage(err)}

@@ -7,10 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/trailhq/trail"
-	"github.com/trailhq/trail/httpapi"
+	"github.com/trailhq/trail/export"
 	"github.com/trailhq/trail/internal/teststore"
 )
 
@@ -92,65 +91,12 @@ func TestExportMatchesEvents(t *testing.T) {
 	})
 }
 
-// FuzzCSVRow checks the CSV row built from an event's JSON against
-// encoding/csv over the decoded event.
-func FuzzCSVRow(f *testing.F) {
-	for i := range awkward {
-		f.Add(awkward[i], awkward[(i+1)%len(awkward)], awkward[(i+2)%len(awkward)], `{"a":"`+awkward[i]+`"}`, i%2 == 0)
-	}
-	f.Fuzz(func(t *testing.T, name, agent, target, meta string, noTargets bool) {
-		e := &trail.Event{ID: "0195509a-0000-7000-8000-000000000001", Tenant: "acme", Action: "a.b",
-			OccurredAt: time.Date(2025, 3, 1, 12, 0, 0, 123456000, time.UTC), Version: 1, TraceID: name,
-			Actor:   trail.Actor{Type: "user", ID: target, Name: name},
-			Context: trail.Context{UserAgent: agent, Location: name + agent},
-			Targets: []trail.Target{{Type: "doc", ID: target, Name: agent}},
-		}
-		if !utf8.ValidString(name) || !utf8.ValidString(agent) || !utf8.ValidString(target) {
-			t.Skip("invalid UTF-8, which trail.ExportJSON hands over re-marshaled")
-		}
-		if noTargets {
-			e.Targets = nil
-		}
-		if json.Valid([]byte(meta)) && strings.HasPrefix(strings.TrimSpace(meta), "{") {
-			e.Metadata = json.RawMessage(meta)
-		}
-		data, err := json.Marshal(e)
-		if err != nil {
-			t.Skip("not an event json.Marshal can write")
-		}
-		var stored trail.Event // what a store returns: the event decoded from its JSON
-		if err := json.Unmarshal(data, &stored); err != nil {
-			t.Fatal(err)
-		}
-		got, err := httpapi.CSVRow(nil, data)
-		if err != nil {
-			t.Fatalf("CSVRow(%s): %v", data, err)
-		}
-		want := referenceCSV(t, &stored)
-		want = want[bytes.IndexByte(want, '\n')+1:] // without the header
-		if !bytes.Equal(got, want) {
-			t.Fatalf("CSVRow(%s):\n got: %q\nwant: %q", data, got, want)
-		}
-	})
-}
-
-// TestCSVRowMalformed checks that JSON that is not an event object is an
-// error, not a row.
-func TestCSVRowMalformed(t *testing.T) {
-	for _, data := range []string{``, `[]`, `{`, `{"id":}`, `{"id":"x"`, `{"id":"x"}}`, `{"id" "x"}`,
-		`{"id":"x",}`, `{"actor":{"type":"user"`, `{"targets":[{"a":"]"}`, `{"id":1}`, `{"occurred_at":"yesterday"}`} {
-		if got, err := httpapi.CSVRow(nil, []byte(data)); err == nil {
-			t.Errorf("CSVRow(%s) = %q, want an error", data, got)
-		}
-	}
-}
-
 // referenceCSV is the CSV export as encoding/csv writes the events' cells.
 func referenceCSV(tb testing.TB, events ...*trail.Event) []byte {
 	tb.Helper()
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
-	_ = w.Write(httpapi.CSVHeader)
+	_ = w.Write(export.CSVHeader)
 	for _, e := range events {
 		targets, _ := json.Marshal(e.Targets)
 		if e.Targets == nil {
@@ -177,42 +123,6 @@ func textCell(s string) string {
 		return "'" + s
 	}
 	return s
-}
-
-// TestCSVNeutralizesFormulas checks the cells a spreadsheet would run as
-// formulas, as planted by someone who never signed in.
-func TestCSVNeutralizesFormulas(t *testing.T) {
-	for _, tt := range []struct{ name, want string }{
-		{"=1+cmd@evil.test", "'=1+cmd@evil.test"},
-		{`=HYPERLINK("http://evil.example","x")`, `"'=HYPERLINK(""http://evil.example"",""x"")"`},
-		{"+1", "'+1"},
-		{"-2", "'-2"},
-		{"@SUM(A1)", "'@SUM(A1)"},
-		{"\tTab", "'\tTab"},
-		{"\rcr", "\"'\rcr\""},
-		{"=a,b", `"'=a,b"`},
-		{"\u00e9=1", "\u00e9=1"},
-		{"a=1", "a=1"},
-		{" =1", `" =1"`},
-		{"'=1", "'=1"},
-		{"", ""},
-	} {
-		e := &trail.Event{ID: "0195509a-0000-7000-8000-000000000001", Tenant: "acme", Action: "login.failure",
-			OccurredAt: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), Version: 1,
-			Actor: trail.Actor{Type: "user", ID: "u1", Name: tt.name}}
-		data, err := json.Marshal(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		row, err := httpapi.CSVRow(nil, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := "0195509a-0000-7000-8000-000000000001,2025-03-01T12:00:00Z,login.failure,user,u1," + tt.want + ",[],,,,,acme,\n"
-		if got := string(row); got != want {
-			t.Errorf("name %q:\n got: %q\nwant: %q", tt.name, got, want)
-		}
-	}
 }
 
 // TestExportNeutralizesPlantedFormulas stores the cells of issue 12's

@@ -38,15 +38,6 @@ type replayResponse struct {
 	Replaying int64 `json:"replaying"`
 }
 
-// forwarders returns the store's forwarder ability; both stores have it.
-func (s *Server) forwarders() (forward.Store, error) {
-	fs, ok := s.store.(forward.Store)
-	if !ok {
-		return nil, fmt.Errorf("store %T keeps no forwarders", s.store)
-	}
-	return fs, nil
-}
-
 // view redacts f and fills in its status in terms its owner may see (see
 // forward.ShowStatus). showSecret keeps the signing secret whole.
 func view(ctx context.Context, fs trail.ForwarderStore, f *trail.Forwarder, head int64, showSecret bool) (forwarderView, error) {
@@ -79,11 +70,7 @@ func forwarderTenant(caller *trail.APIKey, requested string) (string, error) {
 // handleCreateForwarder creates a forwarder; the answer is the only one
 // that shows its signing secret (until it is rotated).
 func (s *Server) handleCreateForwarder(w http.ResponseWriter, r *http.Request) {
-	fs, err := s.forwarders()
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+	fs := s.store
 	f, err := s.decodeNewForwarder(w, r)
 	if err != nil {
 		s.error(w, r, err)
@@ -154,11 +141,7 @@ func (s *Server) decodeNewForwarder(w http.ResponseWriter, r *http.Request) (*tr
 // handleListForwarders lists the caller's forwarders with their status; a
 // platform key lists every forwarder.
 func (s *Server) handleListForwarders(w http.ResponseWriter, r *http.Request) {
-	fs, err := s.forwarders()
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
+	fs := s.store
 	list, err := fs.Forwarders(r.Context(), apiKey(r).ReadScope(""))
 	var head int64
 	if err == nil {
@@ -200,10 +183,7 @@ func (s *Server) handleGetForwarder(w http.ResponseWriter, r *http.Request) {
 // pathForwarder loads the forwarder named in the path, of the tenant the
 // caller manages (see forwarderTenant; ?tenant= for platform keys).
 func (s *Server) pathForwarder(r *http.Request, params ...string) (forward.Store, *trail.Forwarder, error) {
-	fs, err := s.forwarders()
-	if err != nil {
-		return nil, nil, err
-	}
+	fs := s.store
 	if err := checkParams(query(r), append(params, "tenant")); err != nil {
 		return nil, nil, err
 	}

@@ -34,21 +34,10 @@ type holdList struct {
 	Holds []*trail.Hold `json:"holds"`
 }
 
-func (s *Server) retentionStore() (trail.RetentionStore, error) {
-	rs, ok := s.store.(trail.RetentionStore)
-	if !ok {
-		return nil, fmt.Errorf("store %T keeps no retention settings", s.store)
-	}
-	return rs, nil
-}
-
 // handleGetRetention answers a tenant's retention policy.
 func (s *Server) handleGetRetention(w http.ResponseWriter, r *http.Request) {
-	rs, err := s.retentionStore()
-	var tenant string
-	if err == nil {
-		tenant, err = adminTenant(apiKey(r), query(r).Get("tenant"))
-	}
+	rs := s.store
+	tenant, err := adminTenant(apiKey(r), query(r).Get("tenant"))
 	var p *trail.RetentionPolicy
 	if err == nil {
 		p, err = rs.RetentionPolicy(r.Context(), tenant)
@@ -63,11 +52,8 @@ func (s *Server) handleGetRetention(w http.ResponseWriter, r *http.Request) {
 // handleSetRetention sets a tenant's retention; the change is recorded
 // before it is made.
 func (s *Server) handleSetRetention(w http.ResponseWriter, r *http.Request) {
-	rs, err := s.retentionStore()
-	var body []byte
-	if err == nil {
-		body, err = readBody(w, r, 4<<10)
-	}
+	rs := s.store
+	body, err := readBody(w, r, 4<<10)
 	var req retentionRequest
 	if err == nil {
 		err = decodeJSON(body, &req)
@@ -119,11 +105,8 @@ func (s *Server) handleRunRetention(w http.ResponseWriter, r *http.Request) {
 // handleCreateHold sets a legal hold; it is recorded before it is stored,
 // so that a hold is never in force without its record.
 func (s *Server) handleCreateHold(w http.ResponseWriter, r *http.Request) {
-	rs, err := s.retentionStore()
-	var body []byte
-	if err == nil {
-		body, err = readBody(w, r, 16<<10)
-	}
+	rs := s.store
+	body, err := readBody(w, r, 16<<10)
 	var req holdRequest
 	if err == nil {
 		err = decodeJSON(body, &req)
@@ -203,11 +186,8 @@ func holdTarget(h *trail.Hold) trail.Target { return trail.Target{Type: "legal_h
 // handleListHolds lists the holds of the caller's tenant, or every hold
 // for a platform key without ?tenant=.
 func (s *Server) handleListHolds(w http.ResponseWriter, r *http.Request) {
-	rs, err := s.retentionStore()
-	var scope trail.Scope
-	if err == nil {
-		scope, err = settingsScope(apiKey(r), query(r).Get("tenant"))
-	}
+	rs := s.store
+	scope, err := settingsScope(apiKey(r), query(r).Get("tenant"))
 	var holds []*trail.Hold
 	if err == nil {
 		holds, err = rs.Holds(r.Context(), scope)
@@ -223,12 +203,9 @@ func (s *Server) handleListHolds(w http.ResponseWriter, r *http.Request) {
 // made, so a failure in between leaves a duplicate record on retry, never
 // a missing one.
 func (s *Server) handleDeleteHold(w http.ResponseWriter, r *http.Request) {
-	rs, err := s.retentionStore()
+	rs := s.store
 	scope := apiKey(r).ReadScope("")
-	var holds []*trail.Hold
-	if err == nil {
-		holds, err = rs.Holds(r.Context(), scope)
-	}
+	holds, err := rs.Holds(r.Context(), scope)
 	i := slices.IndexFunc(holds, func(h *trail.Hold) bool { return h.ID == r.PathValue("id") })
 	if err == nil && i < 0 {
 		err = trail.Errorf(trail.ENOTFOUND, "hold not found")
@@ -257,13 +234,10 @@ func settingsScope(caller *trail.APIKey, requested string) (trail.Scope, error) 
 }
 
 // newRetention returns cfg.Retention, or a runner over the store and
-// writer with default settings when the store supports retention.
+// writer with default settings.
 func newRetention(cfg Config) *retention.Runner {
 	if cfg.Retention != nil {
 		return cfg.Retention
 	}
-	if rs, ok := cfg.Store.(retention.Store); ok {
-		return retention.New(retention.Config{Store: rs, Writer: cfg.Writer, Logger: cfg.Logger, Now: cfg.Now})
-	}
-	return nil
+	return retention.New(retention.Config{Store: cfg.Store, Writer: cfg.Writer, Logger: cfg.Logger, Now: cfg.Now})
 }

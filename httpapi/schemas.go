@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/schema"
@@ -44,30 +45,19 @@ type validationSetting struct {
 // on, events that do not match their action's schema version are EINVALID,
 // with details such as "metadata.plan" or "targets[0].metadata.seats".
 func (s *Server) checkSchemas(ctx context.Context, events []*trail.Event) error {
-	if v := s.validator(); v != nil {
+	if v := s.schemas; v != nil {
 		return v.Check(ctx, events)
 	}
 	return nil
 }
 
-// validator returns the server's schema validator, made on first use; nil
-// when the store keeps no schemas.
-func (s *Server) validator() *schema.Validator {
-	s.schemaOnce.Do(func() {
-		if ss, ok := s.store.(trail.SchemaStore); ok {
-			s.schemas = schema.NewValidator(ss, s.now)
-		}
-	})
-	return s.schemas
-}
-
-// schemaStore returns the store's schema ability; both stores have it.
-func (s *Server) schemaStore() (trail.SchemaStore, error) {
-	ss, ok := s.store.(trail.SchemaStore)
-	if !ok {
-		return nil, fmt.Errorf("store %T keeps no schemas", s.store)
+// newSchemas returns cfg.Schemas, or a validator over the store with the
+// server's clock.
+func newSchemas(cfg Config, now func() time.Time) *schema.Validator {
+	if cfg.Schemas != nil {
+		return cfg.Schemas
 	}
-	return ss, nil
+	return schema.NewValidator(cfg.Store, now)
 }
 
 // adminTenant is whose settings a request manages: a tenant key its own
@@ -89,12 +79,10 @@ func adminTenant(caller *trail.APIKey, requested string) (string, error) {
 
 // handleRegisterSchema stores a new version of an action's schema.
 func (s *Server) handleRegisterSchema(w http.ResponseWriter, r *http.Request) {
-	ss, err := s.schemaStore()
+	ss := s.store
 	action := r.PathValue("action")
 	var body []byte
-	if err == nil {
-		err = checkAction(action)
-	}
+	err := checkAction(action)
 	if err == nil {
 		body, err = readBody(w, r, trail.MaxSchemaBytes)
 	}
@@ -137,7 +125,7 @@ func (s *Server) newSchema(caller *trail.APIKey, action string, req *registerSch
 }
 
 func (s *Server) forgetSchemas(tenant string) {
-	if v := s.validator(); v != nil {
+	if v := s.schemas; v != nil {
 		v.Forget(tenant)
 	}
 }
@@ -169,10 +157,8 @@ func (s *Server) handleGetSchema(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) schemaLine(w http.ResponseWriter, r *http.Request) (string, []*trail.ActionSchema, bool) {
-	ss, err := s.schemaStore()
-	if err == nil {
-		err = checkAction(r.PathValue("action"))
-	}
+	ss := s.store
+	err := checkAction(r.PathValue("action"))
 	var tenant string
 	if err == nil {
 		tenant, err = adminTenant(apiKey(r), query(r).Get("tenant"))
@@ -192,12 +178,8 @@ func (s *Server) schemaLine(w http.ResponseWriter, r *http.Request) (string, []*
 // handleListActions lists the actions seen and those with schemas, each
 // with the versions of the schema line that applies.
 func (s *Server) handleListActions(w http.ResponseWriter, r *http.Request) {
-	ss, err := s.schemaStore()
-	var scope trail.Scope
-	visible := true
-	if err == nil {
-		scope, visible, err = readScope(apiKey(r), query(r).Get("tenant"))
-	}
+	ss := s.store
+	scope, visible, err := readScope(apiKey(r), query(r).Get("tenant"))
 	actions := []trail.ActionInfo{}
 	if err == nil && visible {
 		actions, err = schema.Actions(r.Context(), s.store, ss, scope)
@@ -211,11 +193,9 @@ func (s *Server) handleListActions(w http.ResponseWriter, r *http.Request) {
 
 // handleGetValidation answers a tenant's validation mode.
 func (s *Server) handleGetValidation(w http.ResponseWriter, r *http.Request) {
-	ss, err := s.schemaStore()
-	var tenant, mode string
-	if err == nil {
-		tenant, err = adminTenant(apiKey(r), query(r).Get("tenant"))
-	}
+	ss := s.store
+	var mode string
+	tenant, err := adminTenant(apiKey(r), query(r).Get("tenant"))
 	if err == nil {
 		mode, err = ss.ValidationMode(r.Context(), tenant)
 	}
@@ -230,11 +210,8 @@ func (s *Server) handleGetValidation(w http.ResponseWriter, r *http.Request) {
 // recorded, and applies to this node's next ingest at once (to other
 // nodes' within schema.CacheTTL).
 func (s *Server) handleSetValidation(w http.ResponseWriter, r *http.Request) {
-	ss, err := s.schemaStore()
-	var body []byte
-	if err == nil {
-		body, err = readBody(w, r, 4<<10)
-	}
+	ss := s.store
+	body, err := readBody(w, r, 4<<10)
 	var req validationSetting
 	if err == nil {
 		err = decodeJSON(body, &req)

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +43,10 @@ type Config struct {
 	// settings over Store and Writer. Pass the runner of the background
 	// job, so that runs on one node take turns.
 	Retention *retention.Runner
+	// Schemas checks ingested events against their actions' schemas and
+	// is told when one changes; nil makes one over Store (with Now).
+	// Pass the one the process shares.
+	Schemas *schema.Validator
 	// TrustProxyHeaders takes the client address from X-Forwarded-For (its
 	// last entry, the one the proxy in front of Trail added) instead of the
 	// connection. Enable it only behind such a proxy.
@@ -75,9 +78,8 @@ type Server struct {
 
 	metricsToken string // see Config.MetricsToken
 
-	retention  *retention.Runner // runs POST /v1/retention/run
-	schemaOnce sync.Once         // makes schemas on first use (schemas.go)
-	schemas    *schema.Validator // checks ingest against action schemas
+	retention *retention.Runner // runs POST /v1/retention/run
+	schemas   *schema.Validator // checks ingest against action schemas
 }
 
 // New returns a Server for cfg.
@@ -106,32 +108,13 @@ func New(cfg Config) *Server {
 	s.metrics = NewMetrics(s.registry)
 	s.metrics.health.SetLogger(s.logger)
 	s.retention = newRetention(cfg)
+	s.schemas = newSchemas(cfg, s.now)
 	s.handler = s.buildHandler()
 	return s
 }
 
 // Handler returns the http.Handler that serves the API.
 func (s *Server) Handler() http.Handler { return s.handler }
-
-// streamWriteTimeout bounds each write of a streamed response (exports).
-// The server's write timeout bounds a whole response, which a long export
-// outlives; a client that stops reading is still cut off.
-const streamWriteTimeout = time.Minute
-
-// startStream frees a streamed response from the server's timeouts: it
-// reads nothing more (an expired read deadline would cancel the request's
-// context), and each write gets its own deadline through extendStream.
-func startStream(rc *http.ResponseController) {
-	rc.SetReadDeadline(time.Time{})
-	extendStream(rc)
-}
-
-// extendStream gives the next write of a streamed response
-// streamWriteTimeout. Writers that do not support deadlines (tests'
-// recorders) are fine without.
-func extendStream(rc *http.ResponseController) {
-	rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-}
 
 // IdempotencyTTL is how long an Idempotency-Key is remembered: a client may
 // retry a request with the same key for this long.

@@ -7,15 +7,6 @@ import (
 	"github.com/trailhq/trail"
 )
 
-func alertStore(t *testing.T, s trail.Store) trail.AlertStore {
-	t.Helper()
-	as, ok := s.(trail.AlertStore)
-	if !ok {
-		t.Fatalf("%T does not implement trail.AlertStore", s)
-	}
-	return as
-}
-
 func newRule(id, tenant string, sec int) *trail.AlertRule {
 	return &trail.AlertRule{ID: id, Tenant: tenant, Name: "rule " + id,
 		Filter:    trail.AlertFilter{Actions: []string{"login.failure"}},
@@ -25,7 +16,7 @@ func newRule(id, tenant string, sec int) *trail.AlertRule {
 }
 
 func testAlertRules(t *testing.T, open func(t *testing.T) trail.Store) {
-	as := alertStore(t, open(t))
+	as := open(t)
 	rules := []*trail.AlertRule{newRule("r1", "acme", 0), newRule("r2", "globex", 1), newRule("r3", "", 2)}
 	for _, r := range rules {
 		if err := as.CreateAlertRule(ctx(t), r); err != nil {
@@ -57,7 +48,7 @@ func newFiring(id, rule, group string, start time.Time) *trail.AlertFiring {
 }
 
 func testAlertProgress(t *testing.T, open func(t *testing.T) trail.Store) {
-	as := alertStore(t, open(t))
+	as := open(t)
 	for _, r := range []*trail.AlertRule{newRule("r1", "acme", 0), newRule("r2", "acme", 1)} {
 		if err := as.CreateAlertRule(ctx(t), r); err != nil {
 			t.Fatal(err)
@@ -115,7 +106,7 @@ func testFiringDelivery(t *testing.T, as trail.AlertStore, f *trail.AlertFiring)
 
 func testStartAlertCursor(t *testing.T, open func(t *testing.T) trail.Store) {
 	s := open(t)
-	as := alertStore(t, s)
+	as := s
 	appendEach(t, s, ev("acme", "a.b", "u1", 0), ev("acme", "a.b", "u1", 1))
 	head, err := as.StartAlertCursor(ctx(t))
 	if err != nil {

@@ -9,15 +9,6 @@ import (
 	"github.com/trailhq/trail"
 )
 
-func logStore(t *testing.T, s trail.Store) trail.LogStore {
-	t.Helper()
-	ls, ok := s.(trail.LogStore)
-	if !ok {
-		t.Fatalf("%T does not implement trail.LogStore", s)
-	}
-	return ls
-}
-
 func logRecord(tenant, trace string, sec int) *trail.LogRecord {
 	at := base.Add(time.Duration(sec) * time.Second)
 	return &trail.LogRecord{ID: trail.NewID(at), Tenant: tenant, TraceID: trace, SpanID: "s1", Time: at,
@@ -26,7 +17,7 @@ func logRecord(tenant, trace string, sec int) *trail.LogRecord {
 }
 
 func testExecLogs(t *testing.T, open func(t *testing.T) trail.Store) {
-	ls := logStore(t, open(t))
+	ls := open(t)
 	var want []*trail.LogRecord
 	for _, sec := range []int{3, 1, 2, 5, 4} {
 		want = append(want, logRecord("acme", "t1", sec))

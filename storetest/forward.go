@@ -7,15 +7,6 @@ import (
 	"github.com/trailhq/trail"
 )
 
-func forwarderStore(t *testing.T, s trail.Store) trail.ForwarderStore {
-	t.Helper()
-	fs, ok := s.(trail.ForwarderStore)
-	if !ok {
-		t.Fatalf("%T does not implement trail.ForwarderStore", s)
-	}
-	return fs
-}
-
 func newForwarder(tenant, name string, sec int) *trail.Forwarder {
 	at := base.Add(time.Duration(sec) * time.Second)
 	return &trail.Forwarder{
@@ -38,7 +29,7 @@ func withStatus(f *trail.Forwarder, st trail.ForwarderStatus) *trail.Forwarder {
 }
 
 func testForwarders(t *testing.T, open func(t *testing.T) trail.Store) {
-	s := forwarderStore(t, open(t))
+	s := open(t)
 	a, b, c := newForwarder("acme", "siem", 0), newForwarder("globex", "siem", 1), newForwarder("", "archive", 2)
 	for i, f := range []*trail.Forwarder{a, b, c} {
 		if err := s.CreateForwarder(ctx(t), f, int64(10*i)); err != nil {
@@ -84,7 +75,7 @@ func testForwarders(t *testing.T, open func(t *testing.T) trail.Store) {
 }
 
 func testForwarderStatus(t *testing.T, open func(t *testing.T) trail.Store) {
-	s := forwarderStore(t, open(t))
+	s := open(t)
 	f := newForwarder("acme", "siem", 0)
 	if err := s.CreateForwarder(ctx(t), f, 5); err != nil {
 		t.Fatal(err)
@@ -115,7 +106,7 @@ func deadLetter(id string, pos int64, attempts int) *trail.DeadLetter {
 }
 
 func testDeadLetters(t *testing.T, open func(t *testing.T) trail.Store) {
-	s := forwarderStore(t, open(t))
+	s := open(t)
 	f, g := newForwarder("acme", "siem", 0), newForwarder("acme", "other", 1)
 	for _, x := range []*trail.Forwarder{f, g} {
 		if err := s.CreateForwarder(ctx(t), x, 0); err != nil {
@@ -181,7 +172,7 @@ func testDeadLetters(t *testing.T, open func(t *testing.T) trail.Store) {
 
 func testStreamHead(t *testing.T, open func(t *testing.T) trail.Store) {
 	st := open(t)
-	s := forwarderStore(t, st)
+	s := st
 	head, err := s.StreamHead(ctx(t))
 	if err != nil || head != 0 {
 		t.Fatalf("StreamHead of an empty store = %d, %v; want 0", head, err)

@@ -13,23 +13,6 @@ import (
 	"github.com/trailhq/trail/ledger"
 )
 
-// ledgerStore is a store with the ledger's interface, or the test fails.
-func ledgerStore(t *testing.T, open func(t *testing.T) trail.Store) interface {
-	trail.Store
-	trail.LedgerStore
-} {
-	t.Helper()
-	s := open(t)
-	ls, ok := s.(interface {
-		trail.Store
-		trail.LedgerStore
-	})
-	if !ok {
-		t.Fatalf("%T does not implement trail.LedgerStore", s)
-	}
-	return ls
-}
-
 // newLedger returns a ledger over s; ledgers made with the same key act as
 // nodes sharing one signing key.
 func newLedger(t *testing.T, s ledger.Store, key *ledger.Key) *ledger.Ledger {
@@ -79,7 +62,7 @@ func appendN(t *testing.T, s trail.Store, tenant string, n int) {
 // testLedgerCommit checks the store's side of a sequencer round: the
 // cursor's compare-and-set, heads and growing tiles.
 func testLedgerCommit(t *testing.T, open func(t *testing.T) trail.Store) {
-	s := ledgerStore(t, open)
+	s := open(t)
 	cur, err := s.LedgerCursor(ctx(t))
 	if err != nil || cur != 0 {
 		t.Fatalf("initial cursor %d, %v; want 0", cur, err)
@@ -136,7 +119,7 @@ func testLedgerCommit(t *testing.T, open func(t *testing.T) trail.Store) {
 
 // testLedgerRowsAndSize checks LedgerRows and LogSize.
 func testLedgerRowsAndSize(t *testing.T, open func(t *testing.T) trail.Store) {
-	s := ledgerStore(t, open)
+	s := open(t)
 	e0, e1 := fullEvent("acme", 0), fullEvent("acme", 1)
 	mustAppend(t, s, batch(e0, e1, ev("other", "user.login", "u", 2)))
 	rows, err := s.LedgerRows(ctx(t), "acme", 1, 10)
@@ -169,7 +152,7 @@ func testLedgerRowsAndSize(t *testing.T, open func(t *testing.T) trail.Store) {
 // from several goroutines and a second, stale sequencer (a node that lost
 // its lease without noticing) tries to commit too, then verifies every log.
 func testLedgerSequencing(t *testing.T, open func(t *testing.T) trail.Store) {
-	s := ledgerStore(t, open)
+	s := open(t)
 	key := newLedgerKey(t)
 	l, stale := newLedger(t, s, key), newLedger(t, s, key)
 	runCtx, stop := context.WithCancel(ctx(t))
@@ -219,11 +202,8 @@ func testLedgerSequencing(t *testing.T, open func(t *testing.T) trail.Store) {
 // testLedgerPruned prunes a prefix the way retention does and checks that
 // the verifier reports it as pruned, with its checkpoint, not as missing.
 func testLedgerPruned(t *testing.T, open func(t *testing.T) trail.Store) {
-	s := ledgerStore(t, open)
-	rs, ok := s.(trail.RetentionStore)
-	if !ok {
-		t.Fatalf("%T does not implement trail.RetentionStore", s)
-	}
+	s := open(t)
+	rs := s
 	l := newLedger(t, s, newLedgerKey(t))
 	appendN(t, s, "acme", 30)
 	sequenceAll(t, l)

@@ -7,15 +7,6 @@ import (
 	"github.com/trailhq/trail"
 )
 
-func retentionStore(t *testing.T, s trail.Store) trail.RetentionStore {
-	t.Helper()
-	rs, ok := s.(trail.RetentionStore)
-	if !ok {
-		t.Fatalf("%T does not implement trail.RetentionStore", s)
-	}
-	return rs
-}
-
 const day = 24 * time.Hour
 
 // dayEvent is an event of tenant that occurred days after base.
@@ -28,7 +19,7 @@ func dayEvent(tenant string, days int, targets ...trail.Target) *trail.Event {
 }
 
 func testRetentionPolicies(t *testing.T, open func(t *testing.T) trail.Store) {
-	rs := retentionStore(t, open(t))
+	rs := open(t)
 	p, err := rs.RetentionPolicy(ctx(t), "acme")
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +39,7 @@ func testRetentionPolicies(t *testing.T, open func(t *testing.T) trail.Store) {
 }
 
 func testHolds(t *testing.T, open func(t *testing.T) trail.Store) {
-	rs := retentionStore(t, open(t))
+	rs := open(t)
 	holds := []*trail.Hold{
 		{ID: "h1", Tenant: "acme", Kind: trail.HoldTarget, TargetType: "user", TargetID: "u9", Reason: "case 12", CreatedAt: base, CreatedBy: "k_1"},
 		{ID: "h2", Tenant: "acme", Kind: trail.HoldTimeRange, Since: base, Until: base.Add(day), CreatedAt: base.Add(time.Second), CreatedBy: "k_1"},
@@ -82,7 +73,7 @@ func testHolds(t *testing.T, open func(t *testing.T) trail.Store) {
 // of them, and deletes the expired prefix in small steps.
 func testDeleteEvents(t *testing.T, open func(t *testing.T) trail.Store) {
 	s := open(t)
-	rs := retentionStore(t, s)
+	rs := s
 	var acme []*trail.Event
 	for d := range 6 {
 		acme = append(acme, dayEvent("acme", d, target("user", "u"+string(rune('0'+d)))))
@@ -146,7 +137,7 @@ func testDropPartitions(t *testing.T, s trail.Store) {
 	if !ok {
 		return
 	}
-	rs := retentionStore(t, s)
+	rs := s
 	old := dayEvent("initech", -400)
 	kept := dayEvent("initech", -300, target("user", "u9"))
 	appendEach(t, s, old, kept)

@@ -9,22 +9,13 @@ import (
 	"github.com/trailhq/trail"
 )
 
-func schemaStore(t *testing.T, s trail.Store) trail.SchemaStore {
-	t.Helper()
-	ss, ok := s.(trail.SchemaStore)
-	if !ok {
-		t.Fatalf("%T does not implement trail.SchemaStore", s)
-	}
-	return ss
-}
-
 func newSchema(tenant, action, meta string) *trail.ActionSchema {
 	return &trail.ActionSchema{Tenant: tenant, Action: action, Metadata: json.RawMessage(meta),
 		Targets: map[string]json.RawMessage{"team": json.RawMessage(`{"type":"object"}`)}, CreatedAt: base, CreatedBy: "k_1"}
 }
 
 func testSchemas(t *testing.T, open func(t *testing.T) trail.Store) {
-	ss := schemaStore(t, open(t))
+	ss := open(t)
 	for _, s := range []*trail.ActionSchema{
 		newSchema("acme", "user.created", `{"type":"object","required":["plan"]}`),
 		newSchema("acme", "user.created", `{"type":"object"}`),

@@ -17,18 +17,8 @@ func newUser(t *testing.T, tenant, email, role string, sec int) *trail.User {
 	return u
 }
 
-// userStore returns the store's UserStore, failing when it has none.
-func userStore(t *testing.T, s trail.Store) trail.UserStore {
-	t.Helper()
-	us, ok := s.(trail.UserStore)
-	if !ok {
-		t.Fatalf("%T does not implement trail.UserStore", s)
-	}
-	return us
-}
-
 func testUsers(t *testing.T, open func(t *testing.T) trail.Store) {
-	us := userStore(t, open(t))
+	us := open(t)
 	owner, member := newUser(t, "acme", "Owner@Example.com", trail.RoleOwner, 0), newUser(t, "acme", "m@example.com", trail.RoleMember, 1)
 	other := newUser(t, "globex", "owner@example.com", trail.RoleAdmin, 2) // same email, other tenant
 	for _, u := range []*trail.User{owner, member, other} {
@@ -78,7 +68,7 @@ func testUsers(t *testing.T, open func(t *testing.T) trail.Store) {
 }
 
 func testSessions(t *testing.T, open func(t *testing.T) trail.Store) {
-	us := userStore(t, open(t))
+	us := open(t)
 	u, v := newUser(t, "acme", "a@example.com", trail.RoleOwner, 0), newUser(t, "globex", "b@example.com", trail.RoleAdmin, 0)
 	for _, x := range []*trail.User{u, v} {
 		if err := us.CreateUser(ctx(t), x); err != nil {

@@ -11,23 +11,21 @@ import (
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/alert"
 	"github.com/trailhq/trail/retention"
+	"github.com/trailhq/trail/schema"
 )
 
 // featureLeaseTTL is how long the alert and retention leases last without
 // renewal: how soon another node takes over when this one dies.
 const featureLeaseTTL = 15 * time.Second
 
-// newFeatures builds the retention runner and the alert evaluator over db;
-// either is nil when the store lacks what it needs.
+// newFeatures builds the retention runner, the alert evaluator and the
+// schema validator over db.
 func (m *Main) newFeatures(db trail.Store) {
-	if rs, ok := db.(retention.Store); ok {
-		m.Retention = retention.New(retention.Config{Store: rs, Writer: m.Writer, Logger: m.Logger,
-			Every: m.Config.RetentionInterval, LogRetention: m.Config.LogRetention})
-	}
-	if as, ok := db.(alert.Store); ok {
-		m.Alerts = alert.New(alert.Config{Store: as, Writer: m.Writer, Logger: m.Logger,
-			AllowNetworks: m.Config.allowNetworks(), Follower: m.Follower})
-	}
+	m.Schemas = schema.NewValidator(db, nil)
+	m.Retention = retention.New(retention.Config{Store: db, Writer: m.Writer, Logger: m.Logger,
+		Every: m.Config.RetentionInterval, LogRetention: m.Config.LogRetention})
+	m.Alerts = alert.New(alert.Config{Store: db, Writer: m.Writer, Logger: m.Logger,
+		AllowNetworks: m.Config.allowNetworks(), Follower: m.Follower})
 }
 
 // startFeatures runs the alert evaluator and the retention job, each under

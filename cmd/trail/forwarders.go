@@ -34,11 +34,7 @@ func validateForwarders(fs []trail.Forwarder) []error {
 // exists before the Writer, whose commit hook wakes it; startForwarders
 // starts it.
 func newForwarders(db trail.Store, reg *prometheus.Registry, log *slog.Logger, allow []netip.Prefix, fl *trail.Follower) (*forward.Manager, error) {
-	fs, ok := db.(forward.Store)
-	if !ok {
-		return nil, fmt.Errorf("store %T cannot hold forwarders", db)
-	}
-	return forward.New(forward.Config{Store: fs, Logger: log, Registry: reg, AllowNetworks: allow,
+	return forward.New(forward.Config{Store: db, Logger: log, Registry: reg, AllowNetworks: allow,
 		Follower: fl}), nil
 }
 
@@ -90,8 +86,7 @@ func (n *networkList) UnmarshalYAML(v *yaml.Node) error {
 // (creating, updating and deleting config-managed ones, each change an
 // audit event), then runs every forwarder until bgctx ends.
 func (m *Main) startForwarders(ctx, bgctx context.Context) error {
-	fs := m.Store.(forward.Store) // checked by newForwarders
-	if err := forward.Sync(ctx, fs, m.Config.Forwarders, time.Now()); err != nil {
+	if err := forward.Sync(ctx, m.Store, m.Config.Forwarders, time.Now()); err != nil {
 		return fmt.Errorf("config file forwarders: %w", err)
 	}
 	m.goBackground(func() { m.Forwarders.Run(bgctx) })

@@ -42,10 +42,7 @@ func ledgerOrigin(cfg Config) string {
 // the ledger that serves checkpoints and proofs. serve calls it before
 // building the API.
 func (m *Main) newLedger() error {
-	ls, ok := m.Store.(ledger.Store)
-	if !ok {
-		return fmt.Errorf("store %T has no ledger", m.Store)
-	}
+	ls := m.Store
 	origin := ledgerOrigin(m.Config)
 	if strings.ContainsAny(origin, " \t\r\n+") || strings.HasSuffix(origin, "/") {
 		return fmt.Errorf("--ledger-origin (TRAIL_LEDGER_ORIGIN): %q must be a name like audit.example.com, without spaces, '+' or a trailing '/'", origin)
@@ -270,12 +267,7 @@ func (vf *verifyFlags) verifier(env *Env) (*ledger.Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	ls, ok := s.(ledger.Source)
-	if !ok {
-		s.Close()
-		return nil, fmt.Errorf("store %T has no ledger", s)
-	}
-	v.Source = ls
+	v.Source = s
 	return v, nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/trailhq/trail/ledger"
 	"github.com/trailhq/trail/postgres"
 	"github.com/trailhq/trail/retention"
+	"github.com/trailhq/trail/schema"
 	"github.com/trailhq/trail/sqlite"
 )
 
@@ -60,6 +61,8 @@ type Main struct {
 	// rules. Both run under leases (features.go).
 	Retention *retention.Runner
 	Alerts    *alert.Evaluator
+	// Schemas checks ingest against the actions' schemas (the API's).
+	Schemas *schema.Validator
 
 	ln     net.Listener
 	http   *http.Server
@@ -142,6 +145,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Writer:            m.Writer,
 		Ledger:            m.Ledger,
 		Retention:         m.Retention,
+		Schemas:           m.Schemas,
 		Logger:            m.Logger,
 		Registry:          reg,
 		TrustProxyHeaders: m.Config.TrustProxyHeaders,
@@ -187,12 +191,8 @@ func (m *Main) Run(ctx context.Context) error {
 // With a ledger, event pages show whether the event is sealed and proven.
 // Under TLS its cookies are Secure whatever --console-secure-cookies says.
 func newConsole(cfg Config, db trail.Store, w *trail.Writer, led *ledger.Ledger, log *slog.Logger) (*console.Server, error) {
-	users, ok := db.(trail.UserStore)
-	if !ok {
-		return nil, fmt.Errorf("store %T cannot hold console users", db)
-	}
 	ccfg := console.Config{
-		Store: db, Users: users, Writer: w, Logger: log,
+		Store: db, Users: db, Writer: w, Logger: log,
 		SecureCookies: cfg.ConsoleSecureCookies || cfg.TLSCert != "", TrustProxyHeaders: cfg.TrustProxyHeaders,
 	}
 	if led != nil {

@@ -84,12 +84,7 @@ func (uf *usersFlags) parse(env *Env, args []string) (trail.Store, trail.UserSto
 	if err != nil {
 		return nil, nil, err
 	}
-	us, ok := s.(trail.UserStore)
-	if !ok {
-		s.Close()
-		return nil, nil, fmt.Errorf("this store (%T) cannot hold console users", s)
-	}
-	return s, us, nil
+	return s, s, nil
 }
 
 func usersCreate(ctx context.Context, env *Env, args []string) error {

@@ -1,4 +1,4 @@
-package httpapi
+package export
 
 // CSVRow is appendCSVRow for tests: the CSV row of an event's JSON.
 func CSVRow(dst, data []byte) ([]byte, error) {

@@ -1,4 +1,4 @@
-package httpapi
+package export
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/trailhq/trail"
 )
 
-// StreamExport writes the events that q selects as a download in format
+// Stream writes the events that q selects as a download in format
 // ("csv" or "jsonl"), in the same layout as GET /v1/events/export, so the
 // web console's export button and the API produce the same files. keep,
 // when not nil, drops events it reports false for (the console's free-text
@@ -19,12 +19,12 @@ import (
 // the caller may still answer with an error page; when it is true and err
 // is not nil the file is incomplete, and the caller should abort the
 // response (panic(http.ErrAbortHandler)) so the client sees it broken.
-func StreamExport(ctx context.Context, w http.ResponseWriter, s trail.EventStore, q trail.Query,
+func Stream(ctx context.Context, w http.ResponseWriter, s trail.EventStore, q trail.Query,
 	format string, now time.Time, keep func(*trail.Event) bool) (started bool, err error) {
 	if format != "csv" && format != "jsonl" {
 		return false, trail.Invalid("format", "required: csv or jsonl")
 	}
-	x := newExporter(w, format, now)
+	x := NewWriter(w, format, now)
 	err = trail.ExportJSON(ctx, s, q, func(data []byte) error {
 		if keep != nil {
 			e, err := decodeExported(data)
@@ -35,10 +35,10 @@ func StreamExport(ctx context.Context, w http.ResponseWriter, s trail.EventStore
 				return nil
 			}
 		}
-		return x.writeJSON(data)
+		return x.WriteJSON(data)
 	})
 	if err == nil {
-		err = x.finish()
+		err = x.Finish()
 	}
 	return x.started, err
 }
