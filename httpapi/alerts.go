@@ -43,33 +43,32 @@ type firingList struct {
 
 // handleCreateRule creates an alert rule; it watches events received from
 // now on. A rule whose creation is not recorded is deleted again.
-func (s *Server) handleCreateRule(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleCreateRule(w http.ResponseWriter, r *http.Request) error {
 	as := s.store
 	body, err := readBody(w, r, maxRuleRequestBytes)
-	var req ruleRequest
-	if err == nil {
-		err = decodeJSON(body, &req)
-	}
-	var rule *trail.AlertRule
-	if err == nil {
-		rule, err = s.newRule(apiKey(r), &req)
-	}
-	if err == nil {
-		err = as.CreateAlertRule(r.Context(), rule)
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	var req ruleRequest
+	if err := decodeJSON(body, &req); err != nil {
+		return err
+	}
+	rule, err := s.newRule(apiKey(r), &req)
+	if err != nil {
+		return err
+	}
+	if err := as.CreateAlertRule(r.Context(), rule); err != nil {
+		return err
 	}
 	meta := map[string]any{"name": rule.Name, "filter": rule.Filter, "condition": rule.Condition, "webhook_format": rule.Webhook.Format}
 	if err := s.record(r, rule.Tenant, "alert_rule.created", meta, ruleTarget(rule)); err != nil {
 		if derr := as.DeleteAlertRule(context.WithoutCancel(r.Context()), trail.Scope{All: true}, rule.ID); derr != nil {
 			s.logger.Error("delete unrecorded alert rule", "rule", rule.ID, "err", derr)
 		}
-		s.error(w, r, fmt.Errorf("record alert rule creation: %w", err))
-		return
+		return fmt.Errorf("record alert rule creation: %w", err)
 	}
 	writeJSON(w, http.StatusCreated, rule.Redacted())
+	return nil
 }
 
 func (s *Server) newRule(caller *trail.APIKey, req *ruleRequest) (*trail.AlertRule, error) {
@@ -107,62 +106,61 @@ func ruleTarget(r *trail.AlertRule) trail.Target {
 
 // handleListRules lists the rules of the caller's tenant, or every rule
 // for a platform key without ?tenant=; webhook secrets are redacted.
-func (s *Server) handleListRules(w http.ResponseWriter, r *http.Request) {
-	as := s.store
+func (s *Server) handleListRules(w http.ResponseWriter, r *http.Request) error {
 	scope, err := settingsScope(apiKey(r), query(r).Get("tenant"))
-	var rules []*trail.AlertRule
-	if err == nil {
-		rules, err = as.AlertRules(r.Context(), scope)
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	rules, err := s.store.AlertRules(r.Context(), scope)
+	if err != nil {
+		return err
 	}
 	for i, rule := range rules {
 		rules[i] = rule.Redacted()
 	}
 	writeJSON(w, http.StatusOK, ruleList{rules})
+	return nil
 }
 
 // handleGetRule returns one rule, redacted.
-func (s *Server) handleGetRule(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleGetRule(w http.ResponseWriter, r *http.Request) error {
 	rule, _, err := s.managedRule(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, rule.Redacted())
+	return nil
 }
 
 // handleDeleteRule deletes a rule with its windows and undelivered
 // firings. The deletion is recorded before it is made.
-func (s *Server) handleDeleteRule(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleDeleteRule(w http.ResponseWriter, r *http.Request) error {
 	rule, as, err := s.managedRule(r)
-	if err == nil {
-		err = s.record(r, rule.Tenant, "alert_rule.deleted", map[string]string{"name": rule.Name}, ruleTarget(rule))
-	}
-	if err == nil {
-		err = as.DeleteAlertRule(r.Context(), trail.Scope{All: true}, rule.ID)
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	if err := s.record(r, rule.Tenant, "alert_rule.deleted", map[string]string{"name": rule.Name}, ruleTarget(rule)); err != nil {
+		return err
+	}
+	if err := as.DeleteAlertRule(r.Context(), trail.Scope{All: true}, rule.ID); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, rule.Redacted())
+	return nil
 }
 
 // handleListFirings lists a rule's newest firings and their delivery.
-func (s *Server) handleListFirings(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleListFirings(w http.ResponseWriter, r *http.Request) error {
 	rule, as, err := s.managedRule(r)
-	var firings []*trail.AlertFiring
-	if err == nil {
-		firings, err = as.AlertFirings(r.Context(), rule.ID, trail.DefaultLimit)
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	firings, err := as.AlertFirings(r.Context(), rule.ID, trail.DefaultLimit)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, firingList{firings})
+	return nil
 }
 
 // managedRule returns the rule of the path if the caller manages it;

@@ -22,45 +22,42 @@ type ingestResponse struct {
 
 // handleIngest stores one event or a batch, all or nothing, and answers only
 // once the batch is durable.
-func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	key := apiKey(r)
 	now := s.now()
 	idemKey, err := idempotencyKey(r)
-	var body []byte
-	if err == nil {
-		body, err = readBody(w, r, trail.MaxBodyBytes)
-	}
-	var events []*trail.Event
-	if err == nil {
-		events, err = buildEvents(key, body, now)
-	}
-	if err == nil {
-		err = s.checkSchemas(r.Context(), events) // schemas.go
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	body, err := readBody(w, r, trail.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	events, err := buildEvents(key, body, now)
+	if err != nil {
+		return err
+	}
+	if err := s.checkSchemas(r.Context(), events); err != nil { // schemas.go
+		return err
 	}
 	batch, answer, err := newIngestBatch(events, key.ID, idemKey, body, now)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := s.writer.Append(r.Context(), batch); err != nil {
-		s.error(w, r, fmt.Errorf("append events: %w", err))
-		return
+		return fmt.Errorf("append events: %w", err)
 	}
 	if rep := batch.Replayed; rep != nil {
 		if rep.RequestHash != batch.Idempotency.Response.RequestHash {
-			s.error(w, r, errIdempotencyMismatch)
-			return
+			return errIdempotencyMismatch
 		}
 		w.Header().Set("Idempotent-Replayed", "true")
 		writeRawJSON(w, rep.Status, rep.Body)
-		return
+		return nil
 	}
 	s.metrics.ingested.Add(float64(len(events)))
 	writeRawJSON(w, http.StatusCreated, answer)
+	return nil
 }
 
 // newIngestBatch makes the batch of one request and the answer it gets,
@@ -147,29 +144,27 @@ type eventsPage struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) {
-	q, err := eventQuery(r, nil)
-	s.listEvents(w, r, q, err)
+func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request) error {
+	return s.listEvents(w, r, nil)
 }
 
 // handleTargetEvents lists the events that touched one entity: the same
 // filters as GET /v1/events, with the target fixed by the path.
-func (s *Server) handleTargetEvents(w http.ResponseWriter, r *http.Request) {
-	target := trail.Target{Type: r.PathValue("type"), ID: r.PathValue("id")}
-	q, err := eventQuery(r, &target)
-	s.listEvents(w, r, q, err)
+func (s *Server) handleTargetEvents(w http.ResponseWriter, r *http.Request) error {
+	return s.listEvents(w, r, &trail.Target{Type: r.PathValue("type"), ID: r.PathValue("id")})
 }
 
-func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, q *trail.Query, err error) {
+// listEvents answers a page of the events r asks for, with target fixed
+// when not nil.
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, target *trail.Target) error {
+	q, err := eventQuery(r, target)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	page := &trail.Page{}
 	if q != nil {
 		if page, err = s.store.Events(r.Context(), q); err != nil {
-			s.error(w, r, fmt.Errorf("query events: %w", err))
-			return
+			return fmt.Errorf("query events: %w", err)
 		}
 	}
 	resp := eventsPage{Events: page.Events}
@@ -180,26 +175,25 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, q *trail.Que
 		resp.NextCursor = page.Next.Encode()
 	}
 	writeJSON(w, http.StatusOK, resp)
+	return nil
 }
 
 // handleGetEvent returns one event, its JSON as stored; another tenant's event is "not found",
 // so that its existence is not revealed.
-func (s *Server) handleGetEvent(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleGetEvent(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if !trail.ValidID(id) {
-		s.error(w, r, trail.Errorf(trail.ENOTFOUND, "event not found"))
-		return
+		return trail.Errorf(trail.ENOTFOUND, "event not found")
 	}
 	e, err := s.store.Event(r.Context(), apiKey(r).ReadScope(""), id)
 	if err != nil {
-		s.error(w, r, fmt.Errorf("get event: %w", err))
-		return
+		return fmt.Errorf("get event: %w", err)
 	}
 	// The stored bytes as they are, which forwarders send too.
 	data, err := trail.StoredJSON(e)
 	if err != nil {
-		s.error(w, r, fmt.Errorf("get event: %w", err))
-		return
+		return fmt.Errorf("get event: %w", err)
 	}
 	writeRawJSON(w, http.StatusOK, data)
+	return nil
 }

@@ -12,24 +12,23 @@ import (
 // handleExport streams every event matching the filters as CSV or JSON
 // Lines. The download is itself recorded as an export.downloaded event
 // before the first byte is sent: no unrecorded export.
-func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 	q, err := eventQuery(r, nil)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	v := query(r)
 	format := v.Get("format")
 	if format != "csv" && format != "jsonl" && format != "bundle" {
-		s.error(w, r, trail.Invalid("format", "required: csv, jsonl or bundle"))
-		return
+		return trail.Invalid("format", "required: csv, jsonl or bundle")
 	}
-	if format == "bundle" && !s.ledgerReady(w, r) {
-		return
+	if format == "bundle" {
+		if err := s.ledgerReady(); err != nil {
+			return err
+		}
 	}
 	if err := s.record(r, apiKey(r).Tenant, "export.downloaded", exportMetadata(format, v)); err != nil {
-		s.error(w, r, fmt.Errorf("record export: %w", err))
-		return
+		return fmt.Errorf("record export: %w", err)
 	}
 	x := export.NewWriter(w, format, s.now())
 	if format == "bundle" {
@@ -37,6 +36,9 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		// checkpoints they prove against (see ledger.BundleWriter).
 		x.WithBundle(r.Context(), s.ledger)
 	}
+	// An error once x started cannot change the status any more: serve
+	// logs it and cuts the stream short, which tells the client that the
+	// file is incomplete.
 	switch {
 	case q == nil:
 	case format == "bundle":
@@ -44,21 +46,13 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	default:
 		err = trail.ExportJSON(r.Context(), s.store, *q, x.WriteJSON)
 	}
-	if err == nil {
-		err = x.Finish()
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
 	}
-	switch {
-	case err == nil:
-	case !x.Started():
-		s.error(w, r, fmt.Errorf("export: %w", err))
-	default:
-		// The status is sent; only a broken stream tells the client that
-		// the file is incomplete.
-		if r.Context().Err() == nil {
-			s.logger.ErrorContext(r.Context(), "export failed mid-stream", "id", info(r).id, "err", err)
-		}
-		panic(http.ErrAbortHandler)
+	if err := x.Finish(); err != nil {
+		return fmt.Errorf("export: %w", err)
 	}
+	return nil
 }
 
 // exportMetadata describes an export in its audit event: the format and

@@ -69,35 +69,31 @@ func forwarderTenant(caller *trail.APIKey, requested string) (string, error) {
 
 // handleCreateForwarder creates a forwarder; the answer is the only one
 // that shows its signing secret (until it is rotated).
-func (s *Server) handleCreateForwarder(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleCreateForwarder(w http.ResponseWriter, r *http.Request) error {
 	fs := s.store
 	f, err := s.decodeNewForwarder(w, r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := s.guard.CheckDestination(f); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := forward.Create(r.Context(), fs, f, s.now()); err != nil {
-		s.error(w, r, fmt.Errorf("create forwarder: %w", err))
-		return
+		return fmt.Errorf("create forwarder: %w", err)
 	}
 	if err := s.record(r, f.Tenant, forward.ActionCreated, auditMeta(f, nil), forwarderTarget(f)); err != nil {
 		// A forwarder whose creation is not in the log must not run.
 		if derr := fs.DeleteForwarder(context.WithoutCancel(r.Context()), f.ID); derr != nil {
 			s.logger.Error("delete unrecorded forwarder", "forwarder", f.ID, "err", derr)
 		}
-		s.error(w, r, fmt.Errorf("record forwarder creation: %w", err))
-		return
+		return fmt.Errorf("record forwarder creation: %w", err)
 	}
 	v, err := s.createdView(r.Context(), fs, f)
 	if err != nil {
-		s.error(w, r, fmt.Errorf("show forwarder: %w", err))
-		return
+		return fmt.Errorf("show forwarder: %w", err)
 	}
 	writeJSON(w, http.StatusCreated, v)
+	return nil
 }
 
 // createdView shows forwarder f as just created, with its signing secret
@@ -140,44 +136,43 @@ func (s *Server) decodeNewForwarder(w http.ResponseWriter, r *http.Request) (*tr
 
 // handleListForwarders lists the caller's forwarders with their status; a
 // platform key lists every forwarder.
-func (s *Server) handleListForwarders(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleListForwarders(w http.ResponseWriter, r *http.Request) error {
 	fs := s.store
 	list, err := fs.Forwarders(r.Context(), apiKey(r).ReadScope(""))
-	var head int64
-	if err == nil {
-		head, err = fs.StreamHead(r.Context())
-	}
 	if err != nil {
-		s.error(w, r, fmt.Errorf("list forwarders: %w", err))
-		return
+		return fmt.Errorf("list forwarders: %w", err)
+	}
+	head, err := fs.StreamHead(r.Context())
+	if err != nil {
+		return fmt.Errorf("list forwarders: %w", err)
 	}
 	out := forwarderList{Forwarders: make([]forwarderView, len(list))}
 	for i, f := range list {
 		if out.Forwarders[i], err = view(r.Context(), fs, f, head, false); err != nil {
-			s.error(w, r, fmt.Errorf("list forwarders: %w", err))
-			return
+			return fmt.Errorf("list forwarders: %w", err)
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // handleGetForwarder shows one forwarder: settings, state, last success,
 // last error and lag.
-func (s *Server) handleGetForwarder(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleGetForwarder(w http.ResponseWriter, r *http.Request) error {
 	fs, f, err := s.pathForwarder(r)
-	var head int64
-	if err == nil {
-		head, err = fs.StreamHead(r.Context())
-	}
-	var v forwarderView
-	if err == nil {
-		v, err = view(r.Context(), fs, f, head, false)
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	head, err := fs.StreamHead(r.Context())
+	if err != nil {
+		return err
+	}
+	v, err := view(r.Context(), fs, f, head, false)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // pathForwarder loads the forwarder named in the path, of the tenant the
@@ -201,48 +196,50 @@ func (s *Server) pathForwarder(r *http.Request, params ...string) (forward.Store
 // handlePatchForwarder changes a forwarder's settings with a JSON merge
 // patch. Its cursor and dead letters stay. The answer shows the signing
 // secret whole only when the patch rotated it ({"secret": null}).
-func (s *Server) handlePatchForwarder(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePatchForwarder(w http.ResponseWriter, r *http.Request) error {
 	fs, f, err := s.editableForwarder(r)
-	var body []byte
-	if err == nil {
-		body, err = readBody(w, r, maxForwarderRequestBytes)
-	}
-	var next *trail.Forwarder
-	if err == nil {
-		err = checkPatch(body)
-	}
-	if err == nil {
-		next, err = forward.Patch(f, body, s.now())
-	}
-	if err == nil {
-		err = s.guard.CheckDestination(next)
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
-	changed := forward.Changed(f, next)
-	if len(changed) > 0 {
+	next, err := s.patchedForwarder(w, r, f)
+	if err != nil {
+		return err
+	}
+	if changed := forward.Changed(f, next); len(changed) > 0 {
 		if err := s.record(r, f.Tenant, forward.ActionUpdated, auditMeta(next, changed), forwarderTarget(f)); err != nil {
-			s.error(w, r, fmt.Errorf("record forwarder change: %w", err))
-			return
+			return fmt.Errorf("record forwarder change: %w", err)
 		}
 		if err := fs.UpdateForwarder(r.Context(), next); err != nil {
-			s.error(w, r, fmt.Errorf("update forwarder: %w", err))
-			return
+			return fmt.Errorf("update forwarder: %w", err)
 		}
 	}
 	next.Status = f.Status
 	head, err := fs.StreamHead(r.Context())
-	var v forwarderView
-	if err == nil {
-		v, err = view(r.Context(), fs, next, head, next.Secret != f.Secret)
-	}
 	if err != nil {
-		s.error(w, r, fmt.Errorf("show forwarder: %w", err))
-		return
+		return fmt.Errorf("show forwarder: %w", err)
+	}
+	v, err := view(r.Context(), fs, next, head, next.Secret != f.Secret)
+	if err != nil {
+		return fmt.Errorf("show forwarder: %w", err)
 	}
 	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// patchedForwarder is f changed by the merge patch in r's body, checked.
+func (s *Server) patchedForwarder(w http.ResponseWriter, r *http.Request, f *trail.Forwarder) (*trail.Forwarder, error) {
+	body, err := readBody(w, r, maxForwarderRequestBytes)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPatch(body); err != nil {
+		return nil, err
+	}
+	next, err := forward.Patch(f, body, s.now())
+	if err != nil {
+		return nil, err
+	}
+	return next, s.guard.CheckDestination(next)
 }
 
 // checkPatch refuses a merge patch with a repeated or unknown member,
@@ -259,46 +256,46 @@ func checkPatch(body []byte) error {
 // config file change only there.
 func (s *Server) editableForwarder(r *http.Request) (forward.Store, *trail.Forwarder, error) {
 	fs, f, err := s.pathForwarder(r)
-	if err == nil && f.ManagedBy == trail.ManagedByConfig {
-		err = trail.Errorf(trail.ECONFLICT, "forwarder %q is managed by the server's config file; change it there", f.Name)
+	if err != nil {
+		return nil, nil, err
 	}
-	return fs, f, err
+	if f.ManagedBy == trail.ManagedByConfig {
+		return nil, nil, trail.Errorf(trail.ECONFLICT, "forwarder %q is managed by the server's config file; change it there", f.Name)
+	}
+	return fs, f, nil
 }
 
 // handleDeleteForwarder deletes a forwarder with its progress and dead
 // letters. The deletion is recorded before it is made.
-func (s *Server) handleDeleteForwarder(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleDeleteForwarder(w http.ResponseWriter, r *http.Request) error {
 	fs, f, err := s.editableForwarder(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := s.record(r, f.Tenant, forward.ActionDeleted, auditMeta(f, nil), forwarderTarget(f)); err != nil {
-		s.error(w, r, fmt.Errorf("record forwarder deletion: %w", err))
-		return
+		return fmt.Errorf("record forwarder deletion: %w", err)
 	}
 	if err := fs.DeleteForwarder(r.Context(), f.ID); err != nil {
-		s.error(w, r, fmt.Errorf("delete forwarder: %w", err))
-		return
+		return fmt.Errorf("delete forwarder: %w", err)
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // handleListDeadLetters lists the events a forwarder gave up on, oldest
 // first, a page at a time.
-func (s *Server) handleListDeadLetters(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleListDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	fs, f, err := s.pathForwarder(r, "limit", "cursor")
-	q := trail.DeadLetterQuery{Limit: trail.DefaultLimit}
-	if err == nil {
-		err = s.deadLetterQuery(r, fs, f, &q)
-	}
-	var dls []*trail.DeadLetter
-	if err == nil {
-		dls, err = fs.DeadLetters(r.Context(), f.ID, trail.DeadLetterQuery{After: q.After, Limit: q.Limit + 1})
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	q := trail.DeadLetterQuery{Limit: trail.DefaultLimit}
+	if err := s.deadLetterQuery(r, fs, f, &q); err != nil {
+		return err
+	}
+	dls, err := fs.DeadLetters(r.Context(), f.ID, trail.DeadLetterQuery{After: q.After, Limit: q.Limit + 1})
+	if err != nil {
+		return err
 	}
 	page := deadLetterPage{DeadLetters: dls}
 	if len(dls) > q.Limit {
@@ -306,6 +303,7 @@ func (s *Server) handleListDeadLetters(w http.ResponseWriter, r *http.Request) {
 		page.NextCursor = deadLetterCursor(f, dls[q.Limit-1])
 	}
 	writeJSON(w, http.StatusOK, page)
+	return nil
 }
 
 // deadLetterCursor is where the next page of f's dead letters starts,
@@ -364,27 +362,25 @@ func (s *Server) deadLetterQuery(r *http.Request, fs forward.Store, f *trail.For
 // handleReplayDeadLetters asks the forwarder to deliver dead letters again:
 // those of event_ids, or all. Delivery happens in the forwarder's loop; a
 // dead letter leaves the list once delivered.
-func (s *Server) handleReplayDeadLetters(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleReplayDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	fs, f, err := s.pathForwarder(r)
-	var req replayRequest
-	if err == nil {
-		err = decodeReplay(w, r, &req)
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	var req replayRequest
+	if err := decodeReplay(w, r, &req); err != nil {
+		return err
 	}
 	meta := map[string]any{"kind": f.Kind, "event_ids": len(req.EventIDs)}
 	if err := s.record(r, f.Tenant, forward.ActionReplayed, meta, forwarderTarget(f)); err != nil {
-		s.error(w, r, fmt.Errorf("record replay: %w", err))
-		return
+		return fmt.Errorf("record replay: %w", err)
 	}
 	n, err := fs.ReplayDeadLetters(r.Context(), f.ID, req.EventIDs)
 	if err != nil {
-		s.error(w, r, fmt.Errorf("replay dead letters: %w", err))
-		return
+		return fmt.Errorf("replay dead letters: %w", err)
 	}
 	writeJSON(w, http.StatusAccepted, replayResponse{Replaying: n})
+	return nil
 }
 
 // decodeReplay reads the optional body of a replay request.

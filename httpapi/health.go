@@ -28,27 +28,27 @@ type status struct {
 }
 
 // handleHealthz reports that the process serves HTTP.
-func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, status{"ok", trail.Version})
+	return nil
 }
 
 // handleReadyz reports whether this node can serve: its database answers
 // and, after a storage fault (a full disk, a read-only file system), takes
 // writes again. The answer names the fault, so that an operator sees why a
 // node left its load balancer.
-func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
 		// The cause may name internal hosts: log it, answer with the code.
-		s.error(w, r, fmt.Errorf("ping: %v: %w", err, storeFault(err)))
-		return
+		return fmt.Errorf("ping: %v: %w", err, storeFault(err))
 	}
 	if err := s.metrics.health.Check(ctx, s.store); err != nil {
-		s.error(w, r, fmt.Errorf("write check: %v: %w", err, storeFault(err)))
-		return
+		return fmt.Errorf("write check: %v: %w", err, storeFault(err))
 	}
 	writeJSON(w, http.StatusOK, status{"ready", trail.Version})
+	return nil
 }
 
 // storeFault is the caller-safe error for a failed store check: its
@@ -60,6 +60,7 @@ func storeFault(err error) *trail.Error {
 	return trail.Errorf(trail.EUNAVAILABLE, "database unavailable")
 }
 
-func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
 	writeRawJSON(w, http.StatusOK, openAPI)
+	return nil
 }

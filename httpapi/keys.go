@@ -35,25 +35,21 @@ type keyList struct {
 
 // handleCreateKey creates a key. A tenant admin key creates keys of its own
 // tenant only; a platform admin key creates any key.
-func (s *Server) handleCreateKey(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleCreateKey(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r, maxKeyRequestBytes)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var req createKeyRequest
 	if err := decodeJSON(body, &req); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	k, secret, err := s.newKey(apiKey(r), &req)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.CreateKey(r.Context(), k); err != nil {
-		s.error(w, r, fmt.Errorf("create key: %w", err))
-		return
+		return fmt.Errorf("create key: %w", err)
 	}
 	meta := map[string]any{"scopes": k.Scopes, "platform": k.Platform}
 	if err := s.record(r, k.Tenant, "api_key.created", meta, keyTarget(k)); err != nil {
@@ -62,10 +58,10 @@ func (s *Server) handleCreateKey(w http.ResponseWriter, r *http.Request) {
 		if rerr := s.store.RevokeKey(ctx, trail.Scope{All: true}, k.ID, s.now()); rerr != nil {
 			s.logger.Error("revoke unrecorded key", "key", k.ID, "err", rerr)
 		}
-		s.error(w, r, fmt.Errorf("record key creation: %w", err))
-		return
+		return fmt.Errorf("record key creation: %w", err)
 	}
 	writeJSON(w, http.StatusCreated, createdKey{k, secret})
+	return nil
 }
 
 // newKey checks req against what caller may grant and makes the key.
@@ -95,43 +91,41 @@ func (s *Server) newKey(caller *trail.APIKey, req *createKeyRequest) (*trail.API
 }
 
 // handleListKeys lists the keys the caller manages, newest first.
-func (s *Server) handleListKeys(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleListKeys(w http.ResponseWriter, r *http.Request) error {
 	keys, err := s.store.Keys(r.Context(), apiKey(r).ReadScope(""))
 	if err != nil {
-		s.error(w, r, fmt.Errorf("list keys: %w", err))
-		return
+		return fmt.Errorf("list keys: %w", err)
 	}
 	if keys == nil {
 		keys = []*trail.APIKey{}
 	}
 	writeJSON(w, http.StatusOK, keyList{keys})
+	return nil
 }
 
 // handleRevokeKey revokes a key; it stops working at once. Revoking a
 // revoked key changes nothing. The revocation is recorded before it is
 // made, so that a failure in between leaves a duplicate record on retry,
 // never a missing one.
-func (s *Server) handleRevokeKey(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRevokeKey(w http.ResponseWriter, r *http.Request) error {
 	caller := apiKey(r)
 	scope := caller.ReadScope("")
 	k, err := s.managedKey(r.Context(), scope, r.PathValue("id"))
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if k.RevokedAt.IsZero() {
 		if err := s.record(r, k.Tenant, "api_key.revoked", nil, keyTarget(k)); err != nil {
-			s.error(w, r, fmt.Errorf("record key revocation: %w", err))
-			return
+			return fmt.Errorf("record key revocation: %w", err)
 		}
 		now := trail.NormalTime(s.now())
 		if err := s.store.RevokeKey(r.Context(), scope, k.ID, now); err != nil {
-			s.error(w, r, fmt.Errorf("revoke key: %w", err))
-			return
+			return fmt.Errorf("revoke key: %w", err)
 		}
 		k.RevokedAt = now
 	}
 	writeJSON(w, http.StatusOK, k)
+	return nil
 }
 
 // managedKey returns the key with id if scope may manage it; another

@@ -27,98 +27,95 @@ const maxTilesPerRequest = 200
 // the deployment's, or with ?log= the same key named after that log's
 // origin, which is what witnesses and tlog-checkpoint clients pin. The
 // key is public, so any log name is answered, known or not.
-func (s *Server) handleLedgerPubkey(w http.ResponseWriter, r *http.Request) {
-	if !s.ledgerReady(w, r) || !checkParamsOK(s, w, r, "log") {
-		return
+func (s *Server) handleLedgerPubkey(w http.ResponseWriter, r *http.Request) error {
+	if err := s.ledgerParams(r, "log"); err != nil {
+		return err
 	}
 	name := query(r).Get("log")
 	if name == "" {
 		writeText(w, s.ledger.Key().VerifierKey()+"\n")
-		return
+		return nil
 	}
 	tenant := name
 	if name == ledger.SystemLog {
 		tenant = trail.SystemTenant
 	} else if !trail.ValidTenant(name) {
-		s.error(w, r, trail.Invalid("log", "must be a tenant name, or ~system for system events"))
-		return
+		return trail.Invalid("log", "must be a tenant name, or ~system for system events")
 	}
 	vkey, err := s.ledger.Key().LogVerifierKey(ledger.LogOrigin(s.ledger.Origin(), tenant))
 	if err != nil {
-		s.error(w, r, fmt.Errorf("ledger pubkey: %w", err))
-		return
+		return fmt.Errorf("ledger pubkey: %w", err)
 	}
 	writeText(w, vkey+"\n")
+	return nil
 }
 
 // handleLedgerCheckpoint answers the log's latest signed checkpoint, once
 // it covers every event stored before the request.
-func (s *Server) handleLedgerCheckpoint(w http.ResponseWriter, r *http.Request) {
-	tenant, ok := s.ledgerLog(w, r, "log")
-	if !ok {
-		return
+func (s *Server) handleLedgerCheckpoint(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := s.ledgerLog(r, "log")
+	if err != nil {
+		return err
 	}
 	head, err := s.ledger.Checkpoint(r.Context(), tenant)
 	if err != nil {
-		s.error(w, r, fmt.Errorf("ledger checkpoint: %w", err))
-		return
+		return fmt.Errorf("ledger checkpoint: %w", err)
 	}
 	w.Header().Set("Trail-Tree-Size", strconv.FormatInt(head.Size, 10))
 	writeText(w, string(head.Checkpoint))
+	return nil
 }
 
 // handleEventProof answers the inclusion proof of one event.
-func (s *Server) handleEventProof(w http.ResponseWriter, r *http.Request) {
-	if !s.ledgerReady(w, r) || !checkParamsOK(s, w, r, "tree_size") {
-		return
+func (s *Server) handleEventProof(w http.ResponseWriter, r *http.Request) error {
+	if err := s.ledgerParams(r, "tree_size"); err != nil {
+		return err
 	}
 	size, err := intParam(query(r), "tree_size", 0, 1)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	id := r.PathValue("id")
 	if !trail.ValidID(id) {
-		s.error(w, r, trail.Errorf(trail.ENOTFOUND, "event not found"))
-		return
+		return trail.Errorf(trail.ENOTFOUND, "event not found")
 	}
 	e, err := s.store.Event(r.Context(), apiKey(r).ReadScope(""), id)
-	if err == nil {
-		var p *ledger.InclusionProof
-		if p, err = s.ledger.InclusionProof(r.Context(), e, size); err == nil {
-			writeJSON(w, http.StatusOK, p)
-			return
-		}
+	if err != nil {
+		return fmt.Errorf("event proof: %w", err)
 	}
-	s.error(w, r, fmt.Errorf("event proof: %w", err))
+	p, err := s.ledger.InclusionProof(r.Context(), e, size)
+	if err != nil {
+		return fmt.Errorf("event proof: %w", err)
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
 }
 
 // handleLedgerConsistency answers the consistency proof between two tree
 // sizes of a log.
-func (s *Server) handleLedgerConsistency(w http.ResponseWriter, r *http.Request) {
-	tenant, ok := s.ledgerLog(w, r, "log", "from", "to")
-	if !ok {
-		return
+func (s *Server) handleLedgerConsistency(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := s.ledgerLog(r, "log", "from", "to")
+	if err != nil {
+		return err
 	}
 	v := query(r)
 	if v.Get("from") == "" {
-		s.error(w, r, trail.Invalid("from", "required: the tree size of the older checkpoint"))
-		return
+		return trail.Invalid("from", "required: the tree size of the older checkpoint")
 	}
-	from, err1 := intParam(v, "from", 0, 0)
-	to, err2 := intParam(v, "to", 0, 1)
-	for _, err := range []error{err1, err2} {
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
+	from, err := intParam(v, "from", 0, 0)
+	if err != nil {
+		return err
+	}
+	to, err := intParam(v, "to", 0, 1)
+	if err != nil {
+		return err
 	}
 	p, err := s.ledger.ConsistencyProof(r.Context(), tenant, from, to)
 	if err != nil {
-		s.error(w, r, fmt.Errorf("consistency proof: %w", err))
-		return
+		return fmt.Errorf("consistency proof: %w", err)
 	}
 	writeJSON(w, http.StatusOK, p)
+	return nil
 }
 
 // ledgerLogJSON is one log of GET /v1/ledger/logs.
@@ -131,14 +128,13 @@ type ledgerLogJSON struct {
 }
 
 // handleLedgerLogs lists the logs the key may see, with their checkpoints.
-func (s *Server) handleLedgerLogs(w http.ResponseWriter, r *http.Request) {
-	if !s.ledgerReady(w, r) || !checkParamsOK(s, w, r) {
-		return
+func (s *Server) handleLedgerLogs(w http.ResponseWriter, r *http.Request) error {
+	if err := s.ledgerParams(r); err != nil {
+		return err
 	}
 	heads, err := s.ledger.Store().LedgerHeads(r.Context())
 	if err != nil {
-		s.error(w, r, fmt.Errorf("ledger logs: %w", err))
-		return
+		return fmt.Errorf("ledger logs: %w", err)
 	}
 	scope := apiKey(r).ReadScope("")
 	logs := []ledgerLogJSON{}
@@ -149,6 +145,7 @@ func (s *Server) handleLedgerLogs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"logs": logs})
+	return nil
 }
 
 // ledgerRowJSON is one stored row of GET /v1/ledger/rows.
@@ -161,28 +158,26 @@ type ledgerRowJSON struct {
 
 // handleLedgerRows answers a log's stored rows in stored-seq order,
 // duplicates included, exactly as the verifier reads them.
-func (s *Server) handleLedgerRows(w http.ResponseWriter, r *http.Request) {
-	tenant, ok := s.ledgerLog(w, r, "log", "from", "limit")
-	if !ok {
-		return
+func (s *Server) handleLedgerRows(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := s.ledgerLog(r, "log", "from", "limit")
+	if err != nil {
+		return err
 	}
 	v := query(r)
 	from, err := intParam(v, "from", 0, 0)
-	limit, err2 := intParam(v, "limit", trail.MaxLimit, 1)
-	if err == nil {
-		err = err2
-	}
-	if err == nil && limit > trail.MaxLimit {
-		err = trail.Invalid("limit", "must be an integer from 1 to 1000")
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	limit, err := intParam(v, "limit", trail.MaxLimit, 1)
+	if err != nil {
+		return err
+	}
+	if limit > trail.MaxLimit {
+		return trail.Invalid("limit", "must be an integer from 1 to 1000")
 	}
 	rows, err := s.ledger.Store().LedgerRows(r.Context(), tenant, from, int(limit))
 	if err != nil {
-		s.error(w, r, fmt.Errorf("ledger rows: %w", err))
-		return
+		return fmt.Errorf("ledger rows: %w", err)
 	}
 	out := make([]ledgerRowJSON, len(rows))
 	for i, row := range rows {
@@ -193,6 +188,7 @@ func (s *Server) handleLedgerRows(w http.ResponseWriter, r *http.Request) {
 		out[i] = ledgerRowJSON{Seq: row.Seq, Event: data, Conflict: row.Conflict}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rows": out})
+	return nil
 }
 
 // ledgerTileJSON is one tile of GET /v1/ledger/tiles.
@@ -205,26 +201,25 @@ type ledgerTileJSON struct {
 // handleLedgerTiles answers the stored tiles named by tile=LEVEL/INDEX,
 // a parameter given 1 to 200 times: `trail verify --server` asks for every
 // tile a proof needs in one request.
-func (s *Server) handleLedgerTiles(w http.ResponseWriter, r *http.Request) {
-	tenant, ok := s.ledgerLog(w, r, "log", "tile")
-	if !ok {
-		return
+func (s *Server) handleLedgerTiles(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := s.ledgerLog(r, "log", "tile")
+	if err != nil {
+		return err
 	}
 	ids, err := tileParams(query(r)["tile"])
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	tiles, err := s.ledger.Store().LedgerTiles(r.Context(), tenant, ids)
 	if err != nil {
-		s.error(w, r, fmt.Errorf("ledger tiles: %w", err))
-		return
+		return fmt.Errorf("ledger tiles: %w", err)
 	}
 	out := make([]ledgerTileJSON, len(tiles))
 	for i, t := range tiles {
 		out[i] = ledgerTileJSON{Level: t.Level, Index: t.Index, Hashes: t.Hashes}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tiles": out})
+	return nil
 }
 
 func tileParams(vals []string) ([]trail.LedgerTileID, error) {
@@ -257,64 +252,58 @@ type prunedJSON struct {
 }
 
 // handleLedgerPruned answers the ranges of a log that retention deleted.
-func (s *Server) handleLedgerPruned(w http.ResponseWriter, r *http.Request) {
-	tenant, ok := s.ledgerLog(w, r, "log")
-	if !ok {
-		return
+func (s *Server) handleLedgerPruned(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := s.ledgerLog(r, "log")
+	if err != nil {
+		return err
 	}
 	ranges, err := s.ledger.Store().PrunedRanges(r.Context(), tenant)
 	if err != nil {
-		s.error(w, r, fmt.Errorf("pruned ranges: %w", err))
-		return
+		return fmt.Errorf("pruned ranges: %w", err)
 	}
 	out := make([]prunedJSON, len(ranges))
 	for i, p := range ranges {
 		out[i] = prunedJSON{From: p.From, To: p.To, Checkpoint: string(p.Checkpoint), PrunedAt: p.PrunedAt}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"pruned": out})
+	return nil
 }
 
-// ledgerReady answers 503 when the server runs without a ledger.
-func (s *Server) ledgerReady(w http.ResponseWriter, r *http.Request) bool {
+// ledgerReady is 503 when the server runs without a ledger.
+func (s *Server) ledgerReady() error {
 	if s.ledger == nil {
-		s.error(w, r, trail.Errorf(trail.EUNAVAILABLE, "this server runs without the ledger"))
-		return false
+		return trail.Errorf(trail.EUNAVAILABLE, "this server runs without the ledger")
 	}
-	return true
+	return nil
+}
+
+// ledgerParams checks that the ledger runs, then r's parameters against
+// allowed.
+func (s *Server) ledgerParams(r *http.Request, allowed ...string) error {
+	if err := s.ledgerReady(); err != nil {
+		return err
+	}
+	return checkParams(query(r), allowed)
 }
 
 // ledgerLog checks r's parameters against allowed and resolves the log it
 // names. Another tenant's log is "not found", as its events are.
-func (s *Server) ledgerLog(w http.ResponseWriter, r *http.Request, allowed ...string) (string, bool) {
-	if !s.ledgerReady(w, r) || !checkParamsOK(s, w, r, allowed...) {
-		return "", false
+func (s *Server) ledgerLog(r *http.Request, allowed ...string) (string, error) {
+	if err := s.ledgerParams(r, allowed...); err != nil {
+		return "", err
 	}
 	key, name := apiKey(r), query(r).Get("log")
-	var err error
-	tenant := name
 	switch {
 	case name == ledger.SystemLog || name == "" && key.Platform:
-		tenant = trail.SystemTenant
+		return trail.SystemTenant, nil
 	case name == "":
-		tenant = key.Tenant
+		return key.Tenant, nil
 	case !trail.ValidTenant(name):
-		err = trail.Invalid("log", "must be a tenant name, or ~system for system events")
+		return "", trail.Invalid("log", "must be a tenant name, or ~system for system events")
 	case !key.Platform && name != key.Tenant:
-		err = trail.Errorf(trail.ENOTFOUND, "log %q not found", name)
+		return "", trail.Errorf(trail.ENOTFOUND, "log %q not found", name)
 	}
-	if err != nil {
-		s.error(w, r, err)
-		return "", false
-	}
-	return tenant, true
-}
-
-func checkParamsOK(s *Server, w http.ResponseWriter, r *http.Request, allowed ...string) bool {
-	if err := checkParams(query(r), allowed); err != nil {
-		s.error(w, r, err)
-		return false
-	}
-	return true
+	return name, nil
 }
 
 // intParam parses an optional integer parameter >= min, def when absent.

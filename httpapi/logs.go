@@ -30,25 +30,24 @@ type eventLogs struct {
 }
 
 // handleIngestLogs stores log records sent as JSON, all or nothing.
-func (s *Server) handleIngestLogs(w http.ResponseWriter, r *http.Request) {
-	ls := s.store
+func (s *Server) handleIngestLogs(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r, trail.MaxBodyBytes)
-	var ins []*trail.LogInput
-	if err == nil {
-		ins, err = trail.ParseLogs(body)
-	}
-	var records []*trail.LogRecord
-	if err == nil {
-		records, err = logRecords(apiKey(r), ins, s.now())
-	}
-	if err == nil {
-		err = ls.AppendLogs(r.Context(), records)
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	ins, err := trail.ParseLogs(body)
+	if err != nil {
+		return err
+	}
+	records, err := logRecords(apiKey(r), ins, s.now())
+	if err != nil {
+		return err
+	}
+	if err := s.store.AppendLogs(r.Context(), records); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusCreated, logsAccepted{len(records)})
+	return nil
 }
 
 // logRecords resolves each input's tenant for key, as for events.
@@ -69,33 +68,29 @@ func logRecords(key *trail.APIKey, ins []*trail.LogInput, now time.Time) ([]*tra
 // handleOTLPLogs is the OTLP/HTTP logs receiver (protobuf or JSON, gzip
 // or not). Records without a trace id, or for a tenant the key may not
 // write, are left out and counted in the protocol's partial_success.
-func (s *Server) handleOTLPLogs(w http.ResponseWriter, r *http.Request) {
-	ls := s.store
+func (s *Server) handleOTLPLogs(w http.ResponseWriter, r *http.Request) error {
 	mediaType, err := execlog.MediaType(r.Header.Get("Content-Type"))
 	if err != nil {
-		err = errOTLPMediaType
+		return errOTLPMediaType
 	}
-	var body []byte
-	if err == nil {
-		body, err = readBody(w, r, trail.MaxBodyBytes)
-	}
-	var b *execlog.Batch
-	if err == nil {
-		b, err = execlog.Decode(body, mediaType, r.Header.Get("Content-Encoding"), s.now())
-	}
-	if err == nil {
-		resolveTenants(apiKey(r), b)
-		if len(b.Records) > 0 {
-			err = ls.AppendLogs(r.Context(), b.Records)
-		}
-	}
+	body, err := readBody(w, r, trail.MaxBodyBytes)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	b, err := execlog.Decode(body, mediaType, r.Header.Get("Content-Encoding"), s.now())
+	if err != nil {
+		return err
+	}
+	resolveTenants(apiKey(r), b)
+	if len(b.Records) > 0 {
+		if err := s.store.AppendLogs(r.Context(), b.Records); err != nil {
+			return err
+		}
 	}
 	w.Header().Set("Content-Type", mediaType)
 	w.WriteHeader(http.StatusOK)
 	w.Write(execlog.Response(b, mediaType))
+	return nil
 }
 
 // resolveTenants gives each record the tenant key writes it to: a tenant
@@ -119,37 +114,41 @@ func resolveTenants(key *trail.APIKey, b *execlog.Batch) {
 
 // handleEventLogs answers the execution logs of an event's trace, oldest
 // first, a page at a time.
-func (s *Server) handleEventLogs(w http.ResponseWriter, r *http.Request) {
-	ls := s.store
-	var err error
-	limit := trail.MaxLogsPage
-	if v := query(r).Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > trail.MaxLogsPage {
-			err = trail.Invalid("limit", fmt.Sprintf("must be an integer from 1 to %d", trail.MaxLogsPage))
-		}
+func (s *Server) handleEventLogs(w http.ResponseWriter, r *http.Request) error {
+	limit, err := logsLimit(query(r).Get("limit"))
+	if err != nil {
+		return err
 	}
-	var after *trail.LogCursor
-	if err == nil {
-		after, err = decodeLogCursor(query(r).Get("cursor"))
+	after, err := decodeLogCursor(query(r).Get("cursor"))
+	if err != nil {
+		return err
 	}
 	id := r.PathValue("id")
-	if err == nil && !trail.ValidID(id) {
-		err = trail.Errorf(trail.ENOTFOUND, "event not found")
+	if !trail.ValidID(id) {
+		return trail.Errorf(trail.ENOTFOUND, "event not found")
 	}
-	var e *trail.Event
-	var logs []*trail.LogRecord
-	if err == nil {
-		e, logs, err = trail.EventLogs(r.Context(), ls, apiKey(r).ReadScope(""), id, after, limit)
-	}
+	e, logs, err := trail.EventLogs(r.Context(), s.store, apiKey(r).ReadScope(""), id, after, limit)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	resp := eventLogs{EventID: e.ID, TraceID: e.TraceID, Logs: logs}
 	if n := len(logs); n > 0 && n == limit {
 		resp.NextCursor = encodeLogCursor(logs[n-1])
 	}
 	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// logsLimit reads the limit parameter of a logs page; absent, a full page.
+func logsLimit(v string) (int, error) {
+	if v == "" {
+		return trail.MaxLogsPage, nil
+	}
+	limit, err := strconv.Atoi(v)
+	if err != nil || limit < 1 || limit > trail.MaxLogsPage {
+		return 0, trail.Invalid("limit", fmt.Sprintf("must be an integer from 1 to %d", trail.MaxLogsPage))
+	}
+	return limit, nil
 }
 
 func encodeLogCursor(l *trail.LogRecord) string {
@@ -185,7 +184,7 @@ func (s *Server) OTLPHandler() http.Handler {
 	mux := http.NewServeMux()
 	// The query is checked as on the API port's route, which takes no
 	// parameters: a stray one is a 400 that names it, never ignored.
-	logs := s.checkQuery("POST /v1/otlp/logs", http.HandlerFunc(s.handleOTLPLogs))
+	logs := s.checkQuery("POST /v1/otlp/logs", s.serve(s.handleOTLPLogs))
 	h := s.observe("otlp "+pattern, s.recoverPanic(otlpAnswers(s.authenticate(trail.ScopeEventsWrite, logs))))
 	mux.Handle(pattern, h)
 	mux.Handle("/", s.observe("otlp unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

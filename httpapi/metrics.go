@@ -109,13 +109,12 @@ func (s *Server) MetricsHandler() http.Handler {
 // request that carries the metrics token, compared in constant time. Any
 // other request gets the 404 of a route that does not exist, so the
 // listener does not even reveal that metrics could be had.
-func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) error {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if s.metricsToken == "" || !ok ||
 		subtle.ConstantTimeCompare([]byte(token), []byte(s.metricsToken)) != 1 {
-		writeError(w, http.StatusNotFound, trail.Errorf(trail.ENOTFOUND, "no such route: %s %s",
-			r.Method, strconv.Quote(r.URL.Path)))
-		return
+		return errNoRoute(r)
 	}
 	s.MetricsHandler().ServeHTTP(w, r)
+	return nil
 }

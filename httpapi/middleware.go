@@ -65,6 +65,13 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// started reports whether the response to w has begun, so that it is too
+// late for an error answer.
+func started(w http.ResponseWriter) bool {
+	sw, ok := w.(*statusWriter)
+	return ok && sw.status != 0
+}
+
 // observe logs every request and counts it in the metrics under route, the
 // route's pattern rather than its path, so that label values stay few.
 func (s *Server) observe(route string, next http.Handler) http.Handler {
@@ -119,7 +126,7 @@ func (s *Server) recoverPanic(next http.Handler) http.Handler {
 				panic(v)
 			}
 			err := fmt.Errorf("panic: %v\n%s", v, debug.Stack())
-			if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
+			if started(w) {
 				// Too late for an error answer: log, and cut the
 				// response short so the client sees it is incomplete.
 				s.logger.ErrorContext(r.Context(), "panic after response started", "id", info(r).id, "err", err)
@@ -211,9 +218,13 @@ func (s *Server) noRoute(mux *http.ServeMux) http.Handler {
 				Message: "method " + r.Method + " is not allowed here; allowed: " + allow})
 			return
 		}
-		writeError(w, http.StatusNotFound, trail.Errorf(trail.ENOTFOUND, "no such route: %s %s",
-			r.Method, strconv.Quote(r.URL.Path)))
+		writeError(w, http.StatusNotFound, errNoRoute(r))
 	})
+}
+
+// errNoRoute is the answer to a request for a route that does not exist.
+func errNoRoute(r *http.Request) *trail.Error {
+	return trail.Errorf(trail.ENOTFOUND, "no such route: %s %s", r.Method, strconv.Quote(r.URL.Path))
 }
 
 // headerProbe captures what the mux's own 404/405 handler would answer.

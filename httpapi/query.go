@@ -69,16 +69,22 @@ type queryKey struct{}
 func (s *Server) checkQuery(route string, next http.Handler) http.Handler {
 	allowed := routeParams[route]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := trail.ParseQueryString(r.URL.RawQuery)
-		if err == nil {
-			err = checkParams(v, allowed)
-		}
+		v, err := parseQuery(r.URL.RawQuery, allowed)
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), queryKey{}, v)))
 	})
+}
+
+// parseQuery parses raw strictly and checks it against allowed.
+func parseQuery(raw string, allowed []string) (url.Values, error) {
+	v, err := trail.ParseQueryString(raw)
+	if err != nil {
+		return nil, err
+	}
+	return v, checkParams(v, allowed)
 }
 
 // query returns r's query parameters as checkQuery parsed and checked

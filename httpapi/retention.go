@@ -35,97 +35,93 @@ type holdList struct {
 }
 
 // handleGetRetention answers a tenant's retention policy.
-func (s *Server) handleGetRetention(w http.ResponseWriter, r *http.Request) {
-	rs := s.store
+func (s *Server) handleGetRetention(w http.ResponseWriter, r *http.Request) error {
 	tenant, err := adminTenant(apiKey(r), query(r).Get("tenant"))
-	var p *trail.RetentionPolicy
-	if err == nil {
-		p, err = rs.RetentionPolicy(r.Context(), tenant)
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	p, err := s.store.RetentionPolicy(r.Context(), tenant)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, p)
+	return nil
 }
 
 // handleSetRetention sets a tenant's retention; the change is recorded
 // before it is made.
-func (s *Server) handleSetRetention(w http.ResponseWriter, r *http.Request) {
-	rs := s.store
+func (s *Server) handleSetRetention(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r, 4<<10)
-	var req retentionRequest
-	if err == nil {
-		err = decodeJSON(body, &req)
-	}
-	if err == nil && (req.Days < 1 || req.Days > trail.MaxRetentionDays) {
-		err = trail.Invalid("days", fmt.Sprintf("must be an integer from 1 to %d", trail.MaxRetentionDays))
-	}
-	if err == nil {
-		req.Tenant, err = adminTenant(apiKey(r), req.Tenant)
-	}
-	p := &trail.RetentionPolicy{Tenant: req.Tenant, Days: req.Days, UpdatedAt: trail.NormalTime(s.now())}
-	if err == nil {
-		err = s.record(r, p.Tenant, "retention.changed", map[string]int{"days": p.Days})
-	}
-	if err == nil {
-		err = rs.SetRetentionPolicy(r.Context(), p)
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	var req retentionRequest
+	if err := decodeJSON(body, &req); err != nil {
+		return err
+	}
+	if req.Days < 1 || req.Days > trail.MaxRetentionDays {
+		return trail.Invalid("days", fmt.Sprintf("must be an integer from 1 to %d", trail.MaxRetentionDays))
+	}
+	tenant, err := adminTenant(apiKey(r), req.Tenant)
+	if err != nil {
+		return err
+	}
+	p := &trail.RetentionPolicy{Tenant: tenant, Days: req.Days, UpdatedAt: trail.NormalTime(s.now())}
+	if err := s.record(r, p.Tenant, "retention.changed", map[string]int{"days": p.Days}); err != nil {
+		return err
+	}
+	if err := s.store.SetRetentionPolicy(r.Context(), p); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, p)
+	return nil
 }
 
 // handleRunRetention runs the retention job now: over the caller's tenant,
 // or over every log for a platform key without ?tenant=.
-func (s *Server) handleRunRetention(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRunRetention(w http.ResponseWriter, r *http.Request) error {
 	tenant, err := adminTenant(apiKey(r), query(r).Get("tenant"))
-	runner := s.retention
-	if err == nil && runner == nil {
-		err = trail.Errorf(trail.EUNAVAILABLE, "retention is not configured on this server")
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	if s.retention == nil {
+		return trail.Errorf(trail.EUNAVAILABLE, "retention is not configured on this server")
 	}
 	only := &tenant
 	if apiKey(r).Platform && query(r).Get("tenant") == "" {
 		only = nil
 	}
-	rep, err := runner.RunOnce(r.Context(), only, apiKey(r))
+	rep, err := s.retention.RunOnce(r.Context(), only, apiKey(r))
 	if err != nil {
-		s.error(w, r, fmt.Errorf("run retention: %w", err))
-		return
+		return fmt.Errorf("run retention: %w", err)
 	}
 	writeJSON(w, http.StatusOK, rep)
+	return nil
 }
 
 // handleCreateHold sets a legal hold; it is recorded before it is stored,
 // so that a hold is never in force without its record.
-func (s *Server) handleCreateHold(w http.ResponseWriter, r *http.Request) {
-	rs := s.store
+func (s *Server) handleCreateHold(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r, 16<<10)
-	var req holdRequest
-	if err == nil {
-		err = decodeJSON(body, &req)
-	}
-	var h *trail.Hold
-	if err == nil {
-		h, err = s.newHold(apiKey(r), &req)
-	}
-	if err == nil {
-		err = s.record(r, h.Tenant, "hold.created", h, holdTarget(h))
-	}
-	if err == nil {
-		err = rs.CreateHold(r.Context(), h)
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	var req holdRequest
+	if err := decodeJSON(body, &req); err != nil {
+		return err
+	}
+	h, err := s.newHold(apiKey(r), &req)
+	if err != nil {
+		return err
+	}
+	if err := s.record(r, h.Tenant, "hold.created", h, holdTarget(h)); err != nil {
+		return err
+	}
+	if err := s.store.CreateHold(r.Context(), h); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusCreated, h)
+	return nil
 }
 
 func (s *Server) newHold(caller *trail.APIKey, req *holdRequest) (*trail.Hold, error) {
@@ -185,42 +181,41 @@ func holdTarget(h *trail.Hold) trail.Target { return trail.Target{Type: "legal_h
 
 // handleListHolds lists the holds of the caller's tenant, or every hold
 // for a platform key without ?tenant=.
-func (s *Server) handleListHolds(w http.ResponseWriter, r *http.Request) {
-	rs := s.store
+func (s *Server) handleListHolds(w http.ResponseWriter, r *http.Request) error {
 	scope, err := settingsScope(apiKey(r), query(r).Get("tenant"))
-	var holds []*trail.Hold
-	if err == nil {
-		holds, err = rs.Holds(r.Context(), scope)
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	holds, err := s.store.Holds(r.Context(), scope)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, holdList{holds})
+	return nil
 }
 
 // handleDeleteHold lifts a hold; the lifting is recorded before it is
 // made, so a failure in between leaves a duplicate record on retry, never
 // a missing one.
-func (s *Server) handleDeleteHold(w http.ResponseWriter, r *http.Request) {
-	rs := s.store
+func (s *Server) handleDeleteHold(w http.ResponseWriter, r *http.Request) error {
 	scope := apiKey(r).ReadScope("")
-	holds, err := rs.Holds(r.Context(), scope)
-	i := slices.IndexFunc(holds, func(h *trail.Hold) bool { return h.ID == r.PathValue("id") })
-	if err == nil && i < 0 {
-		err = trail.Errorf(trail.ENOTFOUND, "hold not found")
-	}
-	if err == nil {
-		err = s.record(r, holds[i].Tenant, "hold.released", holds[i], holdTarget(holds[i]))
-	}
-	if err == nil {
-		_, err = rs.DeleteHold(r.Context(), scope, holds[i].ID)
-	}
+	holds, err := s.store.Holds(r.Context(), scope)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, holds[i])
+	i := slices.IndexFunc(holds, func(h *trail.Hold) bool { return h.ID == r.PathValue("id") })
+	if i < 0 {
+		return trail.Errorf(trail.ENOTFOUND, "hold not found")
+	}
+	h := holds[i]
+	if err := s.record(r, h.Tenant, "hold.released", h, holdTarget(h)); err != nil {
+		return err
+	}
+	if _, err := s.store.DeleteHold(r.Context(), scope, h.ID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, h)
+	return nil
 }
 
 // settingsScope is the scope of a settings listing: a tenant key's own

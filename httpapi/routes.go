@@ -16,7 +16,33 @@ type route struct {
 	pattern string
 	// scope is the API key scope the route needs, or public.
 	scope   string
-	handler http.HandlerFunc
+	handler handler
+}
+
+// handler is the shape of every route's handler: it answers r, or returns
+// the error that serve answers for it, so that its body reads top to
+// bottom with early returns.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+// serve adapts h to net/http; every route's error answer is made here.
+// An error before the response started is answered by s.error (one status
+// table, one error shape). After it started (a streamed export), a second
+// status cannot be sent: the error is logged and the response cut short,
+// so that the client sees it is incomplete.
+func (s *Server) serve(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		switch {
+		case err == nil:
+		case !started(w):
+			s.error(w, r, err)
+		default:
+			if r.Context().Err() == nil {
+				s.logger.ErrorContext(r.Context(), "response failed after it started", "id", info(r).id, "err", err)
+			}
+			panic(http.ErrAbortHandler)
+		}
+	})
 }
 
 // otlpRoute is the OTLP/HTTP receiver of the API port; its errors are
@@ -97,11 +123,11 @@ func (s *Server) Routes() []string {
 // buildHandler registers every route with its middleware. The chain, from
 // the outside in: request log and metrics, panic recovery, authentication
 // with the route's scope, the strict parse of the query string with the
-// route's parameters (checkQuery), then the handler.
+// route's parameters (checkQuery), then the handler, adapted by serve.
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
-		h := s.checkQuery(rt.pattern, rt.handler)
+		h := s.checkQuery(rt.pattern, s.serve(rt.handler))
 		if rt.scope != public {
 			h = s.authenticate(rt.scope, h)
 		}

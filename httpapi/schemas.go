@@ -78,36 +78,33 @@ func adminTenant(caller *trail.APIKey, requested string) (string, error) {
 }
 
 // handleRegisterSchema stores a new version of an action's schema.
-func (s *Server) handleRegisterSchema(w http.ResponseWriter, r *http.Request) {
-	ss := s.store
+func (s *Server) handleRegisterSchema(w http.ResponseWriter, r *http.Request) error {
 	action := r.PathValue("action")
-	var body []byte
-	err := checkAction(action)
-	if err == nil {
-		body, err = readBody(w, r, trail.MaxSchemaBytes)
+	if err := checkAction(action); err != nil {
+		return err
+	}
+	body, err := readBody(w, r, trail.MaxSchemaBytes)
+	if err != nil {
+		return err
 	}
 	var req registerSchemaRequest
-	if err == nil {
-		err = decodeJSON(body, &req)
+	if err := decodeJSON(body, &req); err != nil {
+		return err
 	}
-	var sch *trail.ActionSchema
-	if err == nil {
-		sch, err = s.newSchema(apiKey(r), action, &req)
-	}
-	if err == nil {
-		err = schema.Register(r.Context(), ss, sch)
-	}
+	sch, err := s.newSchema(apiKey(r), action, &req)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	if err := schema.Register(r.Context(), s.store, sch); err != nil {
+		return err
 	}
 	s.forgetSchemas(sch.Tenant)
 	meta := map[string]any{"action": sch.Action, "version": sch.Version}
 	if err := s.record(r, sch.Tenant, "schema.registered", meta, schemaTarget(sch.Action)); err != nil {
-		s.error(w, r, fmt.Errorf("record schema registration: %w", err))
-		return
+		return fmt.Errorf("record schema registration: %w", err)
 	}
 	writeJSON(w, http.StatusCreated, sch)
+	return nil
 }
 
 func (s *Server) newSchema(caller *trail.APIKey, action string, req *registerSchemaRequest) (*trail.ActionSchema, error) {
@@ -134,106 +131,101 @@ func schemaTarget(action string) trail.Target { return trail.Target{Type: "actio
 
 // handleListSchemas lists the versions of the schema line that applies to
 // the caller's tenant (or ?tenant=) for an action, oldest first.
-func (s *Server) handleListSchemas(w http.ResponseWriter, r *http.Request) {
-	owner, line, ok := s.schemaLine(w, r)
-	if ok {
-		writeJSON(w, http.StatusOK, schemaList{SchemaTenant: owner, Schemas: line})
+func (s *Server) handleListSchemas(w http.ResponseWriter, r *http.Request) error {
+	owner, line, err := s.schemaLine(r)
+	if err != nil {
+		return err
 	}
+	writeJSON(w, http.StatusOK, schemaList{SchemaTenant: owner, Schemas: line})
+	return nil
 }
 
 // handleGetSchema returns one version of an action's schema line.
-func (s *Server) handleGetSchema(w http.ResponseWriter, r *http.Request) {
-	_, line, ok := s.schemaLine(w, r)
-	if !ok {
-		return
+func (s *Server) handleGetSchema(w http.ResponseWriter, r *http.Request) error {
+	_, line, err := s.schemaLine(r)
+	if err != nil {
+		return err
 	}
 	v, err := strconv.Atoi(r.PathValue("version"))
 	i := slices.IndexFunc(line, func(sch *trail.ActionSchema) bool { return sch.Version == v })
 	if err != nil || i < 0 {
-		s.error(w, r, trail.Errorf(trail.ENOTFOUND, "action %s has no schema version %s", r.PathValue("action"), r.PathValue("version")))
-		return
+		return trail.Errorf(trail.ENOTFOUND, "action %s has no schema version %s", r.PathValue("action"), r.PathValue("version"))
 	}
 	writeJSON(w, http.StatusOK, line[i])
+	return nil
 }
 
-func (s *Server) schemaLine(w http.ResponseWriter, r *http.Request) (string, []*trail.ActionSchema, bool) {
-	ss := s.store
-	err := checkAction(r.PathValue("action"))
-	var tenant string
-	if err == nil {
-		tenant, err = adminTenant(apiKey(r), query(r).Get("tenant"))
+// schemaLine is the schema line of the path's action that applies to the
+// caller's tenant (or ?tenant=), and the tenant that owns it.
+func (s *Server) schemaLine(r *http.Request) (string, []*trail.ActionSchema, error) {
+	if err := checkAction(r.PathValue("action")); err != nil {
+		return "", nil, err
 	}
-	var owner string
-	var line []*trail.ActionSchema
-	if err == nil {
-		owner, line, err = schema.Line(r.Context(), ss, tenant, r.PathValue("action"))
-	}
+	tenant, err := adminTenant(apiKey(r), query(r).Get("tenant"))
 	if err != nil {
-		s.error(w, r, err)
-		return "", nil, false
+		return "", nil, err
 	}
-	return owner, line, true
+	return schema.Line(r.Context(), s.store, tenant, r.PathValue("action"))
 }
 
 // handleListActions lists the actions seen and those with schemas, each
 // with the versions of the schema line that applies.
-func (s *Server) handleListActions(w http.ResponseWriter, r *http.Request) {
-	ss := s.store
+func (s *Server) handleListActions(w http.ResponseWriter, r *http.Request) error {
 	scope, visible, err := readScope(apiKey(r), query(r).Get("tenant"))
-	actions := []trail.ActionInfo{}
-	if err == nil && visible {
-		actions, err = schema.Actions(r.Context(), s.store, ss, scope)
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	actions := []trail.ActionInfo{}
+	if visible {
+		if actions, err = schema.Actions(r.Context(), s.store, s.store, scope); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, http.StatusOK, actionList{actions})
+	return nil
 }
 
 // handleGetValidation answers a tenant's validation mode.
-func (s *Server) handleGetValidation(w http.ResponseWriter, r *http.Request) {
-	ss := s.store
-	var mode string
+func (s *Server) handleGetValidation(w http.ResponseWriter, r *http.Request) error {
 	tenant, err := adminTenant(apiKey(r), query(r).Get("tenant"))
-	if err == nil {
-		mode, err = ss.ValidationMode(r.Context(), tenant)
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	mode, err := s.store.ValidationMode(r.Context(), tenant)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, validationSetting{Tenant: tenant, Mode: mode})
+	return nil
 }
 
 // handleSetValidation sets a tenant's validation mode; the change is
 // recorded, and applies to this node's next ingest at once (to other
 // nodes' within schema.CacheTTL).
-func (s *Server) handleSetValidation(w http.ResponseWriter, r *http.Request) {
-	ss := s.store
+func (s *Server) handleSetValidation(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r, 4<<10)
-	var req validationSetting
-	if err == nil {
-		err = decodeJSON(body, &req)
-	}
-	if err == nil && !slices.Contains(trail.ValidationModes, req.Mode) {
-		err = trail.Invalid("mode", "must be "+strings.Join(trail.ValidationModes, ", "))
-	}
-	if err == nil {
-		req.Tenant, err = adminTenant(apiKey(r), req.Tenant)
-	}
-	if err == nil {
-		err = s.record(r, req.Tenant, "schema.validation_changed", map[string]string{"mode": req.Mode})
-	}
-	if err == nil {
-		err = ss.SetValidationMode(r.Context(), req.Tenant, req.Mode, s.now())
-	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
+	}
+	var req validationSetting
+	if err := decodeJSON(body, &req); err != nil {
+		return err
+	}
+	if !slices.Contains(trail.ValidationModes, req.Mode) {
+		return trail.Invalid("mode", "must be "+strings.Join(trail.ValidationModes, ", "))
+	}
+	if req.Tenant, err = adminTenant(apiKey(r), req.Tenant); err != nil {
+		return err
+	}
+	if err := s.record(r, req.Tenant, "schema.validation_changed", map[string]string{"mode": req.Mode}); err != nil {
+		return err
+	}
+	if err := s.store.SetValidationMode(r.Context(), req.Tenant, req.Mode, s.now()); err != nil {
+		return err
 	}
 	s.forgetSchemas(req.Tenant)
 	writeJSON(w, http.StatusOK, req)
+	return nil
 }
 
 // checkAction rejects a path segment that cannot be an action.
