@@ -153,12 +153,14 @@ func (s *Server) PruneSessions(ctx context.Context) (int64, error) {
 	return s.users.PruneSessions(ctx, s.now().Add(-s.cfg.IdleTimeout-24*time.Hour))
 }
 
-// routes lists every console route, with its guard, in one place.
+// routes lists every console route, with its guard, in one place. The
+// guards (signedIn, auditor, public) adapt the handlers: a handler returns
+// its error, and the guard answers it with the error page.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /assets/", s.assets())
-	mux.HandleFunc("GET /login", s.handleLoginPage)
-	mux.HandleFunc("POST /login", s.handleLogin)
+	mux.HandleFunc("GET /login", s.public(s.handleLoginPage))
+	mux.HandleFunc("POST /login", s.public(s.handleLogin))
 	mux.HandleFunc("POST /logout", s.signedIn(s.handleLogout))
 
 	mux.HandleFunc("GET /{$}", s.signedIn(s.handleHome))

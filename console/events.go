@@ -41,27 +41,27 @@ type sortLink struct {
 	Aria string // aria-sort: ascending, descending or none
 }
 
-func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, v *viewer) {
-	s.list(w, r, v, &listView{Path: "/events"})
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	return s.list(w, r, v, &listView{Path: "/events"})
 }
 
 // handleEntity shows every event that touched one entity.
-func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request, v *viewer) {
+func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	q := query(r)
 	t := &trail.Target{Type: q.Get("target_type"), ID: q.Get("target_id")}
 	if t.Type == "" || t.ID == "" {
-		s.errorPage(w, r, v, trail.Invalid("target_type", "an entity needs target_type and target_id"))
-		return
+		return trail.Invalid("target_type", "an entity needs target_type and target_id")
 	}
-	s.list(w, r, v, &listView{Path: "/entity", Entity: t})
+	return s.list(w, r, v, &listView{Path: "/entity", Entity: t})
 }
 
-func (s *Server) list(w http.ResponseWriter, r *http.Request, v *viewer, lv *listView) {
+// list shows a page of the audit log; filters that do not parse show the
+// form again with the problem.
+func (s *Server) list(w http.ResponseWriter, r *http.Request, v *viewer, lv *listView) error {
 	ctx := r.Context()
 	actions, err := s.store.Actions(ctx, v.user.Scope())
 	if err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	lv.Actions = actions
 	title := "Audit log"
@@ -74,13 +74,13 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, v *viewer, lv *lis
 		lv.Form = formFrom(query(r))
 		lv.ClearURL = lv.clearURL()
 		s.render(w, http.StatusBadRequest, "events", newView(v, title, "events", lv))
-		return
+		return nil
 	}
 	if err := s.fillList(r, f, lv); err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	s.render(w, http.StatusOK, "events", newView(v, title, "events", lv))
+	return nil
 }
 
 // fillList reads the page of events and builds the view's links.
@@ -168,16 +168,14 @@ type eventView struct {
 	Logs  *logsView
 }
 
-func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, v *viewer) {
+func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	id := r.PathValue("id")
 	if !trail.ValidID(id) {
-		s.errorPage(w, r, v, trail.Errorf(trail.ENOTFOUND, "no event has the id %q", id))
-		return
+		return trail.Errorf(trail.ENOTFOUND, "no event has the id %q", id)
 	}
 	e, logs, err := s.readEvent(r, v.user.Scope(), id)
 	if err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	ev := &eventView{Event: e, JSON: eventJSON(e), Logs: logs}
 	if s.cfg.Proof != nil {
@@ -187,4 +185,5 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, v *viewer) 
 		}
 	}
 	s.render(w, http.StatusOK, "event", newView(v, e.Action, "events", ev))
+	return nil
 }

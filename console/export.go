@@ -17,10 +17,9 @@ import (
 // form's CSRF token (checked by signedIn): a link from another site cannot
 // make a signed-in browser export, nor record that it did. The filters
 // come from the form's body only.
-func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, v *viewer) {
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	if err := exportURLParams(query(r)); err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	raw := url.Values{}
 	for k, vals := range r.PostForm {
@@ -31,17 +30,14 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, v *viewer)
 	format := raw.Get("format")
 	switch {
 	case len(raw["format"]) > 1:
-		s.errorPage(w, r, v, trail.Invalid("format", "given more than once"))
-		return
+		return trail.Invalid("format", "given more than once")
 	case format != "csv" && format != "jsonl":
-		s.errorPage(w, r, v, trail.Invalid("format", "must be csv or jsonl"))
-		return
+		return trail.Invalid("format", "must be csv or jsonl")
 	}
 	raw.Del("format")
 	f, err := parseFilters(raw, v.user.Scope())
 	if err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	filters := map[string]any{}
 	for k, vals := range f.values {
@@ -54,21 +50,13 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, v *viewer)
 	meta, _ := json.Marshal(map[string]any{"format": format, "filters": filters, "source": "console"})
 	if err := s.audit(r.Context(), v.user.Tenant, trail.ActionExportDownloaded, v.user.Actor(),
 		s.clientContext(r), meta); err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	keep := func(e *trail.Event) bool { return matchText(e, f.text) }
-	started, err := export.Stream(r.Context(), w, s.store, *f.query, format, s.now(), keep)
-	switch {
-	case err == nil:
-	case !started:
-		s.errorPage(w, r, v, err)
-	default:
-		if r.Context().Err() == nil {
-			s.logger.Error("console export failed mid-stream", "err", err)
-		}
-		panic(http.ErrAbortHandler) // a broken stream tells the browser the file is incomplete
-	}
+	// An error once the stream started is logged and the stream cut short
+	// by signedIn (see fail): a broken stream tells the browser that the
+	// file is incomplete.
+	return export.Stream(r.Context(), w, s.store, *f.query, format, s.now(), keep)
 }
 
 // exportURLParams refuses parameters in the export's URL. The filters are

@@ -66,11 +66,11 @@ func parseFilters(raw url.Values, scope trail.Scope) (*filters, error) {
 		api.Set("limit", strconv.Itoa(DefaultPageSize))
 	}
 	q, err := trail.ParseQuery(api)
-	if err == nil && (utf8.RuneCountInString(f.text) > maxTextLen || !utf8.ValidString(f.text)) {
-		err = trail.Invalid("q", "longer than 200 characters")
-	}
 	if err != nil {
 		return nil, err
+	}
+	if utf8.RuneCountInString(f.text) > maxTextLen || !utf8.ValidString(f.text) {
+		return nil, trail.Invalid("q", "longer than 200 characters")
 	}
 	q.Scope = scope
 	f.query = q

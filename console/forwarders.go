@@ -46,92 +46,79 @@ func (s *Server) listForwarders(ctx context.Context, v *viewer, sv *settingsView
 // handleCreateForwarder creates a webhook forwarder of the user's tenant
 // and shows its signing secret once. Other kinds and finer settings are
 // managed through /v1/forwarders or the config file.
-func (s *Server) handleCreateForwarder(w http.ResponseWriter, r *http.Request, v *viewer) {
+func (s *Server) handleCreateForwarder(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	fs := s.store
 	f := &trail.Forwarder{
 		Tenant: v.user.Tenant, Kind: trail.ForwarderWebhook,
 		Name: strings.TrimSpace(r.PostFormValue("name")), URI: strings.TrimSpace(r.PostFormValue("uri")),
 		Filter: trail.ForwarderFilter{Actions: splitActions(r.PostFormValue("actions"))},
 	}
-	err := forward.NewGuard(s.cfg.AllowNetworks).CheckDestination(f)
-	if err == nil {
-		err = forward.Create(r.Context(), fs, f, s.now())
-	}
-	if err != nil {
+	if err := s.createForwarder(r.Context(), f); err != nil {
 		if code := trail.ErrorCode(err); code == trail.EINVALID || code == trail.ECONFLICT {
+			// The form again, with the problem.
 			status, _ := trail.HTTPStatus(code)
-			s.renderSettings(w, r, v, status, &settingsView{Error: trail.ErrorMessage(err)})
-			return
+			return s.renderSettings(w, r, v, status, &settingsView{Error: trail.ErrorMessage(err)})
 		}
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	meta, _ := json.Marshal(map[string]any{"kind": f.Kind, "uri": f.URI, "actions": f.Filter.Actions, "source": "console"})
 	if err := s.audit(r.Context(), f.Tenant, forward.ActionCreated, v.user.Actor(), s.clientContext(r), meta,
 		forwarderTarget(f)); err != nil {
 		// A forwarder whose creation is not on record must not run.
 		fs.DeleteForwarder(r.Context(), f.ID)
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
-	s.renderSettings(w, r, v, http.StatusCreated, &settingsView{NewForwarder: f})
+	return s.renderSettings(w, r, v, http.StatusCreated, &settingsView{NewForwarder: f})
+}
+
+// createForwarder checks f's destination and creates it.
+func (s *Server) createForwarder(ctx context.Context, f *trail.Forwarder) error {
+	if err := forward.NewGuard(s.cfg.AllowNetworks).CheckDestination(f); err != nil {
+		return err
+	}
+	return forward.Create(ctx, s.store, f, s.now())
 }
 
 // handleDeleteForwarder deletes one of the tenant's forwarders, recording
 // the deletion first.
-func (s *Server) handleDeleteForwarder(w http.ResponseWriter, r *http.Request, v *viewer) {
-	f, ok := s.pathForwarder(w, r, v)
-	if !ok {
-		return
+func (s *Server) handleDeleteForwarder(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	f, err := s.store.Forwarder(r.Context(), v.user.Tenant, r.PathValue("name"))
+	if err != nil {
+		return err
 	}
 	if f.ManagedBy == trail.ManagedByConfig {
-		s.errorPage(w, r, v, trail.Errorf(trail.ECONFLICT,
-			"forwarder %q is managed by the server's config file; change it there", f.Name))
-		return
+		return trail.Errorf(trail.ECONFLICT,
+			"forwarder %q is managed by the server's config file; change it there", f.Name)
 	}
 	meta, _ := json.Marshal(map[string]string{"kind": f.Kind, "source": "console"})
 	if err := s.audit(r.Context(), f.Tenant, forward.ActionDeleted, v.user.Actor(), s.clientContext(r), meta,
 		forwarderTarget(f)); err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	if err := s.store.DeleteForwarder(r.Context(), f.ID); err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/settings?notice=forwarder-deleted", http.StatusSeeOther)
+	return nil
 }
 
 // handleReplayForwarder asks a forwarder to deliver all its dead letters
 // again.
-func (s *Server) handleReplayForwarder(w http.ResponseWriter, r *http.Request, v *viewer) {
-	f, ok := s.pathForwarder(w, r, v)
-	if !ok {
-		return
+func (s *Server) handleReplayForwarder(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	f, err := s.store.Forwarder(r.Context(), v.user.Tenant, r.PathValue("name"))
+	if err != nil {
+		return err
 	}
 	meta, _ := json.Marshal(map[string]any{"kind": f.Kind, "event_ids": 0, "source": "console"})
 	if err := s.audit(r.Context(), f.Tenant, forward.ActionReplayed, v.user.Actor(), s.clientContext(r), meta,
 		forwarderTarget(f)); err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	if _, err := s.store.ReplayDeadLetters(r.Context(), f.ID, nil); err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/settings?notice=forwarder-replayed", http.StatusSeeOther)
-}
-
-// pathForwarder loads the tenant's forwarder named in the path, answering
-// 404 when there is none.
-func (s *Server) pathForwarder(w http.ResponseWriter, r *http.Request, v *viewer) (*trail.Forwarder, bool) {
-	fs := s.store
-	f, err := fs.Forwarder(r.Context(), v.user.Tenant, r.PathValue("name"))
-	if err != nil {
-		s.errorPage(w, r, v, err)
-		return nil, false
-	}
-	return f, true
+	return nil
 }
 
 func forwarderTarget(f *trail.Forwarder) trail.Target {

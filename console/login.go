@@ -25,14 +25,15 @@ type loginView struct {
 	Error               string
 }
 
-func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) error {
 	if v, err := s.viewer(r); err == nil && v != nil {
 		http.Redirect(w, r, safeNext(query(r).Get("next")), http.StatusSeeOther)
-		return
+		return nil
 	}
 	q := query(r)
 	lv := &loginView{Tenant: q.Get("tenant"), Next: safeNext(q.Get("next"))}
 	s.renderLogin(w, r, http.StatusOK, lv)
+	return nil
 }
 
 // renderLogin shows the form with a pre-session CSRF token, which is also
@@ -61,17 +62,15 @@ type loginAttempt struct {
 	ctx                     trail.Context
 }
 
-func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		s.errorPage(w, r, nil, trail.Invalid("form", "could not be read"))
-		return
+		return trail.Invalid("form", "could not be read")
 	}
 	c, err := r.Cookie(s.cookieName("trail_login"))
 	if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) != 1 {
-		s.errorPage(w, r, nil, trail.Errorf(trail.EFORBIDDEN,
-			"the sign-in form was stale or came from another site; open the sign-in page and try again"))
-		return
+		return trail.Errorf(trail.EFORBIDDEN,
+			"the sign-in form was stale or came from another site; open the sign-in page and try again")
 	}
 	a := loginAttempt{
 		tenant:   strings.TrimSpace(r.PostFormValue("tenant")),
@@ -83,19 +82,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if msg := a.problem(); msg != "" {
 		lv.Error = msg
 		s.renderLogin(w, r, http.StatusBadRequest, lv)
-		return
+		return nil
 	}
 	u, status, msg := s.checkLogin(w, r, a)
 	if u == nil {
 		lv.Error = msg
 		s.renderLogin(w, r, status, lv)
-		return
+		return nil
 	}
 	if err := s.startSession(w, r, u, a.ctx); err != nil {
-		s.errorPage(w, r, nil, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, lv.Next, http.StatusSeeOther)
+	return nil
 }
 
 // problem names the first missing or malformed field of a sign-in.
@@ -189,12 +188,11 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *trail.U
 	return nil
 }
 
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, v *viewer) {
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
 	if err := s.users.RevokeSession(ctx, v.user.Tenant, v.session.ID, s.now()); err != nil &&
 		trail.ErrorCode(err) != trail.ENOTFOUND {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	meta, _ := json.Marshal(map[string]string{"session_id": v.session.ID})
 	if err := s.audit(ctx, v.user.Tenant, trail.ActionLogout, v.user.Actor(), s.clientContext(r), meta,
@@ -203,10 +201,12 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, v *viewer)
 	}
 	s.setCookie(w, "trail_session", "", -1)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
 }
 
-func (s *Server) handleHome(w http.ResponseWriter, r *http.Request, v *viewer) {
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	http.Redirect(w, r, "/events", http.StatusSeeOther)
+	return nil
 }
 
 func userTarget(u *trail.User) trail.Target {

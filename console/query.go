@@ -23,10 +23,7 @@ type queryKey struct{}
 // as r.PostForm and r.Form, so r.PostFormValue reads the strict parse.
 func (s *Server) strictForms(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := trail.ParseQueryString(r.URL.RawQuery)
-		if err == nil && r.Method == http.MethodPost && isURLEncoded(r) {
-			err = s.parsePostForm(w, r, q)
-		}
+		q, err := s.parseStrict(w, r)
 		if err != nil {
 			v, _ := s.viewer(r)
 			s.errorPage(w, r, v, err)
@@ -34,6 +31,19 @@ func (s *Server) strictForms(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), queryKey{}, q)))
 	})
+}
+
+// parseStrict parses r's query, and the body of a URL-encoded form, as
+// strictForms describes; it returns the query.
+func (s *Server) parseStrict(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	q, err := trail.ParseQueryString(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	if r.Method == http.MethodPost && isURLEncoded(r) {
+		return q, s.parsePostForm(w, r, q)
+	}
+	return q, nil
 }
 
 func isURLEncoded(r *http.Request) bool {

@@ -24,7 +24,10 @@ type viewer struct {
 	session *trail.Session
 }
 
-type userHandler func(w http.ResponseWriter, r *http.Request, v *viewer)
+// userHandler is the shape of a signed-in user's handler: it answers r,
+// or returns the error that signedIn answers with the error page, so that
+// its body reads top to bottom with early returns.
+type userHandler func(w http.ResponseWriter, r *http.Request, v *viewer) error
 
 func (s *Server) cookieName(base string) string {
 	if s.cfg.SecureCookies {
@@ -41,7 +44,8 @@ func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge int
 }
 
 // signedIn runs h for a request with a live session; others are sent to
-// the sign-in page (pages) or answered 401 (the live tail).
+// the sign-in page (pages) or answered 401 (the live tail). It adapts h:
+// h's error is answered with the error page (see fail).
 func (s *Server) signedIn(h userHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v, err := s.viewer(r)
@@ -71,22 +75,69 @@ func (s *Server) signedIn(h userHandler) http.HandlerFunc {
 				"the form was stale or came from another site (CSRF check failed); reload the page and try again"))
 			return
 		}
-		h(w, r, v)
+		tw := &trackingWriter{ResponseWriter: w}
+		if err := h(tw, r, v); err != nil {
+			s.fail(tw, r, v, err)
+		}
 	}
 }
 
 // auditor is signedIn for owners and admins only; members get a 403 page.
 func (s *Server) auditor(h userHandler) http.HandlerFunc {
-	return s.signedIn(func(w http.ResponseWriter, r *http.Request, v *viewer) {
+	return s.signedIn(func(w http.ResponseWriter, r *http.Request, v *viewer) error {
 		if !v.user.CanReadAudit() {
-			s.errorPage(w, r, v, trail.Errorf(trail.EFORBIDDEN,
+			return trail.Errorf(trail.EFORBIDDEN,
 				"Your role (%s) cannot view the audit log or settings. Ask an owner or admin of %s for access.",
-				v.user.Role, v.user.Tenant))
-			return
+				v.user.Role, v.user.Tenant)
 		}
-		h(w, r, v)
+		return h(w, r, v)
 	})
 }
+
+// public adapts the handler of a page that needs no session, as signedIn
+// adapts those that do.
+func (s *Server) public(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tw := &trackingWriter{ResponseWriter: w}
+		if err := h(tw, r); err != nil {
+			s.fail(tw, r, nil, err)
+		}
+	}
+}
+
+// fail answers a handler's error with the error page. Once the response
+// has started (a streamed export), a page cannot follow: the error is
+// logged and the response cut short, so that the browser sees the file is
+// incomplete.
+func (s *Server) fail(w *trackingWriter, r *http.Request, v *viewer, err error) {
+	if !w.started {
+		s.errorPage(w, r, v, err)
+		return
+	}
+	if r.Context().Err() == nil {
+		s.logger.Error("console response failed after it started", "path", r.URL.Path, "err", err)
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// trackingWriter records whether the response has started. Unwrap lets
+// http.ResponseController reach the real writer to flush streams.
+type trackingWriter struct {
+	http.ResponseWriter
+	started bool
+}
+
+func (w *trackingWriter) WriteHeader(code int) {
+	w.started = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *trackingWriter) Write(b []byte) (int, error) {
+	w.started = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // viewer loads the session of the request's cookie and its user.
 func (s *Server) viewer(r *http.Request) (*viewer, error) {

@@ -47,26 +47,25 @@ type sessionRow struct {
 	Current bool
 }
 
-func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request, v *viewer) {
-	s.renderSettings(w, r, v, http.StatusOK, &settingsView{Notice: query(r).Get("notice")})
+func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	return s.renderSettings(w, r, v, http.StatusOK, &settingsView{Notice: query(r).Get("notice")})
 }
 
-func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, v *viewer, status int, sv *settingsView) {
+// renderSettings shows the settings page with sv's notice, error or new
+// secret; it returns the error that kept it from reading the page's data.
+func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, v *viewer, status int, sv *settingsView) error {
 	ctx := r.Context()
 	var err error
 	if sv.Keys, err = s.store.Keys(ctx, v.user.Scope()); err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	sessions, err := s.users.Sessions(ctx, v.user.Tenant, s.now())
 	if err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	users, err := s.users.Users(ctx, v.user.Tenant)
 	if err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	emails := make(map[string]string, len(users))
 	for _, u := range users {
@@ -78,75 +77,68 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, v *viewe
 		}
 	}
 	if err := s.listForwarders(ctx, v, sv); err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	sv.Scopes, sv.Now = trail.Scopes, s.now()
 	sv.Notice = notices[sv.Notice]
 	s.render(w, status, "settings", newView(v, "Settings", "settings", sv))
+	return nil
 }
 
 // handleCreateKey creates a tenant key and shows its secret once.
-func (s *Server) handleCreateKey(w http.ResponseWriter, r *http.Request, v *viewer) {
+func (s *Server) handleCreateKey(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	var expires time.Time
 	if d := r.PostFormValue("expires_days"); d != "" {
 		n, err := strconv.Atoi(d)
 		if err != nil || n < 1 || n > 3650 {
-			s.renderSettings(w, r, v, http.StatusBadRequest,
+			return s.renderSettings(w, r, v, http.StatusBadRequest,
 				&settingsView{Error: "Expires in (days): must be a whole number from 1 to 3650, or empty for never."})
-			return
 		}
 		expires = s.now().Add(time.Duration(n) * 24 * time.Hour)
 	}
 	k, secret, err := trail.NewAPIKey(name, v.user.Tenant, false, r.PostForm["scopes"], expires, s.now())
 	if err != nil {
-		s.renderSettings(w, r, v, http.StatusBadRequest, &settingsView{Error: trail.ErrorMessage(err)})
-		return
+		return s.renderSettings(w, r, v, http.StatusBadRequest, &settingsView{Error: trail.ErrorMessage(err)})
 	}
 	if err := s.store.CreateKey(r.Context(), k); err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	meta, _ := json.Marshal(map[string]any{"scopes": k.Scopes, "source": "console"})
 	if err := s.audit(r.Context(), v.user.Tenant, "api_key.created", v.user.Actor(), s.clientContext(r), meta,
 		keyTarget(k)); err != nil {
 		// A key whose creation is not on record must not work.
 		s.store.RevokeKey(r.Context(), v.user.Scope(), k.ID, s.now())
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
-	s.renderSettings(w, r, v, http.StatusCreated, &settingsView{NewKey: k, Secret: secret})
+	return s.renderSettings(w, r, v, http.StatusCreated, &settingsView{NewKey: k, Secret: secret})
 }
 
-func (s *Server) handleRevokeKey(w http.ResponseWriter, r *http.Request, v *viewer) {
+func (s *Server) handleRevokeKey(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
 	k, err := s.store.Key(ctx, r.PathValue("id"))
 	if err != nil || k.Platform || k.Tenant != v.user.Tenant {
-		s.errorPage(w, r, v, trail.Errorf(trail.ENOTFOUND, "no API key %q in %s", r.PathValue("id"), v.user.Tenant))
-		return
+		return trail.Errorf(trail.ENOTFOUND, "no API key %q in %s", r.PathValue("id"), v.user.Tenant)
 	}
 	if err := s.store.RevokeKey(ctx, v.user.Scope(), k.ID, s.now()); err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	if err := s.audit(ctx, v.user.Tenant, "api_key.revoked", v.user.Actor(), s.clientContext(r),
 		[]byte(`{"source":"console"}`), keyTarget(k)); err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/settings?notice=key-revoked", http.StatusSeeOther)
+	return nil
 }
 
 // handleRevokeSession ends one of the tenant's sessions (signing its
 // browser out) and records session.revoked.
-func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request, v *viewer) {
+func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
 	id := r.PathValue("id")
 	sessions, err := s.users.Sessions(ctx, v.user.Tenant, s.now())
 	if err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	var target *trail.Session
 	for _, sess := range sessions {
@@ -155,25 +147,23 @@ func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request, v *
 		}
 	}
 	if target == nil {
-		s.errorPage(w, r, v, trail.Errorf(trail.ENOTFOUND, "no active session %q in %s", id, v.user.Tenant))
-		return
+		return trail.Errorf(trail.ENOTFOUND, "no active session %q in %s", id, v.user.Tenant)
 	}
 	if err := s.users.RevokeSession(ctx, v.user.Tenant, id, s.now()); err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	meta, _ := json.Marshal(map[string]string{"session_id": id, "user_id": target.UserID})
 	if err := s.audit(ctx, v.user.Tenant, trail.ActionSessionRevoked, v.user.Actor(), s.clientContext(r), meta,
 		trail.Target{Type: "user", ID: target.UserID}, trail.Target{Type: "session", ID: id}); err != nil {
-		s.errorPage(w, r, v, err)
-		return
+		return err
 	}
 	if id == v.session.ID {
 		s.setCookie(w, "trail_session", "", -1)
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
+		return nil
 	}
 	http.Redirect(w, r, "/settings?notice=session-revoked", http.StatusSeeOther)
+	return nil
 }
 
 func keyTarget(k *trail.APIKey) trail.Target {

@@ -30,19 +30,20 @@ func (c tailCursor) id() string { return fmt.Sprintf("%d.%d", c.Tenant, c.System
 // handleTail streams new events that match the view's filters as
 // server-sent events. Each message carries the rendered table row; its id
 // is the cursor, so a reconnecting browser (Last-Event-ID) resumes where it
-// stopped.
-func (s *Server) handleTail(w http.ResponseWriter, r *http.Request, v *viewer) {
+// stopped. Its browser side is an EventSource, not a page: it answers
+// its own errors in plain text rather than return them for the error page.
+func (s *Server) handleTail(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	f, err := parseFilters(query(r), v.user.Scope())
 	if err != nil {
 		http.Error(w, trail.ErrorMessage(err), http.StatusBadRequest)
-		return
+		return nil
 	}
 	ctx := r.Context()
 	cur, err := s.tailStart(ctx, v.user.Tenant, r.Header.Get("Last-Event-ID"))
 	if err != nil {
 		s.logger.Error("live tail start", "err", err)
 		http.Error(w, "the live tail is unavailable; try again", http.StatusServiceUnavailable)
-		return
+		return nil
 	}
 	revoked, unsubscribe := s.sessions.subscribe(v.user.Tenant, v.session.ID)
 	defer unsubscribe()
@@ -58,6 +59,7 @@ func (s *Server) handleTail(w http.ResponseWriter, r *http.Request, v *viewer) {
 	fmt.Fprintf(w, "retry: 3000\nid: %s\n: following\n\n", cur.id())
 	rc.Flush()
 	s.followTail(ctx, w, rc, v, f, cur, revoked)
+	return nil
 }
 
 // tailWriteTimeout bounds one write of the live tail: a client that stops

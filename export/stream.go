@@ -15,17 +15,17 @@ import (
 // when not nil, drops events it reports false for (the console's free-text
 // filter). Recording the export is the caller's job.
 //
-// The response header is sent with the first event. When started is false
-// the caller may still answer with an error page; when it is true and err
-// is not nil the file is incomplete, and the caller should abort the
-// response (panic(http.ErrAbortHandler)) so the client sees it broken.
+// The response header is sent with the first event. An error before it
+// may still be answered with an error page; an error after it means the
+// file is incomplete, and the caller should abort the response
+// (panic(http.ErrAbortHandler)) so the client sees it broken.
 func Stream(ctx context.Context, w http.ResponseWriter, s trail.EventStore, q trail.Query,
-	format string, now time.Time, keep func(*trail.Event) bool) (started bool, err error) {
+	format string, now time.Time, keep func(*trail.Event) bool) error {
 	if format != "csv" && format != "jsonl" {
-		return false, trail.Invalid("format", "required: csv or jsonl")
+		return trail.Invalid("format", "required: csv or jsonl")
 	}
 	x := NewWriter(w, format, now)
-	err = trail.ExportJSON(ctx, s, q, func(data []byte) error {
+	err := trail.ExportJSON(ctx, s, q, func(data []byte) error {
 		if keep != nil {
 			e, err := decodeExported(data)
 			if err != nil {
@@ -37,10 +37,10 @@ func Stream(ctx context.Context, w http.ResponseWriter, s trail.EventStore, q tr
 		}
 		return x.WriteJSON(data)
 	})
-	if err == nil {
-		err = x.Finish()
+	if err != nil {
+		return err
 	}
-	return x.started, err
+	return x.Finish()
 }
 
 // decodeExported decodes an event's JSON for the keep filter, with the
