@@ -45,12 +45,8 @@ type firingList struct {
 // now on. A rule whose creation is not recorded is deleted again.
 func (s *Server) handleCreateRule(w http.ResponseWriter, r *http.Request) error {
 	as := s.store
-	body, err := readBody(w, r, maxRuleRequestBytes)
-	if err != nil {
-		return err
-	}
 	var req ruleRequest
-	if err := decodeJSON(body, &req); err != nil {
+	if err := readJSON(w, r, maxRuleRequestBytes, &req); err != nil {
 		return err
 	}
 	rule, err := s.newRule(apiKey(r), &req)

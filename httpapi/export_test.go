@@ -51,6 +51,24 @@ func appendFixed(tb testing.TB, s trail.Store) {
 	}
 }
 
+// appendBulk stores n bulk.event events of acme straight in the store, one
+// a second in order, and returns them.
+func appendBulk(tb testing.TB, s trail.Store, n int) []*trail.Event {
+	tb.Helper()
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	events := make([]*trail.Event, n)
+	for i := range events {
+		at := t0.Add(time.Duration(i) * time.Second)
+		events[i] = &trail.Event{ID: trail.NewID(at), Tenant: "acme", Action: "bulk.event",
+			Actor: trail.Actor{Type: "user", ID: fmt.Sprint(i)}, Targets: []trail.Target{},
+			OccurredAt: at, ReceivedAt: at, Version: 1}
+	}
+	if err := s.AppendBatches(tb.Context(), []*trail.Batch{{Events: events}}); err != nil {
+		tb.Fatal(err)
+	}
+	return events
+}
+
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(tb testing.TB, name string, got []byte) {
 	tb.Helper()
@@ -109,17 +127,7 @@ func TestExportLarge(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s trail.Store) {
 		e := newEnv(t, s)
 		const n = 1234 // more than one store page (1000) and several flushes
-		t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-		events := make([]*trail.Event, n)
-		for i := range events {
-			at := t0.Add(time.Duration(i) * time.Second)
-			events[i] = &trail.Event{ID: trail.NewID(at), Tenant: "acme", Action: "bulk.event",
-				Actor: trail.Actor{Type: "user", ID: fmt.Sprint(i)}, Targets: []trail.Target{},
-				OccurredAt: at, ReceivedAt: at, Version: 1}
-		}
-		if err := s.AppendBatches(t.Context(), []*trail.Batch{{Events: events}}); err != nil {
-			t.Fatal(err)
-		}
+		events := appendBulk(t, s, n)
 		reader := e.newKey(t, "acme", false, trail.ScopeEventsRead)
 		resp := e.do(t, "GET", "/v1/events/export?format=csv&order=asc&action=bulk.event", reader, "").want(t, 200)
 		rows, err := csv.NewReader(bytes.NewReader(resp.body)).ReadAll()

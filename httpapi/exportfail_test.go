@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/internal/teststore"
@@ -40,17 +38,7 @@ func TestExportStoreFailure(t *testing.T) {
 	newFailing := func(t *testing.T, failAt int32) (*env, string) {
 		s := &failingExport{Store: teststore.SQLite(t), failAt: failAt}
 		e := newEnv(t, s)
-		t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-		events := make([]*trail.Event, n)
-		for i := range events {
-			at := t0.Add(time.Duration(i) * time.Second)
-			events[i] = &trail.Event{ID: trail.NewID(at), Tenant: "acme", Action: "bulk.event",
-				Actor: trail.Actor{Type: "user", ID: fmt.Sprint(i)}, Targets: []trail.Target{},
-				OccurredAt: at, ReceivedAt: at, Version: 1}
-		}
-		if err := s.AppendBatches(t.Context(), []*trail.Batch{{Events: events}}); err != nil {
-			t.Fatal(err)
-		}
+		appendBulk(t, s, n)
 		return e, e.newKey(t, "acme", false, trail.ScopeEventsRead)
 	}
 	const path = "/v1/events/export?format=jsonl&order=asc&action=bulk.event"

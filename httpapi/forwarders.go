@@ -113,12 +113,8 @@ func (s *Server) createdView(ctx context.Context, fs forward.Store, f *trail.For
 
 // decodeNewForwarder reads the body of POST /v1/forwarders.
 func (s *Server) decodeNewForwarder(w http.ResponseWriter, r *http.Request) (*trail.Forwarder, error) {
-	body, err := readBody(w, r, maxForwarderRequestBytes)
-	if err != nil {
-		return nil, err
-	}
 	var f trail.Forwarder
-	if err := decodeJSON(body, &f); err != nil {
+	if err := readJSON(w, r, maxForwarderRequestBytes, &f); err != nil {
 		return nil, err
 	}
 	switch {
@@ -129,8 +125,8 @@ func (s *Server) decodeNewForwarder(w http.ResponseWriter, r *http.Request) (*tr
 	case !f.PreviousSecretUntil.IsZero():
 		return nil, trail.Invalid("previous_secret_until", "is set by Trail when the secret is rotated")
 	}
-	f.Tenant, err = forwarderTenant(apiKey(r), f.Tenant)
-	f.ManagedBy = trail.ManagedByAPI
+	tenant, err := forwarderTenant(apiKey(r), f.Tenant)
+	f.Tenant, f.ManagedBy = tenant, trail.ManagedByAPI
 	return &f, err
 }
 

@@ -6,12 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"reflect"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/trailhq/trail"
 )
+
+// readJSON reads r's body, at most limit bytes (readBody), and decodes it
+// into v (decodeJSON).
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	body, err := readBody(w, r, limit)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(body, v)
+}
 
 // decodeJSON decodes a request body into v, rejecting unknown fields,
 // repeated member names, trailing data, invalid UTF-8 and NUL characters; every problem names its

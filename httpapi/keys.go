@@ -36,12 +36,8 @@ type keyList struct {
 // handleCreateKey creates a key. A tenant admin key creates keys of its own
 // tenant only; a platform admin key creates any key.
 func (s *Server) handleCreateKey(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(w, r, maxKeyRequestBytes)
-	if err != nil {
-		return err
-	}
 	var req createKeyRequest
-	if err := decodeJSON(body, &req); err != nil {
+	if err := readJSON(w, r, maxKeyRequestBytes, &req); err != nil {
 		return err
 	}
 	k, secret, err := s.newKey(apiKey(r), &req)

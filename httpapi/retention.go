@@ -51,12 +51,8 @@ func (s *Server) handleGetRetention(w http.ResponseWriter, r *http.Request) erro
 // handleSetRetention sets a tenant's retention; the change is recorded
 // before it is made.
 func (s *Server) handleSetRetention(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(w, r, 4<<10)
-	if err != nil {
-		return err
-	}
 	var req retentionRequest
-	if err := decodeJSON(body, &req); err != nil {
+	if err := readJSON(w, r, 4<<10, &req); err != nil {
 		return err
 	}
 	if req.Days < 1 || req.Days > trail.MaxRetentionDays {
@@ -102,12 +98,8 @@ func (s *Server) handleRunRetention(w http.ResponseWriter, r *http.Request) erro
 // handleCreateHold sets a legal hold; it is recorded before it is stored,
 // so that a hold is never in force without its record.
 func (s *Server) handleCreateHold(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(w, r, 16<<10)
-	if err != nil {
-		return err
-	}
 	var req holdRequest
-	if err := decodeJSON(body, &req); err != nil {
+	if err := readJSON(w, r, 16<<10, &req); err != nil {
 		return err
 	}
 	h, err := s.newHold(apiKey(r), &req)

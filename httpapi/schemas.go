@@ -83,12 +83,8 @@ func (s *Server) handleRegisterSchema(w http.ResponseWriter, r *http.Request) er
 	if err := checkAction(action); err != nil {
 		return err
 	}
-	body, err := readBody(w, r, trail.MaxSchemaBytes)
-	if err != nil {
-		return err
-	}
 	var req registerSchemaRequest
-	if err := decodeJSON(body, &req); err != nil {
+	if err := readJSON(w, r, trail.MaxSchemaBytes, &req); err != nil {
 		return err
 	}
 	sch, err := s.newSchema(apiKey(r), action, &req)
@@ -203,20 +199,18 @@ func (s *Server) handleGetValidation(w http.ResponseWriter, r *http.Request) err
 // recorded, and applies to this node's next ingest at once (to other
 // nodes' within schema.CacheTTL).
 func (s *Server) handleSetValidation(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(w, r, 4<<10)
-	if err != nil {
-		return err
-	}
 	var req validationSetting
-	if err := decodeJSON(body, &req); err != nil {
+	if err := readJSON(w, r, 4<<10, &req); err != nil {
 		return err
 	}
 	if !slices.Contains(trail.ValidationModes, req.Mode) {
 		return trail.Invalid("mode", "must be "+strings.Join(trail.ValidationModes, ", "))
 	}
-	if req.Tenant, err = adminTenant(apiKey(r), req.Tenant); err != nil {
+	tenant, err := adminTenant(apiKey(r), req.Tenant)
+	if err != nil {
 		return err
 	}
+	req.Tenant = tenant
 	if err := s.record(r, req.Tenant, "schema.validation_changed", map[string]string{"mode": req.Mode}); err != nil {
 		return err
 	}
