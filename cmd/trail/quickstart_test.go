@@ -56,7 +56,9 @@ func TestQuickStart(t *testing.T) {
 	}
 
 	// 3. Send an event, as with curl.
-	body := `{"action": "document.shared", "occurred_at": "` + time.Now().UTC().Format(time.RFC3339) + `",
+	// occurred_at to the microsecond: a time cut to the second could sort
+	// before the keys created in the same second.
+	body := `{"action": "document.shared", "occurred_at": "` + time.Now().UTC().Format(time.RFC3339Nano) + `",
 	  "actor": {"type": "user", "id": "u_42", "name": "Ada"},
 	  "targets": [{"type": "document", "id": "d_7"}], "context": {"ip": "203.0.113.7"}}`
 	status, resp := httpDo(t, "POST", srv.URL+"/v1/events", key, body)
