@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -93,6 +94,10 @@ type Config struct {
 	// Forwarders are the operator's forwarders, from the forwarders:
 	// section of the YAML file only (docs/forwarders.md).
 	Forwarders []trail.Forwarder `yaml:"forwarders"`
+	// File is the config file the settings were read from (--config or
+	// TRAIL_CONFIG); empty when there was none. It names the file in the
+	// audit events of the changes the file makes.
+	File string `yaml:"-"`
 }
 
 // DefaultConfig returns the settings used when nothing is configured: a
@@ -326,6 +331,10 @@ func (cf *configFlags) load(getenv func(string) string) (Config, error) {
 		if err := cfg.loadFile(path); err != nil {
 			return Config{}, err
 		}
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		cfg.File = path
 	}
 	if err := cfg.applyEnv(getenv); err != nil {
 		return Config{}, err

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/trailhq/trail"
 	main "github.com/trailhq/trail/cmd/trail"
+	"github.com/trailhq/trail/forward"
 )
 
 // wantCLIOrigin checks that e names who ran command: the OS user, the host
@@ -73,5 +76,53 @@ func TestCLIRecordsWhoRanIt(t *testing.T) {
 	wantCLIOrigin(t, rotated, "trail secrets", "")
 	if !strings.Contains(string(rotated.Metadata), `"key_id"`) {
 		t.Errorf("secrets.rotated metadata %s lacks the new key's id", rotated.Metadata)
+	}
+}
+
+// runMain starts the server in-process with args and returns it; the
+// caller closes it.
+func runMain(tb testing.TB, args ...string) *main.Main {
+	tb.Helper()
+	m := main.NewMain()
+	m.Getenv, m.Stderr = env(nil), io.Discard
+	if err := m.ParseFlags(append([]string{"--addr", "127.0.0.1:0"}, args...)); err != nil {
+		tb.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		m.Close()
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// TestConfigForwardersName: the forwarders a config file creates, updates
+// and deletes at start are recorded as done by that file on this node.
+func TestConfigForwardersNameTheFile(t *testing.T) {
+	data := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "trail.yaml")
+	for _, yaml := range []string{
+		"forwarders:\n  - {name: siem, kind: webhook, uri: 'https://a.example.com'}\n",
+		"forwarders:\n  - {name: siem, kind: webhook, uri: 'https://b.example.com'}\n",
+		"forwarders: []\n",
+	} {
+		if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := runMain(t, "--data", data, "--config", cfg).Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := openData(t, data)
+	host, _ := os.Hostname()
+	for _, action := range []string{forward.ActionCreated, forward.ActionUpdated, forward.ActionDeleted} {
+		e := onlyEvent(t, db, trail.SystemTenant, action)
+		var meta map[string]string
+		json.Unmarshal(e.Actor.Metadata, &meta)
+		if e.Actor.Name != "config file "+cfg || meta["config_file"] != cfg || meta["node"] != host {
+			t.Errorf("%s actor %+v (metadata %v), want the config file %s on node %s", action, e.Actor, meta, cfg, host)
+		}
+		if got, want := e.Context.UserAgent, "trail/"+trail.Version; got != want {
+			t.Errorf("%s user agent %q, want %q", action, got, want)
+		}
 	}
 }
