@@ -78,6 +78,8 @@ type Server struct {
 
 	metricsToken string // see Config.MetricsToken
 
+	authFails authFailures // refused API keys, until FlushAuthFailures
+
 	retention *retention.Runner // runs POST /v1/retention/run
 	schemas   *schema.Validator // checks ingest against action schemas
 }

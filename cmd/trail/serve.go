@@ -178,6 +178,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.startLedger(bgctx)
 	m.goBackground(func() { m.API.RunPruner(bgctx, pruneInterval) })
+	m.goBackground(func() { m.API.RunAuthFailures(bgctx) })
 	m.goBackground(func() { m.Console.RunPruner(bgctx, pruneInterval) })
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.serve(m.http, m.ln) }()
