@@ -137,6 +137,9 @@ func (m *Main) Run(ctx context.Context) error {
 	observe, wake := httpapi.NewMetrics(reg).ObserveCommit, m.Follower.Notify
 	m.Writer = trail.NewWriter(db, m.Config.CommitMaxEvents, func(cs trail.CommitStats) { observe(cs); wake() })
 	m.newFeatures(db)
+	if err := m.recordSettings(ctx, time.Now()); err != nil {
+		return fmt.Errorf("settings fingerprint: %w", err)
+	}
 	if err := m.newLedger(); err != nil {
 		return err
 	}
