@@ -80,6 +80,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, v *viewer, lv *lis
 		s.errorPage(w, r, v, err)
 		return
 	}
+	if err := s.auditList(r, v, lv, f); err != nil {
+		s.errorPage(w, r, v, err)
+		return
+	}
 	s.render(w, http.StatusOK, "events", newView(v, title, "events", lv))
 }
 
@@ -175,6 +179,9 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, v *viewer) 
 		return
 	}
 	e, logs, err := s.readEvent(r, v.user.Scope(), id)
+	if err == nil {
+		err = s.auditView(r, v, e)
+	}
 	if err != nil {
 		s.errorPage(w, r, v, err)
 		return
