@@ -67,6 +67,10 @@ type Config struct {
 	// secrets.key beside the ledger key. Nodes sharing one PostgreSQL
 	// share one file.
 	SecretsKey string `yaml:"secrets_key"`
+	// AuditReads says which reads of the audit log are recorded as data
+	// access events (event.viewed, entity.viewed, events.searched): off,
+	// console (the web console's) or all (the API's too).
+	AuditReads string `yaml:"audit_reads"`
 	// ConsoleSecureCookies marks the web console's cookies Secure; set it
 	// whenever the console is reached over HTTPS.
 	ConsoleSecureCookies bool `yaml:"console_secure_cookies"`
@@ -115,6 +119,7 @@ func DefaultConfig() Config {
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      2 * time.Minute,
 		MaxConns:          4096,
+		AuditReads:        trail.AuditReadsConsole,
 	}
 }
 
@@ -143,6 +148,8 @@ func (c *Config) bind(fs *flag.FlagSet) {
 		"checkpoint signing key `file`, created at first start (default ledger.key in --data)")
 	fs.StringVar(&c.SecretsKey, "secrets-key", c.SecretsKey,
 		"key `file` encrypting stored secrets, created at first start (default secrets.key beside the ledger key)")
+	fs.StringVar(&c.AuditReads, "audit-reads", c.AuditReads,
+		"which reads of the audit log to record as events: off, console (the web console's) or all (the API's too)")
 	fs.BoolVar(&c.ConsoleSecureCookies, "console-secure-cookies", c.ConsoleSecureCookies,
 		"mark web console cookies Secure (set it when served over HTTPS)")
 	c.bindHTTP(fs)
@@ -234,6 +241,11 @@ func (c *Config) Validate() error {
 	}
 	if c.CommitMaxEvents < 1 {
 		bad("commit-max-events", "must be at least 1")
+	}
+	switch c.AuditReads {
+	case trail.AuditReadsOff, trail.AuditReadsConsole, trail.AuditReadsAll:
+	default:
+		bad("audit-reads", "%q is not off, console or all", c.AuditReads)
 	}
 	c.validateHTTP(bad)
 	if _, err := forward.ParseNetworks(string(c.ForwardAllowNetworks)); err != nil {

@@ -154,6 +154,7 @@ func (m *Main) Run(ctx context.Context) error {
 		TrustProxyHeaders: m.Config.TrustProxyHeaders,
 		MetricsToken:      m.Config.MetricsToken,
 		AllowNetworks:     m.Config.allowNetworks(),
+		AuditReads:        m.Config.AuditReads == trail.AuditReadsAll,
 	})
 	if m.Config.TLSCert != "" {
 		if m.certs, err = newCertReloader(m.Config.TLSCert, m.Config.TLSKey, m.Logger); err != nil {
@@ -198,6 +199,7 @@ func newConsole(cfg Config, db trail.Store, w *trail.Writer, led *ledger.Ledger,
 	ccfg := console.Config{
 		Store: db, Users: db, Writer: w, Logger: log,
 		SecureCookies: cfg.ConsoleSecureCookies || cfg.TLSCert != "", TrustProxyHeaders: cfg.TrustProxyHeaders,
+		AuditReads: cfg.AuditReads != trail.AuditReadsOff,
 	}
 	if led != nil {
 		ccfg.Proof = console.LedgerProof(led)
