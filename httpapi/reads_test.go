@@ -5,6 +5,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/httpapi"
+	"github.com/trailhq/trail/internal/teststore"
 )
 
 func auditReads(c *httpapi.Config) { c.AuditReads = true }
@@ -12,18 +13,7 @@ func auditReads(c *httpapi.Config) { c.AuditReads = true }
 // recorded returns the events of tenant's own log with action.
 func (e *env) recorded(tb testing.TB, tenant, action string) []*trail.Event {
 	tb.Helper()
-	page, err := e.store.Events(tb.Context(), &trail.Query{Scope: trail.Scope{Tenant: tenant},
-		Actions: []string{action}, Limit: trail.MaxLimit})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var out []*trail.Event
-	for _, ev := range page.Events {
-		if ev.Tenant == tenant {
-			out = append(out, ev)
-		}
-	}
-	return out
+	return teststore.Recorded(tb, e.store, tenant, action)
 }
 
 // TestAuditReads: with AuditReads, reading an event, an entity's events or
