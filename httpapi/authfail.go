@@ -90,7 +90,9 @@ func (s *Server) failAuth(r *http.Request, keyID string, key *trail.APIKey, reas
 	if scope != "" {
 		b.scopes[scope] = true
 	}
-	b.routes[r.Pattern] = true
+	if r.Pattern != "" {
+		b.routes[r.Pattern] = true
+	}
 	b.last, b.userAgent = s.now(), cleanHeader(r.UserAgent(), 256)
 	return err
 }
