@@ -77,7 +77,7 @@ func (s *Server) failAuth(r *http.Request, keyID string, key *trail.APIKey, reas
 	}
 	b := a.buckets[k]
 	if b == nil && len(a.buckets) >= maxAuthBuckets {
-		k = authKey{keyID: "*", ip: "*"}
+		k, key = authKey{keyID: "*", ip: "*"}, nil
 		b = a.buckets[k]
 	}
 	if b == nil {
