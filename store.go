@@ -111,6 +111,7 @@ type Store interface {
 	RetentionStore
 	LedgerStore
 	LogStore
+	SettingsStore
 	// Ping reports whether the database answers; ingest and /readyz use it.
 	Ping(ctx context.Context) error
 	// CheckWritable reports whether the store can take a write now: it

@@ -63,6 +63,10 @@ type Config struct {
 	// AllowNetworks are the non-public networks that tenants' webhook
 	// forwarders may point at (see forward.Guard).
 	AllowNetworks []netip.Prefix
+	// AuditReads records the reads of the audit log as data access
+	// events: event.viewed for an event's page, entity.viewed for an
+	// entity's timeline, events.searched for a filtered listing.
+	AuditReads bool
 }
 
 // Server is the web console. Its Handler serves every console route.

@@ -79,6 +79,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, v *viewer, lv *lis
 	if err := s.fillList(r, f, lv); err != nil {
 		return err
 	}
+	if err := s.auditList(r, v, lv, f); err != nil {
+		return err
+	}
 	s.render(w, http.StatusOK, "events", newView(v, title, "events", lv))
 	return nil
 }
@@ -174,6 +177,9 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, v *viewer) 
 		return trail.Errorf(trail.ENOTFOUND, "no event has the id %q", id)
 	}
 	e, logs, err := s.readEvent(r, v.user.Scope(), id)
+	if err == nil {
+		err = s.auditView(r, v, e)
+	}
 	if err != nil {
 		return err
 	}

@@ -169,19 +169,7 @@ func (e *env) signedIn(tb testing.TB, u *trail.User) *http.Client {
 // recorded returns the events of tenant with action, oldest first.
 func (e *env) recorded(tb testing.TB, tenant, action string) []*trail.Event {
 	tb.Helper()
-	page, err := e.db.Events(context.Background(), &trail.Query{
-		Scope: trail.Scope{Tenant: tenant}, Actions: []string{action}, Limit: trail.MaxLimit,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var out []*trail.Event
-	for _, ev := range page.Events {
-		if ev.Tenant == tenant {
-			out = append(out, ev)
-		}
-	}
-	return out
+	return teststore.Recorded(tb, e.db, tenant, action)
 }
 
 // seed stores a realistic audit log: n events of acme spread over the last

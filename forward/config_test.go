@@ -163,18 +163,18 @@ func TestSync(t *testing.T) {
 	ctx := context.Background()
 	s := MustOpenStore(t)
 	cfg := []trail.Forwarder{{Name: "siem", Kind: trail.ForwarderWebhook, URI: "https://a.example.com"}}
-	if err := forward.Sync(ctx, s, cfg, time.Now()); err != nil {
+	if err := forward.Sync(ctx, s, cfg, configActor, trail.Context{}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	created, err := s.Forwarder(ctx, "", "siem")
 	if err != nil || created.ManagedBy != trail.ManagedByConfig {
 		t.Fatalf("after sync: %+v, %v", created, err)
 	}
-	if err := forward.Sync(ctx, s, cfg, time.Now()); err != nil {
+	if err := forward.Sync(ctx, s, cfg, configActor, trail.Context{}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	cfg[0].URI = "https://b.example.com"
-	if err := forward.Sync(ctx, s, cfg, time.Now()); err != nil {
+	if err := forward.Sync(ctx, s, cfg, configActor, trail.Context{}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	updated, _ := s.Forwarder(ctx, "", "siem")
@@ -182,20 +182,23 @@ func TestSync(t *testing.T) {
 		t.Errorf("updated = %+v, want the same forwarder with the new uri and the old secret", updated)
 	}
 	MustCreate(t, s, &trail.Forwarder{Name: "by-api", Kind: trail.ForwarderWebhook, URI: "https://c.example.com"})
-	if err := forward.Sync(ctx, s, nil, time.Now()); err != nil {
+	if err := forward.Sync(ctx, s, nil, configActor, trail.Context{}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Forwarder(ctx, "", "siem"); trail.ErrorCode(err) != trail.ENOTFOUND {
 		t.Errorf("siem after removal from config: %v, want not found", err)
 	}
 	clash := []trail.Forwarder{{Name: "by-api", Kind: trail.ForwarderWebhook, URI: "https://d.example.com"}}
-	if err := forward.Sync(ctx, s, clash, time.Now()); !strings.Contains(trail.ErrorMessage(err), "created through the API") {
+	if err := forward.Sync(ctx, s, clash, configActor, trail.Context{}, time.Now()); !strings.Contains(trail.ErrorMessage(err), "created through the API") {
 		t.Errorf("clash error %v", err)
 	}
 	var actions []string
 	evs, _ := s.StreamEvents(ctx, 0, 100)
 	for _, e := range evs {
 		actions = append(actions, e.Action)
+		if e.Actor.Name != configActor.Name {
+			t.Errorf("%s actor %+v, want the config file %+v", e.Action, e.Actor, configActor)
+		}
 	}
 	if got, want := strings.Join(actions, ","), "forwarder.created,forwarder.updated,forwarder.deleted"; got != want {
 		t.Errorf("audit events %s, want %s", got, want)

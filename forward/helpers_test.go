@@ -24,6 +24,9 @@ var fastRetry = trail.RetryConfig{
 	MaxBackoff:  trail.Duration(40 * time.Millisecond),
 }
 
+// configActor is the actor of the tests' config file changes.
+var configActor = trail.Actor{Type: trail.ActorSystem, ID: "config", Name: "config file trail.yaml"}
+
 // MustOpenStore opens a fresh SQLite store for the test.
 func MustOpenStore(tb testing.TB) forward.Store {
 	tb.Helper()

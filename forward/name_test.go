@@ -46,7 +46,7 @@ func TestSyncWithoutNames(t *testing.T) {
 		{Kind: "webhook", URI: "https://other.example.com/audit"},
 	}
 	for range 2 {
-		if err := forward.Sync(ctx, s, cfg, time.Now()); err != nil {
+		if err := forward.Sync(ctx, s, cfg, configActor, trail.Context{}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}

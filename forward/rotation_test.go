@@ -144,12 +144,12 @@ func TestSyncRotatesSecret(t *testing.T) {
 	cfg := []trail.Forwarder{{Name: "siem", Kind: trail.ForwarderWebhook, URI: "https://a.example.com", Secret: oldSecret,
 		SecretGrace: trail.Duration(time.Hour)}}
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	if err := forward.Sync(ctx, s, cfg, now); err != nil {
+	if err := forward.Sync(ctx, s, cfg, configActor, trail.Context{}, now); err != nil {
 		t.Fatal(err)
 	}
 	cfg[0].Secret = newSecret
 	for range 2 {
-		if err := forward.Sync(ctx, s, cfg, now); err != nil {
+		if err := forward.Sync(ctx, s, cfg, configActor, trail.Context{}, now); err != nil {
 			t.Fatal(err)
 		}
 		f, err := s.Forwarder(ctx, "", "siem")

@@ -9,10 +9,6 @@ import (
 	"github.com/trailhq/trail"
 )
 
-// configActor is the actor of the audit events recorded when the config
-// file changes forwarders.
-var configActor = trail.Actor{Type: trail.ActorSystem, ID: "config", Name: "config file"}
-
 // ValidateConfig checks the forwarders of a config file, as Prepare does,
 // and that their names are unique. Every problem names its field as
 // "forwarders[i].field". fs is not changed.
@@ -40,10 +36,11 @@ func ValidateConfig(fs []trail.Forwarder) error {
 // Sync makes the store's config-managed forwarders those of the config
 // file: it creates the new ones, updates the changed ones (keeping their
 // cursors and dead letters) and deletes the ones no longer listed, and
-// records each change as an audit event. A config forwarder without a
+// records each change as an audit event by actor from context c (the
+// config file and the node that applies it). A config forwarder without a
 // secret keeps the one Trail generated for it before. Every node should
 // run with the same forwarders in its config.
-func Sync(ctx context.Context, s Store, fs []trail.Forwarder, now time.Time) error {
+func Sync(ctx context.Context, s Store, fs []trail.Forwarder, actor trail.Actor, c trail.Context, now time.Time) error {
 	if err := ValidateConfig(fs); err != nil {
 		return err
 	}
@@ -55,19 +52,22 @@ func Sync(ctx context.Context, s Store, fs []trail.Forwarder, now time.Time) err
 	for _, f := range existing {
 		byName[f.Name] = f
 	}
-	var audit []*trail.Event
+	audit := func(f *trail.Forwarder, action string, changed []string) *trail.Event {
+		return Audit(f, action, changed, actor, c, now)
+	}
+	var events []*trail.Event
 	for i := range fs {
 		f := fs[i]
 		if f.Name == "" {
 			f.Name = DeriveName(&f)
 		}
 		f.ManagedBy = trail.ManagedByConfig
-		e, err := syncOne(ctx, s, f, byName[f.Name], now)
+		e, err := syncOne(ctx, s, f, byName[f.Name], audit, now)
 		if err != nil {
 			return fmt.Errorf("forwarders[%d] (%s): %w", i, f.Name, err)
 		}
 		if e != nil {
-			audit = append(audit, e)
+			events = append(events, e)
 		}
 		delete(byName, f.Name)
 	}
@@ -78,22 +78,23 @@ func Sync(ctx context.Context, s Store, fs []trail.Forwarder, now time.Time) err
 		if err := s.DeleteForwarder(ctx, old.ID); err != nil {
 			return fmt.Errorf("delete forwarder %s: %w", old.Name, err)
 		}
-		audit = append(audit, Audit(old, ActionDeleted, nil, configActor, trail.Context{}, now))
+		events = append(events, audit(old, ActionDeleted, nil))
 	}
-	if len(audit) == 0 {
+	if len(events) == 0 {
 		return nil
 	}
-	return s.AppendBatches(ctx, []*trail.Batch{{Events: audit}})
+	return s.AppendBatches(ctx, []*trail.Batch{{Events: events}})
 }
 
 // syncOne creates or updates config forwarder f and returns the audit
 // event of the change, nil when nothing changed.
-func syncOne(ctx context.Context, s Store, f trail.Forwarder, old *trail.Forwarder, now time.Time) (*trail.Event, error) {
+func syncOne(ctx context.Context, s Store, f trail.Forwarder, old *trail.Forwarder,
+	audit func(*trail.Forwarder, string, []string) *trail.Event, now time.Time) (*trail.Event, error) {
 	if old == nil {
 		created := f
 		err := Create(ctx, s, &created, now)
 		if err == nil {
-			return Audit(&created, ActionCreated, nil, configActor, trail.Context{}, now), nil
+			return audit(&created, ActionCreated, nil), nil
 		}
 		if trail.ErrorCode(err) != trail.ECONFLICT {
 			return nil, err
@@ -122,5 +123,5 @@ func syncOne(ctx context.Context, s Store, f trail.Forwarder, old *trail.Forward
 	if err := s.UpdateForwarder(ctx, &f); err != nil {
 		return nil, err
 	}
-	return Audit(&f, ActionUpdated, changed, configActor, trail.Context{}, now), nil
+	return audit(&f, ActionUpdated, changed), nil
 }

@@ -115,7 +115,8 @@ func TestForwardersAPIErrors(t *testing.T) {
 			wantError(t, 400, trail.EINVALID, "event_ids[0]")
 
 		err := forward.Sync(t.Context(), s.(forward.Store), []trail.Forwarder{
-			{Name: "from-config", Kind: trail.ForwarderWebhook, URI: "https://c.example.com"}}, time.Now())
+			{Name: "from-config", Kind: trail.ForwarderWebhook, URI: "https://c.example.com"}},
+			trail.Actor{Type: trail.ActorSystem, ID: "config"}, trail.Context{}, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

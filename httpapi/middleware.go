@@ -151,7 +151,8 @@ func (s *Server) authenticate(scope string, next http.Handler) http.Handler {
 		}
 		info(r).key = key
 		if !key.HasScope(scope) {
-			s.error(w, r, trail.Errorf(trail.EFORBIDDEN, "this API key lacks the %s scope", scope))
+			s.error(w, r, s.failAuth(r, key.ID, key, reasonMissingScope, scope,
+				trail.Errorf(trail.EFORBIDDEN, "this API key lacks the %s scope", scope)))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -178,12 +179,12 @@ func (s *Server) keyFor(r *http.Request) (*trail.APIKey, error) {
 	}
 	id, ok := trail.KeyIDFromSecret(secret)
 	if !ok || !validKeyID(id) {
-		return nil, errInvalidKey
+		return nil, s.failAuth(r, "", nil, reasonUnknownKey, "", errInvalidKey)
 	}
 	key, err := s.store.Key(r.Context(), id)
 	switch {
 	case trail.ErrorCode(err) == trail.ENOTFOUND:
-		return nil, errInvalidKey
+		return nil, s.failAuth(r, id, nil, reasonUnknownKey, "", errInvalidKey)
 	case err != nil:
 		return nil, fmt.Errorf("look up API key: %w", err)
 	}
@@ -196,11 +197,11 @@ func (s *Server) keyFor(r *http.Request) (*trail.APIKey, error) {
 	usable.RevokedAt, usable.ExpiresAt = time.Time{}, time.Time{}
 	switch {
 	case !usable.Authenticate(secret, now):
-		return nil, errInvalidKey
+		return nil, s.failAuth(r, id, key, reasonWrongSecret, "", errInvalidKey)
 	case !key.RevokedAt.IsZero():
-		return nil, trail.Errorf(trail.EUNAUTHORIZED, "API key was revoked")
+		return nil, s.failAuth(r, id, key, reasonRevoked, "", trail.Errorf(trail.EUNAUTHORIZED, "API key was revoked"))
 	default:
-		return nil, trail.Errorf(trail.EUNAUTHORIZED, "API key has expired")
+		return nil, s.failAuth(r, id, key, reasonExpired, "", trail.Errorf(trail.EUNAUTHORIZED, "API key has expired"))
 	}
 }
 

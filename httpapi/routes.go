@@ -122,12 +122,16 @@ func (s *Server) Routes() []string {
 
 // buildHandler registers every route with its middleware. The chain, from
 // the outside in: request log and metrics, panic recovery, authentication
-// with the route's scope, the strict parse of the query string with the
+// with the route's scope, the record of a read of the audit log (with
+// Config.AuditReads), the strict parse of the query string with the
 // route's parameters (checkQuery), then the handler, adapted by serve.
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
-		h := s.checkQuery(rt.pattern, s.serve(rt.handler))
+		var h http.Handler = s.checkQuery(rt.pattern, s.serve(rt.handler))
+		if action, ok := auditedReads[rt.pattern]; ok && s.auditReads {
+			h = s.auditRead(action, h)
+		}
 		if rt.scope != public {
 			h = s.authenticate(rt.scope, h)
 		}

@@ -61,6 +61,11 @@ type Config struct {
 	// ...) that tenants' forwarders and alert webhooks may point at; see
 	// forward.Guard. Operator destinations may point anywhere.
 	AllowNetworks []netip.Prefix
+	// AuditReads records reads of the audit log as data access events in
+	// the calling key's log: event.viewed for GET /v1/events/{id},
+	// entity.viewed for an entity's events, events.searched for a listing
+	// with filters.
+	AuditReads bool
 }
 
 // Server is the HTTP API. Its Handler serves every route of the route table.
@@ -73,10 +78,13 @@ type Server struct {
 	registry   *prometheus.Registry
 	metrics    *Metrics
 	trustProxy bool
+	auditReads bool // see Config.AuditReads
 	handler    http.Handler
 	guard      *forward.Guard // checks tenants' destinations at creation
 
 	metricsToken string // see Config.MetricsToken
+
+	authFails authFailures // refused API keys, until FlushAuthFailures
 
 	retention *retention.Runner // runs POST /v1/retention/run
 	schemas   *schema.Validator // checks ingest against action schemas
@@ -92,6 +100,7 @@ func New(cfg Config) *Server {
 		now:        cfg.Now,
 		registry:   cfg.Registry,
 		trustProxy: cfg.TrustProxyHeaders,
+		auditReads: cfg.AuditReads,
 
 		metricsToken: cfg.MetricsToken,
 		guard:        forward.NewGuard(cfg.AllowNetworks),

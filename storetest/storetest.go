@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) trail.Store) {
 		{"DeadLetters", testDeadLetters},
 		{"StreamHead", testStreamHead},
 		{"LogProgress", testLogProgress},
+		{"NodeSettings", testNodeSettings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

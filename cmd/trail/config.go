@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -66,6 +67,10 @@ type Config struct {
 	// secrets.key beside the ledger key. Nodes sharing one PostgreSQL
 	// share one file.
 	SecretsKey string `yaml:"secrets_key"`
+	// AuditReads says which reads of the audit log are recorded as data
+	// access events (event.viewed, entity.viewed, events.searched): off,
+	// console (the web console's) or all (the API's too).
+	AuditReads string `yaml:"audit_reads"`
 	// ConsoleSecureCookies marks the web console's cookies Secure; set it
 	// whenever the console is reached over HTTPS.
 	ConsoleSecureCookies bool `yaml:"console_secure_cookies"`
@@ -93,6 +98,10 @@ type Config struct {
 	// Forwarders are the operator's forwarders, from the forwarders:
 	// section of the YAML file only (docs/forwarders.md).
 	Forwarders []trail.Forwarder `yaml:"forwarders"`
+	// File is the config file the settings were read from (--config or
+	// TRAIL_CONFIG); empty when there was none. It names the file in the
+	// audit events of the changes the file makes.
+	File string `yaml:"-"`
 }
 
 // DefaultConfig returns the settings used when nothing is configured: a
@@ -110,6 +119,7 @@ func DefaultConfig() Config {
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      2 * time.Minute,
 		MaxConns:          4096,
+		AuditReads:        trail.AuditReadsConsole,
 	}
 }
 
@@ -138,6 +148,8 @@ func (c *Config) bind(fs *flag.FlagSet) {
 		"checkpoint signing key `file`, created at first start (default ledger.key in --data)")
 	fs.StringVar(&c.SecretsKey, "secrets-key", c.SecretsKey,
 		"key `file` encrypting stored secrets, created at first start (default secrets.key beside the ledger key)")
+	fs.StringVar(&c.AuditReads, "audit-reads", c.AuditReads,
+		"which reads of the audit log to record as events: off, console (the web console's) or all (the API's too)")
 	fs.BoolVar(&c.ConsoleSecureCookies, "console-secure-cookies", c.ConsoleSecureCookies,
 		"mark web console cookies Secure (set it when served over HTTPS)")
 	c.bindHTTP(fs)
@@ -229,6 +241,11 @@ func (c *Config) Validate() error {
 	}
 	if c.CommitMaxEvents < 1 {
 		bad("commit-max-events", "must be at least 1")
+	}
+	switch c.AuditReads {
+	case trail.AuditReadsOff, trail.AuditReadsConsole, trail.AuditReadsAll:
+	default:
+		bad("audit-reads", "%q is not off, console or all", c.AuditReads)
 	}
 	c.validateHTTP(bad)
 	if _, err := forward.ParseNetworks(string(c.ForwardAllowNetworks)); err != nil {
@@ -326,6 +343,10 @@ func (cf *configFlags) load(getenv func(string) string) (Config, error) {
 		if err := cfg.loadFile(path); err != nil {
 			return Config{}, err
 		}
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		cfg.File = path
 	}
 	if err := cfg.applyEnv(getenv); err != nil {
 		return Config{}, err

@@ -39,29 +39,34 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{name: "Defaults"},
 		{name: "File", args: []string{"--config", file}, want: func(c *main.Config) {
+			c.File = file
 			c.Addr, c.Data, c.LogLevel, c.ShutdownTimeout = "127.0.0.1:7000", "/from/file", "warn", 5*time.Second
 		}},
 		{name: "FileFromEnv", env: map[string]string{"TRAIL_CONFIG": file}, want: func(c *main.Config) {
+			c.File = file
 			c.Addr, c.Data, c.LogLevel, c.ShutdownTimeout = "127.0.0.1:7000", "/from/file", "warn", 5*time.Second
 		}},
 		{name: "ConfigFlagBeatsEnv", args: []string{"--config", other}, env: map[string]string{"TRAIL_CONFIG": file},
-			want: func(c *main.Config) { c.Data = "/from/other" }},
+			want: func(c *main.Config) { c.Data, c.File = "/from/other", other }},
 		{name: "EnvBeatsFile", args: []string{"--config", file},
 			env: map[string]string{"TRAIL_DATA": "/from/env", "TRAIL_LOG_FORMAT": "json", "TRAIL_TRUST_PROXY_HEADERS": "true"},
 			want: func(c *main.Config) {
 				c.Addr, c.Data, c.LogLevel, c.ShutdownTimeout = "127.0.0.1:7000", "/from/env", "warn", 5*time.Second
-				c.LogFormat, c.TrustProxyHeaders = "json", true
+				c.LogFormat, c.TrustProxyHeaders, c.File = "json", true, file
 			}},
 		{name: "FlagsBeatEnvAndFile", args: []string{"--config", file, "--data", "/from/flag", "--addr=:9000", "--log-level", "debug"},
 			env: map[string]string{"TRAIL_DATA": "/from/env", "TRAIL_ADDR": "127.0.0.1:1"},
 			want: func(c *main.Config) {
 				c.Addr, c.Data, c.LogLevel, c.ShutdownTimeout = ":9000", "/from/flag", "debug", 5*time.Second
+				c.File = file
 			}},
 		{name: "FlagEqualToDefaultStillWins", args: []string{"--data", "./trail-data"},
 			env: map[string]string{"TRAIL_DATA": "/from/env"}},
 		{name: "EmptyEnvIgnored", env: map[string]string{"TRAIL_ADDR": ""}},
 		{name: "AllowNetworksYAMLList", args: []string{"--config", nets},
-			want: func(c *main.Config) { c.ForwardAllowNetworks = "10.0.0.0/8,192.168.7.9" }},
+			want: func(c *main.Config) { c.ForwardAllowNetworks, c.File = "10.0.0.0/8,192.168.7.9", nets }},
+		{name: "AuditReadsEnv", env: map[string]string{"TRAIL_AUDIT_READS": "all"},
+			want: func(c *main.Config) { c.AuditReads = "all" }},
 		{name: "AllowNetworksFlag", args: []string{"--forward-allow-networks", "10.1.0.0/16"},
 			env:  map[string]string{"TRAIL_FORWARD_ALLOW_NETWORKS": "10.2.0.0/16"},
 			want: func(c *main.Config) { c.ForwardAllowNetworks = "10.1.0.0/16" }},
@@ -98,6 +103,7 @@ func TestLoadConfigErrors(t *testing.T) {
 			[]string{"TRAIL_SHUTDOWN_TIMEOUT", "duration"}},
 		{"ErrEnvBool", nil, map[string]string{"TRAIL_TRUST_PROXY_HEADERS": "maybe"},
 			[]string{"TRAIL_TRUST_PROXY_HEADERS", "true or false"}},
+		{"ErrAuditReads", []string{"--audit-reads", "some"}, nil, []string{"--audit-reads", "off, console or all"}},
 		{"ErrAddr", []string{"--addr", "8080"}, nil, []string{"--addr", "HOST:PORT"}},
 		{"ErrPort", []string{"--addr", "localhost:http2"}, nil, []string{"--addr", "port"}},
 		{"ErrEveryProblem", []string{"--log-level", "loud", "--log-format", "xml", "--data", " "}, nil,

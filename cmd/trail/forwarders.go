@@ -84,9 +84,11 @@ func (n *networkList) UnmarshalYAML(v *yaml.Node) error {
 
 // startForwarders applies the config file's forwarders to the store
 // (creating, updating and deleting config-managed ones, each change an
-// audit event), then runs every forwarder until bgctx ends.
+// audit event naming the config file and this node), then runs every
+// forwarder until bgctx ends.
 func (m *Main) startForwarders(ctx, bgctx context.Context) error {
-	if err := forward.Sync(ctx, m.Store, m.Config.Forwarders, time.Now()); err != nil {
+	o := nodeOrigin(m.Config.File)
+	if err := forward.Sync(ctx, m.Store, m.Config.Forwarders, o.actor, o.ctx, time.Now()); err != nil {
 		return fmt.Errorf("config file forwarders: %w", err)
 	}
 	m.goBackground(func() { m.Forwarders.Run(bgctx) })

@@ -20,10 +20,6 @@ const (
 	ActionKeyRevoked = "api_key.revoked"
 )
 
-// CLIActor is the actor of the events that `trail keys` records: the
-// command line, run by whoever can write the data folder.
-var CLIActor = trail.Actor{Type: trail.ActorSystem, ID: "cli", Name: "trail keys"}
-
 const keysUsage = `Usage:
   trail keys create (--tenant NAME | --platform) --scopes SCOPES [--name NAME] [--expires WHEN] [--output text|json]
   trail keys list [--tenant NAME] [--output text|json]
@@ -104,7 +100,7 @@ func keysCreate(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return keyFlagError(err)
 	}
-	if err := createKey(ctx, s, k, now); err != nil {
+	if err := createKey(ctx, s, cliOrigin(env, "trail keys"), k, now); err != nil {
 		return err
 	}
 	if *kf.output == "json" {
@@ -120,11 +116,11 @@ func keysCreate(ctx context.Context, env *Env, args []string) error {
 // createKey stores k and records api_key.created. If the audit event
 // cannot be stored, the key is revoked again: no usable key exists without
 // its record.
-func createKey(ctx context.Context, s trail.Store, k *trail.APIKey, now time.Time) error {
+func createKey(ctx context.Context, s trail.Store, o origin, k *trail.APIKey, now time.Time) error {
 	if err := s.CreateKey(ctx, k); err != nil {
 		return fmt.Errorf("create key: %w", err)
 	}
-	if err := recordKeyEvent(ctx, s, ActionKeyCreated, k, now); err != nil {
+	if err := recordKeyEvent(ctx, s, o, ActionKeyCreated, k, now); err != nil {
 		rerr := s.RevokeKey(ctx, trail.Scope{All: true}, k.ID, now)
 		return errors.Join(fmt.Errorf("record %s (the key was revoked again): %w", ActionKeyCreated, err), rerr)
 	}
@@ -132,10 +128,11 @@ func createKey(ctx context.Context, s trail.Store, k *trail.APIKey, now time.Tim
 }
 
 // recordKeyEvent appends Trail's own audit event about k, in k's tenant
-// (system events for platform keys), straight into the store. The event
-// matches what the HTTP API records for the same action.
-func recordKeyEvent(ctx context.Context, s trail.Store, action string, k *trail.APIKey, now time.Time) error {
-	e := trail.NewSystemEvent(k.Tenant, action, CLIActor, trail.Context{}, now,
+// (system events for platform keys), straight into the store, naming o as
+// who did it. The event matches what the HTTP API records for the same
+// action.
+func recordKeyEvent(ctx context.Context, s trail.Store, o origin, action string, k *trail.APIKey, now time.Time) error {
+	e := o.event(k.Tenant, action, now,
 		trail.Target{Type: trail.ActorAPIKey, ID: k.ID, Name: k.Name})
 	if action == ActionKeyCreated {
 		// A map of plain values always encodes.
@@ -252,7 +249,7 @@ func keysRevoke(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("revoke key %s: %w", pos[0], err)
 	}
 	if k.RevokedAt.IsZero() {
-		if err := revokeKey(ctx, s, k, time.Now()); err != nil {
+		if err := revokeKey(ctx, s, cliOrigin(env, "trail keys"), k, time.Now()); err != nil {
 			return err
 		}
 	}
@@ -266,9 +263,9 @@ func keysRevoke(ctx context.Context, env *Env, args []string) error {
 // revokeKey records api_key.revoked, then revokes k: a failure in between
 // leaves a record of a revocation that a retry completes, never a
 // revocation without its record.
-func revokeKey(ctx context.Context, s trail.Store, k *trail.APIKey, now time.Time) error {
+func revokeKey(ctx context.Context, s trail.Store, o origin, k *trail.APIKey, now time.Time) error {
 	now = trail.NormalTime(now)
-	if err := recordKeyEvent(ctx, s, ActionKeyRevoked, k, now); err != nil {
+	if err := recordKeyEvent(ctx, s, o, ActionKeyRevoked, k, now); err != nil {
 		return fmt.Errorf("record %s: %w", ActionKeyRevoked, err)
 	}
 	if err := s.RevokeKey(ctx, trail.Scope{All: true}, k.ID, now); err != nil {

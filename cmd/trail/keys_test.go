@@ -9,6 +9,7 @@ import (
 
 	"github.com/trailhq/trail"
 	main "github.com/trailhq/trail/cmd/trail"
+	"github.com/trailhq/trail/internal/teststore"
 	"github.com/trailhq/trail/sqlite"
 )
 
@@ -102,16 +103,7 @@ func TestKeysCreate(t *testing.T) {
 // onlyEvent returns the one event of tenant with action, failing otherwise.
 func onlyEvent(tb testing.TB, s trail.Store, tenant, action string) *trail.Event {
 	tb.Helper()
-	page, err := s.Events(context.Background(), &trail.Query{Scope: trail.Scope{Tenant: tenant}, Actions: []string{action}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var found []*trail.Event
-	for _, e := range page.Events {
-		if e.Tenant == tenant {
-			found = append(found, e)
-		}
-	}
+	found := teststore.Recorded(tb, s, tenant, action)
 	if len(found) != 1 {
 		tb.Fatalf("tenant %q has %d %s events, want 1", tenant, len(found), action)
 	}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/internal/secretbox"
@@ -135,16 +137,29 @@ func secretsRotate(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return rotate(ctx, env, k, ss)
+	total, err := rotate(ctx, env, k, ss)
+	if err != nil {
+		return err
+	}
+	e := cliOrigin(env, "trail secrets").event(trail.SystemTenant, ActionSecretsRotated, time.Now())
+	e.Metadata, _ = json.Marshal(map[string]any{"key_id": k.CurrentID(), "resealed": total})
+	if err := db.AppendBatches(ctx, []*trail.Batch{{Events: []*trail.Event{e}}}); err != nil {
+		return fmt.Errorf("the secrets key was rotated, but recording %s failed: %w", ActionSecretsRotated, err)
+	}
+	return nil
 }
+
+// ActionSecretsRotated is recorded, in the system log, when `trail secrets
+// rotate` has encrypted every stored secret under a new key.
+const ActionSecretsRotated = "secrets.rotated"
 
 // rotate adds a new key (unless an interrupted rotation left one), reseals
 // every secret under it until a pass finds none left under an old key,
 // then drops the old keys.
-func rotate(ctx context.Context, env *Env, k *secretbox.Keyring, ss secretStore) error {
+func rotate(ctx context.Context, env *Env, k *secretbox.Keyring, ss secretStore) (int, error) {
 	if len(k.IDs()) == 1 {
 		if _, err := k.Rotate(); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	ss.UseSecrets(k)
@@ -152,7 +167,7 @@ func rotate(ctx context.Context, env *Env, k *secretbox.Keyring, ss secretStore)
 	for {
 		n, err := ss.ResealSecrets(ctx)
 		if err != nil {
-			return fmt.Errorf("encrypt secrets under the new key (run rotate again to finish): %w", err)
+			return 0, fmt.Errorf("encrypt secrets under the new key (run rotate again to finish): %w", err)
 		}
 		if n == 0 {
 			break
@@ -160,9 +175,9 @@ func rotate(ctx context.Context, env *Env, k *secretbox.Keyring, ss secretStore)
 		total += n
 	}
 	if err := k.DropOld(); err != nil {
-		return err
+		return 0, err
 	}
 	fmt.Fprintf(env.Stdout, "secrets key rotated: key %s encrypts %d stored secrets; the old key is removed from %s\n",
 		k.CurrentID(), total, k.Path())
-	return nil
+	return total, nil
 }

@@ -137,6 +137,9 @@ func (m *Main) Run(ctx context.Context) error {
 	observe, wake := httpapi.NewMetrics(reg).ObserveCommit, m.Follower.Notify
 	m.Writer = trail.NewWriter(db, m.Config.CommitMaxEvents, func(cs trail.CommitStats) { observe(cs); wake() })
 	m.newFeatures(db)
+	if err := m.recordSettings(ctx, time.Now()); err != nil {
+		return fmt.Errorf("settings fingerprint: %w", err)
+	}
 	if err := m.newLedger(); err != nil {
 		return err
 	}
@@ -151,6 +154,7 @@ func (m *Main) Run(ctx context.Context) error {
 		TrustProxyHeaders: m.Config.TrustProxyHeaders,
 		MetricsToken:      m.Config.MetricsToken,
 		AllowNetworks:     m.Config.allowNetworks(),
+		AuditReads:        m.Config.AuditReads == trail.AuditReadsAll,
 	})
 	if m.Config.TLSCert != "" {
 		if m.certs, err = newCertReloader(m.Config.TLSCert, m.Config.TLSKey, m.Logger); err != nil {
@@ -178,6 +182,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.startLedger(bgctx)
 	m.goBackground(func() { m.API.RunPruner(bgctx, pruneInterval) })
+	m.goBackground(func() { m.API.RunAuthFailures(bgctx) })
 	m.goBackground(func() { m.Console.RunPruner(bgctx, pruneInterval) })
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.serve(m.http, m.ln) }()
@@ -194,6 +199,7 @@ func newConsole(cfg Config, db trail.Store, w *trail.Writer, led *ledger.Ledger,
 	ccfg := console.Config{
 		Store: db, Users: db, Writer: w, Logger: log,
 		SecureCookies: cfg.ConsoleSecureCookies || cfg.TLSCert != "", TrustProxyHeaders: cfg.TrustProxyHeaders,
+		AuditReads: cfg.AuditReads != trail.AuditReadsOff,
 	}
 	if led != nil {
 		ccfg.Proof = console.LedgerProof(led)

@@ -16,10 +16,6 @@ import (
 	"github.com/trailhq/trail/console"
 )
 
-// usersActor is the actor of the user.created events that `trail users`
-// records: the command line, run by whoever can write the data folder.
-var usersActor = trail.Actor{Type: trail.ActorSystem, ID: "cli", Name: "trail users"}
-
 const usersUsage = `Usage:
   echo "$PASSWORD" | trail users create --tenant NAME --email ADDRESS --role owner|admin|member --password-stdin [--output text|json]
   trail users list --tenant NAME [--output text|json]
@@ -115,7 +111,7 @@ func usersCreate(ctx context.Context, env *Env, args []string) error {
 	case err != nil:
 		return fmt.Errorf("create user: %w", err)
 	}
-	e := trail.NewSystemEvent(u.Tenant, trail.ActionUserCreated, usersActor, trail.Context{}, now,
+	e := cliOrigin(env, "trail users").event(u.Tenant, trail.ActionUserCreated, now,
 		trail.Target{Type: "user", ID: u.ID, Name: u.Email})
 	e.Metadata, _ = json.Marshal(map[string]string{"role": u.Role})
 	if err := s.AppendBatches(ctx, []*trail.Batch{{Events: []*trail.Event{e}}}); err != nil {

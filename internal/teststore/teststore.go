@@ -56,3 +56,22 @@ func SQLite(tb testing.TB) *sqlite.DB {
 	})
 	return db
 }
+
+// Recorded returns the events of tenant's own log (not the system events
+// every tenant sees) with action, oldest first: what a test reads back of
+// the events Trail records about itself.
+func Recorded(tb testing.TB, s trail.EventStore, tenant, action string) []*trail.Event {
+	tb.Helper()
+	page, err := s.Events(tb.Context(), &trail.Query{Scope: trail.Scope{Tenant: tenant},
+		Actions: []string{action}, Limit: trail.MaxLimit})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []*trail.Event
+	for _, ev := range page.Events {
+		if ev.Tenant == tenant {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
