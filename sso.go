@@ -3,6 +3,7 @@ package trail
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -93,22 +94,12 @@ func (p *SSOProvider) validateRoles(pr *Problems) {
 	if len(p.RoleMap) > maxSSORoleMaps {
 		pr.Add(-1, "role_mapping", fmt.Sprintf("at most %d entries", maxSSORoleMaps))
 	}
-	for _, k := range slices.Sorted(mapKeys(p.RoleMap)) {
+	for _, k := range slices.Sorted(maps.Keys(p.RoleMap)) {
 		if k == "" || len(k) > 256 || !printable(k) {
 			pr.Add(-1, "role_mapping", fmt.Sprintf("%q: a claim value of 1 to 256 printable characters", k))
 		}
 		if !slices.Contains(Roles, p.RoleMap[k]) {
 			pr.Add(-1, "role_mapping."+k, "must be owner, admin or member")
-		}
-	}
-}
-
-func mapKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
 		}
 	}
 }
@@ -235,8 +226,9 @@ type SSOStore interface {
 	TakeSSOLogin(ctx context.Context, stateHash string, now time.Time) (*SSOLogin, error)
 }
 
-// SSOProviders finds tenants' providers: a tenant's own, set through the
-// API, else the one the config file gives it.
+// SSOProviders finds tenants' providers: the one the config file gives a
+// tenant, else the tenant's own, set through the API or console. The
+// config file's cannot be changed but there.
 type SSOProviders struct {
 	Store SSOStore
 	// Config are the providers of the server's config file, one a tenant.
@@ -245,16 +237,19 @@ type SSOProviders struct {
 
 // For returns tenant's provider, or ENOTFOUND.
 func (s SSOProviders) For(ctx context.Context, tenant string) (*SSOProvider, error) {
-	p, err := s.Store.SSOProvider(ctx, tenant)
-	if ErrorCode(err) != ENOTFOUND {
-		return p, err
+	if c := s.config(tenant); c != nil {
+		return c, nil
 	}
+	return s.Store.SSOProvider(ctx, tenant)
+}
+
+func (s SSOProviders) config(tenant string) *SSOProvider {
 	for _, c := range s.Config {
 		if c.Tenant == tenant {
-			return c, nil
+			return c
 		}
 	}
-	return nil, Errorf(ENOTFOUND, "%s has no single sign-on provider", tenant)
+	return nil
 }
 
 // ForDomain lists the tenants whose provider allows domain.
@@ -265,16 +260,49 @@ func (s SSOProviders) ForDomain(ctx context.Context, domain string) ([]string, e
 	}
 	var tenants []string
 	for _, p := range ps {
-		tenants = append(tenants, p.Tenant)
+		if s.config(p.Tenant) == nil {
+			tenants = append(tenants, p.Tenant)
+		}
 	}
 	for _, c := range s.Config {
-		if slices.Contains(c.Domains, domain) && !slices.Contains(tenants, c.Tenant) {
-			if own, err := s.Store.SSOProvider(ctx, c.Tenant); err == nil && own != nil {
-				continue // the tenant's own provider replaces the config's
-			}
+		if slices.Contains(c.Domains, domain) {
 			tenants = append(tenants, c.Tenant)
 		}
 	}
 	slices.Sort(tenants)
 	return tenants, nil
+}
+
+// Prepare readies p to replace old, the tenant's provider (nil when it has
+// none): an empty client secret keeps old's. It validates p and returns
+// the action to record, oidc.configured or oidc.updated. A provider of the
+// config file cannot be replaced (ECONFLICT).
+func (s SSOProviders) Prepare(ctx context.Context, p *SSOProvider, now time.Time) (string, error) {
+	old, err := s.For(ctx, p.Tenant)
+	switch {
+	case ErrorCode(err) == ENOTFOUND:
+		old = nil
+	case err != nil:
+		return "", err
+	case old.ManagedBy == ManagedByConfig:
+		return "", Errorf(ECONFLICT, "the single sign-on provider of %s is set in the server's config file; change it there", p.Tenant)
+	}
+	action := ActionOIDCConfigured
+	if old != nil {
+		action = ActionOIDCUpdated
+		if p.ClientSecret == "" {
+			p.ClientSecret = old.ClientSecret
+		}
+	}
+	p.ManagedBy, p.UpdatedAt = ManagedByAPI, NormalTime(now)
+	return action, p.Validate()
+}
+
+// Deletable checks that tenant's provider may be deleted and returns it.
+func (s SSOProviders) Deletable(ctx context.Context, tenant string) (*SSOProvider, error) {
+	p, err := s.For(ctx, tenant)
+	if err == nil && p.ManagedBy == ManagedByConfig {
+		return nil, Errorf(ECONFLICT, "the single sign-on provider of %s is set in the server's config file; remove it there", tenant)
+	}
+	return p, err
 }

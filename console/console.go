@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/forward"
+	"github.com/trailhq/trail/sso"
 )
 
 // Defaults for Config's zero values.
@@ -26,6 +28,8 @@ const (
 	DefaultMaxAge       = 7 * 24 * time.Hour
 	DefaultTailInterval = time.Second
 	DefaultPageSize     = 50
+	// ssoTimeout bounds each request to a single sign-on provider.
+	ssoTimeout = 10 * time.Second
 )
 
 // Config holds what a Server needs. Store, Users and Writer are required.
@@ -61,8 +65,17 @@ type Config struct {
 	// the field until the ledger exists.
 	Proof func(ctx context.Context, e *trail.Event) (string, error)
 	// AllowNetworks are the non-public networks that tenants' webhook
-	// forwarders may point at (see forward.Guard).
+	// forwarders, and tenants' single sign-on providers, may point at (see
+	// forward.Guard).
 	AllowNetworks []netip.Prefix
+	// SSOProviders are the single sign-on providers of the server's config
+	// file, one a tenant; a tenant's own provider (set through the API or
+	// settings) replaces its entry here.
+	SSOProviders []*trail.SSOProvider
+	// PublicURL is the console's address as browsers reach it, such as
+	// https://trail.example.com; the SSO redirect URI is PublicURL +
+	// "/login/sso/callback". Empty takes the request's Host.
+	PublicURL string
 }
 
 // Server is the web console. Its Handler serves every console route.
@@ -75,7 +88,11 @@ type Server struct {
 	cfg     Config
 	limiter *loginLimiter
 	pages   *pages
-	handler http.Handler
+	// ssoTenant signs in through tenants' providers, which it reaches on
+	// public networks and AllowNetworks only; ssoOperator through the
+	// config file's, anywhere.
+	ssoTenant, ssoOperator *sso.Client
+	handler                http.Handler
 
 	// streams is closed by CloseStreams to end every live tail.
 	streams   chan struct{}
@@ -109,6 +126,9 @@ func New(cfg Config) (*Server, error) {
 		store: cfg.Store, users: revokingUsers{cfg.Users, sessions}, writer: cfg.Writer, logger: cfg.Logger,
 		now: cfg.Now, cfg: cfg, limiter: newLoginLimiter(), pages: p, streams: make(chan struct{}),
 		sessions: sessions,
+		ssoTenant: &sso.Client{Now: cfg.Now, HTTP: &http.Client{
+			Timeout: ssoTimeout, Transport: forward.NewGuard(cfg.AllowNetworks).Transport()}},
+		ssoOperator: &sso.Client{Now: cfg.Now, HTTP: &http.Client{Timeout: ssoTimeout}},
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -159,6 +179,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /assets/", s.assets())
 	mux.HandleFunc("GET /login", s.handleLoginPage)
 	mux.HandleFunc("POST /login", s.handleLogin)
+	mux.HandleFunc("POST /login/sso", s.handleSSOStart)
+	mux.HandleFunc("GET "+ssoCallbackPath, s.handleSSOCallback)
 	mux.HandleFunc("POST /logout", s.signedIn(s.handleLogout))
 
 	mux.HandleFunc("GET /{$}", s.signedIn(s.handleHome))
@@ -172,6 +194,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /settings/keys", s.auditor(s.handleCreateKey))
 	mux.HandleFunc("POST /settings/keys/{id}/revoke", s.auditor(s.handleRevokeKey))
 	mux.HandleFunc("POST /settings/sessions/{id}/revoke", s.auditor(s.handleRevokeSession))
+	mux.HandleFunc("POST /settings/sso", s.auditor(s.handleSaveSSO))
+	mux.HandleFunc("POST /settings/sso/delete", s.auditor(s.handleDeleteSSO))
 	mux.HandleFunc("POST /settings/forwarders", s.auditor(s.handleCreateForwarder))
 	mux.HandleFunc("POST /settings/forwarders/{name}/delete", s.auditor(s.handleDeleteForwarder))
 	mux.HandleFunc("POST /settings/forwarders/{name}/replay", s.auditor(s.handleReplayForwarder))
