@@ -148,7 +148,7 @@ func (s *Server) handleSSOCallback(w http.ResponseWriter, r *http.Request) {
 	var f *sso.Failure
 	switch {
 	case errors.As(err, &f):
-		s.logger.Info("single sign-on refused", "tenant", l.Tenant, "reason", f.Reason, "err", f.Err)
+		s.logger.Warn("single sign-on refused", "tenant", l.Tenant, "reason", f.Reason, "err", f.Err)
 		s.ssoFailed(w, r, l, f.Email, f.Reason, failureText(f.Reason))
 	case err != nil:
 		s.errorPage(w, r, nil, err)

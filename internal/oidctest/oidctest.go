@@ -80,9 +80,9 @@ func (u userStore) GetUserByUsername(name string) *storage.User {
 	return nil
 }
 
-// store puts the email, profile and groups claims in the ID token, as
-// Keycloak, Okta, Google and Entra ID do (the example storage puts them in
-// the userinfo answer only).
+// store puts the email, profile and groups claims in the ID token even
+// beside an access token, as Keycloak, Okta, Google and Entra ID do (the
+// example client leaves them to the userinfo endpoint then).
 type store struct {
 	*storage.Storage
 	users userStore
@@ -96,19 +96,18 @@ func (s *store) GetClientByClientID(ctx context.Context, id string) (op.Client, 
 	return claimsInIDToken{c}, nil
 }
 
-func (s *store) SetUserinfoFromScopes(ctx context.Context, ui *oidc.UserInfo, userID, clientID string, scopes []string) error {
-	if err := s.Storage.SetUserinfoFromScopes(ctx, ui, userID, clientID, scopes); err != nil {
+// SetUserinfoFromRequest adds the groups claim to what the example
+// storage puts in an ID token.
+func (s *store) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	if err := s.Storage.SetUserinfoFromRequest(ctx, ui, req, scopes); err != nil {
 		return err
 	}
-	if g := s.users.groups[userID]; len(g) > 0 {
+	if g := s.users.groups[req.GetSubject()]; len(g) > 0 {
 		ui.AppendClaims("groups", g)
 	}
-	return nil
-}
-
-// SetUserinfoFromRequest hides the example storage's, which would leave
-// the ID token without the email claim.
-func (s *store) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	if u := s.users.users[req.GetSubject()]; u != nil && !u.EmailVerified {
+		ui.AppendClaims("email_verified", false) // the library leaves out a false one
+	}
 	return nil
 }
 
