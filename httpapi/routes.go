@@ -73,6 +73,10 @@ func (s *Server) routes() []route {
 		{"GET /v1/holds", trail.ScopeAdmin, s.handleListHolds},
 		{"DELETE /v1/holds/{id}", trail.ScopeAdmin, s.handleDeleteHold},
 
+		{"GET /v1/sso", trail.ScopeAdmin, s.errorHandler(s.handleGetSSO)},
+		{"PUT /v1/sso", trail.ScopeAdmin, s.errorHandler(s.handleSetSSO)},
+		{"DELETE /v1/sso", trail.ScopeAdmin, s.errorHandler(s.handleDeleteSSO)},
+
 		{"POST /v1/alerts/rules", trail.ScopeAdmin, s.handleCreateRule},
 		{"GET /v1/alerts/rules", trail.ScopeAdmin, s.handleListRules},
 		{"GET /v1/alerts/rules/{id}", trail.ScopeAdmin, s.handleGetRule},
@@ -82,6 +86,16 @@ func (s *Server) routes() []route {
 		{"POST /v1/logs", trail.ScopeEventsWrite, s.handleIngestLogs},
 		{otlpRoute, trail.ScopeEventsWrite, s.handleOTLPLogs},
 		{"GET /v1/events/{id}/logs", trail.ScopeEventsRead, s.handleEventLogs},
+	}
+}
+
+// errorHandler adapts a handler that returns its error: the error is
+// answered in one place (see Server.error).
+func (s *Server) errorHandler(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.error(w, r, err)
+		}
 	}
 }
 

@@ -61,6 +61,9 @@ type Config struct {
 	// ...) that tenants' forwarders and alert webhooks may point at; see
 	// forward.Guard. Operator destinations may point anywhere.
 	AllowNetworks []netip.Prefix
+	// SSOProviders are the single sign-on providers of the server's config
+	// file, one a tenant: /v1/sso shows them and refuses to change them.
+	SSOProviders []*trail.SSOProvider
 }
 
 // Server is the HTTP API. Its Handler serves every route of the route table.
@@ -74,7 +77,9 @@ type Server struct {
 	metrics    *Metrics
 	trustProxy bool
 	handler    http.Handler
-	guard      *forward.Guard // checks tenants' destinations at creation
+	// sso finds tenants' single sign-on providers, the config file's too.
+	sso   trail.SSOProviders
+	guard *forward.Guard // checks tenants' destinations at creation
 
 	metricsToken string // see Config.MetricsToken
 
@@ -95,6 +100,7 @@ func New(cfg Config) *Server {
 
 		metricsToken: cfg.MetricsToken,
 		guard:        forward.NewGuard(cfg.AllowNetworks),
+		sso:          trail.SSOProviders{Store: cfg.Store, Config: cfg.SSOProviders},
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
