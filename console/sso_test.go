@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/console"
 	"github.com/trailhq/trail/internal/oidctest"
@@ -313,4 +315,27 @@ func TestSSORequiredTurnsPasswordsOff(t *testing.T) {
 	e.signedIn(t, e.globex) // other tenants keep their passwords
 	ok := e.recorded(t, "globex", trail.ActionLoginSuccess)
 	wantMeta(t, ok[len(ok)-1], map[string]string{"method": "password"})
+}
+
+// TestSSOBrowser signs in through the provider's own login page in
+// Chromium: the SSO form, the refresh to the provider, its form, the
+// callback, and the page the user asked for.
+func TestSSOBrowser(t *testing.T) {
+	ctx := tab(t) // skips without chromium, unless TRAIL_REQUIRE_ALL
+	e := newSSOEnv(t, nil)
+	run(t, ctx, chromedp.Navigate(e.srv.URL+"/login?next=%2Fsettings"),
+		chromedp.SendKeys(chromedp.ID("sso-who"), "nina@acme.example"+kb.Enter),
+		chromedp.WaitVisible(chromedp.ID("username")), // the provider's login page
+		chromedp.SendKeys(chromedp.ID("username"), "nina"),
+		chromedp.SendKeys(chromedp.ID("password"), opPassword+kb.Enter),
+		chromedp.WaitVisible(chromedp.ID("h-sso")), // back on the console's settings page
+	)
+	if got := eval[string](t, ctx, "location.href"); got != e.srv.URL+"/settings" {
+		t.Fatalf("signed in at %s, want %s/settings", got, e.srv.URL)
+	}
+	if got := eval[string](t, ctx, "document.querySelector('.who .badge').textContent"); !strings.Contains(got, "acme · admin") {
+		t.Fatalf("header badge %q, want acme · admin", got)
+	}
+	ok := e.recorded(t, "acme", trail.ActionLoginSuccess)
+	wantMeta(t, ok[len(ok)-1], map[string]string{"method": "sso", "role": trail.RoleAdmin})
 }
