@@ -339,3 +339,65 @@ func TestSSOBrowser(t *testing.T) {
 	ok := e.recorded(t, "acme", trail.ActionLoginSuccess)
 	wantMeta(t, ok[len(ok)-1], map[string]string{"method": "sso", "role": trail.RoleAdmin})
 }
+
+func TestSSOSettingsPage(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn(t, e.admin)
+	_, page := e.get(t, admin, "/settings")
+	if !strings.Contains(page, e.srv.URL+"/login/sso/callback") {
+		t.Fatalf("settings page does not show the redirect URI")
+	}
+	form := url.Values{"csrf": {csrf(t, page)}, "issuer": {"https://login.acme.example"}, "client_id": {"trail"},
+		"client_secret": {"the-client-secret"}, "allowed_domains": {"acme.example, Other.example"},
+		"role_claim": {"groups"}, "role_mapping": {"trail-admins = admin\nauditors = member"},
+		"default_role": {""}, "create_users": {"on"}}
+	bad := url.Values{}
+	for k, v := range form {
+		bad[k] = v
+	}
+	bad.Set("role_mapping", "trail-admins: admin")
+	if resp, body := e.post(t, admin, "/settings/sso", bad); resp.StatusCode != http.StatusBadRequest ||
+		!strings.Contains(body, "role_mapping") {
+		t.Fatalf("bad mapping: %d, want 400 naming role_mapping", resp.StatusCode)
+	}
+	if resp, _ := e.post(t, admin, "/settings/sso", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d, want 303", resp.StatusCode)
+	}
+	p, err := e.db.SSOProvider(context.Background(), "acme")
+	if err != nil || p.ClientSecret != "the-client-secret" || len(p.Domains) != 2 || p.RoleMap["auditors"] != trail.RoleMember ||
+		p.DefaultRole != "" || !p.CreateUsers || p.Required {
+		t.Fatalf("stored = %+v, %v", p, err)
+	}
+	form.Set("client_secret", "") // keeps the stored one
+	form.Set("required", "on")
+	if resp, _ := e.post(t, admin, "/settings/sso", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("update: %d, want 303", resp.StatusCode)
+	}
+	_, page = e.get(t, admin, "/settings")
+	if strings.Contains(page, "the-client-secret") || !strings.Contains(page, `id="sso-required" checked`) {
+		t.Fatalf("settings page shows the secret, or not the saved settings")
+	}
+	if p, _ := e.db.SSOProvider(context.Background(), "acme"); p.ClientSecret != "the-client-secret" || !p.Required {
+		t.Fatalf("after update: %+v", p)
+	}
+	if resp, _ := e.post(t, admin, "/settings/sso/delete", url.Values{"csrf": {csrf(t, page)}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete: %d, want 303", resp.StatusCode)
+	}
+	var got []string
+	for _, a := range []string{trail.ActionOIDCConfigured, trail.ActionOIDCUpdated, trail.ActionOIDCDisabled} {
+		for _, ev := range e.recorded(t, "acme", a) {
+			if strings.Contains(string(ev.Metadata), "the-client-secret") {
+				t.Fatalf("%s metadata holds the secret: %s", a, ev.Metadata)
+			}
+			got = append(got, a)
+		}
+	}
+	if strings.Join(got, " ") != "oidc.configured oidc.updated oidc.disabled" {
+		t.Fatalf("recorded %v", got)
+	}
+	member := e.signedIn(t, e.member)
+	_, page = e.get(t, member, "/settings") // a 403 page, with the member's token in its sign-out form
+	if resp, _ := e.post(t, member, "/settings/sso", url.Values{"csrf": {csrf(t, page)}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("member: %d, want 403", resp.StatusCode)
+	}
+}
