@@ -268,28 +268,25 @@ func TestSSOState(t *testing.T) {
 
 func TestSSOInvalidIDToken(t *testing.T) {
 	e := newSSOEnv(t, nil)
-	t.Run("ErrWrongNonce", func(t *testing.T) {
-		c := e.client(t)
-		u, _ := url.Parse(e.start(t, c, "acme"))
-		q := u.Query()
-		q.Set("nonce", "a-nonce-of-the-attackers-choosing")
-		u.RawQuery = q.Encode()
-		if resp, _ := e.callback(t, c, e.signIn(t, c, u.String(), "olivia")); resp.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("callback: %d, want 401", resp.StatusCode)
-		}
-		e.wantFailure(t, "sso", "invalid_id_token")
-	})
-	t.Run("ErrWrongVerifier", func(t *testing.T) {
-		c := e.client(t)
-		u, _ := url.Parse(e.start(t, c, "acme"))
-		q := u.Query()
-		q.Set("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
-		u.RawQuery = q.Encode()
-		if resp, _ := e.callback(t, c, e.signIn(t, c, u.String(), "olivia")); resp.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("callback: %d, want 401", resp.StatusCode)
-		}
-		e.wantFailure(t, "sso", "invalid_id_token")
-	})
+	// The browser changes what the console asked the provider for: the
+	// nonce the ID token must carry, or the PKCE challenge the code must
+	// be redeemed with.
+	for name, param := range map[string][2]string{
+		"ErrWrongNonce":    {"nonce", "a-nonce-of-the-attackers-choosing"},
+		"ErrWrongVerifier": {"code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := e.client(t)
+			u, _ := url.Parse(e.start(t, c, "acme"))
+			q := u.Query()
+			q.Set(param[0], param[1])
+			u.RawQuery = q.Encode()
+			if resp, _ := e.callback(t, c, e.signIn(t, c, u.String(), "olivia")); resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("callback: %d, want 401", resp.StatusCode)
+			}
+			e.wantFailure(t, "sso", "invalid_id_token")
+		})
+	}
 	t.Run("ErrExpired", func(t *testing.T) {
 		// The provider's tokens last an hour; the console's clock is two
 		// hours ahead of the provider's.
