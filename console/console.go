@@ -1,4 +1,5 @@
-// Package console serves Trail's web console: password sign-in for a
+// Package console serves Trail's web console: password and single sign-on
+// (OpenID Connect, see package sso) sign-in for a
 // tenant's users, the audit log with filters, sorting, paging, entity
 // timelines, export and a live tail, event pages with their ledger proof
 // and execution logs, and settings for admins (API keys, sessions and
