@@ -1,9 +1,8 @@
 // Package console serves Trail's web console: password and single sign-on
-// (OpenID Connect, see package sso) sign-in for a
-// tenant's users, the audit log with filters, sorting, paging, entity
-// timelines, export and a live tail, event pages with their ledger proof
-// and execution logs, and settings for admins (API keys, sessions and
-// forwarders).
+// (OpenID Connect, see package sso) sign-in for a tenant's users, the
+// audit log with filters, sorting, paging, entity timelines, export and a
+// live tail, event pages with their ledger proof and execution logs, and
+// settings for admins (API keys, sessions, forwarders and single sign-on).
 //
 // Templates and assets are embedded, so the trail binary serves the console
 // with no build step. Every page reads through the user's scope: a tenant's
