@@ -1,8 +1,8 @@
-// Package console serves Trail's web console: password sign-in for a
-// tenant's users, the audit log with filters, sorting, paging, entity
-// timelines, export and a live tail, event pages with their ledger proof
-// and execution logs, and settings for admins (API keys, sessions and
-// forwarders).
+// Package console serves Trail's web console: password and single sign-on
+// (OpenID Connect, see package sso) sign-in for a tenant's users, the
+// audit log with filters, sorting, paging, entity timelines, export and a
+// live tail, event pages with their ledger proof and execution logs, and
+// settings for admins (API keys, sessions, forwarders and single sign-on).
 //
 // Templates and assets are embedded, so the trail binary serves the console
 // with no build step. Every page reads through the user's scope: a tenant's
@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/forward"
+	"github.com/trailhq/trail/sso"
 )
 
 // Defaults for Config's zero values.
@@ -26,6 +28,8 @@ const (
 	DefaultMaxAge       = 7 * 24 * time.Hour
 	DefaultTailInterval = time.Second
 	DefaultPageSize     = 50
+	// ssoTimeout bounds each request to a single sign-on provider.
+	ssoTimeout = 10 * time.Second
 )
 
 // Config holds what a Server needs. Store, Users and Writer are required.
@@ -61,12 +65,21 @@ type Config struct {
 	// the field until the ledger exists.
 	Proof func(ctx context.Context, e *trail.Event) (string, error)
 	// AllowNetworks are the non-public networks that tenants' webhook
-	// forwarders may point at (see forward.Guard).
+	// forwarders, and tenants' single sign-on providers, may point at (see
+	// forward.Guard).
 	AllowNetworks []netip.Prefix
 	// AuditReads records the reads of the audit log as data access
 	// events: event.viewed for an event's page, entity.viewed for an
 	// entity's timeline, events.searched for a filtered listing.
 	AuditReads bool
+	// SSOProviders are the single sign-on providers of the server's config
+	// file, one a tenant; a tenant's own provider (set through the API or
+	// settings) replaces its entry here.
+	SSOProviders []*trail.SSOProvider
+	// PublicURL is the console's address as browsers reach it, such as
+	// https://trail.example.com; the SSO redirect URI is PublicURL +
+	// "/login/sso/callback". Empty takes the request's Host.
+	PublicURL string
 }
 
 // Server is the web console. Its Handler serves every console route.
@@ -79,7 +92,11 @@ type Server struct {
 	cfg     Config
 	limiter *loginLimiter
 	pages   *pages
-	handler http.Handler
+	// ssoTenant signs in through tenants' providers, which it reaches on
+	// public networks and AllowNetworks only; ssoOperator through the
+	// config file's, anywhere.
+	ssoTenant, ssoOperator *sso.Client
+	handler                http.Handler
 
 	// streams is closed by CloseStreams to end every live tail.
 	streams   chan struct{}
@@ -113,6 +130,9 @@ func New(cfg Config) (*Server, error) {
 		store: cfg.Store, users: revokingUsers{cfg.Users, sessions}, writer: cfg.Writer, logger: cfg.Logger,
 		now: cfg.Now, cfg: cfg, limiter: newLoginLimiter(), pages: p, streams: make(chan struct{}),
 		sessions: sessions,
+		ssoTenant: &sso.Client{Now: cfg.Now, HTTP: &http.Client{
+			Timeout: ssoTimeout, Transport: forward.NewGuard(cfg.AllowNetworks).Transport()}},
+		ssoOperator: &sso.Client{Now: cfg.Now, HTTP: &http.Client{Timeout: ssoTimeout}},
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -165,6 +185,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /assets/", s.assets())
 	mux.HandleFunc("GET /login", s.public(s.handleLoginPage))
 	mux.HandleFunc("POST /login", s.public(s.handleLogin))
+	mux.HandleFunc("POST /login/sso", s.public(s.handleSSOStart))
+	mux.HandleFunc("GET "+ssoCallbackPath, s.public(s.handleSSOCallback))
 	mux.HandleFunc("POST /logout", s.signedIn(s.handleLogout))
 
 	mux.HandleFunc("GET /{$}", s.signedIn(s.handleHome))
@@ -178,6 +200,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /settings/keys", s.auditor(s.handleCreateKey))
 	mux.HandleFunc("POST /settings/keys/{id}/revoke", s.auditor(s.handleRevokeKey))
 	mux.HandleFunc("POST /settings/sessions/{id}/revoke", s.auditor(s.handleRevokeSession))
+	mux.HandleFunc("POST /settings/sso", s.auditor(s.handleSaveSSO))
+	mux.HandleFunc("POST /settings/sso/delete", s.auditor(s.handleDeleteSSO))
 	mux.HandleFunc("POST /settings/forwarders", s.auditor(s.handleCreateForwarder))
 	mux.HandleFunc("POST /settings/forwarders/{name}/delete", s.auditor(s.handleDeleteForwarder))
 	mux.HandleFunc("POST /settings/forwarders/{name}/replay", s.auditor(s.handleReplayForwarder))

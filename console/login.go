@@ -2,7 +2,6 @@ package console
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -21,6 +20,7 @@ const maxFormBytes = 64 << 10
 // loginView is the sign-in form's data.
 type loginView struct {
 	Tenant, Email, Next string
+	SSOWho              string // the organization or email of the SSO form
 	Token               string // the pre-session CSRF token
 	Error               string
 }
@@ -67,10 +67,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return trail.Invalid("form", "could not be read")
 	}
-	c, err := r.Cookie(s.cookieName("trail_login"))
-	if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) != 1 {
-		return trail.Errorf(trail.EFORBIDDEN,
-			"the sign-in form was stale or came from another site; open the sign-in page and try again")
+	if !s.validLoginCSRF(r) {
+		return errStaleLogin
 	}
 	a := loginAttempt{
 		tenant:   strings.TrimSpace(r.PostFormValue("tenant")),
@@ -90,7 +88,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		s.renderLogin(w, r, status, lv)
 		return nil
 	}
-	if err := s.startSession(w, r, u, a.ctx); err != nil {
+	if err := s.startSession(w, r, u, a.ctx, "password"); err != nil {
 		return err
 	}
 	http.Redirect(w, r, lv.Next, http.StatusSeeOther)
@@ -125,6 +123,9 @@ func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request, a loginAttem
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		return nil, http.StatusTooManyRequests, "Too many failed sign-ins. Wait " + waitText(wait) + ", then try again."
 	}
+	if status, msg := s.passwordsOff(r, a); status != 0 {
+		return nil, status, msg
+	}
 	u, err := s.users.UserByEmail(r.Context(), a.tenant, a.email)
 	switch {
 	case trail.ErrorCode(err) == trail.ENOTFOUND:
@@ -140,6 +141,25 @@ func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request, a loginAttem
 		return u, 0, ""
 	}
 	return nil, http.StatusUnauthorized, "Wrong organization, email or password."
+}
+
+// passwordsOff refuses a password sign-in to a tenant whose provider
+// requires single sign-on, existing users included, and records it. It
+// fails closed: when the provider cannot be read, no password is checked.
+func (s *Server) passwordsOff(r *http.Request, a loginAttempt) (int, string) {
+	p, err := s.ssoProviders().For(r.Context(), a.tenant)
+	switch {
+	case trail.ErrorCode(err) == trail.ENOTFOUND:
+		return 0, ""
+	case err != nil:
+		s.logger.Error("sign-in lookup", "err", err)
+		return http.StatusServiceUnavailable, "Sign-in is unavailable right now. Try again shortly."
+	case !p.Required:
+		return 0, ""
+	}
+	u, _ := s.users.UserByEmail(r.Context(), a.tenant, a.email)
+	s.recordFailure(r, a, u, reasonSSORequired)
+	return http.StatusForbidden, a.tenant + " signs in with single sign-on only. Use “Sign in with SSO” below."
 }
 
 // waitText words a wait for the sign-in page, rounded up to whole seconds
@@ -165,20 +185,21 @@ func (s *Server) recordFailure(r *http.Request, a loginAttempt, u *trail.User, r
 		s.logger.Warn("sign-in failure for a tenant without users", "tenant", a.tenant, "ip", a.ctx.IP, "err", err)
 		return
 	}
-	meta, _ := json.Marshal(map[string]string{"reason": reason})
+	meta, _ := json.Marshal(map[string]string{"reason": reason, "method": "password"})
 	if err := s.audit(ctx, a.tenant, trail.ActionLoginFailure, actor, a.ctx, meta, targets...); err != nil {
 		s.logger.Error("record sign-in failure", "err", err)
 	}
 }
 
-// startSession stores a new session, records login.success and sets the
-// cookie. A sign-in that cannot be audited does not happen.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *trail.User, c trail.Context) error {
+// startSession stores a new session, records login.success with the
+// sign-in's method ("password" or "sso") and sets the cookie. A sign-in
+// that cannot be audited does not happen.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *trail.User, c trail.Context, method string) error {
 	sess, token := trail.NewSession(u, c, s.cfg.MaxAge, s.now())
 	if err := s.users.CreateSession(r.Context(), sess); err != nil {
 		return err
 	}
-	meta, _ := json.Marshal(map[string]string{"session_id": sess.ID, "role": u.Role})
+	meta, _ := json.Marshal(map[string]string{"session_id": sess.ID, "role": u.Role, "method": method})
 	if err := s.audit(r.Context(), u.Tenant, trail.ActionLoginSuccess, u.Actor(), c, meta, userTarget(u)); err != nil {
 		s.users.RevokeSession(r.Context(), u.Tenant, sess.ID, s.now())
 		return err

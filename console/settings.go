@@ -29,6 +29,9 @@ type settingsView struct {
 	// NewForwarder is set once, right after a webhook forwarder is
 	// created, to show its signing secret.
 	NewForwarder *trail.Forwarder
+
+	// SSO is the single sign-on section.
+	SSO *ssoView
 }
 
 // notices are the messages that a redirect back to settings may ask for;
@@ -38,6 +41,8 @@ var notices = map[string]string{
 	"session-revoked":    "The session was revoked.",
 	"forwarder-deleted":  "The forwarder was deleted.",
 	"forwarder-replayed": "The forwarder will deliver its dead letters again.",
+	"sso-saved":          "Single sign-on settings saved.",
+	"sso-disabled":       "Single sign-on is off.",
 }
 
 // sessionRow is a session with its user's email.
@@ -77,6 +82,9 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, v *viewe
 		}
 	}
 	if err := s.listForwarders(ctx, v, sv); err != nil {
+		return err
+	}
+	if sv.SSO, err = s.ssoSettings(r, v); err != nil {
 		return err
 	}
 	sv.Scopes, sv.Now = trail.Scopes, s.now()

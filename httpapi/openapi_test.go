@@ -45,6 +45,7 @@ func TestOpenAPIValidatesRealTraffic(t *testing.T) {
 	scenarioForwarders(sc, k)
 	scenarioSchemas(sc, k)
 	scenarioRetention(sc, k)
+	scenarioSSO(sc, k)
 	scenarioAlerts(sc, k)
 	scenarioLogs(sc, k, id)
 	scenarioEveryRoute(sc, k)
@@ -215,6 +216,21 @@ func scenarioRetention(sc *specCheck, k scenarioKeys) {
 	sc.do(call{method: "GET", path: "/v1/holds?tenant=bad/tenant", secret: k.admin, status: 400, badRequest: true})
 	sc.do(call{method: "DELETE", path: "/v1/holds/" + hid, secret: k.admin, status: 200})
 	sc.do(call{method: "DELETE", path: "/v1/holds/" + hid, secret: k.admin, status: 404})
+}
+
+func scenarioSSO(sc *specCheck, k scenarioKeys) {
+	sc.do(call{method: "GET", path: "/v1/sso", secret: k.admin, status: 404})
+	sc.do(call{method: "PUT", path: "/v1/sso", secret: k.admin, status: 201, body: `{"issuer":"https://login.example.com",
+		"client_id":"trail","client_secret":"s3cret","allowed_domains":["acme.example"],"role_claim":"groups",
+		"role_mapping":{"trail-admins":"admin"},"default_role":"member","create_users":true}`})
+	sc.do(call{method: "PUT", path: "/v1/sso", secret: k.admin, status: 200,
+		body: `{"issuer":"https://login.example.com","client_id":"trail","required":true}`})
+	sc.do(call{method: "PUT", path: "/v1/sso", secret: k.admin, status: 400, badRequest: true,
+		body: `{"issuer":"http://login.example.com","client_id":"trail"}`})
+	sc.do(call{method: "GET", path: "/v1/sso", secret: k.admin, status: 200})
+	sc.do(call{method: "GET", path: "/v1/sso?tenant=bad/tenant", secret: k.admin, status: 400, badRequest: true})
+	sc.do(call{method: "DELETE", path: "/v1/sso", secret: k.admin, status: 204})
+	sc.do(call{method: "DELETE", path: "/v1/sso", secret: k.admin, status: 404})
 }
 
 func scenarioAlerts(sc *specCheck, k scenarioKeys) {

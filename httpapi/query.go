@@ -53,6 +53,8 @@ var routeParams = map[string][]string{
 	"POST /v1/retention/run":                         {"tenant"},
 	"GET /v1/holds":                                  {"tenant"},
 	"GET /v1/alerts/rules":                           {"tenant"},
+	"GET /v1/sso":                                    {"tenant"},
+	"DELETE /v1/sso":                                 {"tenant"},
 }
 
 // repeatable are the parameters that may be given more than once: action

@@ -99,6 +99,10 @@ func (s *Server) routes() []route {
 		{"GET /v1/holds", trail.ScopeAdmin, s.handleListHolds},
 		{"DELETE /v1/holds/{id}", trail.ScopeAdmin, s.handleDeleteHold},
 
+		{"GET /v1/sso", trail.ScopeAdmin, s.handleGetSSO},
+		{"PUT /v1/sso", trail.ScopeAdmin, s.handleSetSSO},
+		{"DELETE /v1/sso", trail.ScopeAdmin, s.handleDeleteSSO},
+
 		{"POST /v1/alerts/rules", trail.ScopeAdmin, s.handleCreateRule},
 		{"GET /v1/alerts/rules", trail.ScopeAdmin, s.handleListRules},
 		{"GET /v1/alerts/rules/{id}", trail.ScopeAdmin, s.handleGetRule},

@@ -66,6 +66,9 @@ type Config struct {
 	// entity.viewed for an entity's events, events.searched for a listing
 	// with filters.
 	AuditReads bool
+	// SSOProviders are the single sign-on providers of the server's config
+	// file, one a tenant: /v1/sso shows them and refuses to change them.
+	SSOProviders []*trail.SSOProvider
 }
 
 // Server is the HTTP API. Its Handler serves every route of the route table.
@@ -80,7 +83,9 @@ type Server struct {
 	trustProxy bool
 	auditReads bool // see Config.AuditReads
 	handler    http.Handler
-	guard      *forward.Guard // checks tenants' destinations at creation
+	// sso finds tenants' single sign-on providers, the config file's too.
+	sso   trail.SSOProviders
+	guard *forward.Guard // checks tenants' destinations at creation
 
 	metricsToken string // see Config.MetricsToken
 
@@ -104,6 +109,7 @@ func New(cfg Config) *Server {
 
 		metricsToken: cfg.MetricsToken,
 		guard:        forward.NewGuard(cfg.AllowNetworks),
+		sso:          trail.SSOProviders{Store: cfg.Store, Config: cfg.SSOProviders},
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

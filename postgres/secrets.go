@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/trailhq/trail/internal/secretbox"
+	"github.com/trailhq/trail/internal/tables"
 )
 
 // sealJSONB seals a JSON document for a jsonb column: a sealed value is
@@ -43,7 +44,11 @@ func (db *DB) ResealSecrets(ctx context.Context) (int, error) {
 		return n, err
 	}
 	m, err := db.reseal(ctx, "alert_rules", "spec", false, func(string) string { return alertRuleContext })
-	return n + m, err
+	if err != nil {
+		return n + m, err
+	}
+	o, err := db.reseal(ctx, "sso_providers", "client_secret", false, tables.SSOSecretContext)
+	return n + m + o, err
 }
 
 // reseal reseals column col (jsonb when isJSONB, else text) of every row of

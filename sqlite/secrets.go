@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/trailhq/trail/internal/secretbox"
+	"github.com/trailhq/trail/internal/tables"
 )
 
 // ResealSecrets seals every stored secret that is plain text (stored
@@ -20,7 +21,11 @@ func (db *DB) ResealSecrets(ctx context.Context) (int, error) {
 		return n, err
 	}
 	m, err := db.reseal(ctx, "alert_rules", "spec", func(string) string { return alertRuleContext })
-	return n + m, err
+	if err != nil {
+		return n + m, err
+	}
+	o, err := db.reseal(ctx, "sso_providers", "client_secret", tables.SSOSecretContext)
+	return n + m + o, err
 }
 
 // reseal reseals column col of every row of table that needs it. A row

@@ -48,6 +48,8 @@ func Run(t *testing.T, open func(t *testing.T) trail.Store) {
 		{"Ping", testPing},
 		{"Users", testUsers},
 		{"Sessions", testSessions},
+		{"SSOProviders", testSSOProviders},
+		{"SSOLogins", testSSOLogins},
 		{"Schemas", testSchemas},
 		{"RetentionPolicies", testRetentionPolicies},
 		{"Holds", testHolds},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -102,6 +103,77 @@ type Config struct {
 	// TRAIL_CONFIG); empty when there was none. It names the file in the
 	// audit events of the changes the file makes.
 	File string `yaml:"-"`
+	// SSO is the operator's single sign-on provider for the console, from
+	// the sso: section of the YAML file only (docs/identity.md).
+	SSO *SSOConfig `yaml:"sso"`
+	// PublicURL is the console's address as browsers reach it, such as
+	// https://trail.example.com; single sign-on redirects back to
+	// PublicURL/login/sso/callback. Empty takes the request's host.
+	PublicURL string `yaml:"public_url"`
+}
+
+// SSOConfig is the sso: section of the config file: one OpenID Connect
+// provider for the tenants it lists, which their admins cannot change.
+type SSOConfig struct {
+	trail.SSOProvider `yaml:",inline"`
+	// Tenants are the tenants that sign in through this provider.
+	Tenants []string `yaml:"tenants"`
+	// ClientSecretFile holds the client secret, instead of client_secret.
+	ClientSecretFile string `yaml:"client_secret_file"`
+}
+
+// Providers returns one provider a tenant, reading the client secret file.
+func (c *SSOConfig) Providers() ([]*trail.SSOProvider, error) {
+	if c == nil {
+		return nil, nil
+	}
+	secret := c.ClientSecret
+	if c.ClientSecretFile != "" {
+		b, err := os.ReadFile(c.ClientSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("config file: sso.client_secret_file: %w", err)
+		}
+		secret = strings.TrimSpace(string(b))
+	}
+	var ps []*trail.SSOProvider
+	for _, t := range c.Tenants {
+		p := c.SSOProvider
+		p.Tenant, p.ClientSecret, p.ManagedBy = t, secret, trail.ManagedByConfig
+		ps = append(ps, &p)
+	}
+	return ps, nil
+}
+
+// validate checks the sso: section, one error per problem.
+func (c *SSOConfig) validate() []error {
+	if c == nil {
+		return nil
+	}
+	if len(c.Tenants) == 0 {
+		return []error{errors.New("config file: sso.tenants: required: the tenants that sign in through this provider")}
+	}
+	if c.ClientSecretFile != "" && c.ClientSecret != "" {
+		return []error{errors.New("config file: sso: set client_secret or client_secret_file, not both")}
+	}
+	ps, err := c.Providers()
+	if err != nil {
+		return []error{err}
+	}
+	var errs []error
+	for i, p := range ps {
+		var te *trail.Error
+		if err := p.Validate(); errors.As(err, &te) {
+			for _, d := range te.Details {
+				field := d.Field
+				if field == "tenant" {
+					field = fmt.Sprintf("tenants[%d]", i)
+				}
+				errs = append(errs, fmt.Errorf("config file: sso.%s: %s", field, d.Problem))
+			}
+			return errs // every tenant shares the other settings
+		}
+	}
+	return nil
 }
 
 // DefaultConfig returns the settings used when nothing is configured: a
@@ -152,6 +224,8 @@ func (c *Config) bind(fs *flag.FlagSet) {
 		"which reads of the audit log to record as events: off, console (the web console's) or all (the API's too)")
 	fs.BoolVar(&c.ConsoleSecureCookies, "console-secure-cookies", c.ConsoleSecureCookies,
 		"mark web console cookies Secure (set it when served over HTTPS)")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL,
+		"the console's `URL` as browsers reach it, like https://trail.example.com (single sign-on redirects to URL/login/sso/callback; default: the request's host)")
 	c.bindHTTP(fs)
 }
 
@@ -252,6 +326,11 @@ func (c *Config) Validate() error {
 		bad("forward-allow-networks", "%v", err)
 	}
 	errs = append(errs, validateForwarders(c.Forwarders)...)
+	errs = append(errs, c.SSO.validate()...)
+	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") ||
+		u.Host == "" || u.RawQuery != "" || strings.TrimSuffix(u.Path, "/") != "") {
+		bad("public-url", "%q is not a URL like https://trail.example.com (no path)", c.PublicURL)
+	}
 	return errors.Join(errs...)
 }
 
@@ -390,8 +469,8 @@ func (c *Config) loadFile(path string) error {
 	c.bind(fs)
 	var errs []error
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value == "forwarders" {
-			if err := c.decodeForwarders(b); err != nil {
+		if k := root.Content[i].Value; k == "forwarders" || k == "sso" {
+			if err := c.decodeSections(b, k); err != nil {
 				errs = append(errs, fmt.Errorf("config file %s: %w", path, err))
 			}
 			continue
@@ -422,19 +501,21 @@ func (c *Config) setFromYAML(fs *flag.FlagSet, key, value *yaml.Node) error {
 	return nil
 }
 
-// decodeForwarders decodes the forwarders: list of file b strictly, from
-// the whole file so that errors carry the file's line numbers.
-func (c *Config) decodeForwarders(b []byte) error {
+// decodeSections decodes the forwarders: list and the sso: section of
+// file b strictly, from the whole file so that errors carry the file's
+// line numbers; key names the section asked for.
+func (c *Config) decodeSections(b []byte, key string) error {
 	var file struct {
 		Forwarders []trail.Forwarder `yaml:"forwarders"`
+		SSO        *SSOConfig        `yaml:"sso"`
 		Settings   map[string]any    `yaml:",inline"` // checked by setFromYAML
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&file); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("forwarders: %s", cleanYAMLError(err))
+		return fmt.Errorf("%s: %s", key, cleanYAMLError(err))
 	}
-	c.Forwarders = file.Forwarders
+	c.Forwarders, c.SSO = file.Forwarders, file.SSO
 	return nil
 }
 
