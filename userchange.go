@@ -1,7 +1,9 @@
 package trail
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"time"
 )
@@ -153,4 +155,45 @@ func metaJSON(kv ...string) []byte {
 	}
 	b, _ := json.Marshal(m) // strings always encode
 	return b
+}
+
+// Recorder appends Trail's own events and returns once they are stored.
+type Recorder func(ctx context.Context, events []*Event) error
+
+// UpdateUserRecorded makes change to tenant's user id in us (see
+// UserStore.UpdateUser), then records the events that events returns for
+// the user before and after. A change that cannot be recorded is undone
+// (the password aside), so that no change is missing from the log.
+func UpdateUserRecorded(ctx context.Context, us UserStore, record Recorder, tenant, id string,
+	change func(*User) error, events func(before, after *User) []*Event) (*User, error) {
+	before, after, err := us.UpdateUser(ctx, tenant, id, change)
+	if err != nil {
+		return nil, err
+	}
+	if err := record(ctx, events(before, after)); err != nil {
+		_, _, uerr := us.UpdateUser(context.WithoutCancel(ctx), tenant, id, func(u *User) error {
+			u.Email, u.Role, u.DeactivatedAt = before.Email, before.Role, before.DeactivatedAt
+			u.ResetHash, u.ResetExpiresAt = before.ResetHash, before.ResetExpiresAt
+			return nil
+		})
+		return nil, errors.Join(Errorf(EUNAVAILABLE, "could not record the change, so it was not made; try again"), err, uerr)
+	}
+	return after, nil
+}
+
+// DeleteUserRecorded deletes tenant's user id from us once check accepts
+// it (see UserStore.DeleteUser), then records event(u). A deletion that
+// cannot be recorded is undone: the user is stored again, without its
+// sessions.
+func DeleteUserRecorded(ctx context.Context, us UserStore, record Recorder, tenant, id string,
+	check func(*User) error, event func(*User) *Event) (*User, error) {
+	u, err := us.DeleteUser(ctx, tenant, id, check)
+	if err != nil {
+		return nil, err
+	}
+	if err := record(ctx, []*Event{event(u)}); err != nil {
+		cerr := us.CreateUser(context.WithoutCancel(ctx), u)
+		return nil, errors.Join(Errorf(EUNAVAILABLE, "could not record the deletion, so it was not made; try again"), err, cerr)
+	}
+	return u, nil
 }
