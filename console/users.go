@@ -102,7 +102,9 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, v *vie
 	actor, c := v.user.Actor(), s.clientContext(r)
 	_, err := trail.DeleteUserRecorded(r.Context(), s.users, s.record, v.user.Tenant, r.PathValue("id"),
 		func(u *trail.User) error { return trail.CheckManages(v.user.Role, u) },
-		func(u *trail.User) *trail.Event { return trail.UserEvent(trail.ActionUserDeleted, actor, c, u, s.now()) })
+		func(u *trail.User) *trail.Event {
+			return trail.UserEvent(trail.ActionUserDeleted, actor, c, u, s.now())
+		})
 	if err != nil {
 		s.userFailed(w, r, v, err)
 		return
