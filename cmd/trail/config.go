@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/console"
 	"github.com/trailhq/trail/forward"
 	"gopkg.in/yaml.v3"
 )
@@ -69,6 +70,10 @@ type Config struct {
 	// ConsoleSecureCookies marks the web console's cookies Secure; set it
 	// whenever the console is reached over HTTPS.
 	ConsoleSecureCookies bool `yaml:"console_secure_cookies"`
+	// SessionIdleTimeout ends a console session unused this long;
+	// SessionMaxAge ends it this long after sign-in, however active.
+	SessionIdleTimeout time.Duration `yaml:"session_idle_timeout"`
+	SessionMaxAge      time.Duration `yaml:"session_max_age"`
 	// ReadTimeout bounds reading one request, body included; WriteTimeout
 	// writing one response. Exports and the live tail stream past
 	// WriteTimeout, with a deadline per write. MaxConns caps the open
@@ -110,6 +115,9 @@ func DefaultConfig() Config {
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      2 * time.Minute,
 		MaxConns:          4096,
+
+		SessionIdleTimeout: console.DefaultIdleTimeout,
+		SessionMaxAge:      console.DefaultMaxAge,
 	}
 }
 
@@ -140,6 +148,10 @@ func (c *Config) bind(fs *flag.FlagSet) {
 		"key `file` encrypting stored secrets, created at first start (default secrets.key beside the ledger key)")
 	fs.BoolVar(&c.ConsoleSecureCookies, "console-secure-cookies", c.ConsoleSecureCookies,
 		"mark web console cookies Secure (set it when served over HTTPS)")
+	fs.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", c.SessionIdleTimeout,
+		"end a web console session unused this long")
+	fs.DurationVar(&c.SessionMaxAge, "session-max-age", c.SessionMaxAge,
+		"end a web console session this long after sign-in, however active")
 	c.bindHTTP(fs)
 }
 
@@ -208,6 +220,12 @@ func (c *Config) Validate() error {
 	}
 	if c.RetentionInterval < time.Second {
 		bad("retention-interval", "must be a duration of at least 1s, like 1h")
+	}
+	if c.SessionIdleTimeout < time.Minute {
+		bad("session-idle-timeout", "must be a duration of at least 1m, like 12h")
+	}
+	if c.SessionMaxAge < c.SessionIdleTimeout || c.SessionMaxAge < time.Minute {
+		bad("session-max-age", "must be a duration of at least 1m and at least --session-idle-timeout, like 168h")
 	}
 	if c.LogRetention < time.Hour {
 		bad("log-retention", "must be a duration of at least 1h, like 720h")

@@ -194,6 +194,7 @@ func newConsole(cfg Config, db trail.Store, w *trail.Writer, led *ledger.Ledger,
 	ccfg := console.Config{
 		Store: db, Users: db, Writer: w, Logger: log,
 		SecureCookies: cfg.ConsoleSecureCookies || cfg.TLSCert != "", TrustProxyHeaders: cfg.TrustProxyHeaders,
+		IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge,
 	}
 	if led != nil {
 		ccfg.Proof = console.LedgerProof(led)
