@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/trailhq/trail"
@@ -71,36 +70,8 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request, v 
 
 // handleRevokeOwnSession signs one of the viewer's own sessions out.
 func (s *Server) handleRevokeOwnSession(w http.ResponseWriter, r *http.Request, v *viewer) {
-	id := r.PathValue("id")
 	sessions, err := s.users.UserSessions(r.Context(), v.user.Tenant, v.user.ID, s.now())
-	if err != nil {
-		s.errorPage(w, r, v, err)
-		return
-	}
-	found := false
-	for _, sess := range sessions {
-		found = found || sess.ID == id
-	}
-	if !found {
-		s.errorPage(w, r, v, trail.Errorf(trail.ENOTFOUND, "you have no active session %q", id))
-		return
-	}
-	if err := s.users.RevokeSession(r.Context(), v.user.Tenant, id, s.now()); err != nil {
-		s.errorPage(w, r, v, err)
-		return
-	}
-	meta, _ := json.Marshal(map[string]string{"session_id": id, "user_id": v.user.ID})
-	if err := s.audit(r.Context(), v.user.Tenant, trail.ActionSessionRevoked, v.user.Actor(), s.clientContext(r), meta,
-		v.user.Target(), trail.Target{Type: "session", ID: id}); err != nil {
-		s.errorPage(w, r, v, err)
-		return
-	}
-	if id == v.session.ID {
-		s.setCookie(w, "trail_session", "", -1)
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	http.Redirect(w, r, "/account?notice=session-revoked", http.StatusSeeOther)
+	s.revokeSession(w, r, v, sessions, err, "/account")
 }
 
 // resetView is the data of the password reset page.

@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -141,23 +142,25 @@ func (s *Server) handleRevokeKey(w http.ResponseWriter, r *http.Request, v *view
 // handleRevokeSession ends one of the tenant's sessions (signing its
 // browser out) and records session.revoked.
 func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request, v *viewer) {
-	ctx := r.Context()
-	id := r.PathValue("id")
-	sessions, err := s.users.Sessions(ctx, v.user.Tenant, s.now())
+	sessions, err := s.users.Sessions(r.Context(), v.user.Tenant, s.now())
+	s.revokeSession(w, r, v, sessions, err, "/settings")
+}
+
+// revokeSession revokes the session of the path if it is one of sessions
+// (err is the error of listing them), records session.revoked and sends
+// the browser back to page, or to sign in when it revoked its own.
+func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request, v *viewer, sessions []*trail.Session, err error, page string) {
+	ctx, id := r.Context(), r.PathValue("id")
 	if err != nil {
 		s.errorPage(w, r, v, err)
 		return
 	}
-	var target *trail.Session
-	for _, sess := range sessions {
-		if sess.ID == id {
-			target = sess
-		}
-	}
-	if target == nil {
-		s.errorPage(w, r, v, trail.Errorf(trail.ENOTFOUND, "no active session %q in %s", id, v.user.Tenant))
+	i := slices.IndexFunc(sessions, func(sess *trail.Session) bool { return sess.ID == id })
+	if i < 0 {
+		s.errorPage(w, r, v, trail.Errorf(trail.ENOTFOUND, "no active session %q of yours to revoke", id))
 		return
 	}
+	target := sessions[i]
 	if err := s.users.RevokeSession(ctx, v.user.Tenant, id, s.now()); err != nil {
 		s.errorPage(w, r, v, err)
 		return
@@ -173,7 +176,7 @@ func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request, v *
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, "/settings?notice=session-revoked", http.StatusSeeOther)
+	http.Redirect(w, r, page+"?notice=session-revoked", http.StatusSeeOther)
 }
 
 func keyTarget(k *trail.APIKey) trail.Target {

@@ -57,6 +57,15 @@ func pathUser(r *http.Request) (tenant, id string, err error) {
 	return tenant, id, nil
 }
 
+// userOfPath loads the user a request names.
+func (s *Server) userOfPath(r *http.Request) (*trail.User, error) {
+	tenant, id, err := pathUser(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.User(r.Context(), tenant, id)
+}
+
 // handleListUsers lists a tenant's users by email.
 func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) error {
 	tenant, err := usersTenant(r)
@@ -73,11 +82,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) error {
 
 // handleGetUser shows one user.
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) error {
-	tenant, id, err := pathUser(r)
-	if err != nil {
-		return err
-	}
-	u, err := s.store.User(r.Context(), tenant, id)
+	u, err := s.userOfPath(r)
 	if err != nil {
 		return err
 	}
@@ -182,14 +187,11 @@ func (s *Server) handleResetPassword(w http.ResponseWriter, r *http.Request) err
 
 // handleListUserSessions lists a user's live sessions, newest first.
 func (s *Server) handleListUserSessions(w http.ResponseWriter, r *http.Request) error {
-	tenant, id, err := pathUser(r)
+	u, err := s.userOfPath(r)
 	if err != nil {
 		return err
 	}
-	if _, err := s.store.User(r.Context(), tenant, id); err != nil {
-		return err
-	}
-	sessions, err := s.store.UserSessions(r.Context(), tenant, id, s.now())
+	sessions, err := s.store.UserSessions(r.Context(), u.Tenant, u.ID, s.now())
 	if err != nil {
 		return fmt.Errorf("list sessions: %w", err)
 	}
@@ -202,14 +204,11 @@ func (s *Server) handleListUserSessions(w http.ResponseWriter, r *http.Request) 
 // recorded before it is made, so a failure in between leaves a duplicate
 // record on retry, never a missing one.
 func (s *Server) handleRevokeUserSession(w http.ResponseWriter, r *http.Request) error {
-	tenant, id, err := pathUser(r)
+	u, err := s.userOfPath(r)
 	if err != nil {
 		return err
 	}
-	u, err := s.store.User(r.Context(), tenant, id)
-	if err != nil {
-		return err
-	}
+	tenant, id := u.Tenant, u.ID
 	if err := trail.CheckManages(trail.KeyRole(apiKey(r)), u); err != nil {
 		return err
 	}
