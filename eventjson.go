@@ -42,6 +42,17 @@ func DecodeEvent(data []byte) (*Event, error) {
 	return &e, nil
 }
 
+// DecodeStored rebuilds a stored event from its JSON and its stream
+// position pos, which the JSON does not hold. data becomes the event's Raw.
+func DecodeStored(pos int64, data []byte) (*Event, error) {
+	e, err := DecodeEvent(data)
+	if err != nil {
+		return nil, fmt.Errorf("decode event at pos %d: %w", pos, err)
+	}
+	e.Pos = pos
+	return e, nil
+}
+
 // StoredJSON returns e's JSON as the API serves it: json.Marshal(e), byte
 // for byte. For an event read from a store (or just appended) that is its
 // stored JSON, e.Raw, with no encoding at all: a webhook body, a syslog

@@ -121,11 +121,14 @@ func NewPage(q *Query, events []*Event) *Page {
 }
 
 // PageLimit returns q.Limit, or DefaultLimit when it is unset.
-func (q *Query) PageLimit() int {
-	if q.Limit <= 0 {
+func (q *Query) PageLimit() int { return PageSize(q.Limit) }
+
+// PageSize treats a limit <= 0 as DefaultLimit, as every page read does.
+func PageSize(limit int) int {
+	if limit <= 0 {
 		return DefaultLimit
 	}
-	return q.Limit
+	return limit
 }
 
 // SortKey returns the sort column name ("occurred_at", "action" or
@@ -266,3 +269,32 @@ func parseQueryPiece(piece string) (name, val string, err error) {
 	}
 	return name, val, nil
 }
+
+// ActionSet is a query's Actions split the way stores filter them: exact
+// actions, and prefixes ("user." for "user.*") that stores read as the
+// byte range ["user.", "user/"), which an index can serve.
+type ActionSet struct {
+	Any      bool     // no filter, or "*"
+	Exact    []string // user.created
+	Prefixes []string // "user." for user.*
+}
+
+// SplitActions splits a query's Actions into an ActionSet.
+func SplitActions(actions []string) ActionSet {
+	f := ActionSet{Any: len(actions) == 0}
+	for _, a := range actions {
+		switch {
+		case a == "*":
+			f.Any = true
+		case strings.HasSuffix(a, ".*"):
+			f.Prefixes = append(f.Prefixes, strings.TrimSuffix(a, "*"))
+		default:
+			f.Exact = append(f.Exact, a)
+		}
+	}
+	return f
+}
+
+// PrefixEnd is the first string past every action with prefix p (which
+// ends in '.'): '/' follows '.' in byte order.
+func PrefixEnd(p string) string { return p[:len(p)-1] + "/" }

@@ -2,6 +2,7 @@ package trail_test
 
 import (
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,23 @@ func TestNewID(t *testing.T) {
 	}
 	if trail.ValidID("not-an-id") || trail.ValidID(strings.ToUpper(a)) {
 		t.Error("ValidID accepted a bad id")
+	}
+}
+
+func TestSplitActions(t *testing.T) {
+	for _, tc := range []struct {
+		in   []string
+		want trail.ActionSet
+	}{
+		{nil, trail.ActionSet{Any: true}},
+		{[]string{"*"}, trail.ActionSet{Any: true}},
+		{[]string{"user.created", "user.*"}, trail.ActionSet{Exact: []string{"user.created"}, Prefixes: []string{"user."}}},
+	} {
+		if got := trail.SplitActions(tc.in); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("SplitActions(%q) = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+	if got, want := trail.PrefixEnd("user."), "user/"; got != want {
+		t.Errorf("PrefixEnd = %q, want %q", got, want)
 	}
 }

@@ -12,23 +12,6 @@ import (
 
 var _ trail.AlertStore = (*DB)(nil)
 
-// StartAlertCursor moves a never-set cursor to the stream's head.
-func (db *DB) StartAlertCursor(ctx context.Context) (int64, error) {
-	var pos int64
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE stream_cursors SET pos = (SELECT next_pos - 1 FROM stream_pos)
-			WHERE name = $1 AND pos < 0`, trail.CursorAlerts)
-		if err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, "SELECT pos FROM stream_cursors WHERE name = $1", trail.CursorAlerts).Scan(&pos)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("start alert cursor: %w", wrap(err))
-	}
-	return pos, nil
-}
-
 // AlertState returns the evaluator's cursor and every window state, from
 // one snapshot.
 func (db *DB) AlertState(ctx context.Context) (int64, []*trail.AlertWindow, error) {

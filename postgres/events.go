@@ -27,13 +27,13 @@ func (db *DB) Event(ctx context.Context, scope trail.Scope, id string) (*trail.E
 	case err != nil:
 		return nil, fmt.Errorf("read event: %w", wrap(err))
 	}
-	return decodeEvent(pos, data)
+	return trail.DecodeStored(pos, []byte(data))
 }
 
 // StreamEvents returns up to limit events with Pos > after, in Pos order.
 func (db *DB) StreamEvents(ctx context.Context, after int64, limit int) ([]*trail.Event, error) {
 	evs, err := queryEvents(ctx, db.pool, "SELECT pos, data FROM events WHERE pos > $1 ORDER BY pos LIMIT $2",
-		after, pageLimit(limit))
+		after, trail.PageSize(limit))
 	if err != nil {
 		return nil, fmt.Errorf("stream events: %w", wrap(err))
 	}
@@ -45,32 +45,11 @@ func (db *DB) StreamEvents(ctx context.Context, after int64, limit int) ([]*trai
 func (db *DB) LogEvents(ctx context.Context, tenant string, from int64, limit int) ([]*trail.Event, error) {
 	evs, err := queryEvents(ctx, db.pool,
 		"SELECT pos, data FROM events WHERE tenant = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
-		tenant, from, pageLimit(limit))
+		tenant, from, trail.PageSize(limit))
 	if err != nil {
 		return nil, fmt.Errorf("log events: %w", wrap(err))
 	}
 	return evs, nil
-}
-
-// Actions lists the distinct actions visible in scope, sorted.
-func (db *DB) Actions(ctx context.Context, scope trail.Scope) ([]string, error) {
-	q, args := "SELECT DISTINCT action FROM event_actions ORDER BY action", []any(nil)
-	if !scope.All {
-		q = "SELECT DISTINCT action FROM event_actions WHERE tenant IN ($1, '') ORDER BY action"
-		args = []any{scope.Tenant}
-	}
-	rows, err := db.pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list actions: %w", wrap(err))
-	}
-	actions, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("list actions: %w", wrap(err))
-	}
-	if actions == nil {
-		actions = []string{}
-	}
-	return actions, nil
 }
 
 // querier is what both *pgxpool.Pool and pgx.Tx offer for reads.
@@ -92,30 +71,11 @@ func queryEvents(ctx context.Context, q querier, query string, args ...any) ([]*
 		if err := rows.Scan(&pos, &data); err != nil {
 			return nil, err
 		}
-		e, err := decodeEvent(pos, data)
+		e, err := trail.DecodeStored(pos, []byte(data))
 		if err != nil {
 			return nil, err
 		}
 		evs = append(evs, e)
 	}
 	return evs, rows.Err()
-}
-
-// decodeEvent rebuilds an event from its stored JSON and stream position,
-// with the root's codec.
-func decodeEvent(pos int64, data string) (*trail.Event, error) {
-	e, err := trail.DecodeEvent([]byte(data))
-	if err != nil {
-		return nil, fmt.Errorf("decode event at pos %d: %w", pos, err)
-	}
-	e.Pos = pos
-	return e, nil
-}
-
-// pageLimit treats a limit <= 0 as DefaultLimit, like Query does.
-func pageLimit(limit int) int {
-	if limit <= 0 {
-		return trail.DefaultLimit
-	}
-	return limit
 }

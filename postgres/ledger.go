@@ -12,21 +12,11 @@ import (
 
 var _ trail.LedgerStore = (*DB)(nil)
 
-// LedgerCursor returns the stream position up to which the ledger has
-// integrated events.
-func (db *DB) LedgerCursor(ctx context.Context) (int64, error) {
-	var pos int64
-	if err := db.pool.QueryRow(ctx, "SELECT pos FROM stream_cursors WHERE name = $1", trail.CursorLedger).Scan(&pos); err != nil {
-		return 0, fmt.Errorf("read ledger cursor: %w", wrap(err))
-	}
-	return pos, nil
-}
-
 // LedgerStream returns up to limit stored events with Pos > after, in Pos
 // order, undecoded.
 func (db *DB) LedgerStream(ctx context.Context, after int64, limit int) ([]trail.LedgerEntry, error) {
 	rows, err := db.pool.Query(ctx, "SELECT pos, tenant, seq, data FROM events WHERE pos > $1 ORDER BY pos LIMIT $2",
-		after, pageLimit(limit))
+		after, trail.PageSize(limit))
 	if err != nil {
 		return nil, fmt.Errorf("read ledger stream: %w", wrap(err))
 	}
@@ -145,7 +135,7 @@ func (db *DB) CommitLedger(ctx context.Context, c *trail.LedgerCommit) error {
 func (db *DB) LedgerRows(ctx context.Context, tenant string, from int64, limit int) ([]trail.LedgerRow, error) {
 	rows, err := db.pool.Query(ctx, `SELECT seq, pos, id::text, tenant, action, occurred_at, received_at,
 		actor_type, actor_id, actor_name, ip, trace_id, data
-		FROM events WHERE tenant = $1 AND seq >= $2 ORDER BY seq, pos LIMIT $3`, tenant, from, pageLimit(limit))
+		FROM events WHERE tenant = $1 AND seq >= $2 ORDER BY seq, pos LIMIT $3`, tenant, from, trail.PageSize(limit))
 	if err != nil {
 		return nil, fmt.Errorf("read log rows: %w", wrap(err))
 	}
@@ -160,7 +150,7 @@ func (db *DB) LedgerRows(ctx context.Context, tenant string, from int64, limit i
 		if err != nil {
 			return nil, fmt.Errorf("read log rows: %w", wrap(err))
 		}
-		e, err := decodeEvent(pos, data)
+		e, err := trail.DecodeStored(pos, []byte(data))
 		if err != nil {
 			return nil, err
 		}

@@ -15,11 +15,7 @@ import (
 // with EUNAVAILABLE and stores nothing, and once the database is back the
 // same store works again without being reopened.
 func TestOutage(t *testing.T) {
-	srv, err := pgtest.NewServer(pgtest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := pgtest.MustServer(t, pgtest.Options{})
 	db := MustOpen(t, srv.NewDB(t))
 	ctx := context.Background()
 	before := event("acme", time.Now().UTC())
@@ -32,7 +28,7 @@ func TestOutage(t *testing.T) {
 
 	down := event("acme", time.Now().UTC())
 	start := time.Now()
-	err = db.AppendBatches(ctx, []*trail.Batch{{Events: []*trail.Event{down}}})
+	err := db.AppendBatches(ctx, []*trail.Batch{{Events: []*trail.Event{down}}})
 	wantUnavailable(t, "AppendBatches", err)
 	if down.Pos != 0 || down.Seq != 0 {
 		t.Errorf("a failed append left Pos %d, Seq %d on the event", down.Pos, down.Seq)

@@ -89,7 +89,7 @@ func eventsByKeys(ctx context.Context, db batchQuerier, p *plan, now time.Time) 
 		if !ok {
 			continue // deleted by retention between the two steps
 		}
-		e, err := decodeEvent(r.pos, r.data)
+		e, err := trail.DecodeStored(r.pos, []byte(r.data))
 		if err != nil {
 			return nil, err
 		}

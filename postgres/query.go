@@ -130,7 +130,7 @@ type branch struct {
 }
 
 func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
-	p := &plan{q: q, actions: newActionFilter(q.Actions), target: q.TargetType != "" || q.TargetID != ""}
+	p := &plan{q: q, actions: actionFilter{trail.SplitActions(q.Actions)}, target: q.TargetType != "" || q.TargetID != ""}
 	switch q.SortKey() {
 	case trail.SortAction:
 		p.keyCol = "e.action"
@@ -281,40 +281,21 @@ func (a *args) add(v any) string {
 	return "$" + strconv.Itoa(len(*a))
 }
 
-// actionFilter is Query.Actions split into exact actions and prefixes.
-type actionFilter struct {
-	any      bool     // no filter, or "*"
-	exact    []string // user.created
-	prefixes []string // "user." for user.*
-}
+// actionFilter is a query's actions as the store filters them.
+type actionFilter struct{ trail.ActionSet }
 
-func newActionFilter(actions []string) actionFilter {
-	f := actionFilter{any: len(actions) == 0}
-	for _, a := range actions {
-		switch {
-		case a == "*":
-			f.any = true
-		case strings.HasSuffix(a, ".*"):
-			f.prefixes = append(f.prefixes, strings.TrimSuffix(a, "*"))
-		default:
-			f.exact = append(f.exact, a)
-		}
-	}
-	return f
-}
-
-func (f actionFilter) all() bool { return f.any }
+func (f actionFilter) all() bool { return f.Any }
 
 // where returns the filter as a condition on col. A prefix is a range,
 // ["user.", "user/"), which an index can serve (the column's collation is
 // "C", so the range is byte order).
 func (f actionFilter) where(col string, a *args) string {
 	var ors []string
-	if len(f.exact) > 0 {
-		ors = append(ors, col+" = ANY("+a.add(f.exact)+")")
+	if len(f.Exact) > 0 {
+		ors = append(ors, col+" = ANY("+a.add(f.Exact)+")")
 	}
-	for _, p := range f.prefixes {
-		ors = append(ors, "("+col+" >= "+a.add(p)+" AND "+col+" < "+a.add(p[:len(p)-1]+"/")+")")
+	for _, p := range f.Prefixes {
+		ors = append(ors, "("+col+" >= "+a.add(p)+" AND "+col+" < "+a.add(trail.PrefixEnd(p))+")")
 	}
 	return "(" + strings.Join(ors, " OR ") + ")"
 }

@@ -62,7 +62,7 @@ func (db *DB) DeleteEvents(ctx context.Context, tenant string, from, before int6
 			if held {
 				return nil
 			}
-			e, err := decodeEvent(0, data)
+			e, err := trail.DecodeStored(0, []byte(data))
 			doomed = append(doomed, e)
 			return err
 		})

@@ -65,11 +65,7 @@ func TestTablespaceFull(t *testing.T) {
 // default_transaction_read_only): appends fail with ESTORAGEREADONLY, reads
 // go on, and the store writes again once the server does.
 func TestReadOnlyDatabase(t *testing.T) {
-	srv, err := pgtest.NewServer(pgtest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := pgtest.MustServer(t, pgtest.Options{})
 	db := MustOpen(t, srv.NewDB(t))
 	ctx := context.Background()
 	if err := db.AppendBatches(ctx, []*trail.Batch{bigBatch(5)}); err != nil {
@@ -106,11 +102,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 // new 32 MiB tmpfs, on a server of its own, and returns the database's URL and the tmpfs folder.
 func smallTablespaceDB(t *testing.T) (string, string) {
 	dir := tmpfs.Mount(t, 32<<20)
-	srv, err := pgtest.NewServer(pgtest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := pgtest.MustServer(t, pgtest.Options{})
 	if err := srv.Chown(dir); err != nil {
 		t.Fatal(err)
 	}

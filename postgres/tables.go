@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/internal/secretbox"
 	"github.com/trailhq/trail/internal/tables"
 )
@@ -80,4 +81,15 @@ func queryStrings(ctx context.Context, db *DB, q string, args ...any) ([]string,
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// LedgerCursor returns the stream position up to which the ledger has
+// integrated events.
+func (db *DB) LedgerCursor(ctx context.Context) (int64, error) {
+	return db.Cursor(ctx, trail.CursorLedger)
+}
+
+// StartAlertCursor moves a never-set alert cursor to the stream's head.
+func (db *DB) StartAlertCursor(ctx context.Context) (int64, error) {
+	return db.StartCursor(ctx, trail.CursorAlerts)
 }

@@ -12,20 +12,6 @@ import (
 
 var _ trail.AlertStore = (*DB)(nil)
 
-// StartAlertCursor moves a never-set cursor to the stream's head.
-func (db *DB) StartAlertCursor(ctx context.Context) (int64, error) {
-	_, err := db.w.ExecContext(ctx, `UPDATE stream_cursors SET pos = (SELECT next_pos - 1 FROM stream_pos)
-		WHERE name = ? AND pos < 0`, trail.CursorAlerts)
-	if err != nil {
-		return 0, fmt.Errorf("start alert cursor: %w", err)
-	}
-	var pos int64
-	if err := db.w.QueryRowContext(ctx, "SELECT pos FROM stream_cursors WHERE name = ?", trail.CursorAlerts).Scan(&pos); err != nil {
-		return 0, fmt.Errorf("start alert cursor: %w", err)
-	}
-	return pos, nil
-}
-
 // AlertState returns the evaluator's cursor and every window state.
 func (db *DB) AlertState(ctx context.Context) (int64, []*trail.AlertWindow, error) {
 	tx, err := db.r.BeginTx(ctx, nil) // one snapshot for both

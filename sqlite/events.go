@@ -22,13 +22,13 @@ func (db *DB) Event(ctx context.Context, scope trail.Scope, id string) (*trail.E
 	case err != nil:
 		return nil, fmt.Errorf("read event: %w", err)
 	}
-	return decodeEvent(pos, data)
+	return trail.DecodeStored(pos, data)
 }
 
 // StreamEvents returns up to limit events with Pos > after, in Pos order.
 func (db *DB) StreamEvents(ctx context.Context, after int64, limit int) ([]*trail.Event, error) {
 	evs, err := db.queryEvents(ctx, db.r, "SELECT pos, data FROM events WHERE pos > ? ORDER BY pos LIMIT ?",
-		after, pageLimit(limit))
+		after, trail.PageSize(limit))
 	if err != nil {
 		return nil, fmt.Errorf("stream events: %w", err)
 	}
@@ -40,37 +40,11 @@ func (db *DB) StreamEvents(ctx context.Context, after int64, limit int) ([]*trai
 func (db *DB) LogEvents(ctx context.Context, tenant string, from int64, limit int) ([]*trail.Event, error) {
 	evs, err := db.queryEvents(ctx, db.r,
 		"SELECT pos, data FROM events WHERE tenant = ? AND seq >= ? ORDER BY seq LIMIT ?",
-		tenant, from, pageLimit(limit))
+		tenant, from, trail.PageSize(limit))
 	if err != nil {
 		return nil, fmt.Errorf("log events: %w", err)
 	}
 	return evs, nil
-}
-
-// Actions lists the distinct actions visible in scope, sorted.
-func (db *DB) Actions(ctx context.Context, scope trail.Scope) ([]string, error) {
-	q, args := "SELECT DISTINCT action FROM event_actions ORDER BY action", []any(nil)
-	if !scope.All {
-		q = "SELECT DISTINCT action FROM event_actions WHERE tenant IN (?, '') ORDER BY action"
-		args = []any{scope.Tenant}
-	}
-	rows, err := db.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list actions: %w", err)
-	}
-	defer rows.Close()
-	actions := []string{}
-	for rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			return nil, fmt.Errorf("list actions: %w", err)
-		}
-		actions = append(actions, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list actions: %w", err)
-	}
-	return actions, nil
 }
 
 // PruneIdempotency forgets idempotency keys stored before t.
@@ -101,31 +75,11 @@ func (db *DB) queryEvents(ctx context.Context, q querier, query string, args ...
 		if err := rows.Scan(&pos, &data); err != nil {
 			return nil, err
 		}
-		e, err := decodeEvent(pos, data)
+		e, err := trail.DecodeStored(pos, data)
 		if err != nil {
 			return nil, err
 		}
 		evs = append(evs, e)
 	}
 	return evs, rows.Err()
-}
-
-// decodeEvent rebuilds an event from its stored JSON and stream position,
-// with the root's codec. data becomes the event's Raw: it must not be
-// reused.
-func decodeEvent(pos int64, data []byte) (*trail.Event, error) {
-	e, err := trail.DecodeEvent(data)
-	if err != nil {
-		return nil, fmt.Errorf("decode event at pos %d: %w", pos, err)
-	}
-	e.Pos = pos
-	return e, nil
-}
-
-// pageLimit treats a limit <= 0 as DefaultLimit, like Query does.
-func pageLimit(limit int) int {
-	if limit <= 0 {
-		return trail.DefaultLimit
-	}
-	return limit
 }

@@ -12,21 +12,11 @@ import (
 
 var _ trail.LedgerStore = (*DB)(nil)
 
-// LedgerCursor returns the stream position up to which the ledger has
-// integrated events.
-func (db *DB) LedgerCursor(ctx context.Context) (int64, error) {
-	var pos int64
-	if err := db.r.QueryRowContext(ctx, "SELECT pos FROM stream_cursors WHERE name = ?", trail.CursorLedger).Scan(&pos); err != nil {
-		return 0, fmt.Errorf("read ledger cursor: %w", err)
-	}
-	return pos, nil
-}
-
 // LedgerStream returns up to limit stored events with Pos > after, in Pos
 // order, undecoded.
 func (db *DB) LedgerStream(ctx context.Context, after int64, limit int) ([]trail.LedgerEntry, error) {
 	rows, err := db.r.QueryContext(ctx, "SELECT pos, tenant, seq, data FROM events WHERE pos > ? ORDER BY pos LIMIT ?",
-		after, pageLimit(limit))
+		after, trail.PageSize(limit))
 	if err != nil {
 		return nil, fmt.Errorf("read ledger stream: %w", err)
 	}
@@ -155,7 +145,7 @@ func (db *DB) CommitLedger(ctx context.Context, c *trail.LedgerCommit) error {
 func (db *DB) LedgerRows(ctx context.Context, tenant string, from int64, limit int) ([]trail.LedgerRow, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT seq, pos, id, tenant, action, occurred_at, received_at,
 		actor_type, actor_id, actor_name, ip, trace_id, data
-		FROM events WHERE tenant = ? AND seq >= ? ORDER BY seq, pos LIMIT ?`, tenant, from, pageLimit(limit))
+		FROM events WHERE tenant = ? AND seq >= ? ORDER BY seq, pos LIMIT ?`, tenant, from, trail.PageSize(limit))
 	if err != nil {
 		return nil, fmt.Errorf("read log rows: %w", err)
 	}
@@ -170,7 +160,7 @@ func (db *DB) LedgerRows(ctx context.Context, tenant string, from int64, limit i
 		if err != nil {
 			return nil, fmt.Errorf("read log rows: %w", err)
 		}
-		e, err := decodeEvent(pos, data)
+		e, err := trail.DecodeStored(pos, data)
 		if err != nil {
 			return nil, err
 		}

@@ -139,7 +139,7 @@ func (db *DB) fetch(ctx context.Context, tx *sql.Tx, rows []row) ([]*trail.Event
 		if r.data == nil {
 			return nil, fmt.Errorf("event at pos %d is indexed but missing", r.pos)
 		}
-		e, err := decodeEvent(r.pos, r.data)
+		e, err := trail.DecodeStored(r.pos, r.data)
 		if err != nil {
 			return nil, err
 		}

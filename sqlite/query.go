@@ -67,7 +67,7 @@ type arm struct {
 }
 
 func newPlan(ctx context.Context, tx *sql.Tx, q *trail.Query) (*plan, error) {
-	p := &plan{q: q, actions: newActionFilter(q.Actions)}
+	p := &plan{q: q, actions: actionFilter{trail.SplitActions(q.Actions)}}
 	if !q.Scope.All {
 		p.tenants = []string{q.Scope.Tenant}
 		if q.Scope.Tenant != trail.SystemTenant {

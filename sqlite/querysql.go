@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"strings"
+
+	"github.com/trailhq/trail"
 )
 
 // sql returns the query of arms merged in page order (SQLite runs each arm
@@ -190,42 +192,23 @@ func (p *plan) fixedKey(a arm) *string {
 	return nil
 }
 
-// actionFilter is Query.Actions split into exact actions and prefixes.
-type actionFilter struct {
-	any      bool     // no filter, or "*"
-	exact    []string // user.created
-	prefixes []string // "user." for user.*
-}
+// actionFilter is a query's actions as the store filters them.
+type actionFilter struct{ trail.ActionSet }
 
-func newActionFilter(actions []string) actionFilter {
-	f := actionFilter{any: len(actions) == 0}
-	for _, a := range actions {
-		switch {
-		case a == "*":
-			f.any = true
-		case strings.HasSuffix(a, ".*"):
-			f.prefixes = append(f.prefixes, strings.TrimSuffix(a, "*"))
-		default:
-			f.exact = append(f.exact, a)
-		}
-	}
-	return f
-}
-
-func (f actionFilter) all() bool { return f.any }
+func (f actionFilter) all() bool { return f.Any }
 
 // where returns the filter as a condition on col. A prefix is a range,
 // ["user.", "user/"), which an index can serve, unlike LIKE.
 func (f actionFilter) where(col string) (string, []any) {
 	var ors []string
 	var args []any
-	if len(f.exact) > 0 {
-		ors = append(ors, col+" IN ("+placeholders(len(f.exact))+")")
-		args = append(args, anys(f.exact)...)
+	if len(f.Exact) > 0 {
+		ors = append(ors, col+" IN ("+placeholders(len(f.Exact))+")")
+		args = append(args, anys(f.Exact)...)
 	}
-	for _, p := range f.prefixes {
+	for _, p := range f.Prefixes {
 		ors = append(ors, "("+col+" >= ? AND "+col+" < ?)")
-		args = append(args, p, p[:len(p)-1]+"/") // '/' follows '.'
+		args = append(args, p, trail.PrefixEnd(p)) // '/' follows '.'
 	}
 	return "(" + strings.Join(ors, " OR ") + ")", args
 }

@@ -64,7 +64,7 @@ func (db *DB) DeleteEvents(ctx context.Context, tenant string, from, before int6
 		if held {
 			continue
 		}
-		e, err := decodeEvent(pos, data)
+		e, err := trail.DecodeStored(pos, data)
 		if err != nil {
 			rows.Close()
 			return 0, 0, err

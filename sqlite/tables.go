@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/internal/secretbox"
 	"github.com/trailhq/trail/internal/tables"
 )
@@ -61,4 +63,15 @@ func (j jsonStrings) Scan(src any) error {
 		return fmt.Errorf("scan list: unexpected %T", src)
 	}
 	return json.Unmarshal(b, j.dst)
+}
+
+// LedgerCursor returns the stream position up to which the ledger has
+// integrated events.
+func (db *DB) LedgerCursor(ctx context.Context) (int64, error) {
+	return db.Cursor(ctx, trail.CursorLedger)
+}
+
+// StartAlertCursor moves a never-set alert cursor to the stream's head.
+func (db *DB) StartAlertCursor(ctx context.Context) (int64, error) {
+	return db.StartCursor(ctx, trail.CursorAlerts)
 }

@@ -51,11 +51,7 @@ func post(tb testing.TB, url, key, tag string, n int) (int, string, []string) {
 // when it goes are stored whole or not at all, and once the server is back
 // the node serves again without a restart.
 func TestDatabaseOutage(t *testing.T) {
-	srv, err := pgtest.NewServer(pgtest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := pgtest.MustServer(t, pgtest.Options{})
 	dsn := srv.NewDB(t)
 	key := createStoreKey(t, dsn, "--tenant", "acme", "--scopes", "events:write,events:read")
 	node := startServe(t, "--store", dsn, "--data", t.TempDir())

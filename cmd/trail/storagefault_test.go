@@ -36,11 +36,7 @@ func TestStorageFull(t *testing.T) {
 	})
 	t.Run("PostgreSQL", func(t *testing.T) {
 		dir := tmpfs.Mount(t, 48<<20)
-		srv, err := pgtest.NewServer(pgtest.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { srv.Close() })
+		srv := pgtest.MustServer(t, pgtest.Options{})
 		space := filepath.Join(dir, "space")
 		if err := os.Mkdir(space, 0o700); err != nil {
 			t.Fatal(err)

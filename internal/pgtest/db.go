@@ -96,3 +96,15 @@ func Main(m *testing.M) int {
 	}
 	return code
 }
+
+// MustServer starts a server of the test's own (for a test that stops the
+// database or changes the server's settings), stopped when the test ends.
+func MustServer(tb testing.TB, opts Options) *Server {
+	tb.Helper()
+	srv, err := NewServer(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { srv.Close() })
+	return srv
+}

@@ -113,13 +113,13 @@ func (t *Tables) DeleteAlertRule(ctx context.Context, scope trail.Scope, id stri
 // (pending = TRUE is what PostgreSQL's partial index on pending matches.)
 func (t *Tables) PendingAlertFirings(ctx context.Context, now time.Time, limit int) ([]*trail.AlertFiring, error) {
 	return t.queryFirings(ctx, `SELECT doc FROM alert_firings WHERE pending = TRUE AND next_attempt_at <= ?
-		ORDER BY next_attempt_at, fired_at LIMIT ?`, t.d.Time(now), PageLimit(limit))
+		ORDER BY next_attempt_at, fired_at LIMIT ?`, t.d.Time(now), trail.PageSize(limit))
 }
 
 // AlertFirings lists rule ruleID's newest firings.
 func (t *Tables) AlertFirings(ctx context.Context, ruleID string, limit int) ([]*trail.AlertFiring, error) {
 	return t.queryFirings(ctx, `SELECT doc FROM alert_firings WHERE rule_id = ?
-		ORDER BY fired_at DESC, id DESC LIMIT ?`, ruleID, PageLimit(limit))
+		ORDER BY fired_at DESC, id DESC LIMIT ?`, ruleID, trail.PageSize(limit))
 }
 
 func (t *Tables) queryFirings(ctx context.Context, q string, args ...any) ([]*trail.AlertFiring, error) {

@@ -18,7 +18,7 @@ func (t *Tables) TraceLogs(ctx context.Context, tenant, traceID string, after *t
 		q += " AND (time, id) > (?, ?)"
 		args = append(args, t.d.Time(after.Time), after.ID)
 	}
-	logs, err := query(t, ctx, scanDoc[trail.LogRecord]("log record"), q+" ORDER BY time, id LIMIT ?", append(args, PageLimit(limit))...)
+	logs, err := query(t, ctx, scanDoc[trail.LogRecord]("log record"), q+" ORDER BY time, id LIMIT ?", append(args, trail.PageSize(limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("read trace logs: %w", err)
 	}
@@ -29,7 +29,7 @@ func (t *Tables) TraceLogs(ctx context.Context, tenant, traceID string, after *t
 func (t *Tables) PruneLogs(ctx context.Context, before time.Time, limit int) (int64, error) {
 	id := t.d.RowID()
 	n, err := t.exec(ctx, `DELETE FROM exec_logs WHERE `+id+` IN
-		(SELECT `+id+` FROM exec_logs WHERE time < ? ORDER BY time LIMIT ?)`, t.d.Time(before), PageLimit(limit))
+		(SELECT `+id+` FROM exec_logs WHERE time < ? ORDER BY time LIMIT ?)`, t.d.Time(before), trail.PageSize(limit))
 	if err != nil {
 		return 0, fmt.Errorf("prune logs: %w", err)
 	}

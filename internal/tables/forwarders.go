@@ -161,7 +161,7 @@ func (t *Tables) DeadLetters(ctx context.Context, id string, q trail.DeadLetterQ
 	if q.ReplayOnly {
 		sel += " AND replay = TRUE"
 	}
-	dls, err := query(t, ctx, scanDeadLetter, sel+" ORDER BY pos LIMIT ?", id, q.After, PageLimit(q.Limit))
+	dls, err := query(t, ctx, scanDeadLetter, sel+" ORDER BY pos LIMIT ?", id, q.After, trail.PageSize(q.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("list dead letters: %w", err)
 	}

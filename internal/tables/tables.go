@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/internal/secretbox"
 )
 
@@ -142,14 +141,6 @@ func (t *Tables) exec(ctx context.Context, q string, args ...any) (int64, error)
 		return 0, t.d.Wrap(err)
 	}
 	return res.RowsAffected()
-}
-
-// PageLimit is limit, or trail.DefaultLimit when limit is not positive.
-func PageLimit(limit int) int {
-	if limit <= 0 {
-		return trail.DefaultLimit
-	}
-	return limit
 }
 
 // inTx runs f in a transaction on the write pool, committing when it
