@@ -31,6 +31,18 @@ const (
 	ActionUserCreated      = "user.created"
 )
 
+// Actions that record changes to users, with the user as the target (type
+// "user") and whoever made the change as the actor.
+const (
+	ActionUserUpdated         = "user.updated"      // the email changed
+	ActionUserRoleChanged     = "user.role_changed" // metadata: before, after
+	ActionUserDeactivated     = "user.deactivated"
+	ActionUserReactivated     = "user.reactivated"
+	ActionUserDeleted         = "user.deleted"
+	ActionUserPasswordReset   = "user.password_reset"   // a reset link was issued, or used
+	ActionUserPasswordChanged = "user.password_changed" // by the user, with the current password
+)
+
 // maxEmailLen is the longest address RFC 5321 allows in a path.
 const maxEmailLen = 254
 
@@ -43,9 +55,16 @@ type User struct {
 	Email     string    `json:"email"`
 	Role      string    `json:"role"`
 	CreatedAt time.Time `json:"created_at"`
+	// DeactivatedAt is zero for an active user. A deactivated user cannot
+	// sign in by any means and has no live sessions.
+	DeactivatedAt time.Time `json:"deactivated_at,omitzero"`
 	// PasswordHash is an encoded password hash (argon2id, PHC format). The
 	// console hashes and checks passwords; stores keep the string.
 	PasswordHash string `json:"-"`
+	// ResetHash is the SHA-256 of the one outstanding password reset
+	// token, "" when there is none; the token expires at ResetExpiresAt.
+	ResetHash      string    `json:"-"`
+	ResetExpiresAt time.Time `json:"-"`
 }
 
 // NewUser validates a user's fields and returns the user with a fresh id.
@@ -88,8 +107,12 @@ func ValidEmail(s string) bool {
 	return err == nil && a.Address == s && a.Name == "" && strings.Contains(s, "@")
 }
 
+// Active reports whether u may sign in: it is not deactivated. Every way of
+// signing in (password, reset link, SSO) checks it.
+func (u *User) Active() bool { return u.DeactivatedAt.IsZero() }
+
 // CanReadAudit reports whether u may read the audit log and export it.
-func (u *User) CanReadAudit() bool { return u.Role == RoleOwner || u.Role == RoleAdmin }
+func (u *User) CanReadAudit() bool { return u.Active() && (u.Role == RoleOwner || u.Role == RoleAdmin) }
 
 // CanManage reports whether u may manage settings: API keys, sessions and
 // forwarders.
@@ -159,6 +182,25 @@ type UserStore interface {
 	UserByEmail(ctx context.Context, tenant, email string) (*User, error)
 	// Users lists tenant's users by email.
 	Users(ctx context.Context, tenant string) ([]*User, error)
+	// UpdateUser changes tenant's user id in one transaction: it reads
+	// the user, calls change with a copy to edit (an error from change
+	// ends the update), and stores the copy's email, role, password,
+	// deactivation and reset token. Deactivating a user revokes its
+	// sessions in the same transaction. A change that would leave the
+	// tenant without an active owner fails with ECONFLICT, also when two
+	// changes race. It returns the user before and after; ENOTFOUND when
+	// there is no such user, ECONFLICT when the new email is taken.
+	UpdateUser(ctx context.Context, tenant, id string, change func(u *User) error) (before, after *User, err error)
+	// DeleteUser deletes tenant's user id and its sessions after check
+	// accepts the user (an error from check ends the deletion). Deleting
+	// the tenant's last active owner fails with ECONFLICT, as in
+	// UpdateUser. Events keep the user's id and email as they were.
+	DeleteUser(ctx context.Context, tenant, id string, check func(u *User) error) (*User, error)
+	// UsePasswordReset sets the password of the active user whose reset
+	// token hashes to hash, if the token has not expired at now, clears
+	// the token (it works once) and revokes the user's sessions. It
+	// returns the user, or ENOTFOUND.
+	UsePasswordReset(ctx context.Context, hash, passwordHash string, now time.Time) (*User, error)
 
 	// CreateSession stores s.
 	CreateSession(ctx context.Context, s *Session) error
@@ -170,6 +212,9 @@ type UserStore interface {
 	// Sessions lists tenant's sessions that are not revoked and not past
 	// ExpiresAt at now, newest first.
 	Sessions(ctx context.Context, tenant string, now time.Time) ([]*Session, error)
+	// UserSessions lists the sessions of tenant's user id that are not
+	// revoked and not past ExpiresAt at now, newest first.
+	UserSessions(ctx context.Context, tenant, id string, now time.Time) ([]*Session, error)
 	// RevokeSession marks the session with public id revoked at t;
 	// ENOTFOUND when it does not exist in tenant or is revoked already.
 	RevokeSession(ctx context.Context, tenant, id string, t time.Time) error

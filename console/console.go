@@ -206,6 +206,19 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /settings/forwarders/{name}/delete", s.auditor(s.handleDeleteForwarder))
 	mux.HandleFunc("POST /settings/forwarders/{name}/replay", s.auditor(s.handleReplayForwarder))
 
+	mux.HandleFunc("GET /users", s.auditor(s.handleUsers))
+	mux.HandleFunc("POST /users/{id}/role", s.auditor(s.handleUserChange(trail.UserChange{}, "role")))
+	mux.HandleFunc("POST /users/{id}/deactivate", s.auditor(s.handleUserChange(trail.UserChange{Active: new(false)}, "deactivated")))
+	mux.HandleFunc("POST /users/{id}/reactivate", s.auditor(s.handleUserChange(trail.UserChange{Active: new(true)}, "reactivated")))
+	mux.HandleFunc("POST /users/{id}/delete", s.auditor(s.handleDeleteUser))
+	mux.HandleFunc("POST /users/{id}/reset-password", s.auditor(s.handleResetUserPassword))
+
+	mux.HandleFunc("GET /account", s.signedIn(s.handleAccount))
+	mux.HandleFunc("POST /account/password", s.signedIn(s.handleChangePassword))
+	mux.HandleFunc("POST /account/sessions/{id}/revoke", s.signedIn(s.handleRevokeOwnSession))
+	mux.HandleFunc("GET /password/reset", s.public(s.handleResetPage))
+	mux.HandleFunc("POST /password/reset", s.public(s.handleReset))
+
 	mux.HandleFunc("/", s.handleNotFound)
 	return s.secureHeaders(s.recoverPanic(s.strictForms(mux)))
 }

@@ -136,6 +136,9 @@ func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request, a loginAttem
 		return nil, http.StatusServiceUnavailable, "Sign-in is unavailable right now. Try again shortly."
 	case !CheckPassword(u.PasswordHash, a.password):
 		s.recordFailure(r, a, u, "bad_password")
+	case !u.Active():
+		s.recordFailure(r, a, u, reasonUserDeactivated)
+		return nil, http.StatusForbidden, "This account is deactivated. Ask an owner or admin of " + a.tenant + " to reactivate it."
 	default:
 		s.limiter.succeed(a.ctx.IP, a.tenant, a.email)
 		return u, 0, ""

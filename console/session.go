@@ -162,6 +162,9 @@ func (s *Server) viewer(r *http.Request) (*viewer, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	if !u.Active() {
+		return nil, trail.Errorf(trail.EUNAUTHORIZED, "your account is deactivated")
+	}
 	if now.Sub(sess.LastSeenAt) > touchEvery {
 		if err := s.users.TouchSession(ctx, sess.Hash, now); err != nil {
 			s.logger.Warn("touch session", "err", err)

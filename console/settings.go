@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -142,21 +143,23 @@ func (s *Server) handleRevokeKey(w http.ResponseWriter, r *http.Request, v *view
 // handleRevokeSession ends one of the tenant's sessions (signing its
 // browser out) and records session.revoked.
 func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	ctx := r.Context()
-	id := r.PathValue("id")
-	sessions, err := s.users.Sessions(ctx, v.user.Tenant, s.now())
+	sessions, err := s.users.Sessions(r.Context(), v.user.Tenant, s.now())
 	if err != nil {
 		return err
 	}
-	var target *trail.Session
-	for _, sess := range sessions {
-		if sess.ID == id {
-			target = sess
-		}
+	return s.revokeSession(w, r, v, sessions, "/settings")
+}
+
+// revokeSession revokes the session of the path if it is one of sessions,
+// records session.revoked and sends the browser back to page, or to sign
+// in when it revoked its own.
+func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request, v *viewer, sessions []*trail.Session, page string) error {
+	ctx, id := r.Context(), r.PathValue("id")
+	i := slices.IndexFunc(sessions, func(sess *trail.Session) bool { return sess.ID == id })
+	if i < 0 {
+		return trail.Errorf(trail.ENOTFOUND, "no active session %q of yours to revoke", id)
 	}
-	if target == nil {
-		return trail.Errorf(trail.ENOTFOUND, "no active session %q in %s", id, v.user.Tenant)
-	}
+	target := sessions[i]
 	if err := s.users.RevokeSession(ctx, v.user.Tenant, id, s.now()); err != nil {
 		return err
 	}
@@ -170,7 +173,7 @@ func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request, v *
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil
 	}
-	http.Redirect(w, r, "/settings?notice=session-revoked", http.StatusSeeOther)
+	http.Redirect(w, r, page+"?notice=session-revoked", http.StatusSeeOther)
 	return nil
 }
 

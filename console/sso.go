@@ -19,6 +19,7 @@ const (
 	reasonUnknownUser      = "unknown_user"
 	reasonNoRole           = "no_role"
 	reasonSSORequired      = "sso_required"
+	reasonUserDeactivated  = "user_deactivated"
 )
 
 // ssoCallbackPath is where providers send browsers back: the redirect URI
@@ -112,15 +113,19 @@ func (s *Server) beginSSO(w http.ResponseWriter, r *http.Request, p *trail.SSOPr
 }
 
 // callbackURL is the redirect URI of this console as r reached it.
-func (s *Server) callbackURL(r *http.Request) string {
+func (s *Server) callbackURL(r *http.Request) string { return s.publicURL(r) + ssoCallbackPath }
+
+// publicURL is the console's address as browsers reach it, without a
+// trailing slash: Config.PublicURL, else the request's host.
+func (s *Server) publicURL(r *http.Request) string {
 	if s.cfg.PublicURL != "" {
-		return strings.TrimSuffix(s.cfg.PublicURL, "/") + ssoCallbackPath
+		return strings.TrimSuffix(s.cfg.PublicURL, "/")
 	}
 	scheme := "http"
 	if r.TLS != nil || s.cfg.SecureCookies {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host + ssoCallbackPath
+	return scheme + "://" + r.Host
 }
 
 // handleSSOCallback finishes a sign-in when the provider sends the browser
@@ -181,8 +186,9 @@ func (s *Server) ssoUser(r *http.Request, l *trail.SSOLogin) (*trail.User, error
 	}
 	u, err := s.users.UserByEmail(ctx, l.Tenant, id.Email)
 	switch {
+	case err == nil && !u.Active():
+		return nil, refuse(reasonUserDeactivated)
 	case err == nil:
-		// TODO(h-users): refuse a deactivated user with reason user_deactivated.
 		return u, nil
 	case trail.ErrorCode(err) != trail.ENOTFOUND:
 		return nil, err
@@ -222,6 +228,8 @@ func failureText(reason string) string {
 		return "You have no account in this organization. Ask an admin to add you."
 	case reasonNoRole:
 		return "Your groups give you no role in this organization. Ask an admin for access."
+	case reasonUserDeactivated:
+		return "Your account in this organization is deactivated. Ask an admin to reactivate it."
 	case sso.ReasonEmailMissing, sso.ReasonEmailUnverified:
 		return "Your provider did not send a verified email address."
 	case sso.ReasonProviderError:

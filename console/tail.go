@@ -45,8 +45,6 @@ func (s *Server) handleTail(w http.ResponseWriter, r *http.Request, v *viewer) e
 		http.Error(w, "the live tail is unavailable; try again", http.StatusServiceUnavailable)
 		return nil
 	}
-	revoked, unsubscribe := s.sessions.subscribe(v.user.Tenant, v.session.ID)
-	defer unsubscribe()
 	rc := http.NewResponseController(w)
 	// The stream outlives the server's read and write timeouts: it reads
 	// nothing more, and each write sets its own deadline.
@@ -58,7 +56,7 @@ func (s *Server) handleTail(w http.ResponseWriter, r *http.Request, v *viewer) e
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintf(w, "retry: 3000\nid: %s\n: following\n\n", cur.id())
 	rc.Flush()
-	s.followTail(ctx, w, rc, v, f, cur, revoked)
+	s.followTail(ctx, w, rc, v, f, cur)
 	return nil
 }
 
@@ -68,8 +66,12 @@ func (s *Server) handleTail(w http.ResponseWriter, r *http.Request, v *viewer) e
 const tailWriteTimeout = time.Minute
 
 // followTail polls both logs until the client leaves, the session ends
-// (revoked is closed, or the store says so) or a write fails.
-func (s *Server) followTail(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, v *viewer, f *filters, cur tailCursor, revoked <-chan struct{}) {
+// or its user may no longer read (the store says so, checked on every
+// poll and at once when this node revokes the session or changes the
+// user) or a write fails.
+func (s *Server) followTail(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, v *viewer, f *filters, cur tailCursor) {
+	revoked, unsubscribe := s.sessions.subscribe(v.user.Tenant, v.session.ID, v.user.ID)
+	defer func() { unsubscribe() }()
 	poll := time.NewTicker(s.cfg.TailInterval)
 	defer poll.Stop()
 	lastWrite := time.Now()
@@ -85,8 +87,14 @@ func (s *Server) followTail(ctx context.Context, w http.ResponseWriter, rc *http
 		case <-s.streams:
 			return
 		case <-revoked:
-			ended()
-			return
+			if !s.sessionLive(ctx, v) {
+				ended()
+				return
+			}
+			// The user changed but may still read: follow the next change.
+			unsubscribe()
+			revoked, unsubscribe = s.sessions.subscribe(v.user.Tenant, v.session.ID, v.user.ID)
+			continue
 		case <-poll.C:
 		}
 		// Every poll checks the session in the store again, so that a

@@ -42,6 +42,7 @@ func TestOpenAPIValidatesRealTraffic(t *testing.T) {
 	id := scenarioEvents(sc, k)
 	scenarioLedger(sc, k, id)
 	scenarioKeysAPI(sc, k)
+	scenarioUsers(sc, k)
 	scenarioForwarders(sc, k)
 	scenarioSchemas(sc, k)
 	scenarioRetention(sc, k)
@@ -151,6 +152,30 @@ func scenarioKeysAPI(sc *specCheck, k scenarioKeys) {
 	sc.do(call{method: "GET", path: "/v1/keys", secret: k.admin, status: 200})
 	sc.do(call{method: "DELETE", path: "/v1/keys/" + kid, secret: k.admin, status: 200})
 	sc.do(call{method: "DELETE", path: "/v1/keys/" + kid, secret: k.globex, status: 404})
+}
+
+func scenarioUsers(sc *specCheck, k scenarioKeys) {
+	sc.e.addUser(sc.t, "acme", "owner@example.com", trail.RoleOwner)
+	u := sc.e.addUser(sc.t, "acme", "member@example.com", trail.RoleMember)
+	sess, _ := trail.NewSession(u, trail.Context{}, time.Hour, time.Now())
+	if err := sc.e.store.CreateSession(sc.t.Context(), sess); err != nil {
+		sc.t.Fatal(err)
+	}
+	p := "/v1/users/" + u.ID
+	sc.do(call{method: "GET", path: "/v1/users", secret: k.admin, status: 200})
+	sc.do(call{method: "GET", path: "/v1/users?tenant=globex", secret: k.admin, status: 400})
+	sc.do(call{method: "GET", path: p, secret: k.admin, status: 200})
+	sc.do(call{method: "GET", path: p, secret: k.globex, status: 404})
+	sc.do(call{method: "PATCH", path: p, secret: k.admin, body: `{"role":"admin"}`, status: 200})
+	sc.do(call{method: "PATCH", path: p, secret: k.admin, body: `{"role":"owner"}`, status: 403})
+	sc.do(call{method: "POST", path: p + "/reset-password", secret: k.admin, status: 201})
+	sc.do(call{method: "POST", path: p + "/reset-password", secret: k.globex, status: 404})
+	sc.do(call{method: "GET", path: p + "/sessions", secret: k.admin, status: 200})
+	sc.do(call{method: "GET", path: p + "/sessions", secret: k.globex, status: 404})
+	sc.do(call{method: "DELETE", path: p + "/sessions/" + sess.ID, secret: k.admin, status: 204})
+	sc.do(call{method: "DELETE", path: p + "/sessions/" + sess.ID, secret: k.admin, status: 404})
+	sc.do(call{method: "DELETE", path: p, secret: k.admin, status: 204})
+	sc.do(call{method: "DELETE", path: p, secret: k.admin, status: 404})
 }
 
 func scenarioForwarders(sc *specCheck, k scenarioKeys) {

@@ -55,6 +55,13 @@ var routeParams = map[string][]string{
 	"GET /v1/alerts/rules":                           {"tenant"},
 	"GET /v1/sso":                                    {"tenant"},
 	"DELETE /v1/sso":                                 {"tenant"},
+	"GET /v1/users":                                  {"tenant"},
+	"GET /v1/users/{id}":                             {"tenant"},
+	"PATCH /v1/users/{id}":                           {"tenant"},
+	"DELETE /v1/users/{id}":                          {"tenant"},
+	"POST /v1/users/{id}/reset-password":             {"tenant"},
+	"GET /v1/users/{id}/sessions":                    {"tenant"},
+	"DELETE /v1/users/{id}/sessions/{session}":       {"tenant"},
 }
 
 // repeatable are the parameters that may be given more than once: action

@@ -77,6 +77,14 @@ func (s *Server) routes() []route {
 		{"GET /v1/keys", trail.ScopeAdmin, s.handleListKeys},
 		{"DELETE /v1/keys/{id}", trail.ScopeAdmin, s.handleRevokeKey},
 
+		{"GET /v1/users", trail.ScopeAdmin, s.handleListUsers},
+		{"GET /v1/users/{id}", trail.ScopeAdmin, s.handleGetUser},
+		{"PATCH /v1/users/{id}", trail.ScopeAdmin, s.handlePatchUser},
+		{"DELETE /v1/users/{id}", trail.ScopeAdmin, s.handleDeleteUser},
+		{"POST /v1/users/{id}/reset-password", trail.ScopeAdmin, s.handleResetPassword},
+		{"GET /v1/users/{id}/sessions", trail.ScopeAdmin, s.handleListUserSessions},
+		{"DELETE /v1/users/{id}/sessions/{session}", trail.ScopeAdmin, s.handleRevokeUserSession},
+
 		{"POST /v1/forwarders", trail.ScopeAdmin, s.handleCreateForwarder},
 		{"GET /v1/forwarders", trail.ScopeAdmin, s.handleListForwarders},
 		{"GET /v1/forwarders/{name}", trail.ScopeAdmin, s.handleGetForwarder},
@@ -112,6 +120,16 @@ func (s *Server) routes() []route {
 		{"POST /v1/logs", trail.ScopeEventsWrite, s.handleIngestLogs},
 		{otlpRoute, trail.ScopeEventsWrite, s.handleOTLPLogs},
 		{"GET /v1/events/{id}/logs", trail.ScopeEventsRead, s.handleEventLogs},
+	}
+}
+
+// handle adapts a handler that returns its error: the error is answered
+// in the one error shape.
+func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.error(w, r, err)
+		}
 	}
 }
 

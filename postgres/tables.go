@@ -28,6 +28,11 @@ func (dialect) LeaseClock(ttl time.Duration) (until, now tables.Expr) {
 		tables.Expr{SQL: "clock_timestamp()"}
 }
 
+// Lock is a transaction-scoped advisory lock on a 64-bit hash of key.
+func (dialect) Lock(key string) tables.Expr {
+	return tables.Expr{SQL: "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", Args: []any{key}}
+}
+
 func (dialect) Rebind(q string) string          { return tables.Dollar(q) }
 func (dialect) Time(t time.Time) any            { return t }
 func (dialect) Strings(v []string) (any, error) { return v, nil }

@@ -24,6 +24,10 @@ func (d dialect) LeaseClock(ttl time.Duration) (until, now tables.Expr) {
 	return tables.Expr{SQL: "?", Args: []any{t.Add(ttl).UnixMicro()}}, tables.Expr{SQL: "?", Args: []any{t.UnixMicro()}}
 }
 
+// Lock needs no statement: the settings tables write through one
+// connection whose transactions begin IMMEDIATE, one at a time.
+func (dialect) Lock(string) tables.Expr { return tables.Expr{} }
+
 func (dialect) Rebind(q string) string  { return q }
 func (dialect) Time(t time.Time) any    { return t.UnixMicro() }
 func (dialect) IsUnique(err error) bool { return isConstraint(err) }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/console"
 	"github.com/trailhq/trail/forward"
 	"gopkg.in/yaml.v3"
 )
@@ -75,6 +76,10 @@ type Config struct {
 	// ConsoleSecureCookies marks the web console's cookies Secure; set it
 	// whenever the console is reached over HTTPS.
 	ConsoleSecureCookies bool `yaml:"console_secure_cookies"`
+	// SessionIdleTimeout ends a console session unused this long;
+	// SessionMaxAge ends it this long after sign-in, however active.
+	SessionIdleTimeout time.Duration `yaml:"session_idle_timeout"`
+	SessionMaxAge      time.Duration `yaml:"session_max_age"`
 	// ReadTimeout bounds reading one request, body included; WriteTimeout
 	// writing one response. Exports and the live tail stream past
 	// WriteTimeout, with a deadline per write. MaxConns caps the open
@@ -192,6 +197,9 @@ func DefaultConfig() Config {
 		WriteTimeout:      2 * time.Minute,
 		MaxConns:          4096,
 		AuditReads:        trail.AuditReadsConsole,
+
+		SessionIdleTimeout: console.DefaultIdleTimeout,
+		SessionMaxAge:      console.DefaultMaxAge,
 	}
 }
 
@@ -226,6 +234,10 @@ func (c *Config) bind(fs *flag.FlagSet) {
 		"mark web console cookies Secure (set it when served over HTTPS)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL,
 		"the console's `URL` as browsers reach it, like https://trail.example.com (single sign-on redirects to URL/login/sso/callback; default: the request's host)")
+	fs.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", c.SessionIdleTimeout,
+		"end a web console session unused this long")
+	fs.DurationVar(&c.SessionMaxAge, "session-max-age", c.SessionMaxAge,
+		"end a web console session this long after sign-in, however active")
 	c.bindHTTP(fs)
 }
 
@@ -294,6 +306,12 @@ func (c *Config) Validate() error {
 	}
 	if c.RetentionInterval < time.Second {
 		bad("retention-interval", "must be a duration of at least 1s, like 1h")
+	}
+	if c.SessionIdleTimeout < time.Minute {
+		bad("session-idle-timeout", "must be a duration of at least 1m, like 12h")
+	}
+	if c.SessionMaxAge < c.SessionIdleTimeout || c.SessionMaxAge < time.Minute {
+		bad("session-max-age", "must be a duration of at least 1m and at least --session-idle-timeout, like 168h")
 	}
 	if c.LogRetention < time.Hour {
 		bad("log-retention", "must be a duration of at least 1h, like 720h")

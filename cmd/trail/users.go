@@ -19,19 +19,35 @@ import (
 const usersUsage = `Usage:
   echo "$PASSWORD" | trail users create --tenant NAME --email ADDRESS --role owner|admin|member --password-stdin [--output text|json]
   trail users list --tenant NAME [--output text|json]
+  trail users get --tenant NAME --user ID|EMAIL [--output text|json]
+  trail users update --tenant NAME --user ID|EMAIL [--role owner|admin|member] [--email ADDRESS]
+  trail users deactivate|reactivate|delete --tenant NAME --user ID|EMAIL
+  trail users reset-password --tenant NAME --user ID|EMAIL [--output text|json]
 
 Users sign in to the web console. Owners and admins read the audit log and
 manage settings; members may sign in but see neither. The users commands
 work directly on the store in the data folder (--data, TRAIL_DATA), also
 while the server runs. The password is read from standard input (its first
 line), never from a flag, so it stays out of shell history and ps.
+
+The command line acts as an owner: it manages every user, but a tenant's
+last active owner cannot be demoted, deactivated or deleted. Deactivating
+ends the user's sessions at once. reset-password prints a one-time link,
+valid for 24 hours, that sets a new password. Every change is recorded in
+the tenant's log (user.role_changed, user.deactivated, ...).
 `
 
-// runUsers runs `trail users create|list`.
+// runUsers runs `trail users` and its subcommands.
 func runUsers(ctx context.Context, env *Env, args []string) error {
 	return runGroup(ctx, env, "users", usersUsage, args, []command{
 		{"create", "create a console user", usersCreate},
 		{"list", "list a tenant's console users", usersList},
+		{"get", "show one user", usersGet},
+		{"update", "change a user's role or email", usersUpdate},
+		{"deactivate", "block a user from signing in and end their sessions", usersSetActive(false)},
+		{"reactivate", "let a deactivated user sign in again", usersSetActive(true)},
+		{"delete", "delete a user (their events stay)", usersDelete},
+		{"reset-password", "make a one-time password reset link", usersResetPassword},
 	})
 }
 
@@ -173,9 +189,13 @@ func usersList(ctx context.Context, env *Env, args []string) error {
 		return json.NewEncoder(env.Stdout).Encode(map[string]any{"users": users})
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tEMAIL\tROLE\tCREATED")
+	fmt.Fprintln(tw, "ID\tEMAIL\tROLE\tSTATUS\tCREATED")
 	for _, u := range users {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Role, u.CreatedAt.Format(time.RFC3339))
+		status := "active"
+		if !u.Active() {
+			status = "deactivated"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Role, status, u.CreatedAt.Format(time.RFC3339))
 	}
 	return tw.Flush()
 }

@@ -42,6 +42,10 @@ type Dialect interface {
 	// LeaseClock is the expiry of a lease taken now for ttl, and now, on
 	// the clock that leases go by.
 	LeaseClock(ttl time.Duration) (until, now Expr)
+	// Lock is a statement that, run first in a transaction, makes every
+	// other transaction that runs it with the same key wait until this one
+	// ends; empty SQL where write transactions are exclusive already.
+	Lock(key string) Expr
 	// IsUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
 	IsUnique(err error) bool
 	// Wrap turns a connection or storage failure into the trail error

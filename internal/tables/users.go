@@ -12,14 +12,15 @@ import (
 var _ trail.UserStore = (*Tables)(nil)
 
 const (
-	userColumns    = "id, tenant, email, role, password_hash, created_at"
+	userColumns    = "id, tenant, email, role, password_hash, created_at, deactivated_at, reset_hash, reset_expires_at"
 	sessionColumns = "hash, id, user_id, tenant, csrf, created_at, last_seen_at, expires_at, revoked_at, ip, user_agent"
 )
 
 // CreateUser stores u; ECONFLICT when the tenant has a user with that email.
 func (t *Tables) CreateUser(ctx context.Context, u *trail.User) error {
-	_, err := t.exec(ctx, "INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?)",
-		u.ID, u.Tenant, u.Email, u.Role, u.PasswordHash, t.d.Time(u.CreatedAt))
+	_, err := t.exec(ctx, "INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		u.ID, u.Tenant, u.Email, u.Role, u.PasswordHash, t.d.Time(u.CreatedAt), t.nullTime(u.DeactivatedAt),
+		nullString(u.ResetHash), t.nullTime(u.ResetExpiresAt))
 	switch {
 	case t.d.IsUnique(err):
 		return trail.Errorf(trail.ECONFLICT, "%s already has a user with email %s", u.Tenant, u.Email)
@@ -64,7 +65,11 @@ func (t *Tables) queryUsers(ctx context.Context, where string, args ...any) ([]*
 }
 
 func scanUser(rows *sql.Rows, u *trail.User) error {
-	return rows.Scan(&u.ID, &u.Tenant, &u.Email, &u.Role, &u.PasswordHash, ScanTime(&u.CreatedAt))
+	var reset sql.NullString
+	err := rows.Scan(&u.ID, &u.Tenant, &u.Email, &u.Role, &u.PasswordHash, ScanTime(&u.CreatedAt),
+		ScanTime(&u.DeactivatedAt), &reset, ScanTime(&u.ResetExpiresAt))
+	u.ResetHash = reset.String
+	return err
 }
 
 // CreateSession stores s.
@@ -102,6 +107,13 @@ func (t *Tables) TouchSession(ctx context.Context, hash string, at time.Time) er
 		return fmt.Errorf("touch session: %w", err)
 	}
 	return nil
+}
+
+// UserSessions lists the live sessions of tenant's user id at now, newest
+// first.
+func (t *Tables) UserSessions(ctx context.Context, tenant, id string, now time.Time) ([]*trail.Session, error) {
+	return t.querySessions(ctx, "tenant = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?"+
+		" ORDER BY created_at DESC, id DESC", tenant, id, t.d.Time(now))
 }
 
 // Sessions lists tenant's sessions that are not revoked and not past
