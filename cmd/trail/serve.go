@@ -205,7 +205,7 @@ func newConsole(cfg Config, db trail.Store, w *trail.Writer, led *ledger.Ledger,
 	ccfg := console.Config{
 		Store: db, Users: db, Writer: w, Logger: log, SSOProviders: sso, PublicURL: cfg.PublicURL,
 		SecureCookies: cfg.ConsoleSecureCookies || cfg.TLSCert != "", TrustProxyHeaders: cfg.TrustProxyHeaders,
-		AuditReads: cfg.AuditReads != trail.AuditReadsOff,
+		AuditReads:  cfg.AuditReads != trail.AuditReadsOff,
 		IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge,
 	}
 	if led != nil {
