@@ -19,6 +19,25 @@ const (
 // key with no tenant. Every tenant's readers see them.
 const SystemTenant = ""
 
+// OperatorTenant is the tenant of the operator log: what Trail records about
+// its operator's own activity (platform keys, platform console users, the
+// command line, nodes, retention over every log). It has its own Merkle log
+// and retention policy. ValidTenant refuses '@', so no tenant, tenant key,
+// user or posted event can name it, and a tenant's Scope never includes it:
+// only platform keys and platform console users read it.
+const OperatorTenant = "@operator"
+
+// AuditLog returns the log where Trail records an action taken in tenant's
+// name: tenant's own log, or the operator log for an action with no tenant
+// (a platform key's, the command line's, a node's). System events are only
+// those a platform key publishes on purpose, never Trail's own records.
+func AuditLog(tenant string) string {
+	if tenant == SystemTenant {
+		return OperatorTenant
+	}
+	return tenant
+}
+
 // Event is one stored audit event: who did what, to which entities, when and
 // from where.
 type Event struct {
@@ -93,10 +112,12 @@ type Scope struct {
 }
 
 // NewSystemEvent builds an event that Trail records about its own sensitive
-// actions (keys created, exports, settings changes). The caller appends it
-// like any other event; now is the time it happened.
+// actions (keys created, exports, settings changes) in tenant's log; an
+// action with no tenant goes to the operator log (see AuditLog). The caller
+// appends it like any other event; now is the time it happened.
 func NewSystemEvent(tenant, action string, actor Actor, ctx Context, now time.Time, targets ...Target) *Event {
 	now = NormalTime(now)
+	tenant = AuditLog(tenant)
 	if targets == nil {
 		targets = []Target{}
 	}

@@ -17,6 +17,12 @@ const (
 	// ActionEventsSearched is a listing of events read with filters; the
 	// metadata holds the filters.
 	ActionEventsSearched = "events.searched"
+	// ActionTenantViewedByOperator is a platform console user (the
+	// operator) opening a tenant's log; it is recorded in that tenant's
+	// log, so the tenant sees when the operator looked. The metadata names
+	// the page ("events" or "event") and the target is the event or entity
+	// read, if any.
+	ActionTenantViewedByOperator = "tenant.viewed_by_operator"
 )
 
 // Values of the audit_reads setting: which reads of the audit log are

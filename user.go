@@ -71,7 +71,7 @@ type User struct {
 // passwordHash is the already hashed password.
 func NewUser(tenant, email, role, passwordHash string, now time.Time) (*User, error) {
 	var p Problems
-	if !ValidTenant(tenant) {
+	if !ValidTenant(tenant) && tenant != OperatorTenant {
 		p.Add(-1, "tenant", "required: 1 to 64 letters, digits, '.', '_' or '-'")
 	}
 	email = NormalizeEmail(email)
@@ -121,8 +121,14 @@ func (u *User) CanManage() bool { return u.CanReadAudit() }
 // Actor returns the actor recorded when u performs a sensitive action.
 func (u *User) Actor() Actor { return Actor{Type: ActorUser, ID: u.ID, Name: u.Email} }
 
-// Scope returns what u may read: its tenant and system events.
+// Scope returns what u may read: its tenant and system events; for a
+// platform user, the operator log and system events.
 func (u *User) Scope() Scope { return Scope{Tenant: u.Tenant} }
+
+// Platform reports whether u is a platform (operator) console user: one of
+// the operator log's tenant rather than an organization's. Such a user may
+// open any tenant's log read-only, and each view is recorded there.
+func (u *User) Platform() bool { return u.Tenant == OperatorTenant }
 
 // Session is a signed-in browser. The browser holds a random 256-bit token;
 // the store keeps only its SHA-256 hash, so a leaked database does not leak

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/trailhq/trail"
 )
@@ -28,6 +29,10 @@ type listView struct {
 	Text     string
 	Scanned  int
 	Partial  bool
+	// Tenant is the organization whose log a platform user opened, ""
+	// for the viewer's own; Operator shows a platform user the picker.
+	Tenant   string
+	Operator bool
 }
 
 // formValues are the filter form's fields.
@@ -58,17 +63,20 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request, v *viewer)
 // list shows a page of the audit log; filters that do not parse show the
 // form again with the problem.
 func (s *Server) list(w http.ResponseWriter, r *http.Request, v *viewer, lv *listView) error {
-	ctx := r.Context()
-	actions, err := s.store.Actions(ctx, v.user.Scope())
+	scope, tenant, raw, err := listScope(r, v)
 	if err != nil {
 		return err
 	}
-	lv.Actions = actions
+	actions, err := s.store.Actions(r.Context(), scope)
+	if err != nil {
+		return err
+	}
+	lv.Actions, lv.Tenant, lv.Operator = actions, tenant, v.user.Platform()
 	title := "Audit log"
 	if lv.Entity != nil {
 		title = "Activity of " + lv.Entity.Type + " " + lv.Entity.ID
 	}
-	f, err := parseFilters(query(r), v.user.Scope())
+	f, err := parseFilters(raw, scope)
 	if err != nil {
 		lv.Error = trail.ErrorMessage(err)
 		lv.Form = formFrom(query(r))
@@ -77,6 +85,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, v *viewer, lv *lis
 		return nil
 	}
 	if err := s.fillList(r, f, lv); err != nil {
+		return err
+	}
+	if err := s.recordOperatorView(r, v, tenant, "events", entityTargets(lv.Entity)...); err != nil {
 		return err
 	}
 	if err := s.auditList(r, v, lv, f); err != nil {
@@ -117,10 +128,20 @@ func (s *Server) fillList(r *http.Request, f *filters, lv *listView) error {
 	if page.Next != nil {
 		lv.NextURL = link(lv.Path, with(f.values, "cursor", page.Next.Encode(), "page", strconv.Itoa(f.page+1)))
 	}
+	if lv.Tenant != "" {
+		// An operator's view of a tenant keeps the tenant in every link; it
+		// has no export or live tail, which read the operator's own logs.
+		f.values.Set("tenant", lv.Tenant)
+		lv.Hidden.Set("tenant", lv.Tenant)
+	}
 	lv.FirstURL = link(lv.Path, f.values)
 	lv.ClearURL = lv.clearURL()
 	lv.Export = with(f.values, "limit", "", "cursor", "", "page", "")
 	lv.Sorts = sortLinks(lv.Path, f)
+	if lv.Tenant != "" {
+		lv.Export = nil
+		return nil
+	}
 	if f.query.SortKey() == trail.SortOccurredAt && f.query.Desc && f.page == 1 {
 		lv.TailURL = link("/events/tail", with(f.values, "limit", "", "sort", "", "order", ""))
 	}
@@ -128,10 +149,18 @@ func (s *Server) fillList(r *http.Request, f *filters, lv *listView) error {
 }
 
 func (lv *listView) clearURL() string {
-	if lv.Entity == nil {
-		return lv.Path
+	u := lv.Path
+	if lv.Entity != nil {
+		u = entityURL(lv.Entity.Type, lv.Entity.ID)
 	}
-	return entityURL(lv.Entity.Type, lv.Entity.ID)
+	if lv.Tenant == "" {
+		return u
+	}
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + "tenant=" + url.QueryEscape(lv.Tenant)
 }
 
 // sortLinks builds the column headers' links: a column sorted now flips
@@ -176,7 +205,10 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, v *viewer) 
 	if !trail.ValidID(id) {
 		return trail.Errorf(trail.ENOTFOUND, "no event has the id %q", id)
 	}
-	e, logs, err := s.readEvent(r, v.user.Scope(), id)
+	e, logs, err := s.readEvent(r, eventScope(v), id)
+	if err == nil {
+		err = s.recordOperatorView(r, v, e.Tenant, "event", trail.Target{Type: "event", ID: e.ID, Name: e.Action})
+	}
 	if err == nil {
 		err = s.auditView(r, v, e)
 	}

@@ -98,8 +98,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 // problem names the first missing or malformed field of a sign-in.
 func (a *loginAttempt) problem() string {
 	switch {
-	case !trail.ValidTenant(a.tenant):
-		return "Organization: enter your organization's name, such as acme."
+	case !trail.ValidTenant(a.tenant) && a.tenant != trail.OperatorTenant:
+		return "Organization: enter your organization's name, such as acme (@operator for operator accounts)."
 	case !trail.ValidEmail(a.email):
 		return "Email: enter an email address like a@example.com."
 	case a.password == "":

@@ -118,6 +118,9 @@ var funcs = template.FuncMap{
 		if t == trail.SystemTenant {
 			return "system"
 		}
+		if t == trail.OperatorTenant {
+			return "operator"
+		}
 		return t
 	},
 }

@@ -55,7 +55,7 @@ func failureOf(tb testing.TB, ev *trail.Event) authFailure {
 }
 
 // TestAuthFailuresRecorded: refused API keys are recorded in the key's
-// tenant when the key exists, in the system log when it does not, with
+// tenant when the key exists, in the operator log when it does not, with
 // the reason and the client, and never the secret.
 func TestAuthFailuresRecorded(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s trail.Store) {
@@ -95,10 +95,10 @@ func TestAuthFailuresRecorded(t *testing.T) {
 		if m := failureOf(t, got["globex/"+revokedID]); m.Reasons["revoked"] != 1 || m.Count != 1 {
 			t.Errorf("globex's failures %+v", m)
 		}
-		if m := failureOf(t, got["/k_00000000000000000000"]); m.Reasons["unknown_key"] != 1 {
+		if m := failureOf(t, got[trail.OperatorTenant+"/k_00000000000000000000"]); m.Reasons["unknown_key"] != 1 {
 			t.Errorf("unknown key's failures %+v", m)
 		}
-		if ev := got["/"]; ev == nil || ev.Actor.Type != "anonymous" || failureOf(t, ev).Reasons["unknown_key"] != 1 {
+		if ev := got[trail.OperatorTenant+"/"]; ev == nil || ev.Actor.Type != "anonymous" || failureOf(t, ev).Reasons["unknown_key"] != 1 {
 			t.Errorf("the failure without a key id: %+v", ev)
 		}
 		for _, ev := range got {
@@ -125,7 +125,7 @@ func TestAuthFailureFlood(t *testing.T) {
 				e.do(t, "GET", "/v1/events", bad, "").wantError(t, 401, trail.EUNAUTHORIZED, "")
 			}
 			got := e.authFailures(t)
-			if m := failureOf(t, got["/k_11111111111111111111"]); len(got) != 1 || m.Count != 1000 {
+			if m := failureOf(t, got[trail.OperatorTenant+"/k_11111111111111111111"]); len(got) != 1 || m.Count != 1000 {
 				t.Errorf("got %d events, count %d; want 1 event counting 1000", len(got), m.Count)
 			}
 		})
@@ -137,7 +137,7 @@ func TestAuthFailureFlood(t *testing.T) {
 			got := e.authFailures(t)
 			total, overflow := 0, 0
 			for k, ev := range got {
-				if k == "/k_11111111111111111111" {
+				if k == trail.OperatorTenant+"/k_11111111111111111111" {
 					continue
 				}
 				m := failureOf(t, ev)

@@ -39,8 +39,8 @@ func (s *Server) handleLedgerPubkey(w http.ResponseWriter, r *http.Request) erro
 	tenant := name
 	if name == ledger.SystemLog {
 		tenant = trail.SystemTenant
-	} else if !trail.ValidTenant(name) {
-		return trail.Invalid("log", "must be a tenant name, or ~system for system events")
+	} else if !trail.ValidTenant(name) && name != trail.OperatorTenant {
+		return trail.Invalid("log", "must be a tenant name, ~system for system events or @operator")
 	}
 	vkey, err := s.ledger.Key().LogVerifierKey(ledger.LogOrigin(s.ledger.Origin(), tenant))
 	if err != nil {
@@ -298,8 +298,10 @@ func (s *Server) ledgerLog(r *http.Request, allowed ...string) (string, error) {
 		return trail.SystemTenant, nil
 	case name == "":
 		return key.Tenant, nil
-	case !trail.ValidTenant(name):
-		return "", trail.Invalid("log", "must be a tenant name, or ~system for system events")
+	case name == trail.OperatorTenant && key.Platform:
+		return name, nil
+	case !trail.ValidTenant(name) && name != trail.OperatorTenant:
+		return "", trail.Invalid("log", "must be a tenant name, ~system for system events or @operator")
 	case !key.Platform && name != key.Tenant:
 		return "", trail.Errorf(trail.ENOTFOUND, "log %q not found", name)
 	}

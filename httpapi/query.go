@@ -142,8 +142,12 @@ func eventQuery(r *http.Request, target *trail.Target) (*trail.Query, error) {
 func readScope(key *trail.APIKey, tenant string) (scope trail.Scope, visible bool, err error) {
 	switch {
 	case tenant == "":
+	case tenant == trail.OperatorTenant:
+		// The operator log: a platform key's to read; for a tenant key it
+		// is no tenant it may see.
+		return key.ReadScope(tenant), key.Platform, nil
 	case !trail.ValidTenant(tenant):
-		return scope, false, trail.Invalid("tenant", "must be 1 to 64 letters, digits, '.', '_' or '-'")
+		return scope, false, trail.Invalid("tenant", "must be 1 to 64 letters, digits, '.', '_' or '-', or @operator")
 	case !key.Platform && tenant != key.Tenant:
 		return scope, false, nil
 	}

@@ -36,7 +36,7 @@ type holdList struct {
 
 // handleGetRetention answers a tenant's retention policy.
 func (s *Server) handleGetRetention(w http.ResponseWriter, r *http.Request) error {
-	tenant, err := adminTenant(apiKey(r), query(r).Get("tenant"))
+	tenant, err := logTenant(apiKey(r), query(r).Get("tenant"))
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func (s *Server) handleSetRetention(w http.ResponseWriter, r *http.Request) erro
 	if req.Days < 1 || req.Days > trail.MaxRetentionDays {
 		return trail.Invalid("days", fmt.Sprintf("must be an integer from 1 to %d", trail.MaxRetentionDays))
 	}
-	tenant, err := adminTenant(apiKey(r), req.Tenant)
+	tenant, err := logTenant(apiKey(r), req.Tenant)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (s *Server) handleSetRetention(w http.ResponseWriter, r *http.Request) erro
 // handleRunRetention runs the retention job now: over the caller's tenant,
 // or over every log for a platform key without ?tenant=.
 func (s *Server) handleRunRetention(w http.ResponseWriter, r *http.Request) error {
-	tenant, err := adminTenant(apiKey(r), query(r).Get("tenant"))
+	tenant, err := logTenant(apiKey(r), query(r).Get("tenant"))
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func (s *Server) handleCreateHold(w http.ResponseWriter, r *http.Request) error 
 
 func (s *Server) newHold(caller *trail.APIKey, req *holdRequest) (*trail.Hold, error) {
 	var p trail.Problems
-	tenant, err := adminTenant(caller, req.Tenant)
+	tenant, err := logTenant(caller, req.Tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -210,10 +210,19 @@ func (s *Server) handleDeleteHold(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+// logTenant is whose log a retention or hold request manages: as
+// adminTenant, and the operator log, which only a platform key may name.
+func logTenant(caller *trail.APIKey, requested string) (string, error) {
+	if caller.Platform && requested == trail.OperatorTenant {
+		return requested, nil
+	}
+	return adminTenant(caller, requested)
+}
+
 // settingsScope is the scope of a settings listing: a tenant key's own
 // tenant; for a platform key, the tenant asked for or every tenant.
 func settingsScope(caller *trail.APIKey, requested string) (trail.Scope, error) {
-	tenant, err := adminTenant(caller, requested)
+	tenant, err := logTenant(caller, requested)
 	if err != nil {
 		return trail.Scope{}, err
 	}

@@ -58,7 +58,7 @@ func TestKeysCreate(t *testing.T) {
 		if !k.Platform || k.Tenant != "" {
 			t.Errorf("stored key %+v, want a platform key", k)
 		}
-		onlyEvent(t, openData(t, data), trail.SystemTenant, main.ActionKeyCreated)
+		onlyEvent(t, openData(t, data), trail.OperatorTenant, main.ActionKeyCreated)
 	})
 	t.Run("HumanOutput", func(t *testing.T) {
 		out := mustCLI(t, nil, "keys", "create", "--data", newData(t), "--tenant", "acme", "--scopes", "events:read")

@@ -72,7 +72,7 @@ func TestCLIRecordsWhoRanIt(t *testing.T) {
 	wantCLIOrigin(t, onlyEvent(t, db, "acme", main.ActionKeyCreated), "trail keys", "alice")
 	wantCLIOrigin(t, onlyEvent(t, db, "acme", main.ActionKeyRevoked), "trail keys", "")
 	wantCLIOrigin(t, onlyEvent(t, db, "acme", trail.ActionUserCreated), "trail users", "alice")
-	rotated := onlyEvent(t, db, trail.SystemTenant, main.ActionSecretsRotated)
+	rotated := onlyEvent(t, db, trail.OperatorTenant, main.ActionSecretsRotated)
 	wantCLIOrigin(t, rotated, "trail secrets", "")
 	if !strings.Contains(string(rotated.Metadata), `"key_id"`) {
 		t.Errorf("secrets.rotated metadata %s lacks the new key's id", rotated.Metadata)
@@ -115,7 +115,7 @@ func TestConfigForwardersNameTheFile(t *testing.T) {
 	db := openData(t, data)
 	host, _ := os.Hostname()
 	for _, action := range []string{forward.ActionCreated, forward.ActionUpdated, forward.ActionDeleted} {
-		e := onlyEvent(t, db, trail.SystemTenant, action)
+		e := onlyEvent(t, db, trail.OperatorTenant, action)
 		var meta map[string]string
 		json.Unmarshal(e.Actor.Metadata, &meta)
 		if e.Actor.Name != "config file "+cfg || meta["config_file"] != cfg || meta["node"] != host {

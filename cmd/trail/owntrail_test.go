@@ -29,7 +29,7 @@ func TestAuthFailuresAtShutdown(t *testing.T) {
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
-	e := onlyEvent(t, openData(t, data), trail.SystemTenant, httpapi.ActionAuthFailed)
+	e := onlyEvent(t, openData(t, data), trail.OperatorTenant, httpapi.ActionAuthFailed)
 	if e.Context.IP != "127.0.0.1" {
 		t.Errorf("event %s", e.Raw)
 	}
@@ -68,7 +68,7 @@ func TestSettingsUpdated(t *testing.T) {
 			if got, want := strings.Join(meta.Changed, ","), "log_level,metrics_token"; got != want {
 				t.Errorf("changed %s, want %s", got, want)
 			}
-			if strings.Contains(string(e.Raw), token) || e.Tenant != trail.SystemTenant || e.Actor.ID != "config" {
+			if strings.Contains(string(e.Raw), token) || e.Tenant != trail.OperatorTenant || e.Actor.ID != "config" {
 				t.Errorf("event %s", e.Raw)
 			}
 		})

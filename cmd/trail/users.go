@@ -18,6 +18,7 @@ import (
 
 const usersUsage = `Usage:
   echo "$PASSWORD" | trail users create --tenant NAME --email ADDRESS --role owner|admin|member --password-stdin [--output text|json]
+  echo "$PASSWORD" | trail users create --platform --email ADDRESS --password-stdin
   trail users list --tenant NAME [--output text|json]
   trail users get --tenant NAME --user ID|EMAIL [--output text|json]
   trail users update --tenant NAME --user ID|EMAIL [--role owner|admin|member] [--email ADDRESS]
@@ -35,6 +36,12 @@ last active owner cannot be demoted, deactivated or deleted. Deactivating
 ends the user's sessions at once. reset-password prints a one-time link,
 valid for 24 hours, that sets a new password. Every change is recorded in
 the tenant's log (user.role_changed, user.deactivated, ...).
+
+--platform, instead of --tenant, names the operator's own console users
+(platform users, role owner): they sign in with organization @operator,
+read the operator log and system events, and may open any tenant's log
+read-only; each such view is recorded in that tenant's log. Their changes
+are recorded in the operator log.
 `
 
 // runUsers runs `trail users` and its subcommands.
@@ -53,10 +60,11 @@ func runUsers(ctx context.Context, env *Env, args []string) error {
 
 // usersFlags are the flags every users subcommand shares.
 type usersFlags struct {
-	fs     *flag.FlagSet
-	cf     *configFlags
-	tenant *string
-	output *string
+	fs       *flag.FlagSet
+	cf       *configFlags
+	tenant   *string
+	platform *bool
+	output   *string
 }
 
 func newUsersFlags(env *Env, name string) *usersFlags {
@@ -69,6 +77,7 @@ func newUsersFlags(env *Env, name string) *usersFlags {
 	}
 	uf.cf = addConfigFlags(fs)
 	uf.tenant = fs.String("tenant", "", "the user's tenant (organization)")
+	uf.platform = fs.Bool("platform", false, "a platform (operator) user, of no tenant")
 	uf.output = fs.String("output", "text", "output `format`: text or json")
 	return uf
 }
@@ -85,6 +94,10 @@ func (uf *usersFlags) parse(env *Env, args []string) (trail.Store, trail.UserSto
 		return nil, nil, usageErrorf("%s: unexpected argument %q", uf.fs.Name(), pos[0])
 	case *uf.output != "text" && *uf.output != "json":
 		return nil, nil, usageErrorf("--output: %q is not text or json", *uf.output)
+	case *uf.platform && *uf.tenant != "":
+		return nil, nil, usageErrorf("--platform: a platform user has no tenant; give --platform or --tenant, not both")
+	case *uf.platform:
+		*uf.tenant = trail.OperatorTenant
 	case !trail.ValidTenant(*uf.tenant):
 		return nil, nil, usageErrorf("--tenant: required: 1 to 64 letters, digits, '.', '_' or '-'")
 	}
@@ -115,6 +128,9 @@ func usersCreate(ctx context.Context, env *Env, args []string) error {
 	pw, err := readPassword(env.Stdin)
 	if err != nil {
 		return err
+	}
+	if *uf.platform && *role == "" {
+		*role = trail.RoleOwner
 	}
 	now := time.Now()
 	u, err := console.CreateUser(ctx, us, *uf.tenant, *email, *role, pw, now)
