@@ -70,7 +70,7 @@ const ledgerUsage = `Usage:
 pubkey prints the note verifier key of the ledger's checkpoints, creating
 the signing key if the server has not run yet. Give it to whoever verifies
 your logs (trail verify --pubkey) through a channel they trust. With --log
-(a tenant, or ~system) it prints the same key named after that log's
+(a tenant, ~system, or @operator for the operator log) it prints the same key named after that log's
 checkpoint origin, as witnesses and other tlog-checkpoint clients want it.
 `
 
@@ -90,7 +90,7 @@ func ledgerPubkey(ctx context.Context, env *Env, args []string) error {
 		cf.usage(env.Stderr, "data", "ledger-key", "ledger-origin")
 	}
 	cf = addConfigFlags(fs)
-	log := fs.String("log", "", "print the key named after this log's origin: a tenant, or ~system")
+	log := fs.String("log", "", "print the key named after this log's origin: a tenant, ~system or @operator")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -98,8 +98,8 @@ func ledgerPubkey(ctx context.Context, env *Env, args []string) error {
 	if len(pos) > 0 {
 		return usageErrorf("ledger pubkey: unexpected argument %q", pos[0])
 	}
-	if *log != "" && *log != ledger.SystemLog && !trail.ValidTenant(*log) {
-		return usageErrorf("ledger pubkey: --log %q must be a tenant name, or ~system", *log)
+	if *log != "" && *log != ledger.SystemLog && *log != trail.OperatorTenant && !trail.ValidTenant(*log) {
+		return usageErrorf("ledger pubkey: --log %q must be a tenant name, ~system or @operator", *log)
 	}
 	cfg, err := cf.load(env.Getenv)
 	if err != nil {
@@ -136,8 +136,8 @@ const verifyUsage = `Usage:
   trail verify --server URL --key SECRET --pubkey KEY [--log NAME] [--since FILE]...
   trail verify --bundle FILE --pubkey KEY
 
-verify recomputes every leaf of every log (or of --log: a tenant, or
-~system) from the stored events and checks them against the latest signed
+verify recomputes every leaf of every log (or of --log: a tenant, ~system,
+or @operator) from the stored events and checks them against the latest signed
 checkpoint, naming the first bad sequence number and whether it was
 modified, missing, inserted or reordered. It reads the store in the data
 folder, or a running server through its API (--server), or checks an
@@ -178,7 +178,7 @@ func newVerifyFlags(env *Env) *verifyFlags {
 	fs.StringVar(&vf.key, "key", "", "API key `secret` with events:read, for --server (env TRAIL_KEY)")
 	fs.StringVar(&vf.pubkey, "pubkey", "", "the checkpoints' verifier `key` (trail ledger pubkey)")
 	fs.StringVar(&vf.bundle, "bundle", "", "check this evidence bundle `file` offline (- for standard input)")
-	fs.StringVar(&vf.log, "log", "", "verify only this log: a tenant, or ~system")
+	fs.StringVar(&vf.log, "log", "", "verify only this log: a tenant, ~system or @operator")
 	fs.BoolVar(&vf.acceptInexact, "accept-inexact", false,
 		"count, instead of failing, events whose JSON Trail now refuses (numbers beyond double precision, ...), stored before it did")
 	fs.Func("since", "a checkpoint `file` saved earlier that the latest must extend; repeatable", func(s string) error {
