@@ -112,12 +112,12 @@ type Scope struct {
 }
 
 // NewSystemEvent builds an event that Trail records about its own sensitive
-// actions (keys created, exports, settings changes) in tenant's log; an
-// action with no tenant goes to the operator log (see AuditLog). The caller
-// appends it like any other event; now is the time it happened.
+// actions (keys created, exports, settings changes). The caller appends it
+// like any other event; now is the time it happened. Callers recording an
+// action that may have no tenant pass AuditLog(tenant), so that it goes to
+// the operator log and not to the system events.
 func NewSystemEvent(tenant, action string, actor Actor, ctx Context, now time.Time, targets ...Target) *Event {
 	now = NormalTime(now)
-	tenant = AuditLog(tenant)
 	if targets == nil {
 		targets = []Target{}
 	}

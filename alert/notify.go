@@ -109,7 +109,7 @@ func AlertEvent(r *trail.AlertRule, f *trail.AlertFiring) *trail.Event {
 	if f.Subject != nil && f.Subject.ID != "" {
 		targets = append(targets, *f.Subject)
 	}
-	e := trail.NewSystemEvent(f.Tenant, "alert.fired", trail.Actor{Type: trail.ActorAlert, ID: r.ID, Name: r.Name},
+	e := trail.NewSystemEvent(trail.AuditLog(f.Tenant), "alert.fired", trail.Actor{Type: trail.ActorAlert, ID: r.ID, Name: r.Name},
 		trail.Context{}, f.FiredAt, targets...)
 	e.ID = f.AlertEventID
 	e.Metadata, _ = json.Marshal(map[string]any{

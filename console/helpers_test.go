@@ -211,10 +211,8 @@ func (e *env) seed(tb testing.TB, n int) []*trail.Event {
 			Actor: trail.Actor{Type: trail.ActorUser, ID: "u_gus"}, Targets: []trail.Target{{Type: "document", ID: "d_1042"}},
 			Version: 1,
 		})
-		sys := trail.NewSystemEvent("", "system.maintenance", trail.Actor{Type: trail.ActorSystem},
-			trail.Context{}, at.Add(time.Minute))
-		sys.Tenant = trail.SystemTenant // published for every tenant, as a platform key's POST is
-		events = append(events, sys)
+		events = append(events, trail.NewSystemEvent("", "system.maintenance", trail.Actor{Type: trail.ActorSystem},
+			trail.Context{}, at.Add(time.Minute)))
 	}
 	if err := e.db.AppendBatches(context.Background(), []*trail.Batch{{Events: events}}); err != nil {
 		tb.Fatal(err)

@@ -225,7 +225,7 @@ func cleanText(s string, max int) string {
 // so an action that must be audited is refused when the audit cannot be
 // stored.
 func (s *Server) audit(ctx context.Context, tenant, action string, actor trail.Actor, c trail.Context, meta []byte, targets ...trail.Target) error {
-	e := trail.NewSystemEvent(tenant, action, actor, c, s.now(), targets...)
+	e := trail.NewSystemEvent(trail.AuditLog(tenant), action, actor, c, s.now(), targets...)
 	e.Metadata = meta
 	if err := s.writer.Append(ctx, &trail.Batch{Events: []*trail.Event{e}}); err != nil {
 		return errors.Join(trail.Errorf(trail.EUNAVAILABLE, "could not record the audit event; try again"), err)

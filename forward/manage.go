@@ -158,7 +158,7 @@ func decodeForwarder(b []byte) (*trail.Forwarder, error) {
 // one of the Action constants, and changed lists the settings an update
 // changed. Its metadata holds no setting's value, so no secret.
 func Audit(f *trail.Forwarder, action string, changed []string, actor trail.Actor, ctx trail.Context, now time.Time) *trail.Event {
-	e := trail.NewSystemEvent(f.Tenant, action, actor, ctx, now,
+	e := trail.NewSystemEvent(trail.AuditLog(f.Tenant), action, actor, ctx, now,
 		trail.Target{Type: "forwarder", ID: f.ID, Name: f.Name})
 	meta := map[string]any{"kind": f.Kind, "managed_by": f.ManagedBy}
 	if len(changed) > 0 {

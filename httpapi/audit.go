@@ -12,7 +12,7 @@ import (
 // is the actor, and the request's client address and user agent are the
 // context. It returns once the event is durable.
 func (s *Server) record(r *http.Request, tenant, action string, metadata any, targets ...trail.Target) error {
-	e := trail.NewSystemEvent(tenant, action, apiKey(r).Actor(), s.clientContext(r), s.now(), targets...)
+	e := trail.NewSystemEvent(trail.AuditLog(tenant), action, apiKey(r).Actor(), s.clientContext(r), s.now(), targets...)
 	if metadata != nil {
 		b, err := json.Marshal(metadata)
 		if err != nil {

@@ -158,7 +158,7 @@ func authEvent(k authKey, b *authBucket) *trail.Event {
 	if k.keyID == "" || b.overflow {
 		actor = trail.Actor{Type: "anonymous"}
 	}
-	e := trail.NewSystemEvent(k.tenant, ActionAuthFailed, actor,
+	e := trail.NewSystemEvent(trail.AuditLog(k.tenant), ActionAuthFailed, actor,
 		trail.Context{IP: k.ip, UserAgent: b.userAgent}, b.first, targets...)
 	meta := map[string]any{
 		"count": b.count, "reasons": b.reasons, "routes": slices.Sorted(maps.Keys(b.routes)),

@@ -117,7 +117,7 @@ func (r *Runner) record(ctx context.Context, tr *TenantReport, by *trail.APIKey)
 		meta["requested_by"] = by.ID
 	}
 	actor := trail.Actor{Type: trail.ActorSystem, ID: "retention", Name: "Trail retention"}
-	e := trail.NewSystemEvent(tr.Tenant, ActionDeleted, actor, trail.Context{}, r.cfg.Now())
+	e := trail.NewSystemEvent(trail.AuditLog(tr.Tenant), ActionDeleted, actor, trail.Context{}, r.cfg.Now())
 	var err error
 	if e.Metadata, err = json.Marshal(meta); err != nil {
 		return err

@@ -29,7 +29,6 @@ func testAppendReadBack(t *testing.T, open func(t *testing.T) trail.Store) {
 	s := open(t)
 	e := fullEvent("acme", 0)
 	sys := trail.NewSystemEvent("", "api_key.created", trail.Actor{Type: trail.ActorSystem}, trail.Context{}, base)
-	sys.Tenant = trail.SystemTenant
 	mustAppend(t, s, batch(e, sys))
 	scope := trail.Scope{All: true}
 	t.Run("Event", func(t *testing.T) {

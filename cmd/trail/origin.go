@@ -50,7 +50,7 @@ func nodeOrigin(configFile string) origin {
 
 // event builds the audit event of a change in tenant's log.
 func (o origin) event(tenant, action string, now time.Time, targets ...trail.Target) *trail.Event {
-	return trail.NewSystemEvent(tenant, action, o.actor, o.ctx, now, targets...)
+	return trail.NewSystemEvent(trail.AuditLog(tenant), action, o.actor, o.ctx, now, targets...)
 }
 
 func osUser() string {
