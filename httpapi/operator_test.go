@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,7 +31,7 @@ func TestOperatorLog(t *testing.T) {
 
 		t.Run("TenantKey", func(t *testing.T) {
 			got := e.list(t, acme, "limit=1000").Events
-			if !hasID(got, sys) || hasID(got, opID) {
+			if !slices.Contains(ids(got), sys) || slices.Contains(ids(got), opID) {
 				t.Fatalf("acme lists %v: want the system event %s and not the operator's %s", ids(got), sys, opID)
 			}
 			if n := len(e.list(t, acme, "tenant="+trail.OperatorTenant).Events); n != 0 {
@@ -53,7 +54,7 @@ func TestOperatorLog(t *testing.T) {
 		})
 		t.Run("PlatformKey", func(t *testing.T) {
 			got := e.list(t, platform, "tenant="+trail.OperatorTenant).Events
-			if !hasID(got, opID) || !hasID(got, sys) {
+			if !slices.Contains(ids(got), opID) || !slices.Contains(ids(got), sys) {
 				t.Fatalf("the operator log with system events lists %v", ids(got))
 			}
 			e.do(t, "GET", "/v1/events/"+opID+"/proof", platform, "").want(t, 200)
@@ -96,13 +97,4 @@ func TestOperatorLog(t *testing.T) {
 			}
 		})
 	})
-}
-
-func hasID(events []*trail.Event, id string) bool {
-	for _, e := range events {
-		if e.ID == id {
-			return true
-		}
-	}
-	return false
 }
