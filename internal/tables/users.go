@@ -12,7 +12,7 @@ import (
 var _ trail.UserStore = (*Tables)(nil)
 
 const (
-	userColumns    = "id, tenant, email, role, password_hash, created_at, deactivated_at, reset_hash, reset_expires_at," +
+	userColumns = "id, tenant, email, role, password_hash, created_at, deactivated_at, reset_hash, reset_expires_at," +
 		" mfa_secret, mfa_recovery, mfa_last_step"
 	sessionColumns = "hash, id, user_id, tenant, csrf, created_at, last_seen_at, expires_at, revoked_at, ip, user_agent"
 )
