@@ -39,8 +39,11 @@ func (s *Server) afterPassword(w http.ResponseWriter, r *http.Request, u *trail.
 		return err
 	}
 	s.setCookie(w, "trail_mfa", token, int(trail.MFALoginTTL.Seconds()))
+	// The right password does not count, but failures stay counted until
+	// the second step passes: clearing them here would let a guesser who
+	// has the password sign in again between wrong codes.
+	s.limiter.release(a.ctx.IP, a.tenant, a.email)
 	if l.Enroll {
-		s.limiter.succeed(a.ctx.IP, a.tenant, a.email) // a new key's code is no guess at anything
 		http.Redirect(w, r, "/login/mfa/enroll", http.StatusSeeOther)
 		return nil
 	}
