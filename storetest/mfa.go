@@ -1,10 +1,14 @@
 package storetest
 
 import (
+	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/secretbox"
 )
 
 // testMFA: a user's TOTP secret, recovery code hashes and last time step
@@ -141,4 +145,58 @@ func testMFARequired(t *testing.T, open func(t *testing.T) trail.Store) {
 	set(false, true)
 	set(false, false)
 	want("acme", false)
+}
+
+// MFASecretStore is a store that seals users' TOTP secrets with a secrets
+// key.
+type MFASecretStore interface {
+	trail.UserStore
+	UseSecrets(*secretbox.Keyring)
+	ResealSecrets(ctx context.Context) (int, error)
+}
+
+// TestMFASecrets checks that s keeps users' TOTP secrets sealed: a secret
+// stored before the key existed reads back and is sealed by ResealSecrets,
+// and a rotation reseals it under the new key. raw returns the stored
+// mfa_secret column of every user, as a SQL client sees it.
+func TestMFASecrets(t *testing.T, s MFASecretStore, raw func(t *testing.T) string) {
+	const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	u := newUser(t, "acme", "mfa@example.com", trail.RoleOwner, 0)
+	u.MFASecret, u.MFARecovery = secret, []string{"h1"}
+	if err := s.CreateUser(ctx(t), u); err != nil {
+		t.Fatal(err)
+	}
+	if got := raw(t); !strings.Contains(got, secret) {
+		t.Fatalf("precondition: a store without a key stores plain text, raw read: %s", got)
+	}
+	k, err := secretbox.LoadOrCreate(filepath.Join(t.TempDir(), secretbox.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UseSecrets(k)
+	wantSecret := func(t *testing.T) {
+		t.Helper()
+		got, err := s.User(ctx(t), "acme", u.ID)
+		if err != nil || got.MFASecret != secret {
+			t.Fatalf("read secret %q, %v; want %q", got.MFASecret, err, secret)
+		}
+	}
+	wantSecret(t)
+	if n, err := s.ResealSecrets(ctx(t)); err != nil || n != 1 {
+		t.Fatalf("ResealSecrets = %d, %v; want the plain secret", n, err)
+	}
+	wantNone(t, raw(t), secret)
+	wantSecret(t)
+	t.Run("Rotate", func(t *testing.T) {
+		if _, err := k.Rotate(); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.ResealSecrets(ctx(t)); err != nil || n != 1 {
+			t.Fatalf("ResealSecrets after Rotate = %d, %v; want 1", n, err)
+		}
+		if got := raw(t); !strings.Contains(got, "tsec1:"+k.CurrentID()) {
+			t.Errorf("the secret is not sealed with the new key %s: %s", k.CurrentID(), got)
+		}
+		wantSecret(t)
+	})
 }
