@@ -181,7 +181,7 @@ func (s *Server) handleRequireMFA(w http.ResponseWriter, r *http.Request, v *vie
 		return s.renderSettings(w, r, v, http.StatusBadRequest, &settingsView{Error: "required: must be true or false."})
 	}
 	ctx, tenant := r.Context(), v.user.Tenant
-	changed, err := s.users.SetMFARequired(ctx, tenant, required, s.now())
+	changed, err := s.store.SetMFARequired(ctx, tenant, required, s.now())
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func (s *Server) recordRequired(r *http.Request, v *viewer, required bool) error
 	meta, _ := json.Marshal(map[string]bool{"before": !required, "after": required})
 	target := trail.Target{Type: "tenant", ID: tenant, Name: tenant}
 	if err := s.audit(ctx, tenant, trail.ActionMFARequiredChanged, v.user.Actor(), s.clientContext(r), meta, target); err != nil {
-		if _, uerr := s.users.SetMFARequired(ctx, tenant, !required, s.now()); uerr != nil {
+		if _, uerr := s.store.SetMFARequired(ctx, tenant, !required, s.now()); uerr != nil {
 			s.logger.Error("undo mfa requirement", "tenant", tenant, "err", uerr)
 		}
 		return err

@@ -22,7 +22,7 @@ var errNoPending = trail.Errorf(trail.EUNAUTHORIZED, "your sign-in expired or wa
 // afterPassword goes on with a sign-in whose password was right: straight
 // to a session, or to the code or enrolment step.
 func (s *Server) afterPassword(w http.ResponseWriter, r *http.Request, u *trail.User, a loginAttempt, next string) error {
-	required, err := s.users.MFARequired(r.Context(), u.Tenant)
+	required, err := s.store.MFARequired(r.Context(), u.Tenant)
 	if err != nil {
 		return err
 	}
@@ -35,7 +35,7 @@ func (s *Server) afterPassword(w http.ResponseWriter, r *http.Request, u *trail.
 		return nil
 	}
 	l, token := trail.NewMFALogin(u, next, !u.MFA(), s.now())
-	if err := s.users.CreateMFALogin(r.Context(), l, s.now()); err != nil {
+	if err := s.store.CreateMFALogin(r.Context(), l, s.now()); err != nil {
 		return err
 	}
 	s.setCookie(w, "trail_mfa", token, int(trail.MFALoginTTL.Seconds()))
@@ -59,7 +59,7 @@ func (s *Server) pendingLogin(r *http.Request, enroll bool) (*trail.MFALogin, *t
 	if err != nil || c.Value == "" {
 		return nil, nil, errNoPending
 	}
-	l, err := s.users.MFALogin(r.Context(), trail.HashSessionToken(c.Value), s.now())
+	l, err := s.store.MFALogin(r.Context(), trail.HashSessionToken(c.Value), s.now())
 	if trail.ErrorCode(err) == trail.ENOTFOUND || err == nil && l.Enroll != enroll {
 		return nil, nil, errNoPending
 	} else if err != nil {
@@ -139,7 +139,7 @@ func (s *Server) reserveCode(w http.ResponseWriter, r *http.Request, a loginAtte
 // the pending login up (of two racing requests, one wins), records a
 // recovery code's use and starts the session.
 func (s *Server) completeMFA(w http.ResponseWriter, r *http.Request, l *trail.MFALogin, u *trail.User, a loginAttempt, recovery bool) error {
-	if err := s.users.DeleteMFALogin(r.Context(), l.Hash); trail.ErrorCode(err) == trail.ENOTFOUND {
+	if err := s.store.DeleteMFALogin(r.Context(), l.Hash); trail.ErrorCode(err) == trail.ENOTFOUND {
 		return errNoPending
 	} else if err != nil {
 		return err

@@ -91,7 +91,7 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, v *viewe
 	if sv.SSO, err = s.ssoSettings(r, v); err != nil {
 		return err
 	}
-	if sv.MFARequired, err = s.users.MFARequired(ctx, v.user.Tenant); err != nil {
+	if sv.MFARequired, err = s.store.MFARequired(ctx, v.user.Tenant); err != nil {
 		return err
 	}
 	sv.Scopes, sv.Now = trail.Scopes, s.now()

@@ -49,6 +49,8 @@ func (t *Tables) openMFA(u *trail.User, secret, recovery sql.NullString) error {
 	return nil
 }
 
+var _ trail.MFAStore = (*Tables)(nil)
+
 const mfaLoginColumns = "hash, tenant, user_id, next, enroll, expires_at"
 
 // CreateMFALogin stores l, deleting pending logins that expired before now.
