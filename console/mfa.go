@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/trailhq/trail"
 )
@@ -101,12 +103,19 @@ func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request, v *viewer) 
 }
 
 // handleDisableMFA turns the viewer's multi-factor sign-in off, given a
-// current code or the password, and records mfa.disabled.
+// current code or the password, and records mfa.disabled. Attempts count
+// against the account's sign-in limits: a stolen session must not be a
+// way to guess codes or the password.
 func (s *Server) handleDisableMFA(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	code, password := r.PostFormValue("code"), r.PostFormValue("password")
 	method := "code"
 	if code == "" {
 		method = "password"
+	}
+	a := loginAttempt{tenant: v.user.Tenant, email: v.user.Email, ctx: s.clientContext(r)}
+	if ok, _, wait := s.limiter.reserve(a.ctx.IP, a.tenant, a.email, s.now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		return s.renderAccount(w, r, v, http.StatusTooManyRequests, &accountView{Error: "Too many wrong codes or passwords. Wait " + waitText(wait) + ", then try again."})
 	}
 	var recovery bool
 	err := s.setMFAOff(r, v, v.user.ID, method, func(u *trail.User) error {
@@ -120,6 +129,7 @@ func (s *Server) handleDisableMFA(w http.ResponseWriter, r *http.Request, v *vie
 	})
 	switch trail.ErrorCode(err) {
 	case "":
+		s.limiter.succeed(a.ctx.IP, a.tenant, a.email)
 		http.Redirect(w, r, "/account?notice=mfa-off", http.StatusSeeOther)
 		return nil
 	case trail.EINVALID, trail.ECONFLICT:

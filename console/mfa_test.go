@@ -337,3 +337,41 @@ func TestMFARequired(t *testing.T) {
 		}
 	})
 }
+
+// TestMFASSOExempt: a tenant that requires multi-factor sign-in still
+// signs its users in through its provider at once, even one with
+// no second factor in Trail: the provider does multi-factor sign-in.
+func TestMFASSOExempt(t *testing.T) {
+	e := newSSOEnv(t, nil)
+	if _, err := e.db.SetMFARequired(t.Context(), "acme", true, e.now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := e.through(t, e.client(t), "acme", "olivia")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/settings" || findCookie(resp, "trail_session") == nil {
+		t.Fatalf("SSO sign-in with MFA required: %d to %q, want 303 to /settings with a session:\n%s",
+			resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	if resp, _ := e.login(t, e.client(t), "acme", e.owner.Email, password); resp.Header.Get("Location") != "/login/mfa/enroll" {
+		t.Fatalf("password sign-in with MFA required goes to %q, want /login/mfa/enroll", resp.Header.Get("Location"))
+	}
+}
+
+// TestMFADisableRateLimited: turning multi-factor sign-in off counts
+// wrong passwords and codes against the account's sign-in limits.
+func TestMFADisableRateLimited(t *testing.T) {
+	e := newEnv(t)
+	owner := e.signedIn(t, e.owner)
+	e.enrol(t, owner)
+	for i := range 5 {
+		if resp, _ := e.userForm(t, owner, "/account/mfa/disable", url.Values{"code": {"000000"}}); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("wrong code %d: %d, want 400", i+1, resp.StatusCode)
+		}
+	}
+	resp, body := e.userForm(t, owner, "/account/mfa/disable", url.Values{"password": {password}})
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "Too many") {
+		t.Fatalf("the password after 5 wrong codes: %d, want 429:\n%s", resp.StatusCode, body)
+	}
+	if u, _ := e.db.User(t.Context(), "acme", e.owner.ID); !u.MFA() {
+		t.Fatal("a refused attempt turned MFA off")
+	}
+}
