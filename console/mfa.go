@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/trailhq/trail"
 )
@@ -113,9 +111,8 @@ func (s *Server) handleDisableMFA(w http.ResponseWriter, r *http.Request, v *vie
 		method = "password"
 	}
 	a := loginAttempt{tenant: v.user.Tenant, email: v.user.Email, ctx: s.clientContext(r)}
-	if ok, _, wait := s.limiter.reserve(a.ctx.IP, a.tenant, a.email, s.now()); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		return s.renderAccount(w, r, v, http.StatusTooManyRequests, &accountView{Error: "Too many wrong codes or passwords. Wait " + waitText(wait) + ", then try again."})
+	if msg, ok := s.reserveCode(w, r, a, v.user); !ok {
+		return s.renderAccount(w, r, v, http.StatusTooManyRequests, &accountView{Error: msg})
 	}
 	var recovery bool
 	err := s.setMFAOff(r, v, v.user.ID, method, func(u *trail.User) error {

@@ -93,19 +93,15 @@ func (s *Server) handleMFAPage(w http.ResponseWriter, r *http.Request) error {
 // handleMFALogin checks the second step's code. Wrong codes count against
 // the sign-in limits of the account, so codes cannot be guessed.
 func (s *Server) handleMFALogin(w http.ResponseWriter, r *http.Request) error {
-	if !s.validLoginCSRF(r) {
-		return errStaleLogin
-	}
-	l, u, err := s.pendingLogin(r, false)
+	l, u, a, refused, err := s.pendingAttempt(w, r, false)
 	if err != nil {
 		return err
 	}
-	a := loginAttempt{tenant: u.Tenant, email: u.Email, ctx: s.clientContext(r)}
 	fail := func(status int, msg string) error {
 		return s.renderMFA(w, status, nil, "Enter your code", &mfaView{Action: "/login/mfa", Token: s.loginToken(w, r), Error: msg})
 	}
-	if msg, ok := s.reserveCode(w, r, a, u); !ok {
-		return fail(http.StatusTooManyRequests, msg)
+	if refused != "" {
+		return fail(http.StatusTooManyRequests, refused)
 	}
 	var recovery bool
 	_, after, err := s.users.UpdateUser(r.Context(), u.Tenant, u.ID, useCode(r.PostFormValue("code"), s.now(), &recovery))
@@ -116,6 +112,22 @@ func (s *Server) handleMFALogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.completeMFA(w, r, l, after, a, recovery)
+}
+
+// pendingAttempt checks the form of a second step (its CSRF token and
+// pending login) and counts it against the sign-in limits of the account;
+// refused is the message to show when they refuse it.
+func (s *Server) pendingAttempt(w http.ResponseWriter, r *http.Request, enroll bool) (l *trail.MFALogin, u *trail.User,
+	a loginAttempt, refused string, err error) {
+	if !s.validLoginCSRF(r) {
+		return nil, nil, a, "", errStaleLogin
+	}
+	if l, u, err = s.pendingLogin(r, enroll); err != nil {
+		return nil, nil, a, "", err
+	}
+	a = loginAttempt{tenant: u.Tenant, email: u.Email, ctx: s.clientContext(r)}
+	refused, _ = s.reserveCode(w, r, a, u)
+	return l, u, a, refused, nil
 }
 
 // reasonMFA is the login.failure reason of a wrong second-step code.
@@ -172,17 +184,13 @@ func (s *Server) handleMFAEnrolPage(w http.ResponseWriter, r *http.Request) erro
 // handleMFAEnrol sets up the multi-factor sign-in that the tenant
 // requires, starts the session and shows the recovery codes once.
 func (s *Server) handleMFAEnrol(w http.ResponseWriter, r *http.Request) error {
-	if !s.validLoginCSRF(r) {
-		return errStaleLogin
-	}
-	l, u, err := s.pendingLogin(r, true)
+	l, u, a, refused, err := s.pendingAttempt(w, r, true)
 	if err != nil {
 		return err
 	}
-	a := loginAttempt{tenant: u.Tenant, email: u.Email, ctx: s.clientContext(r)}
 	mv := &mfaView{Action: "/login/mfa/enroll", Token: s.loginToken(w, r), Required: true}
-	if msg, ok := s.reserveCode(w, r, a, u); !ok {
-		mv.Error = msg
+	if refused != "" {
+		mv.Error = refused
 		return s.renderEnrol(w, http.StatusTooManyRequests, nil, u, mv)
 	}
 	codes, err := s.enrol(r, u.Tenant, u.ID)
