@@ -105,6 +105,7 @@ type Store interface {
 	// The settings, the ledger and the execution logs: both stores keep
 	// them, so no caller has to ask at run time.
 	UserStore
+	MFAStore
 	SSOStore
 	ForwarderStore
 	AlertStore

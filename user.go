@@ -65,6 +65,15 @@ type User struct {
 	// token, "" when there is none; the token expires at ResetExpiresAt.
 	ResetHash      string    `json:"-"`
 	ResetExpiresAt time.Time `json:"-"`
+	// MFASecret is the base32 TOTP secret of a user who set up
+	// multi-factor sign-in, "" otherwise. Stores keep it sealed with the
+	// secrets key.
+	MFASecret string `json:"-"`
+	// MFARecovery holds the SHA-256 hashes of the unused recovery codes.
+	MFARecovery []string `json:"-"`
+	// MFALastStep is the TOTP time step of the last code accepted, so that
+	// a code works once.
+	MFALastStep int64 `json:"-"`
 }
 
 // NewUser validates a user's fields and returns the user with a fresh id.
@@ -110,6 +119,9 @@ func ValidEmail(s string) bool {
 // Active reports whether u may sign in: it is not deactivated. Every way of
 // signing in (password, reset link, SSO) checks it.
 func (u *User) Active() bool { return u.DeactivatedAt.IsZero() }
+
+// MFA reports whether u signs in with a second factor (TOTP).
+func (u *User) MFA() bool { return u.MFASecret != "" }
 
 // CanReadAudit reports whether u may read the audit log and export it.
 func (u *User) CanReadAudit() bool { return u.Active() && (u.Role == RoleOwner || u.Role == RoleAdmin) }

@@ -174,6 +174,7 @@ func UpdateUserRecorded(ctx context.Context, us UserStore, record Recorder, tena
 		_, _, uerr := us.UpdateUser(context.WithoutCancel(ctx), tenant, id, func(u *User) error {
 			u.Email, u.Role, u.DeactivatedAt = before.Email, before.Role, before.DeactivatedAt
 			u.ResetHash, u.ResetExpiresAt = before.ResetHash, before.ResetExpiresAt
+			u.MFASecret, u.MFARecovery = before.MFASecret, before.MFARecovery
 			return nil
 		})
 		return nil, errors.Join(Errorf(EUNAVAILABLE, "could not record the change, so it was not made; try again"), err, uerr)

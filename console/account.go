@@ -12,11 +12,14 @@ type accountView struct {
 	Sessions []sessionRow
 	Error    string
 	Notice   string
+	// RecoveryLeft counts the viewer's unused recovery codes.
+	RecoveryLeft int
 }
 
 var accountNotices = map[string]string{
 	"password":        "Your password was changed.",
 	"session-revoked": "The session was signed out.",
+	"mfa-off":         "Multi-factor sign-in is off.",
 }
 
 func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request, v *viewer) error {
@@ -28,6 +31,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, v *viewer
 	if err != nil {
 		return err
 	}
+	av.RecoveryLeft = len(v.user.MFARecovery)
 	for _, sess := range sessions {
 		if sess.Active(s.now(), s.cfg.IdleTimeout) {
 			av.Sessions = append(av.Sessions, sessionRow{sess, v.user.Email, sess.ID == v.session.ID})

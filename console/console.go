@@ -2,7 +2,8 @@
 // (OpenID Connect, see package sso) sign-in for a tenant's users, the
 // audit log with filters, sorting, paging, entity timelines, export and a
 // live tail, event pages with their ledger proof and execution logs, and
-// settings for admins (API keys, sessions, forwarders and single sign-on).
+// settings for admins (API keys, sessions, forwarders, single sign-on and
+// multi-factor sign-in).
 //
 // Templates and assets are embedded, so the trail binary serves the console
 // with no build step. Every page reads through the user's scope: a tenant's
@@ -187,6 +188,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /login", s.public(s.handleLogin))
 	mux.HandleFunc("POST /login/sso", s.public(s.handleSSOStart))
 	mux.HandleFunc("GET "+ssoCallbackPath, s.public(s.handleSSOCallback))
+	mux.HandleFunc("GET /login/mfa", s.public(s.handleMFAPage))
+	mux.HandleFunc("POST /login/mfa", s.public(s.handleMFALogin))
+	mux.HandleFunc("GET /login/mfa/enroll", s.public(s.handleMFAEnrolPage))
+	mux.HandleFunc("POST /login/mfa/enroll", s.public(s.handleMFAEnrol))
 	mux.HandleFunc("POST /logout", s.signedIn(s.handleLogout))
 
 	mux.HandleFunc("GET /{$}", s.signedIn(s.handleHome))
@@ -202,6 +207,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /settings/sessions/{id}/revoke", s.auditor(s.readOnly(s.handleRevokeSession)))
 	mux.HandleFunc("POST /settings/sso", s.auditor(s.readOnly(s.handleSaveSSO)))
 	mux.HandleFunc("POST /settings/sso/delete", s.auditor(s.readOnly(s.handleDeleteSSO)))
+	mux.HandleFunc("POST /settings/mfa", s.auditor(s.readOnly(s.handleRequireMFA)))
 	mux.HandleFunc("POST /settings/forwarders", s.auditor(s.readOnly(s.handleCreateForwarder)))
 	mux.HandleFunc("POST /settings/forwarders/{name}/delete", s.auditor(s.readOnly(s.handleDeleteForwarder)))
 	mux.HandleFunc("POST /settings/forwarders/{name}/replay", s.auditor(s.readOnly(s.handleReplayForwarder)))
@@ -212,9 +218,13 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /users/{id}/reactivate", s.auditor(s.readOnly(s.handleUserChange(trail.UserChange{Active: new(true)}, "reactivated"))))
 	mux.HandleFunc("POST /users/{id}/delete", s.auditor(s.readOnly(s.handleDeleteUser)))
 	mux.HandleFunc("POST /users/{id}/reset-password", s.auditor(s.readOnly(s.handleResetUserPassword)))
+	mux.HandleFunc("POST /users/{id}/reset-mfa", s.auditor(s.readOnly(s.handleResetMFA)))
 
 	mux.HandleFunc("GET /account", s.signedIn(s.handleAccount))
 	mux.HandleFunc("POST /account/password", s.signedIn(s.handleChangePassword))
+	mux.HandleFunc("GET /account/mfa", s.signedIn(s.handleEnrolPage))
+	mux.HandleFunc("POST /account/mfa", s.signedIn(s.handleEnrol))
+	mux.HandleFunc("POST /account/mfa/disable", s.signedIn(s.handleDisableMFA))
 	mux.HandleFunc("POST /account/sessions/{id}/revoke", s.signedIn(s.handleRevokeOwnSession))
 	mux.HandleFunc("GET /password/reset", s.public(s.handleResetPage))
 	mux.HandleFunc("POST /password/reset", s.public(s.handleReset))

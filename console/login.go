@@ -41,19 +41,25 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) error {
 // token the browser holds already is kept, so that two open sign-in tabs
 // both work.
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, lv *loginView) {
-	if c, err := r.Cookie(s.cookieName("trail_login")); err == nil && len(c.Value) == 64 {
-		if _, err := hex.DecodeString(c.Value); err == nil {
-			lv.Token = c.Value
-		}
-	}
-	if lv.Token == "" {
-		b := make([]byte, 32)
-		rand.Read(b)
-		lv.Token = hex.EncodeToString(b)
-	}
-	s.setCookie(w, "trail_login", lv.Token, 3600)
+	lv.Token = s.loginToken(w, r)
 	pv := newView(nil, "Sign in", "", lv)
 	s.render(w, status, "login", pv)
+}
+
+// loginToken returns the browser's pre-session CSRF token, making one
+// when it has none, and sets it as the trail_login cookie.
+func (s *Server) loginToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(s.cookieName("trail_login")); err == nil && len(c.Value) == 64 {
+		if _, err := hex.DecodeString(c.Value); err == nil {
+			s.setCookie(w, "trail_login", c.Value, 3600)
+			return c.Value
+		}
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	token := hex.EncodeToString(b)
+	s.setCookie(w, "trail_login", token, 3600)
+	return token
 }
 
 // loginAttempt is one POST /login after its form was read.
@@ -88,11 +94,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		s.renderLogin(w, r, status, lv)
 		return nil
 	}
-	if err := s.startSession(w, r, u, a.ctx, "password"); err != nil {
-		return err
-	}
-	http.Redirect(w, r, lv.Next, http.StatusSeeOther)
-	return nil
+	return s.afterPassword(w, r, u, a, lv.Next)
 }
 
 // problem names the first missing or malformed field of a sign-in.
@@ -109,7 +111,8 @@ func (a *loginAttempt) problem() string {
 }
 
 // checkLogin checks a sign-in against the rate limit and the stored
-// password and records failures. The attempt is counted before the slow
+// password and records failures. A good password does not give the
+// attempt back: a second step (a code) must pass first. The attempt is counted before the slow
 // hash, so parallel guesses are limited as sequential ones are. It returns
 // the user, or the status and message to show (with Retry-After set on
 // w for a 429).
@@ -140,8 +143,7 @@ func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request, a loginAttem
 		s.recordFailure(r, a, u, reasonUserDeactivated)
 		return nil, http.StatusForbidden, "This account is deactivated. Ask an owner or admin of " + a.tenant + " to reactivate it."
 	default:
-		s.limiter.succeed(a.ctx.IP, a.tenant, a.email)
-		return u, 0, ""
+		return u, 0, "" // the caller gives the attempt back once the sign-in is complete
 	}
 	return nil, http.StatusUnauthorized, "Wrong organization, email or password."
 }
@@ -195,20 +197,26 @@ func (s *Server) recordFailure(r *http.Request, a loginAttempt, u *trail.User, r
 }
 
 // startSession stores a new session, records login.success with the
-// sign-in's method ("password" or "sso") and sets the cookie. A sign-in
+// sign-in's method ("password" or "sso", and "mfa": true when a second
+// factor passed) and sets the cookie. A sign-in
 // that cannot be audited does not happen.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *trail.User, c trail.Context, method string) error {
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *trail.User, c trail.Context, method string, mfa bool) error {
 	sess, token := trail.NewSession(u, c, s.cfg.MaxAge, s.now())
 	if err := s.users.CreateSession(r.Context(), sess); err != nil {
 		return err
 	}
-	meta, _ := json.Marshal(map[string]string{"session_id": sess.ID, "role": u.Role, "method": method})
+	m := map[string]any{"session_id": sess.ID, "role": u.Role, "method": method}
+	if mfa {
+		m["mfa"] = true
+	}
+	meta, _ := json.Marshal(m)
 	if err := s.audit(r.Context(), u.Tenant, trail.ActionLoginSuccess, u.Actor(), c, meta, userTarget(u)); err != nil {
 		s.users.RevokeSession(r.Context(), u.Tenant, sess.ID, s.now())
 		return err
 	}
 	s.setCookie(w, "trail_session", token, int(s.cfg.MaxAge.Seconds()))
 	s.setCookie(w, "trail_login", "", -1)
+	s.setCookie(w, "trail_mfa", "", -1)
 	return nil
 }
 

@@ -109,6 +109,20 @@ func (l *loginLimiter) succeed(ip, tenant, email string) {
 	}
 }
 
+// release gives back the slot of one attempt that was not a failure (a
+// right password, whose second step is yet to come) and forgets nothing
+// else, so that failed codes before it still count.
+func (l *loginLimiter) release(ip, tenant, email string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := keysFor(ip, tenant, email)
+	for _, key := range []string{k.pair, k.ip, k.account} {
+		if f := l.entries[key]; f != nil && f.n > 0 {
+			f.n--
+		}
+	}
+}
+
 // sweep drops expired windows; if the map is still full, it starts over
 // rather than grow without bound.
 func (l *loginLimiter) sweep(now time.Time) {

@@ -33,6 +33,8 @@ type settingsView struct {
 
 	// SSO is the single sign-on section.
 	SSO *ssoView
+	// MFARequired is the owner's switch of multi-factor sign-in.
+	MFARequired bool
 }
 
 // notices are the messages that a redirect back to settings may ask for;
@@ -44,6 +46,7 @@ var notices = map[string]string{
 	"forwarder-replayed": "The forwarder will deliver its dead letters again.",
 	"sso-saved":          "Single sign-on settings saved.",
 	"sso-disabled":       "Single sign-on is off.",
+	"mfa-required":       "Multi-factor sign-in setting saved.",
 }
 
 // sessionRow is a session with its user's email.
@@ -86,6 +89,9 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, v *viewe
 		return err
 	}
 	if sv.SSO, err = s.ssoSettings(r, v); err != nil {
+		return err
+	}
+	if sv.MFARequired, err = s.store.MFARequired(ctx, v.user.Tenant); err != nil {
 		return err
 	}
 	sv.Scopes, sv.Now = trail.Scopes, s.now()

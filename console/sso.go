@@ -155,7 +155,7 @@ func (s *Server) handleSSOCallback(w http.ResponseWriter, r *http.Request) error
 	case err != nil:
 		return err
 	}
-	if err := s.startSession(w, r, u, c, "sso"); err != nil {
+	if err := s.startSession(w, r, u, c, "sso", false); err != nil {
 		return err
 	}
 	http.Redirect(w, r, safeNext(l.Next), http.StatusSeeOther)

@@ -27,6 +27,7 @@ var userNotices = map[string]string{
 	"deactivated": "The user was deactivated and signed out everywhere.",
 	"reactivated": "The user was reactivated.",
 	"deleted":     "The user was deleted. Their events keep their id and email.",
+	"mfa-reset":   "Multi-factor sign-in was reset: the user signs in with the password alone, or sets it up again.",
 }
 
 func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, v *viewer) error {

@@ -2,7 +2,6 @@ package export_test
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/export"
+	"github.com/trailhq/trail/export/exporttest"
 )
 
 // awkward are field values that CSV and JSON must escape or quote.
@@ -52,7 +52,7 @@ func FuzzCSVRow(f *testing.F) {
 		if err != nil {
 			t.Fatalf("CSVRow(%s): %v", data, err)
 		}
-		want := referenceCSV(t, &stored)
+		want := exporttest.ReferenceCSV(t, &stored)
 		want = want[bytes.IndexByte(want, '\n')+1:] // without the header
 		if !bytes.Equal(got, want) {
 			t.Fatalf("CSVRow(%s):\n got: %q\nwant: %q", data, got, want)
@@ -69,40 +69,6 @@ func TestCSVRowMalformed(t *testing.T) {
 			t.Errorf("CSVRow(%s) = %q, want an error", data, got)
 		}
 	}
-}
-
-// referenceCSV is the CSV export as encoding/csv writes the events' cells.
-func referenceCSV(tb testing.TB, events ...*trail.Event) []byte {
-	tb.Helper()
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	_ = w.Write(export.CSVHeader)
-	for _, e := range events {
-		targets, _ := json.Marshal(e.Targets)
-		if e.Targets == nil {
-			targets = []byte("[]")
-		}
-		t := textCell
-		_ = w.Write([]string{t(e.ID), e.OccurredAt.UTC().Format(time.RFC3339Nano), t(e.Action),
-			t(e.Actor.Type), t(e.Actor.ID), t(e.Actor.Name), string(targets),
-			t(e.Context.IP), t(e.Context.UserAgent), t(e.Context.Location),
-			t(e.TraceID), t(e.Tenant), string(e.Metadata)})
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		tb.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-// textCell is a text cell as the CSV export writes it: OWASP's defence
-// against CSV injection puts a single quote before a cell that starts
-// with '=', '+', '-', '@', a tab or a carriage return.
-func textCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // TestCSVNeutralizesFormulas checks the cells a spreadsheet would run as

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
-	"github.com/trailhq/trail/export"
+	"github.com/trailhq/trail/export/exporttest"
 	"github.com/trailhq/trail/internal/teststore"
 )
 
@@ -72,7 +72,7 @@ func TestExportMatchesEvents(t *testing.T) {
 			}
 			t.Run(tt.name+"CSV", func(t *testing.T) {
 				got := e.do(t, "GET", "/v1/events/export?format=csv&action=doc.shared", tt.secret, "").want(t, 200).body
-				if want := referenceCSV(t, want...); !bytes.Equal(got, want) {
+				if want := exporttest.ReferenceCSV(t, want...); !bytes.Equal(got, want) {
 					t.Fatalf("CSV export differs:\n got: %q\nwant: %q", got, want)
 				}
 			})
@@ -89,40 +89,6 @@ func TestExportMatchesEvents(t *testing.T) {
 			})
 		}
 	})
-}
-
-// referenceCSV is the CSV export as encoding/csv writes the events' cells.
-func referenceCSV(tb testing.TB, events ...*trail.Event) []byte {
-	tb.Helper()
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	_ = w.Write(export.CSVHeader)
-	for _, e := range events {
-		targets, _ := json.Marshal(e.Targets)
-		if e.Targets == nil {
-			targets = []byte("[]")
-		}
-		t := textCell
-		_ = w.Write([]string{t(e.ID), e.OccurredAt.UTC().Format(time.RFC3339Nano), t(e.Action),
-			t(e.Actor.Type), t(e.Actor.ID), t(e.Actor.Name), string(targets),
-			t(e.Context.IP), t(e.Context.UserAgent), t(e.Context.Location),
-			t(e.TraceID), t(e.Tenant), string(e.Metadata)})
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		tb.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-// textCell is a text cell as the CSV export writes it: OWASP's defence
-// against CSV injection puts a single quote before a cell that starts
-// with '=', '+', '-', '@', a tab or a carriage return.
-func textCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // TestExportNeutralizesPlantedFormulas stores the cells of issue 12's

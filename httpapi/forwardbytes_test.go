@@ -54,22 +54,10 @@ func TestForwardersSendStoredBytes(t *testing.T) {
 		acme := e.newKey(t, "acme", false, trail.ScopeAdmin, trail.ScopeEventsWrite, trail.ScopeEventsRead)
 
 		var hooks, hec, syslog collector
-		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, _ := io.ReadAll(r.Body)
-			hooks.put(r.Header.Get("webhook-id"), body)
-		}))
-		defer hook.Close()
-		splunk := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, _ := io.ReadAll(r.Body)
-			for line := range bytes.Lines(body) {
-				hec.put(eventID(line), line)
-			}
-		}))
-		defer splunk.Close()
-		addr := syslogReceiver(t, &syslog)
+		hookURL, splunkURL, addr := receivers(t, &hooks, &hec, &syslog)
 
-		e.do(t, "POST", "/v1/forwarders", acme, `{"name":"hook","kind":"webhook","uri":"`+hook.URL+`"}`).want(t, 201)
-		e.do(t, "POST", "/v1/forwarders", acme, `{"name":"hec","kind":"splunk","uri":"`+splunk.URL+`","token":"t"}`).want(t, 201)
+		e.do(t, "POST", "/v1/forwarders", acme, `{"name":"hook","kind":"webhook","uri":"`+hookURL+`"}`).want(t, 201)
+		e.do(t, "POST", "/v1/forwarders", acme, `{"name":"hec","kind":"splunk","uri":"`+splunkURL+`","token":"t"}`).want(t, 201)
 		e.do(t, "POST", "/v1/forwarders", acme, `{"name":"log","kind":"syslog","uri":"tcp://`+addr+`"}`).want(t, 201)
 		runManager(t, s)
 		ids := e.ingest(t, acme, batch(
@@ -184,21 +172,9 @@ func TestForwardersDoNotEncodeAgain(t *testing.T) {
 		t.Fatalf("GET /v1/events/%s:\n%s\nwant the stored bytes:\n%s", id, get, spaced)
 	}
 	var hooks, hec, syslog collector
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		hooks.put(r.Header.Get("webhook-id"), body)
-	}))
-	defer hook.Close()
-	splunk := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		for line := range bytes.Lines(body) {
-			hec.put(eventID(line), line)
-		}
-	}))
-	defer splunk.Close()
-	addr := syslogReceiver(t, &syslog)
-	e.do(t, "POST", "/v1/forwarders", acme, `{"name":"hook","kind":"webhook","uri":"`+hook.URL+`","start":"beginning"}`).want(t, 201)
-	e.do(t, "POST", "/v1/forwarders", acme, `{"name":"hec","kind":"splunk","uri":"`+splunk.URL+`","token":"t","start":"beginning"}`).want(t, 201)
+	hookURL, splunkURL, addr := receivers(t, &hooks, &hec, &syslog)
+	e.do(t, "POST", "/v1/forwarders", acme, `{"name":"hook","kind":"webhook","uri":"`+hookURL+`","start":"beginning"}`).want(t, 201)
+	e.do(t, "POST", "/v1/forwarders", acme, `{"name":"hec","kind":"splunk","uri":"`+splunkURL+`","token":"t","start":"beginning"}`).want(t, 201)
 	e.do(t, "POST", "/v1/forwarders", acme, `{"name":"log","kind":"syslog","uri":"tcp://`+addr+`","start":"beginning"}`).want(t, 201)
 	runManager(t, s)
 	testenv.Eventually(t, 15*time.Second, "the event at every receiver", func() bool {
@@ -213,4 +189,24 @@ func TestForwardersDoNotEncodeAgain(t *testing.T) {
 	if msg := syslog.get(id); !strings.HasSuffix(string(msg), " - "+spaced) {
 		t.Errorf("syslog message:\n%s\ndoes not end in the stored bytes:\n%s", msg, spaced)
 	}
+}
+
+// receivers starts a webhook and a Splunk HEC receiver over HTTP and a
+// syslog receiver, each collecting what it gets by event id, and returns
+// their addresses.
+func receivers(t *testing.T, hooks, hec, syslog *collector) (hookURL, splunkURL, syslogAddr string) {
+	t.Helper()
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		hooks.put(r.Header.Get("webhook-id"), body)
+	}))
+	t.Cleanup(hook.Close)
+	splunk := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		for line := range bytes.Lines(body) {
+			hec.put(eventID(line), line)
+		}
+	}))
+	t.Cleanup(splunk.Close)
+	return hook.URL, splunk.URL, syslogReceiver(t, syslog)
 }

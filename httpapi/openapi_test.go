@@ -164,6 +164,9 @@ func scenarioUsers(sc *specCheck, k scenarioKeys) {
 	p := "/v1/users/" + u.ID
 	sc.do(call{method: "GET", path: "/v1/users", secret: k.admin, status: 200})
 	sc.do(call{method: "GET", path: "/v1/users?tenant=globex", secret: k.admin, status: 400})
+	sc.do(call{method: "POST", path: "/v1/users", secret: k.admin, body: `{"email":"new@example.com","role":"member"}`, status: 201})
+	sc.do(call{method: "POST", path: "/v1/users", secret: k.admin, body: `{"email":"new@example.com","role":"member"}`, status: 409})
+	sc.do(call{method: "POST", path: "/v1/users", secret: k.admin, body: `{"email":"o2@example.com","role":"owner"}`, status: 403})
 	sc.do(call{method: "GET", path: p, secret: k.admin, status: 200})
 	sc.do(call{method: "GET", path: p, secret: k.globex, status: 404})
 	sc.do(call{method: "PATCH", path: p, secret: k.admin, body: `{"role":"admin"}`, status: 200})

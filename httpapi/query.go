@@ -56,6 +56,7 @@ var routeParams = map[string][]string{
 	"GET /v1/sso":                                    {"tenant"},
 	"DELETE /v1/sso":                                 {"tenant"},
 	"GET /v1/users":                                  {"tenant"},
+	"POST /v1/users":                                 {"tenant"},
 	"GET /v1/users/{id}":                             {"tenant"},
 	"PATCH /v1/users/{id}":                           {"tenant"},
 	"DELETE /v1/users/{id}":                          {"tenant"},

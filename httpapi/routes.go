@@ -78,6 +78,7 @@ func (s *Server) routes() []route {
 		{"DELETE /v1/keys/{id}", trail.ScopeAdmin, s.handleRevokeKey},
 
 		{"GET /v1/users", trail.ScopeAdmin, s.handleListUsers},
+		{"POST /v1/users", trail.ScopeAdmin, s.handleCreateUser},
 		{"GET /v1/users/{id}", trail.ScopeAdmin, s.handleGetUser},
 		{"PATCH /v1/users/{id}", trail.ScopeAdmin, s.handlePatchUser},
 		{"DELETE /v1/users/{id}", trail.ScopeAdmin, s.handleDeleteUser},

@@ -80,6 +80,65 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// userInvite is the body of POST /v1/users.
+type userInvite struct {
+	Email string `json:"email"`
+	Role  string `json:"role"`
+}
+
+// userCreated answers POST /v1/users: the new user and the one-time reset
+// with which they set their first password, shown only here.
+type userCreated struct {
+	User  *trail.User   `json:"user"`
+	Reset passwordReset `json:"reset"`
+}
+
+// unusablePassword is the password hash of a user created through the
+// API until they set one: no password matches it.
+const unusablePassword = "!"
+
+// handleCreateUser creates a console user without a password and answers
+// a one-time reset token for their first one: an API key never handles a
+// person's password. The key's role (trail.KeyRole) must manage the new
+// user's role. Recorded as user.created and user.password_reset; a user
+// whose creation cannot be recorded is removed again.
+func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := usersTenant(r)
+	if err != nil {
+		return err
+	}
+	var in userInvite
+	if err := readJSON(w, r, maxUserRequestBytes, &in); err != nil {
+		return err
+	}
+	u, err := trail.NewUser(tenant, in.Email, in.Role, unusablePassword, s.now())
+	if err != nil {
+		return err
+	}
+	if role := trail.KeyRole(apiKey(r)); !trail.ManagesRole(role, u.Role) {
+		return trail.Errorf(trail.EFORBIDDEN, "acting as %s, this key cannot create a user who is %s", role, u.Role)
+	}
+	token, err := trail.NewPasswordReset(u, s.now())
+	if err != nil {
+		return err
+	}
+	ctx, actor, c := r.Context(), apiKey(r).Actor(), s.clientContext(r)
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return err
+	}
+	created := trail.UserEvent(trail.ActionUserCreated, actor, c, u, s.now())
+	created.Metadata, _ = json.Marshal(map[string]string{"role": u.Role, "method": "api"})
+	reset := trail.UserEvent(trail.ActionUserPasswordReset, actor, c, u, s.now())
+	if err := s.appendEvents(ctx, []*trail.Event{created, reset}); err != nil {
+		if _, derr := s.store.DeleteUser(context.WithoutCancel(ctx), tenant, u.ID, func(*trail.User) error { return nil }); derr != nil {
+			s.logger.Error("remove a user whose creation was not recorded", "user", u.ID, "err", derr)
+		}
+		return err
+	}
+	writeJSON(w, http.StatusCreated, userCreated{u, passwordReset{u.ID, token, trail.PasswordResetPath(token), u.ResetExpiresAt}})
+	return nil
+}
+
 // handleGetUser shows one user.
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) error {
 	u, err := s.userOfPath(r)

@@ -149,3 +149,50 @@ func TestUsersAPI(t *testing.T) {
 		})
 	})
 }
+
+// TestCreateUserAPI creates users through the API: without a password,
+// with a one-time reset token, as far as the key's role allows, recorded.
+func TestCreateUserAPI(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s trail.Store) {
+		e := newEnv(t, s)
+		admin := e.newKey(t, "acme", false, trail.ScopeAdmin)
+		t.Run("OK", func(t *testing.T) {
+			got := decode[struct {
+				User  trail.User
+				Reset struct{ Token, Path string }
+			}](t, e.do(t, "POST", "/v1/users", admin, `{"email":"Ada@Example.com","role":"member"}`).want(t, 201))
+			if got.User.Email != "ada@example.com" || got.User.Role != trail.RoleMember || got.Reset.Token == "" ||
+				got.Reset.Path != trail.PasswordResetPath(got.Reset.Token) {
+				t.Fatalf("created %+v", got)
+			}
+			stored, err := s.User(t.Context(), "acme", got.User.ID)
+			if err != nil || stored.PasswordHash != "!" || stored.ResetHash != trail.HashSessionToken(got.Reset.Token) {
+				t.Fatalf("stored %+v, %v: want no usable password and the reset's hash", stored, err)
+			}
+			events := e.userEvents(t, "acme", got.User.ID)
+			for _, action := range []string{trail.ActionUserCreated, trail.ActionUserPasswordReset} {
+				if ev := events[action]; ev == nil || ev.Actor.Type != trail.ActorAPIKey {
+					t.Errorf("%s = %+v, want it recorded with the key as actor", action, ev)
+				}
+			}
+			if _, err := s.UsePasswordReset(t.Context(), trail.HashSessionToken(got.Reset.Token), "hash", time.Now()); err != nil {
+				t.Errorf("the reset token does not set a password: %v", err)
+			}
+		})
+		t.Run("Errors", func(t *testing.T) {
+			e.do(t, "POST", "/v1/users", admin, `{"email":"x@example.com","role":"owner"}`).wantError(t, 403, trail.EFORBIDDEN, "")
+			e.do(t, "POST", "/v1/users", admin, `{"email":"nope","role":"member"}`).wantError(t, 400, trail.EINVALID, "email")
+			e.do(t, "POST", "/v1/users", admin, `{"email":"y@example.com","role":"root"}`).wantError(t, 400, trail.EINVALID, "role")
+			e.do(t, "POST", "/v1/users", admin, `{"email":"y@example.com","role":"member","password":"x"}`).wantError(t, 400, trail.EINVALID, "password")
+			e.do(t, "POST", "/v1/users", admin, `{"email":"ada@example.com","role":"member"}`).wantError(t, 409, trail.ECONFLICT, "")
+			e.do(t, "POST", "/v1/users", e.platform, `{"email":"y@example.com","role":"member"}`).wantError(t, 400, trail.EINVALID, "tenant")
+			users, _ := s.Users(t.Context(), "acme")
+			if len(users) != 1 {
+				t.Errorf("refused requests left users: %d, want 1", len(users))
+			}
+		})
+		t.Run("PlatformCreatesOwner", func(t *testing.T) {
+			e.do(t, "POST", "/v1/users?tenant=globex", e.platform, `{"email":"o@globex.com","role":"owner"}`).want(t, 201)
+		})
+	})
+}

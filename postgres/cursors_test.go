@@ -3,21 +3,11 @@ package postgres_test
 import (
 	"context"
 	"testing"
-	"time"
-
-	"github.com/trailhq/trail"
 
 	"github.com/trailhq/trail/internal/pgtest"
 	"github.com/trailhq/trail/postgres"
+	"github.com/trailhq/trail/storetest"
 )
-
-// oldForwarder is a forwarder whose cursor 0007 must carry over.
-func oldForwarder() *trail.Forwarder {
-	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	return &trail.Forwarder{ID: trail.NewID(at), Name: "siem", Kind: trail.ForwarderWebhook,
-		URI: "https://hooks.example.com/siem", Batch: trail.BatchConfig{Size: 1},
-		ManagedBy: trail.ManagedByAPI, CreatedAt: at, UpdatedAt: at}
-}
 
 // Migration 0007 moves the ledger's and the alert evaluator's cursors from
 // their own tables into stream_cursors, keeping their positions.
@@ -28,7 +18,7 @@ func TestMigrateCursorsCarriedOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CreateForwarder(ctx, oldForwarder(), 5); err != nil {
+	if err := db.CreateForwarder(ctx, storetest.CursorForwarder(), 5); err != nil {
 		t.Fatal(err)
 	}
 	// Put the database back as it was before 0007, with both cursors moved on.
@@ -49,14 +39,5 @@ func TestMigrateCursorsCarriedOver(t *testing.T) {
 	db.Close()
 
 	db = MustOpen(t, dsn)
-	if c, err := db.LedgerCursor(ctx); err != nil || c != 42 {
-		t.Errorf("ledger cursor after migration = %d, %v; want 42", c, err)
-	}
-	if c, _, err := db.AlertState(ctx); err != nil || c != 17 {
-		t.Errorf("alert cursor after migration = %d, %v; want 17", c, err)
-	}
-	f, err := db.Forwarder(ctx, "", "siem")
-	if err != nil || f.Status.Cursor != 99 {
-		t.Errorf("forwarder after migration = %+v, %v; want cursor 99", f, err)
-	}
+	storetest.CheckCursorsCarriedOver(t, db)
 }

@@ -43,6 +43,21 @@ func (w *leaseWatch) leave() {
 	w.now--
 }
 
+// startPair starts two nodes on a fresh database (migrated once, so both
+// start on a ready schema) and returns the one that takes the lease within
+// wait, then the other.
+func startPair(t *testing.T, ttl, wait time.Duration, w *leaseWatch) (holder, other *node) {
+	t.Helper()
+	dsn := pgtest.NewDB(t)
+	MustOpen(t, dsn)
+	a, b := startNode(t, "node-a", dsn, ttl, w), startNode(t, "node-b", dsn, ttl, w)
+	holder = waitRunning(t, wait, a, b)
+	if holder == b {
+		return b, a
+	}
+	return a, b
+}
+
 func startNode(t *testing.T, name, dsn string, ttl time.Duration, w *leaseWatch) *node {
 	t.Helper()
 	db, err := postgres.Open(dsn)
@@ -89,16 +104,8 @@ func waitRunning(t *testing.T, within time.Duration, nodes ...*node) *node {
 
 func TestLeaseFailover(t *testing.T) {
 	const ttl = 900 * time.Millisecond
-	dsn := pgtest.NewDB(t)
-	MustOpen(t, dsn) // migrate once, so both nodes start on a ready schema
 	var w leaseWatch
-	a, b := startNode(t, "node-a", dsn, ttl, &w), startNode(t, "node-b", dsn, ttl, &w)
-
-	holder := waitRunning(t, 5*time.Second, a, b)
-	other := b
-	if holder == b {
-		other = a
-	}
+	holder, other := startPair(t, ttl, 5*time.Second, &w)
 	// Both keep trying for a while: still exactly one runs.
 	deadline := time.Now().Add(3 * ttl)
 	for time.Now().Before(deadline) {
@@ -132,15 +139,8 @@ func TestLeaseFailover(t *testing.T) {
 
 func TestLeaseHandoverOnShutdown(t *testing.T) {
 	const ttl = 3 * time.Second
-	dsn := pgtest.NewDB(t)
-	MustOpen(t, dsn)
 	var w leaseWatch
-	a, b := startNode(t, "node-a", dsn, ttl, &w), startNode(t, "node-b", dsn, ttl, &w)
-	holder := waitRunning(t, 10*time.Second, a, b)
-	other := b
-	if holder == b {
-		other = a
-	}
+	holder, other := startPair(t, ttl, 10*time.Second, &w)
 	// A clean stop releases the lease, so the other node takes over at its
 	// next attempt (TTL/3), well before the lease would have expired.
 	stopped := time.Now()

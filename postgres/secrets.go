@@ -48,14 +48,18 @@ func (db *DB) ResealSecrets(ctx context.Context) (int, error) {
 		return n + m, err
 	}
 	o, err := db.reseal(ctx, "sso_providers", "client_secret", false, tables.SSOSecretContext)
-	return n + m + o, err
+	if err != nil {
+		return n + m + o, err
+	}
+	q, err := db.reseal(ctx, "users", "mfa_secret", false, tables.MFASecretContext)
+	return n + m + o + q, err
 }
 
 // reseal reseals column col (jsonb when isJSONB, else text) of every row of
 // table that needs it. A row changed meanwhile by another writer is left
 // to that writer, which sealed it with the current key.
 func (db *DB) reseal(ctx context.Context, table, col string, isJSONB bool, context func(id string) string) (int, error) {
-	rows, err := db.pool.Query(ctx, "SELECT id, "+col+"::text FROM "+table)
+	rows, err := db.pool.Query(ctx, "SELECT id, "+col+"::text FROM "+table+" WHERE "+col+" IS NOT NULL")
 	if err != nil {
 		return 0, fmt.Errorf("reseal %s: %w", table, wrap(err))
 	}

@@ -33,3 +33,22 @@ func TestSecrets(t *testing.T) {
 		return strings.Join(ss, "\n")
 	})
 }
+
+// TestMFASecrets: users' TOTP secrets are sealed in the database
+// (storetest.TestMFASecrets).
+func TestMFASecrets(t *testing.T) {
+	dsn := pgtest.NewDB(t)
+	db := MustOpen(t, dsn)
+	storetest.TestMFASecrets(t, db, func(t *testing.T) string {
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		var s string
+		if err := conn.QueryRow(context.Background(), `SELECT string_agg(mfa_secret, ' ') FROM users`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}

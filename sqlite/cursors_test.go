@@ -7,20 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/trailhq/trail"
 
 	"github.com/trailhq/trail/sqlite"
+	"github.com/trailhq/trail/storetest"
 )
-
-// oldForwarder is a forwarder whose cursor 0007 must carry over.
-func oldForwarder() *trail.Forwarder {
-	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	return &trail.Forwarder{ID: trail.NewID(at), Name: "siem", Kind: trail.ForwarderWebhook,
-		URI: "https://hooks.example.com/siem", Batch: trail.BatchConfig{Size: 1},
-		ManagedBy: trail.ManagedByAPI, CreatedAt: at, UpdatedAt: at}
-}
 
 // Migration 0007 moves the ledger's and the alert evaluator's cursors from
 // their own tables into stream_cursors, keeping their positions.
@@ -30,7 +22,7 @@ func TestMigrateCursorsCarriedOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CreateForwarder(context.Background(), oldForwarder(), 5); err != nil {
+	if err := db.CreateForwarder(context.Background(), storetest.CursorForwarder(), 5); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -56,17 +48,7 @@ func TestMigrateCursorsCarriedOver(t *testing.T) {
 	raw.Close()
 
 	db = mustOpen(t, path)
-	ctx := context.Background()
-	if c, err := db.LedgerCursor(ctx); err != nil || c != 42 {
-		t.Errorf("ledger cursor after migration = %d, %v; want 42", c, err)
-	}
-	if c, _, err := db.AlertState(ctx); err != nil || c != 17 {
-		t.Errorf("alert cursor after migration = %d, %v; want 17", c, err)
-	}
-	f, err := db.Forwarder(ctx, "", "siem")
-	if err != nil || f.Status.Cursor != 99 {
-		t.Errorf("forwarder after migration = %+v, %v; want cursor 99", f, err)
-	}
+	storetest.CheckCursorsCarriedOver(t, db)
 }
 
 // A reader connection opened after the database file was deleted fails as

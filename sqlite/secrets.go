@@ -25,7 +25,11 @@ func (db *DB) ResealSecrets(ctx context.Context) (int, error) {
 		return n + m, err
 	}
 	o, err := db.reseal(ctx, "sso_providers", "client_secret", tables.SSOSecretContext)
-	return n + m + o, err
+	if err != nil {
+		return n + m + o, err
+	}
+	q, err := db.reseal(ctx, "users", "mfa_secret", tables.MFASecretContext)
+	return n + m + o + q, err
 }
 
 // reseal reseals column col of every row of table that needs it. A row
@@ -36,7 +40,7 @@ func (db *DB) reseal(ctx context.Context, table, col string, context func(id str
 		id     string
 		stored []byte
 	}
-	rows, err := db.w.QueryContext(ctx, "SELECT id, "+col+" FROM "+table)
+	rows, err := db.w.QueryContext(ctx, "SELECT id, "+col+" FROM "+table+" WHERE "+col+" IS NOT NULL")
 	if err != nil {
 		return 0, fmt.Errorf("reseal %s: %w", table, err)
 	}

@@ -37,3 +37,21 @@ func TestSecrets(t *testing.T) {
 		return b.String()
 	})
 }
+
+// TestMFASecrets: users' TOTP secrets are sealed in the file
+// (storetest.TestMFASecrets).
+func TestMFASecrets(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "trail.db"))
+	storetest.TestMFASecrets(t, db, func(t *testing.T) string {
+		raw, err := sql.Open("sqlite3", "file:"+db.Path()+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		var s string
+		if err := raw.QueryRow(`SELECT group_concat(CAST(mfa_secret AS TEXT), ' ') FROM users`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}

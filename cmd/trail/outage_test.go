@@ -1,11 +1,8 @@
 package main_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -18,32 +15,12 @@ import (
 )
 
 // post sends one batch of n events, each targeting document tag-j, and
-// returns the status, the Retry-After header and the ids of a 201.
+// returns the status, the Retry-After header and the ids of a 201
+// (postEvents, without the body).
 func post(tb testing.TB, url, key, tag string, n int) (int, string, []string) {
 	tb.Helper()
-	var events []map[string]any
-	for j := range n {
-		events = append(events, map[string]any{
-			"action": "document.updated", "occurred_at": time.Now().UTC().Format(time.RFC3339Nano),
-			"actor":   map[string]string{"type": "user", "id": "u1"},
-			"targets": []map[string]string{{"type": "document", "id": fmt.Sprintf("%s-%d", tag, j)}},
-		})
-	}
-	body, _ := json.Marshal(map[string]any{"events": events})
-	req, _ := http.NewRequest("POST", url+"/v1/events", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	defer cancel()
-	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
-	if err != nil {
-		tb.Fatalf("POST /v1/events: %v", err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var out struct{ IDs []string }
-	json.Unmarshal(b, &out)
-	return resp.StatusCode, resp.Header.Get("Retry-After"), out.IDs
+	code, retry, _, ids := postEvents(tb, url, key, tag, n)
+	return code, retry, ids
 }
 
 // TestDatabaseOutage stops the PostgreSQL server under a running node:

@@ -187,7 +187,9 @@ func postEvents(tb testing.TB, url, key, tag string, n int) (int, string, string
 	req, _ := http.NewRequest("POST", url+"/v1/events", bytes.NewReader(b))
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
 	if err != nil {
 		tb.Fatalf("POST /v1/events: %v", err)
 	}

@@ -44,7 +44,8 @@ func (t *Tables) DeleteUser(ctx context.Context, tenant, id string, check func(u
 		if err := t.keepOwner(ctx, tx, u, nil); err != nil {
 			return err
 		}
-		for _, q := range []string{"DELETE FROM sessions WHERE user_id = ?", "DELETE FROM users WHERE id = ?"} {
+		for _, q := range []string{"DELETE FROM sessions WHERE user_id = ?", "DELETE FROM mfa_logins WHERE user_id = ?",
+			"DELETE FROM users WHERE id = ?"} {
 			if _, err := tx.ExecContext(ctx, t.d.Rebind(q), u.ID); err != nil {
 				return fmt.Errorf("delete user: %w", err)
 			}
@@ -65,7 +66,7 @@ func (t *Tables) userTx(ctx context.Context, tenant, id string, f func(*sql.Tx, 
 				return fmt.Errorf("lock users of %s: %w", tenant, err)
 			}
 		}
-		users, err := txQuery(t, tx, ctx, scanUser, "SELECT "+userColumns+" FROM users WHERE tenant = ? AND id = ?", tenant, id)
+		users, err := txQuery(t, tx, ctx, t.scanUser, "SELECT "+userColumns+" FROM users WHERE tenant = ? AND id = ?", tenant, id)
 		switch {
 		case err != nil:
 			return fmt.Errorf("read user: %w", err)
@@ -102,10 +103,15 @@ func (t *Tables) keepOwner(ctx context.Context, tx *sql.Tx, before, after *trail
 // writeUser stores after and, when the change deactivates the user,
 // revokes its sessions.
 func (t *Tables) writeUser(ctx context.Context, tx *sql.Tx, before, after *trail.User) error {
-	_, err := tx.ExecContext(ctx, t.d.Rebind("UPDATE users SET email = ?, role = ?, password_hash = ?,"+
-		" deactivated_at = ?, reset_hash = ?, reset_expires_at = ? WHERE id = ?"),
+	secret, recovery, err := t.mfaColumns(after)
+	if err != nil {
+		return fmt.Errorf("update user: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, t.d.Rebind("UPDATE users SET email = ?, role = ?, password_hash = ?,"+
+		" deactivated_at = ?, reset_hash = ?, reset_expires_at = ?, mfa_secret = ?, mfa_recovery = ?,"+
+		" mfa_last_step = ? WHERE id = ?"),
 		after.Email, after.Role, after.PasswordHash, t.nullTime(after.DeactivatedAt), nullString(after.ResetHash),
-		t.nullTime(after.ResetExpiresAt), after.ID)
+		t.nullTime(after.ResetExpiresAt), secret, recovery, after.MFALastStep, after.ID)
 	switch {
 	case t.d.IsUnique(err):
 		return trail.Errorf(trail.ECONFLICT, "%s already has a user with email %s", after.Tenant, after.Email)
@@ -132,7 +138,7 @@ func (t *Tables) revokeUserSessions(ctx context.Context, tx *sql.Tx, userID stri
 func (t *Tables) UsePasswordReset(ctx context.Context, hash, passwordHash string, now time.Time) (*trail.User, error) {
 	var used *trail.User
 	err := t.inTx(ctx, func(tx *sql.Tx) error {
-		users, err := txQuery(t, tx, ctx, scanUser, "SELECT "+userColumns+" FROM users WHERE reset_hash = ?"+
+		users, err := txQuery(t, tx, ctx, t.scanUser, "SELECT "+userColumns+" FROM users WHERE reset_hash = ?"+
 			" AND reset_expires_at > ? AND deactivated_at IS NULL", hash, t.d.Time(now))
 		switch {
 		case err != nil:

@@ -12,15 +12,20 @@ import (
 var _ trail.UserStore = (*Tables)(nil)
 
 const (
-	userColumns    = "id, tenant, email, role, password_hash, created_at, deactivated_at, reset_hash, reset_expires_at"
+	userColumns = "id, tenant, email, role, password_hash, created_at, deactivated_at, reset_hash, reset_expires_at," +
+		" mfa_secret, mfa_recovery, mfa_last_step"
 	sessionColumns = "hash, id, user_id, tenant, csrf, created_at, last_seen_at, expires_at, revoked_at, ip, user_agent"
 )
 
 // CreateUser stores u; ECONFLICT when the tenant has a user with that email.
 func (t *Tables) CreateUser(ctx context.Context, u *trail.User) error {
-	_, err := t.exec(ctx, "INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	secret, recovery, err := t.mfaColumns(u)
+	if err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	_, err = t.exec(ctx, "INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		u.ID, u.Tenant, u.Email, u.Role, u.PasswordHash, t.d.Time(u.CreatedAt), t.nullTime(u.DeactivatedAt),
-		nullString(u.ResetHash), t.nullTime(u.ResetExpiresAt))
+		nullString(u.ResetHash), t.nullTime(u.ResetExpiresAt), secret, recovery, u.MFALastStep)
 	switch {
 	case t.d.IsUnique(err):
 		return trail.Errorf(trail.ECONFLICT, "%s already has a user with email %s", u.Tenant, u.Email)
@@ -57,19 +62,22 @@ func (t *Tables) Users(ctx context.Context, tenant string) ([]*trail.User, error
 }
 
 func (t *Tables) queryUsers(ctx context.Context, where string, args ...any) ([]*trail.User, error) {
-	users, err := query(t, ctx, scanUser, "SELECT "+userColumns+" FROM users WHERE "+where, args...)
+	users, err := query(t, ctx, t.scanUser, "SELECT "+userColumns+" FROM users WHERE "+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read users: %w", err)
 	}
 	return users, nil
 }
 
-func scanUser(rows *sql.Rows, u *trail.User) error {
-	var reset sql.NullString
+func (t *Tables) scanUser(rows *sql.Rows, u *trail.User) error {
+	var reset, secret, recovery sql.NullString
 	err := rows.Scan(&u.ID, &u.Tenant, &u.Email, &u.Role, &u.PasswordHash, ScanTime(&u.CreatedAt),
-		ScanTime(&u.DeactivatedAt), &reset, ScanTime(&u.ResetExpiresAt))
+		ScanTime(&u.DeactivatedAt), &reset, ScanTime(&u.ResetExpiresAt), &secret, &recovery, &u.MFALastStep)
+	if err != nil {
+		return err
+	}
 	u.ResetHash = reset.String
-	return err
+	return t.openMFA(u, secret, recovery)
 }
 
 // CreateSession stores s.

@@ -11,7 +11,12 @@
 package testenv
 
 import (
+	"go/parser"
+	"go/token"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -70,4 +75,30 @@ func Require(tb testing.TB, what, hint string, err error) {
 		tb.Fatal(msg + "; TRAIL_REQUIRE_ALL or CI=true is set, so this test may not be skipped")
 	}
 	tb.Skip(msg + "; skipped, and set TRAIL_REQUIRE_ALL=1 to make this a failure")
+}
+
+// Imports returns the import paths of the package in the current folder
+// (its non-test files), each with the file that imports it, for tests that
+// keep a package's dependency rule.
+func Imports(tb testing.TB) map[string]string {
+	tb.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	imports := map[string]string{}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			imports[path] = name
+		}
+	}
+	return imports
 }
