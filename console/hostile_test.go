@@ -154,3 +154,92 @@ func readAll(resp *http.Response) string {
 		}
 	}
 }
+
+// identitySnapshot is what the identity forms could change: every user's
+// role, state and password, every session, and the tenants' SSO and MFA
+// settings.
+func (e *env) identitySnapshot(tb testing.TB) string {
+	tb.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	b.WriteString(e.consoleSnapshot(tb))
+	for _, tenant := range []string{"acme", "globex"} {
+		users, err := e.db.Users(ctx, tenant)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, u := range users {
+			fmt.Fprintf(&b, "user %s %s %s %s %v %q %q %d\n", u.ID, u.Email, u.Role, u.PasswordHash, u.DeactivatedAt, u.ResetHash, u.MFASecret, len(u.MFARecovery))
+		}
+		sessions, err := e.db.Sessions(ctx, tenant, e.now())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, s := range sessions {
+			fmt.Fprintf(&b, "session %s %s %v\n", s.ID, s.UserID, s.RevokedAt)
+		}
+		p, err := e.db.SSOProvider(ctx, tenant)
+		fmt.Fprintf(&b, "sso %s %+v %v\n", tenant, p, trail.ErrorCode(err))
+		required, err := e.db.MFARequired(ctx, tenant)
+		fmt.Fprintf(&b, "mfa %s %v %v\n", tenant, required, err)
+	}
+	return b.String()
+}
+
+// TestHostileIdentityForms sends bad values, another tenant's ids and a
+// member's session to the forms of the Users, Account, SSO and MFA pages:
+// each is a 4xx page that names the field or the refusal, and nothing
+// changes.
+func TestHostileIdentityForms(t *testing.T) {
+	e := newEnv(t)
+	owner, member := e.signedIn(t, e.owner), e.signedIn(t, e.member)
+	_, page := e.get(t, owner, "/settings")
+	token := csrf(t, page)
+	_, page = e.get(t, member, "/account")
+	memberToken := csrf(t, page)
+	before := e.identitySnapshot(t)
+	for i, tt := range []struct {
+		c          *http.Client
+		path, body string
+		status     int
+		names      string
+	}{
+		{owner, "/users/" + e.member.ID + "/role", "csrf=" + token + "&role=root", 400, "role"},
+		{owner, "/users/" + e.member.ID + "/role", "csrf=" + token + "&role=admin&role=owner", 400, "role"},
+		{owner, "/users/" + e.globex.ID + "/role", "csrf=" + token + "&role=member", 404, "not found"},
+		{owner, "/users/" + e.globex.ID + "/deactivate", "csrf=" + token, 404, "not found"},
+		{owner, "/users/" + e.globex.ID + "/reset-password", "csrf=" + token, 404, "not found"},
+		{owner, "/users/" + e.owner.ID + "/deactivate", "csrf=" + token, 409, "owner"},
+		{owner, "/users/nope;x/delete", "csrf=" + token, 404, "not found"},
+		{member, "/users/" + e.admin.ID + "/deactivate", "csrf=" + memberToken, 403, ""},
+		{member, "/settings/mfa", "csrf=" + memberToken + "&required=true", 403, ""},
+		{member, "/settings/sso", "csrf=" + memberToken + "&issuer=https://id.example.com&client_id=x", 403, ""},
+		{owner, "/settings/mfa", "csrf=" + token + "&required=maybe", 400, "required"},
+		{owner, "/settings/sso", "csrf=" + token + "&issuer=ftp://id.example.com&client_id=x&client_secret=s&default_role=member", 400, "issuer"},
+		{owner, "/settings/sso", "csrf=" + token + "&issuer=https://id.example.com&client_id=x&client_secret=s&role_mapping=admins", 400, "role"},
+		{owner, "/account/password", "csrf=" + token + "&current_password=wrong&new_password=correct-horse-battery&confirm_password=correct-horse-battery", 400, "Current password"},
+		{owner, "/account/password", "csrf=" + token + "&current_password=" + url.QueryEscape(password) + "&new_password=x&confirm_password=y", 400, "Confirm"},
+		{owner, "/account/sessions/" + "sess_nope" + "/revoke", "csrf=" + token, 404, "session"},
+		{owner, "/password/reset", "token=nope&new_password=correct-horse-battery&confirm_password=correct-horse-battery", 404, ""},
+		{owner, "/account/mfa", "csrf=" + token + "&secret=JBSWY3DPEHPK3PXP&code=000000", 400, ""},
+	} {
+		t.Run(fmt.Sprintf("%d%s", i, tt.path), func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, e.srv.URL+tt.path, strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := tt.c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := readAll(resp)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("POST %s: status %d, want %d:\n%.600s", tt.path, resp.StatusCode, tt.status, body)
+			}
+			if !strings.Contains(strings.ToLower(body), strings.ToLower(tt.names)) {
+				t.Errorf("POST %s: page does not name %q:\n%.600s", tt.path, tt.names, body)
+			}
+			if after := e.identitySnapshot(t); after != before {
+				t.Fatalf("POST %s changed the store:\n%s\nwant:\n%s", tt.path, after, before)
+			}
+		})
+	}
+}

@@ -205,6 +205,24 @@ func TestSSOSignIn(t *testing.T) {
 	})
 }
 
+// TestSSODeactivatedUser checks that single sign-on refuses a deactivated
+// user as a password sign-in does, and records why.
+func TestSSODeactivatedUser(t *testing.T) {
+	e := newSSOEnv(t, nil)
+	e.newUser(t, "acme", "second-owner@acme.example", trail.RoleOwner) // the last-owner rule
+	if _, _, err := e.db.UpdateUser(context.Background(), "acme", e.owner.ID, func(u *trail.User) error {
+		u.DeactivatedAt = e.now()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := e.through(t, e.client(t), "acme", "olivia")
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "deactivated") {
+		t.Fatalf("callback: %d, want 401 naming the deactivation:\n%s", resp.StatusCode, body)
+	}
+	e.wantFailure(t, "sso", "user_deactivated")
+}
+
 func TestSSOWithoutJustInTime(t *testing.T) {
 	e := newSSOEnv(t, func(p *trail.SSOProvider) { p.CreateUsers = false })
 	if resp, body := e.through(t, e.client(t), "acme", "nina"); resp.StatusCode != http.StatusUnauthorized ||

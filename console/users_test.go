@@ -85,6 +85,11 @@ func TestUsersPage(t *testing.T) {
 		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "deactivated") {
 			t.Fatalf("a deactivated user signs in: %d", resp.StatusCode)
 		}
+		fails := e.recorded(t, "acme", trail.ActionLoginFailure)
+		if len(fails) == 0 {
+			t.Fatal("no login.failure recorded for a deactivated user")
+		}
+		wantMetaKey(t, fails[len(fails)-1], "reason", "user_deactivated")
 	})
 }
 
