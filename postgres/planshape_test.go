@@ -68,6 +68,12 @@ var planCases = []planCase{
 	// before, the page sorted every event of the actor.
 	{name: "SortActionByActor", q: trail.Query{Sort: trail.SortAction, ActorID: "user_00042"},
 		want: []string{`Index Scan Backward using events_p\d+_tenant_actor_id_action_occurred_at_id_idx`}},
+	// A target sorted by action: the target's events, sorted.
+	{name: "SortActionByTarget", q: trail.Query{Sort: trail.SortAction, TargetID: "doc_000042"}, sorted: true,
+		want: []string{`CTE m`, `Index Only Scan using event_targets_p\d+_tenant_id_occurred_at_event_id_idx`}},
+	{name: "EveryTenantSortActionByTarget", q: trail.Query{Sort: trail.SortAction, TargetID: "doc_000042"}, all: true,
+		sorted: true, lateral: true,
+		want: []string{`CTE m`, `Index Only Scan using event_targets_p\d+_tenant_id_occurred_at_event_id_idx`}},
 	{name: "SortActorByAction", q: trail.Query{Sort: trail.SortActor, Actions: []string{"doc.action3"}},
 		want: []string{`Index Scan Backward using events_p\d+_tenant_actor_id_occurred_at_id_idx`}},
 	// The entity timeline.
@@ -94,7 +100,8 @@ var planCases = []planCase{
 // a filter (or every row) before the page's first row, or loses its order.
 var badNodes = regexp.MustCompile(`(?m)(^|->  )(Sort|Incremental Sort|Seq Scan|Hash|HashAggregate|Merge Join)\b|Bitmap Heap Scan on event_targets|JIT:`)
 
-// TestPlanShapes checks the plan of every filter's first page on a store
+// TestPlanShapes checks the plan of every filter's first page, for a tenant
+// key and for a platform key (every tenant), on a store
 // with skewed shapes (one hot target type, 20,000 actors, 10 actions, 40
 // tenants of very different sizes), filled through the store's append
 // path: planned on the empty store (shapes only), right after ingest with
