@@ -17,17 +17,19 @@ import (
 const maxBranches = 32
 
 // A merge plans each of its branches, and a branch costs the planner every
-// partition's indexes: a page of every tenant (about 20 branches) spent 15
-// to 60 ms planning on each page connection, for a few milliseconds of
-// reading, and after ANALYZE every cached plan is made again. So past
-// mergeBranches, a page runs its branch query once per branch, as a nested
-// loop over the list of branches (lateralSQL): it is planned once,
-// whatever the number of tenants, and reads a page from each branch, which
-// the plan then sorts, at most lateralRows rows in all (a platform key's
-// page of 1,000 events, or an export's chunk, keeps the merge).
+// partition's indexes: a page of every tenant (about 20 branches) spent 5
+// to 80 ms planning on each page connection, for a few milliseconds of
+// reading, and again after every ANALYZE, which invalidates cached plans,
+// and for every new count of tenants or actions, which is a new statement.
+// So past mergeBranches, a page runs its branch query once per branch, as
+// a nested loop over the list of branches (lateralSQL): it is planned once
+// (about 1 ms), whatever the number of tenants. It reads up to a page from
+// each branch where the merge stops after about a page in all, and sorts
+// what it read, so it is kept for at most lateralRows rows (every tenant's
+// page of up to 100 events; a larger page, or an export's chunk, merges).
 const (
 	mergeBranches = 2
-	lateralRows   = 10_000
+	lateralRows   = 4_000
 )
 
 // Events returns one page of events matching q, in q's order.
