@@ -120,6 +120,7 @@ func TestPlanShapes(t *testing.T) {
 	checkPlans(t, db, "EmptyStore")
 	fillSkewed(t, db, 30_000)
 	checkPlans(t, db, "NoAnalyze")
+	checkLateralPages(t, db)
 	if _, err := db.Pool().Exec(ctx, "ANALYZE"); err != nil {
 		t.Fatal(err)
 	}
@@ -208,4 +209,51 @@ func withoutLateralSort(plan string) string {
 		return plan
 	}
 	return plan[:k] + "Top-N of the runs" + plan[k+len("Sort"):]
+}
+
+// checkLateralPages checks that each platform key's page read as one scan
+// per tenant (lateralSQL), and the page after it, are the events that the
+// merge of one scan per tenant returns: a page of 1,000 events, too many
+// rows for the lateral plan, merges.
+func checkLateralPages(t *testing.T, db *postgres.DB) {
+	t.Run("LateralMatchesMerge", func(t *testing.T) {
+		for _, c := range planCases {
+			if !c.lateral {
+				continue
+			}
+			t.Run(c.name, func(t *testing.T) {
+				q := c.q
+				q.Scope, q.Desc = trail.Scope{Tenant: "org00", All: c.all}, true
+				q.Limit = trail.MaxLimit
+				merged := pageIDs(t, db, q)
+				q.Limit = 50
+				got := pageIDs(t, db, q)
+				first, err := db.Events(context.Background(), &q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if first.Next != nil {
+					q.After = first.Next
+					got = append(got, pageIDs(t, db, q)...)
+				}
+				want := merged[:min(len(merged), len(got))]
+				if len(got) == 0 || strings.Join(got, " ") != strings.Join(want, " ") {
+					t.Errorf("lateral pages (%d events) differ from the merged page (%d events)", len(got), len(merged))
+				}
+			})
+		}
+	})
+}
+
+func pageIDs(t *testing.T, db *postgres.DB, q trail.Query) []string {
+	t.Helper()
+	p, err := db.Events(context.Background(), &q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(p.Events))
+	for i, e := range p.Events {
+		ids[i] = e.ID
+	}
+	return ids
 }
