@@ -38,7 +38,8 @@ const (
 // list of tenants in index order, so a page is the merge (UNION ALL under
 // ORDER BY ... LIMIT, which the planner runs as a Merge Append) of one
 // ordered index scan per visible tenant, or per (tenant, exact action) when
-// actions are filtered. A page whose events are scattered over the table
+// actions are filtered; past two such branches, one scan run per branch
+// (see mergeBranches). A page whose events are scattered over the table
 // (a target's or an actor's) merges only their keys, then reads the events
 // of those keys with scans that prefetch (pagekeys.go).
 func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
