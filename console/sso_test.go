@@ -252,6 +252,16 @@ func testSSONoRole(t *testing.T, newEnv envMaker) {
 	if resp, _ := e.through(t, e.client(t), "acme", "nina"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("mapped user: %d, want 303", resp.StatusCode)
 	}
+	// An existing user whom the mapping gives no role is refused too, and
+	// keeps the role.
+	e.op.SetGroups("nina", "staff")
+	if resp, _ := e.through(t, e.client(t), "acme", "nina"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("existing user without a mapped role: %d, want 401", resp.StatusCode)
+	}
+	e.wantFailure(t, "sso", "no_role")
+	if u, err := e.db.UserByEmail(t.Context(), "acme", "nina@acme.example"); err != nil || u.Role != trail.RoleAdmin {
+		t.Fatalf("nina = %+v, %v; want still an admin", u, err)
+	}
 }
 
 func TestSSOState(t *testing.T) { forEachStore(t, testSSOState) }
@@ -433,4 +443,97 @@ func testSSOSettingsPage(t *testing.T, newEnv envMaker) {
 	if resp, _ := e.post(t, member, "/settings/sso", url.Values{"csrf": {csrf(t, page)}}); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("member: %d, want 403", resp.StatusCode)
 	}
+}
+
+// TestSSORoleMapping: when the provider maps roles, every sign-in gives an
+// existing user the role their claims map to, recorded as
+// user.role_changed by the provider; the tenant's last owner keeps the
+// role, and login.success says why. Without a mapping, Trail's role
+// stays.
+func TestSSORoleMapping(t *testing.T) { forEachStore(t, testSSORoleMapping) }
+
+func testSSORoleMapping(t *testing.T, newEnv envMaker) {
+	e := newSSOEnv(t, newEnv, func(p *trail.SSOProvider) { p.RoleMap["trail-owners"] = trail.RoleOwner })
+	signIn := func(t *testing.T, username string) *trail.Event {
+		t.Helper()
+		if resp, body := e.through(t, e.client(t), "acme", username); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s signs in: %d:\n%s", username, resp.StatusCode, body)
+		}
+		ok := e.recorded(t, "acme", trail.ActionLoginSuccess)
+		return ok[len(ok)-1]
+	}
+	role := func(t *testing.T) string {
+		t.Helper()
+		u, err := e.db.UserByEmail(t.Context(), "acme", "nina@acme.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.Role
+	}
+	wantChanges := func(t *testing.T, want ...string) {
+		t.Helper()
+		var got []string
+		for _, ev := range e.recorded(t, "acme", trail.ActionUserRoleChanged) {
+			if ev.Actor.Type != trail.ActorSystem || ev.Actor.ID != "sso" || ev.Actor.Name != e.op.Issuer ||
+				ev.Targets[0].Name != "nina@acme.example" || ev.Context.IP != "127.0.0.1" {
+				t.Fatalf("user.role_changed %+v: want one by the provider about nina, from the browser's address", ev)
+			}
+			got = append(got, string(ev.Metadata))
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("user.role_changed metadata %v, want %v", got, want)
+		}
+	}
+	signIn(t, "nina") // created as an admin
+	t.Run("Demoted", func(t *testing.T) {
+		e.op.SetGroups("nina", "staff")
+		wantMeta(t, signIn(t, "nina"), map[string]string{"method": "sso", "role": trail.RoleMember})
+		if got := role(t); got != trail.RoleMember {
+			t.Fatalf("role %s, want member", got)
+		}
+		wantChanges(t, `{"after":"member","before":"admin"}`)
+	})
+	t.Run("Promoted", func(t *testing.T) {
+		e.op.SetGroups("nina", "trail-owners", "trail-admins")
+		signIn(t, "nina")
+		if got := role(t); got != trail.RoleOwner {
+			t.Fatalf("role %s, want owner (the most powerful match)", got)
+		}
+		wantChanges(t, `{"after":"member","before":"admin"}`, `{"after":"owner","before":"member"}`)
+	})
+	t.Run("SameRoleRecordsNothing", func(t *testing.T) {
+		signIn(t, "nina")
+		wantChanges(t, `{"after":"member","before":"admin"}`, `{"after":"owner","before":"member"}`)
+	})
+	t.Run("LastOwnerKeepsTheRole", func(t *testing.T) {
+		if _, _, err := e.db.UpdateUser(t.Context(), "acme", e.owner.ID, func(u *trail.User) error {
+			u.Role = trail.RoleAdmin // nina is now the last owner
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		e.op.SetGroups("nina")
+		ok := signIn(t, "nina")
+		wantMeta(t, ok, map[string]string{"role": trail.RoleOwner, "role_mapped": trail.RoleMember, "role_kept": "last_owner"})
+		if got := role(t); got != trail.RoleOwner {
+			t.Fatalf("the last owner became %s", got)
+		}
+		wantChanges(t, `{"after":"member","before":"admin"}`, `{"after":"owner","before":"member"}`)
+	})
+	t.Run("WithoutMappingTrailDecides", func(t *testing.T) {
+		e.sso.RoleMap, e.sso.RoleClaim = nil, ""
+		if _, err := e.db.SetSSOProvider(t.Context(), e.sso); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.db.UpdateUser(t.Context(), "acme", e.owner.ID, func(u *trail.User) error {
+			u.Role = trail.RoleOwner
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		signIn(t, "nina") // the default role is member
+		if got := role(t); got != trail.RoleOwner {
+			t.Fatalf("without a mapping the role became %s", got)
+		}
+	})
 }
