@@ -190,7 +190,7 @@ func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 			return nil, err
 		}
 	}
-	expand := (!p.target || p.probe()) && q.ActorID == "" && q.SortKey() != trail.SortActor && !p.actions.all()
+	expand := (!p.target || p.probe()) && q.ActorID == "" && !p.actions.all()
 	if expand {
 		if err := expandActions(ctx, tx, p, tenants); err != nil {
 			return nil, err

@@ -1,0 +1,14 @@
+-- The events of one action in actor order, then time order within each
+-- tenant: a page sorted by actor that filters on an action
+-- (GET /v1/events?action=doc.read&sort=actor). Without it, such a page
+-- walked the tenant's events in actor order (events_by_actor) and checked
+-- each event's action: for a rare action, most of the tenant. With it, each
+-- (tenant, exact action) of the page is an ordered index scan that stops
+-- after a page, whatever the action's size.
+-- Building it on a large store holds off appends until it is built (about
+-- as long as building events_by_action took); a store of millions of
+-- events can create it beforehand, partition by partition, with CREATE
+-- INDEX CONCURRENTLY on each partition and then this statement, which
+-- finds and attaches them (docs/operations.md, Building an index before
+-- an upgrade).
+CREATE INDEX events_by_action_actor ON events (tenant, action, actor_id, occurred_at, id);
