@@ -81,6 +81,8 @@ var planCases = []planCase{
 		want: []string{`Index Scan Backward using events_p\d+_tenant_action_actor_id_occurred_at_id_idx`}},
 	{name: "SortActorByActions", q: trail.Query{Sort: trail.SortActor, Actions: []string{"doc.action3", "doc.action7"}}, lateral: true,
 		want: []string{`Index Scan Backward using events_p\d+_tenant_action_actor_id_occurred_at_id_idx`}},
+	{name: "SortActorByRareAction", q: trail.Query{Sort: trail.SortActor, Actions: []string{"doc.purge"}},
+		want: []string{`Index Scan Backward using events_p\d+_tenant_action_actor_id_occurred_at_id_idx`}},
 	{name: "EveryTenantSortActorByAction", q: trail.Query{Sort: trail.SortActor, Actions: []string{"doc.action3"}}, all: true, lateral: true,
 		want: []string{`Index Scan Backward using events_p\d+_tenant_action_actor_id_occurred_at_id_idx`}},
 	// The entity timeline.
@@ -124,14 +126,48 @@ func TestPlanShapes(t *testing.T) {
 	}
 	ctx := context.Background()
 	db := MustOpen(t, pgtest.NewDB(t))
-	checkPlans(t, db, "EmptyStore")
-	fillSkewed(t, db, 30_000)
-	checkPlans(t, db, "NoAnalyze")
-	checkLateralPages(t, db)
+	checkPlans(t, db, "EmptyStore", planCases)
+	fillSkewed(t, db, 30_000, skewTenant)
+	checkPlans(t, db, "NoAnalyze", planCases)
+	checkLateralPages(t, db, planCases)
 	if _, err := db.Pool().Exec(ctx, "ANALYZE"); err != nil {
 		t.Fatal(err)
 	}
-	checkPlans(t, db, "Analyzed")
+	checkPlans(t, db, "Analyzed", planCases)
+}
+
+// TestPlanShapesManyTenants checks a platform key's pages on a store of
+// about 300 tenants (a few big, most tiny: manyTenant), more than a page
+// merges: each must still be one scan run per tenant, not one scan of
+// every tenant's events that sorts them or filters them by tenant, right
+// after ingest and after ANALYZE, and return the events that a page of
+// 1,000 (read with no tenant condition) does.
+func TestPlanShapesManyTenants(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a store")
+	}
+	ctx := context.Background()
+	db := MustOpen(t, pgtest.NewDB(t))
+	fillSkewed(t, db, 30_000, manyTenant)
+	var n int
+	if err := db.Pool().QueryRow(ctx, "SELECT count(*) FROM tenant_seqs").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n < 250 {
+		t.Fatalf("the store has %d tenants, want about %d", n, manyTenants)
+	}
+	var cases []planCase
+	for _, c := range planCases {
+		if c.all {
+			cases = append(cases, c)
+		}
+	}
+	checkPlans(t, db, "NoAnalyze", cases)
+	checkLateralPages(t, db, cases)
+	if _, err := db.Pool().Exec(ctx, "ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	checkPlans(t, db, "Analyzed", cases)
 }
 
 var timeAll = regexp.MustCompile(`using events_p\d+_occurred_at_id_idx .* rows=[1-9]`)
@@ -143,9 +179,9 @@ var timeAll = regexp.MustCompile(`using events_p\d+_occurred_at_id_idx .* rows=[
 // analysis after their first 50 rows (autovacuum's) plans them again.
 func walksTimeAll(plan string) bool { return timeAll.MatchString(plan) }
 
-func checkPlans(t *testing.T, db *postgres.DB, phase string) {
+func checkPlans(t *testing.T, db *postgres.DB, phase string, cases []planCase) {
 	t.Run(phase, func(t *testing.T) {
-		for _, c := range planCases {
+		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				q := c.q
 				q.Scope, q.Limit = trail.Scope{Tenant: "org00", All: c.all}, 50
@@ -222,9 +258,9 @@ func withoutLateralSort(plan string) string {
 // per tenant (lateralSQL), and the page after it, are the events that the
 // merge of one scan per tenant returns: a page of 1,000 events, too many
 // rows for the lateral plan, merges.
-func checkLateralPages(t *testing.T, db *postgres.DB) {
+func checkLateralPages(t *testing.T, db *postgres.DB, cases []planCase) {
 	t.Run("LateralMatchesMerge", func(t *testing.T) {
-		for _, c := range planCases {
+		for _, c := range cases {
 			if !c.lateral {
 				continue
 			}

@@ -11,10 +11,16 @@ import (
 	"github.com/trailhq/trail"
 )
 
-// maxBranches bounds how many ordered index scans one page query merges.
-// Past it, a query runs as one scan with the tenant or action checked per
-// row. Each branch adds planning work for every partition it may touch.
-const maxBranches = 32
+// maxBranches bounds how many ordered index scans one page query merges,
+// and maxLateral how many branches one scan run per branch (lateralSQL)
+// may have. Past them, a query runs as one scan with the tenant or action
+// checked per row. Each merged branch adds planning work for every
+// partition it may touch; a lateral plan is planned once, whatever the
+// number of branches, which are passed as arrays.
+const (
+	maxBranches = 32
+	maxLateral  = 1000
+)
 
 // A merge plans each of its branches, and a branch costs the planner every
 // partition's indexes: a page of every tenant (about 20 branches) spent 5
@@ -25,11 +31,13 @@ const maxBranches = 32
 // a nested loop over the list of branches (lateralSQL): it is planned once
 // (about 1 ms), whatever the number of tenants. It reads up to a page from
 // each branch where the merge stops after about a page in all, and sorts
-// what it read, so it is kept for at most lateralRows rows (every tenant's
-// page of up to 100 events; a larger page, or an export's chunk, merges).
+// what it read, so it is kept for pages of at most lateralPage events (an
+// API or console page; a larger page, or an export's chunk, merges, and
+// with more than maxBranches tenants reads one scan with no tenant
+// condition).
 const (
 	mergeBranches = 2
-	lateralRows   = 4_000
+	lateralPage   = 100
 )
 
 // Events returns one page of events matching q, in q's order.
@@ -175,7 +183,12 @@ func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 	case trail.SortActor:
 		p.keyCol = "e.actor_id"
 	}
-	tenants, err := visibleTenants(ctx, tx, q.Scope)
+	lateralOK := q.PageLimit() <= lateralPage
+	most := maxBranches
+	if lateralOK {
+		most = maxLateral
+	}
+	tenants, err := visibleTenants(ctx, tx, q.Scope, most)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +205,7 @@ func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 	}
 	expand := (!p.target || p.probe()) && q.ActorID == "" && !p.actions.all()
 	if expand {
-		if err := expandActions(ctx, tx, p, tenants); err != nil {
+		if err := expandActions(ctx, tx, p, tenants, most); err != nil {
 			return nil, err
 		}
 	}
@@ -202,7 +215,7 @@ func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 		}
 	}
 	p.byKeys = p.scattered() && tenants[0] != nil
-	p.lateral = len(p.branches) > mergeBranches && len(p.branches)*(q.PageLimit()+1) <= lateralRows
+	p.lateral = len(p.branches) > mergeBranches && lateralOK
 	return p, nil
 }
 
@@ -246,16 +259,16 @@ func smallType(ctx context.Context, tx querier, typ string, tenants []*string) (
 
 // visibleTenants lists the tenants whose index ranges a query of scope
 // scans: the reader's tenant and the system tenant, or every tenant with
-// events. A nil entry means "no tenant condition", used when there are too
-// many tenants to merge.
-func visibleTenants(ctx context.Context, tx querier, scope trail.Scope) ([]*string, error) {
+// events. A nil entry means "no tenant condition", used when there are
+// more than most tenants.
+func visibleTenants(ctx context.Context, tx querier, scope trail.Scope, most int) ([]*string, error) {
 	if !scope.All {
 		if scope.Tenant == trail.SystemTenant {
 			return []*string{ptr("")}, nil
 		}
 		return []*string{ptr(scope.Tenant), ptr("")}, nil
 	}
-	rows, err := tx.Query(ctx, "SELECT tenant FROM tenant_seqs ORDER BY tenant LIMIT $1", maxBranches+1)
+	rows, err := tx.Query(ctx, "SELECT tenant FROM tenant_seqs ORDER BY tenant LIMIT $1", most+1)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +276,7 @@ func visibleTenants(ctx context.Context, tx querier, scope trail.Scope) ([]*stri
 	if err != nil {
 		return nil, err
 	}
-	if len(names) > maxBranches || len(names) == 0 {
+	if len(names) > most || len(names) == 0 {
 		return []*string{nil}, nil
 	}
 	ts := make([]*string, len(names))
@@ -275,9 +288,10 @@ func visibleTenants(ctx context.Context, tx querier, scope trail.Scope) ([]*stri
 
 // expandActions turns the action filter into one branch per visible
 // (tenant, exact action) pair that matches it, so that each branch is an
-// ordered range of the action index. With too many pairs it leaves the
-// branches empty: one branch per tenant, with the filter checked per row.
-func expandActions(ctx context.Context, tx querier, p *plan, tenants []*string) error {
+// ordered range of the action index. With more than most pairs it leaves
+// the branches empty: one branch per tenant, with the filter checked per
+// row.
+func expandActions(ctx context.Context, tx querier, p *plan, tenants []*string, most int) error {
 	var a args
 	var where []string
 	if tenants[0] != nil {
@@ -289,13 +303,13 @@ func expandActions(ctx context.Context, tx querier, p *plan, tenants []*string) 
 	}
 	where = append(where, p.actions.where("action", &a))
 	query := "SELECT tenant, action FROM event_actions WHERE " + strings.Join(where, " AND ") +
-		" ORDER BY tenant, action LIMIT " + a.add(maxBranches+1)
+		" ORDER BY tenant, action LIMIT " + a.add(most+1)
 	rows, err := tx.Query(ctx, query, a...)
 	if err != nil {
 		return err
 	}
 	pairs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ Tenant, Action string }])
-	if err != nil || len(pairs) > maxBranches {
+	if err != nil || len(pairs) > most {
 		return err
 	}
 	if len(pairs) == 0 {

@@ -21,7 +21,8 @@ import (
 // ANALYZE) and again after ANALYZE. It prints "scope filter phase [three
 // times]" lines, from which docs/benchmarks.md's tables are made.
 // TRAIL_BENCH_NO_AUTO_ANALYZE=1 turns Trail's own analyses off, so that
-// "before" has no statistics but autovacuum's:
+// "before" has no statistics but autovacuum's; TRAIL_BENCH_TENANTS=many
+// fills the many-tenants shape (manyTenant: 300 tenants, a few big):
 //
 //	go test -run '^$' -bench SkewedPages -benchtime 1x ./postgres/
 func BenchmarkSkewedPages(b *testing.B) {
@@ -37,7 +38,11 @@ func BenchmarkSkewedPages(b *testing.B) {
 		}
 		n := envInt("TRAIL_BENCH_SKEW", 300_000)
 		start := time.Now()
-		fillSkewed(b, db, n)
+		tenant := skewTenant
+		if os.Getenv("TRAIL_BENCH_TENANTS") == "many" {
+			tenant = manyTenant
+		}
+		fillSkewed(b, db, n, tenant)
 		fmt.Printf("filled %d events in %s\n", n, time.Since(start).Round(time.Second))
 		for _, phase := range []string{"before", "after"} {
 			if phase == "after" {
@@ -68,6 +73,9 @@ func skewQueries() map[string]trail.Query {
 		"prefix":            {Actions: []string{"doc.*"}},
 		"sort action":       {Sort: trail.SortAction},
 		"sort action+actor": {Sort: trail.SortAction, ActorID: "user_00042"},
+		"sort actor":        {Sort: trail.SortActor},
+		"sort actor+action": {Sort: trail.SortActor, Actions: []string{"doc.action3"}},
+		"sort actor+rare":   {Sort: trail.SortActor, Actions: []string{"doc.purge"}},
 	}
 }
 
