@@ -120,10 +120,12 @@ func (p *plan) probe() bool {
 // page reads the matches of its filter through the filter's index and
 // sorts them, which costs what the filter selects; walking the sort key's
 // index instead would read the whole tenant for a rare actor or target.
-// Filters of few values (an action, an actor type) keep the walk of the
-// sort key's index, checking each event: a sort of their matches could be
-// most of the tenant. An actor sorted by action has an index of its own
-// (events_by_actor_action), which yields the page in order.
+// An actor type, a filter of few values, keeps the walk of the sort key's
+// index, checking each event: a sort of its matches could be most of the
+// tenant. An action filter is a branch per (tenant, exact action), each an
+// index range in the sort key's order (events_by_action, or
+// events_by_action_actor for a sort by actor), and an actor sorted by
+// action has events_by_actor_action.
 func (p *plan) unordered() bool {
 	q := p.q
 	if p.keyCol == "" {
