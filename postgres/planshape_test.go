@@ -23,6 +23,7 @@ type planCase struct {
 	// lateral: one scan run per tenant (or tenant and action), whose rows
 	// one top-N sort orders, not a merge of one scan each, planned each
 	lateral bool
+	asc     bool // oldest first (also the case named Oldest)
 }
 
 var planCases = []planCase{
@@ -30,6 +31,8 @@ var planCases = []planCase{
 		want: []string{`Index Scan Backward using events_p\d+_tenant_occurred_at_id_idx`}},
 	{name: "EveryTenantNewest", q: trail.Query{}, all: true,
 		want: []string{`Index Scan Backward using events_p\d+_occurred_at_id_idx`}},
+	{name: "EveryTenantActionOldest", q: trail.Query{Actions: []string{"doc.action3"}}, all: true, lateral: true, asc: true,
+		want: []string{`Index Scan using events_p\d+_tenant_action_occurred_at_id_idx`}},
 	{name: "EveryTenantActorID", q: trail.Query{ActorID: "user_00042"}, all: true, lateral: true,
 		want: []string{`Index Only Scan Backward using events_p\d+_tenant_actor_id_occurred_at_id_idx`}},
 	{name: "EveryTenantAction", q: trail.Query{Actions: []string{"doc.action3"}}, all: true, lateral: true,
@@ -185,7 +188,7 @@ func checkPlans(t *testing.T, db *postgres.DB, phase string, cases []planCase) {
 			t.Run(c.name, func(t *testing.T) {
 				q := c.q
 				q.Scope, q.Limit = trail.Scope{Tenant: "org00", All: c.all}, 50
-				q.Desc = c.name != "Oldest"
+				q.Desc = c.name != "Oldest" && !c.asc
 				plan, err := db.Explain(context.Background(), &q)
 				if err != nil {
 					t.Fatal(err)
@@ -266,11 +269,14 @@ func checkLateralPages(t *testing.T, db *postgres.DB, cases []planCase) {
 			}
 			t.Run(c.name, func(t *testing.T) {
 				q := c.q
-				q.Scope, q.Desc = trail.Scope{Tenant: "org00", All: c.all}, true
+				q.Scope, q.Desc = trail.Scope{Tenant: "org00", All: c.all}, !c.asc
 				q.Limit = trail.MaxLimit
 				merged := pageIDs(t, db, q)
 				q.Limit = 50
 				got := pageIDs(t, db, q)
+				if len(got) != min(len(merged), 50) {
+					t.Errorf("a page of 50 has %d events, of %d that match", len(got), len(merged))
+				}
 				first, err := db.Events(context.Background(), &q)
 				if err != nil {
 					t.Fatal(err)

@@ -148,6 +148,10 @@ type plan struct {
 	// lateral: the branches are one scan, run once per branch (see
 	// lateralSQL), not a merge of a scan each
 	lateral bool
+	// firstKeys: read only the keys of each branch's first firstKeys
+	// rows; bound: read no row past this key (see narrow)
+	firstKeys int
+	bound     *rowKey
 }
 
 // branch is one ordered index scan: one tenant (nil for every tenant) and,
@@ -216,6 +220,9 @@ func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 	}
 	p.byKeys = p.scattered() && tenants[0] != nil
 	p.lateral = len(p.branches) > mergeBranches && lateralOK
+	if p.lateral && len(p.branches) > maxBranches {
+		return p.narrow(ctx, tx)
+	}
 	return p, nil
 }
 

@@ -56,6 +56,16 @@ func (p *plan) mergeSQL(a *args) (string, error) {
 // (tenants, or (tenant, action) pairs), each run cut to a page, and the
 // runs' rows sorted and cut to a page: one scan to plan, not one a branch.
 func (p *plan) lateralSQL(a *args) (string, error) {
+	from, err := p.lateralFrom(a)
+	if err != nil {
+		return "", err
+	}
+	return "SELECT b.* FROM " + from + " ORDER BY " + p.order("b.") + " LIMIT " + p.limit(), nil
+}
+
+// lateralFrom returns the list of branches v, numbered from 1 in v.n,
+// joined to the run b of the branch query for each.
+func (p *plan) lateralFrom(a *args) (string, error) {
 	first := p.branches[0]
 	s, err := p.cutSQL(branch{tenant: first.tenant, action: first.action, lateral: true}, a)
 	if err != nil {
@@ -73,8 +83,7 @@ func (p *plan) lateralSQL(a *args) (string, error) {
 	if actions != nil {
 		cols, arrays = cols+", action", arrays+", "+a.add(actions)+"::text[]"
 	}
-	return "SELECT b.* FROM unnest(" + arrays + ") AS v(" + cols + ") CROSS JOIN LATERAL (" + s + ") AS b ORDER BY " + p.order("b.") +
-		" LIMIT " + p.limit(), nil
+	return "unnest(" + arrays + ") WITH ORDINALITY AS v(" + cols + ", n) CROSS JOIN LATERAL (" + s + ") AS b", nil
 }
 
 // cutSQL returns the query of branch b cut to a page plus one row in page
@@ -90,7 +99,16 @@ func (p *plan) cutSQL(b branch, a *args) (string, error) {
 		// by its own index, then sorted (see unordered).
 		s = "WITH m AS MATERIALIZED (" + s + ") SELECT * FROM m"
 	}
-	return s + " ORDER BY " + p.order("") + " LIMIT " + p.limit(), nil
+	return s + " ORDER BY " + p.order("") + " LIMIT " + p.branchLimit(), nil
+}
+
+// branchLimit is the LIMIT of each branch: a page plus one row, or fewer
+// when only a branch's first keys are read (see narrow).
+func (p *plan) branchLimit() string {
+	if p.firstKeys > 0 {
+		return strconv.Itoa(p.firstKeys)
+	}
+	return p.limit()
 }
 
 // limit is a page plus one row. It is written into the SQL, not passed as
@@ -173,7 +191,7 @@ func (p *plan) branchSQL(b branch, a *args) (string, error) {
 	}
 	if p.distinct() {
 		cols = "DISTINCT " + cols
-	} else if !p.byKeys {
+	} else if !p.byKeys && p.firstKeys == 0 {
 		cols = "e.pos AS pos, e.data AS data, " + cols
 	}
 	return "SELECT " + cols + " FROM " + from + " WHERE " + strings.Join(where, " AND "), nil
@@ -259,6 +277,14 @@ func (p *plan) residual(tcol string, a *args, add func(string)) {
 // keyset adds the condition "after the cursor" as one row comparison,
 // which PostgreSQL turns into an index range.
 func (p *plan) keyset(tcol, icol string, a *args, add func(string)) error {
+	if p.bound != nil {
+		// Not past the page's last key (see narrow).
+		op := " <= "
+		if p.q.Desc {
+			op = " >= "
+		}
+		add(p.rowCond(tcol, icol, op, *p.bound, a))
+	}
 	c := p.q.After
 	if c == nil {
 		return nil
@@ -271,11 +297,15 @@ func (p *plan) keyset(tcol, icol string, a *args, add func(string)) error {
 	if p.q.Desc {
 		op = " < "
 	}
-	if p.keyCol == "" {
-		add("(" + tcol + ", " + icol + ")" + op + "(" + a.add(c.OccurredAt) + ", " + a.add(id) + ")")
-		return nil
-	}
-	add("(" + p.keyCol + ", " + tcol + ", " + icol + ")" + op +
-		"(" + a.add(c.Key) + ", " + a.add(c.OccurredAt) + ", " + a.add(id) + ")")
+	add(p.rowCond(tcol, icol, op, rowKey{k: c.Key, t: c.OccurredAt, id: id}, a))
 	return nil
+}
+
+// rowCond compares the page order's columns with key k.
+func (p *plan) rowCond(tcol, icol, op string, k rowKey, a *args) string {
+	if p.keyCol == "" {
+		return "(" + tcol + ", " + icol + ")" + op + "(" + a.add(k.t) + ", " + a.add(k.id) + ")"
+	}
+	return "(" + p.keyCol + ", " + tcol + ", " + icol + ")" + op +
+		"(" + a.add(k.k) + ", " + a.add(k.t) + ", " + a.add(k.id) + ")"
 }
