@@ -18,7 +18,8 @@ import (
 // benchmarks and for operators sizing a database. It explains the generic
 // plan that Events runs, by preparing the query and explaining its
 // execution with the arguments written out as literals. A page read by keys
-// (pagekeys.go) has two plans: its keys, then its events.
+// (pagekeys.go) has two plans: its keys, then its events. Of a page over
+// more than maxBranches branches it explains the second step (narrow.go).
 func (db *DB) Explain(ctx context.Context, q *trail.Query) (string, error) {
 	conn, err := db.pages.Acquire(ctx)
 	if err != nil {

@@ -34,7 +34,8 @@ const (
 // what it read, so it is kept for pages of at most lateralPage events (an
 // API or console page; a larger page, or an export's chunk, merges, and
 // with more than maxBranches tenants reads one scan with no tenant
-// condition).
+// condition). Past maxBranches branches, it reads each branch's first
+// keys first, then the page from the few branches that reach it (narrow).
 const (
 	mergeBranches = 2
 	lateralPage   = 100
@@ -47,7 +48,7 @@ const (
 // ORDER BY ... LIMIT, which the planner runs as a Merge Append) of one
 // ordered index scan per visible tenant, or per (tenant, exact action) when
 // actions are filtered; past two such branches, one scan run per branch
-// (see mergeBranches). A page whose events are scattered over the table
+// (see mergeBranches), and past maxBranches, in two steps (narrow.go). A page whose events are scattered over the table
 // (a target's or an actor's) merges only their keys, then reads the events
 // of those keys with scans that prefetch (pagekeys.go).
 func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
