@@ -265,6 +265,10 @@ func TestBrowser(t *testing.T) {
 	t.Run("LiveTail", func(t *testing.T) {
 		run(t, owner, chromedp.Navigate(e.srv.URL+"/events"), chromedp.Click(chromedp.ID("tail")),
 			chromedp.WaitVisible(chromedp.CSS(`#tail[aria-pressed=true][data-state=open]`)))
+		// A toggle button keeps its label; its pressed state says that it follows.
+		if label := eval[string](t, owner, `document.getElementById("tail").textContent.trim()`); label != "Follow live" {
+			t.Fatalf("pressed, the button reads %q, want Follow live", label)
+		}
 		ev := trail.NewSystemEvent("acme", "document.shared", e.admin.Actor(), trail.Context{IP: "203.0.113.99"},
 			time.Now(), trail.Target{Type: "document", ID: "d_live", Name: "Live doc"})
 		if err := e.writer.Append(context.Background(), &trail.Batch{Events: []*trail.Event{ev}}); err != nil {

@@ -93,6 +93,7 @@ type Server struct {
 	cfg     Config
 	limiter *loginLimiter
 	pages   *pages
+	assets  *assetSet
 	// ssoTenant signs in through tenants' providers, which it reaches on
 	// public networks and AllowNetworks only; ssoOperator through the
 	// config file's, anywhere.
@@ -122,14 +123,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TailInterval <= 0 {
 		cfg.TailInterval = DefaultTailInterval
 	}
-	p, err := parsePages()
+	assets, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	p, err := parsePages(assets)
 	if err != nil {
 		return nil, err
 	}
 	sessions := newSessionStreams()
 	s := &Server{
 		store: cfg.Store, users: revokingUsers{cfg.Users, sessions}, writer: cfg.Writer, logger: cfg.Logger,
-		now: cfg.Now, cfg: cfg, limiter: newLoginLimiter(), pages: p, streams: make(chan struct{}),
+		now: cfg.Now, cfg: cfg, limiter: newLoginLimiter(), pages: p, assets: assets, streams: make(chan struct{}),
 		sessions: sessions,
 		ssoTenant: &sso.Client{Now: cfg.Now, HTTP: &http.Client{
 			Timeout: ssoTimeout, Transport: forward.NewGuard(cfg.AllowNetworks).Transport()}},
@@ -183,7 +188,7 @@ func (s *Server) PruneSessions(ctx context.Context) (int64, error) {
 // its error, and the guard answers it with the error page.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /assets/", s.assets())
+	mux.Handle("GET /assets/", s.assets)
 	mux.HandleFunc("GET /login", s.public(s.handleLoginPage))
 	mux.HandleFunc("POST /login", s.public(s.handleLogin))
 	mux.HandleFunc("POST /login/sso", s.public(s.handleSSOStart))
