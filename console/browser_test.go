@@ -205,7 +205,7 @@ func TestBrowser(t *testing.T) {
 		run(t, owner, chromedp.Navigate(e.srv.URL+"/events"),
 			chromedp.SetValue(chromedp.ID("f-action"), "document.deleted"), follow("button.primary"))
 		want := touching(events, func(ev *trail.Event) bool { return ev.Action == "document.deleted" })
-		actions := eval[[]string](t, owner, `[...document.querySelectorAll("#rows td[data-label=Action] a")].map(a => a.textContent)`)
+		actions := eval[[]string](t, owner, `[...document.querySelectorAll("#rows td[data-label=Event] a")].map(a => a.textContent)`)
 		if len(actions) != len(want) || slices.ContainsFunc(actions, func(a string) bool { return a != "document.deleted" }) {
 			t.Fatalf("filtered rows %v, want %d document.deleted", actions, len(want))
 		}
@@ -216,7 +216,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("Sort", func(t *testing.T) {
 		run(t, owner, chromedp.Navigate(e.srv.URL+"/events"), follow(`th:nth-child(2) a`))
 		// System actors have no id and no link: they sort first, as "".
-		ids := eval[[]string](t, owner, `[...document.querySelectorAll("#rows td[data-label=Actor]")].map(td => {
+		ids := eval[[]string](t, owner, `[...document.querySelectorAll("#rows td[data-label=User]")].map(td => {
 			const a = td.querySelector("a"); return a ? new URL(a.href).searchParams.get("actor_id") : "" })`)
 		sort := eval[string](t, owner, `document.querySelector("th:nth-child(2)").getAttribute("aria-sort")`)
 		if len(ids) != 50 || !slices.IsSorted(ids) || sort != "ascending" {

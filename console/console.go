@@ -205,6 +205,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /events/{id}", s.auditor(s.handleEvent))
 	mux.HandleFunc("GET /entity", s.auditor(s.handleEntity))
 	mux.HandleFunc("POST /export", s.auditor(s.handleExport))
+	mux.HandleFunc("POST /events/columns", s.auditor(s.handleColumns))
 
 	mux.HandleFunc("GET /settings", s.auditor(s.readOnly(s.handleSettings)))
 	mux.HandleFunc("POST /settings/keys", s.auditor(s.readOnly(s.handleCreateKey)))

@@ -17,9 +17,13 @@ type listView struct {
 	Hidden  url.Values // parameters the form keeps but does not show
 	Actions []string
 	Events  []*trail.Event
+	Rows    []rowView
 	Error   string
 
-	Sorts    map[string]sortLink
+	Headers  []headerCell
+	Columns  []column  // every column, for the chooser
+	Cols     columnSet // the columns shown
+	Back     string    // this page, where the chooser returns to
 	Page     int
 	NextURL  string
 	FirstURL string
@@ -38,12 +42,6 @@ type listView struct {
 // formValues are the filter form's fields.
 type formValues struct {
 	Since, Until, ActorID, Action, TargetType, TargetID, Text string
-}
-
-// sortLink is a sortable column header.
-type sortLink struct {
-	URL  string
-	Aria string // aria-sort: ascending, descending or none
 }
 
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, v *viewer) error {
@@ -72,6 +70,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, v *viewer, lv *lis
 		return err
 	}
 	lv.Actions, lv.Tenant, lv.Operator = actions, tenant, v.user.Platform()
+	lv.Columns, lv.Cols, lv.Back = columns, s.columnsOf(r, v), r.URL.RequestURI()
 	title := "Audit log"
 	if lv.Entity != nil {
 		title = "Activity of " + lv.Entity.Type + " " + lv.Entity.ID
@@ -137,7 +136,8 @@ func (s *Server) fillList(r *http.Request, f *filters, lv *listView) error {
 	lv.FirstURL = link(lv.Path, f.values)
 	lv.ClearURL = lv.clearURL()
 	lv.Export = with(f.values, "limit", "", "cursor", "", "page", "")
-	lv.Sorts = sortLinks(lv.Path, f)
+	lv.Headers = headers(lv.Path, f, lv.Cols)
+	lv.Rows = rows(lv.Events, lv.Cols, f.query.SortKey() == trail.SortActor)
 	if lv.Tenant != "" {
 		lv.Export = nil
 		return nil
@@ -161,27 +161,6 @@ func (lv *listView) clearURL() string {
 		sep = "&"
 	}
 	return u + sep + "tenant=" + url.QueryEscape(lv.Tenant)
-}
-
-// sortLinks builds the column headers' links: a column sorted now flips
-// its order; another column starts in its default order.
-func sortLinks(path string, f *filters) map[string]sortLink {
-	links := make(map[string]sortLink)
-	for _, key := range []string{trail.SortOccurredAt, trail.SortActor, trail.SortAction} {
-		l := sortLink{Aria: "none"}
-		next := with(f.values, "sort", key, "order", "")
-		if f.query.SortKey() == key {
-			l.Aria = "ascending"
-			next.Set("order", "desc")
-			if f.query.Desc {
-				l.Aria = "descending"
-				next.Set("order", "asc")
-			}
-		}
-		l.URL = link(path, next)
-		links[key] = l
-	}
-	return links
 }
 
 func formFrom(v url.Values) formValues {
