@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -72,6 +73,33 @@ func TestAuditTable(t *testing.T) {
 		}
 		if ua := eval[string](t, owner, `document.querySelector("#rows").innerText`); !strings.Contains(ua, "Firefox/140.0") {
 			t.Fatal("no row shows the user agent")
+		}
+	})
+	t.Run("TimesInUTC24Hour", func(t *testing.T) {
+		since := time.Now().UTC().Add(-30 * time.Hour).Truncate(time.Minute)
+		typed := since.Format("2006-01-02 15:04")
+		run(t, owner, chromedp.Navigate(e.srv.URL+"/events?action=document.viewed"),
+			chromedp.SendKeys(chromedp.ID("f-since"), typed), follow("button.primary"))
+		if got := eval[string](t, owner, `document.getElementById("f-since").value`); got != typed {
+			t.Fatalf("the From field reads %q after applying, want %q as typed", got, typed)
+		}
+		times := eval[[]string](t, owner, `[...document.querySelectorAll("#rows time")].map(t => t.getAttribute("datetime"))`)
+		if len(times) == 0 {
+			t.Fatal("no events since " + typed)
+		}
+		for _, s := range times {
+			if at, err := time.Parse(time.RFC3339Nano, s); err != nil || at.Before(since) {
+				t.Fatalf("row at %s is before %s UTC", s, typed)
+			}
+		}
+		if got := eval[string](t, owner, `document.getElementById("f-since").type + " " + document.querySelector("label[for=f-since]").textContent`); got != "text From (UTC, 24-hour)" {
+			t.Fatalf("From field: %q", got)
+		}
+		run(t, owner, chromedp.Navigate(e.srv.URL+"/events"), chromedp.SendKeys(chromedp.ID("f-until"), "12/01/2026 1:05 PM"),
+			follow("button.primary"))
+		msg := eval[string](t, owner, `document.querySelector("main .alert").textContent + " | " + document.getElementById("f-until").value`)
+		if !strings.Contains(msg, "until") || !strings.HasSuffix(msg, "| 12/01/2026 1:05 PM") {
+			t.Fatalf("a 12-hour time reads %q, want an error naming until and the text kept", msg)
 		}
 	})
 	t.Run("AnotherUserGetsTheDefaults", func(t *testing.T) {
