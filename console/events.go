@@ -1,8 +1,10 @@
 package console
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -65,7 +67,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, v *viewer, lv *lis
 	if err != nil {
 		return err
 	}
-	actions, err := s.store.Actions(r.Context(), scope)
+	actions, err := s.listActions(r, scope, lv.Entity)
 	if err != nil {
 		return err
 	}
@@ -203,4 +205,33 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, v *viewer) 
 	}
 	s.render(w, http.StatusOK, "event", newView(v, e.Action, "events", ev))
 	return nil
+}
+
+// entityActionsRead bounds how many of an entity's events its timeline
+// reads to list the actions done to it; past that, the action filter
+// lists every action of the scope.
+const entityActionsRead = 5 * trail.MaxLimit
+
+// listActions lists the actions the action filter offers: those of the
+// scope, or on an entity's timeline the entity's own.
+func (s *Server) listActions(r *http.Request, scope trail.Scope, entity *trail.Target) ([]string, error) {
+	if entity == nil {
+		return s.store.Actions(r.Context(), scope)
+	}
+	seen := map[string]bool{}
+	q := &trail.Query{Scope: scope, TargetType: entity.Type, TargetID: entity.ID, Limit: trail.MaxLimit}
+	for read := 0; read < entityActionsRead; read += trail.MaxLimit {
+		page, err := s.store.Events(r.Context(), q)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range page.Events {
+			seen[e.Action] = true
+		}
+		if page.Next == nil {
+			return slices.Sorted(maps.Keys(seen)), nil
+		}
+		q.After = page.Next
+	}
+	return s.store.Actions(r.Context(), scope)
 }

@@ -102,6 +102,19 @@ func TestAuditTable(t *testing.T) {
 			t.Fatalf("a 12-hour time reads %q, want an error naming until and the text kept", msg)
 		}
 	})
+	t.Run("EntityActionsOnly", func(t *testing.T) {
+		// Every seventh acme event touches d_1042, and each of them is a
+		// document.shared (seed).
+		options := `[...document.querySelectorAll("#f-action option")].map(o => o.value)`
+		run(t, owner, chromedp.Navigate(e.srv.URL+"/entity?target_type=document&target_id=d_1042"))
+		if got := eval[[]string](t, owner, options); !slices.Equal(got, []string{"", "document.shared"}) {
+			t.Fatalf("the entity's action filter offers %q, want its one action", got)
+		}
+		run(t, owner, chromedp.Navigate(e.srv.URL+"/events"))
+		if got := eval[[]string](t, owner, options); len(got) < 8 || !slices.Contains(got, "billing.plan_changed") {
+			t.Fatalf("the audit log's action filter offers %q, want every action", got)
+		}
+	})
 	t.Run("AnotherUserGetsTheDefaults", func(t *testing.T) {
 		run(t, owner, follow(`form[action="/logout"] button`))
 		signIn(t, owner, e.srv.URL, e.admin, password)
