@@ -42,6 +42,13 @@ func TestAuditTable(t *testing.T) {
 			t.Fatalf("no row shows its audit log id, models and entity ids: %q", rows[:3])
 		}
 	})
+	t.Run("AuditLogIDSelectsWhole", func(t *testing.T) {
+		id := eval[string](t, owner, `document.querySelector("#rows tr").dataset.id`)
+		run(t, owner, chromedp.Click(chromedp.CSS(`#rows tr:first-child code.copy`)))
+		if got := eval[string](t, owner, "window.getSelection().toString()"); got != id {
+			t.Fatalf("one click on the audit log id selects %q, want %q", got, id)
+		}
+	})
 	t.Run("SortByUserReadsInOrder", func(t *testing.T) {
 		run(t, owner, chromedp.Navigate(e.srv.URL+"/events"), follow(`th:nth-child(2) a`))
 		// Actors without an id (system) sort first, as "".
