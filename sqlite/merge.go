@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"time"
 )
 
 // The merger keeps the number of posting segments small. After commits it
@@ -48,7 +49,10 @@ func (db *DB) mergeLoop(ctx context.Context) {
 		case <-db.mergeWake:
 		}
 		for ctx.Err() == nil {
-			if did, err := db.mergeStep(ctx); err != nil || !did {
+			start := time.Now()
+			did, err := db.mergeStep(ctx)
+			db.background.Add(int64(time.Since(start)))
+			if err != nil || !did {
 				break
 			}
 		}
@@ -207,3 +211,7 @@ func segmentList(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]
 	}
 	return segs, rows.Err()
 }
+
+// BackgroundWriteTime returns the time the store has spent in write
+// transactions of its own (merges), which hold the write lock as commits do.
+func (db *DB) BackgroundWriteTime() time.Duration { return time.Duration(db.background.Load()) }

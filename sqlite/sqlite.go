@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -55,6 +56,8 @@ type DB struct {
 	ckptWake  chan struct{}
 	ckptStop  context.CancelFunc
 	ckptDone  chan struct{}
+
+	background atomic.Int64 // nanoseconds in background write transactions
 }
 
 // Open opens (creating if needed) the store at path, creating the parent
