@@ -95,11 +95,17 @@ func (r *runner) httpBatches(ctx context.Context) error {
 	return nil
 }
 
+// client keeps enough idle connections for every concurrent request of
+// the load (http.DefaultClient keeps two a host, so each request past
+// those opened a connection and closed it again, which under a stall
+// piled up thousands of sockets).
+var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxIdleConns: 1024}}
+
 func (r *runner) post(ctx context.Context, url string, body []byte) error {
 	req, _ := http.NewRequestWithContext(ctx, "POST", url+"/v1/events", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+r.platform)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}

@@ -7,9 +7,10 @@ import (
 	"time"
 )
 
-// The merger keeps the number of posting segments small. After commits it
-// runs merge steps, each one short write transaction, so ingest waits at
-// most one step: start a merge of the oldest sealed segments of the lowest
+// The merger keeps the number of posting segments small, and first lets the
+// indexer (indexer.go) write the postings of new events. After commits it
+// runs index and merge steps, each one short write transaction, so ingest
+// waits at most one step: start a merge of the oldest sealed segments of the lowest
 // level that has fanout of them, copy the next chunk of their
 // postings (in key order, so the new segment is written sequentially),
 // publish the new segment and retire its sources in one transaction, then
@@ -49,9 +50,10 @@ func (db *DB) mergeLoop(ctx context.Context) {
 		case <-db.mergeWake:
 		}
 		for ctx.Err() == nil {
-			start := time.Now()
-			did, err := db.mergeStep(ctx)
-			db.background.Add(int64(time.Since(start)))
+			did, err := db.indexStep(ctx)
+			if err == nil && !did {
+				did, err = db.mergeStep(ctx)
+			}
 			if err != nil || !did {
 				break
 			}
@@ -66,6 +68,7 @@ func (db *DB) mergeStep(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	defer db.busySince(time.Now())
 	defer rollback(tx)
 	var seg int64
 	var state string
@@ -91,12 +94,14 @@ func (db *DB) mergeStep(ctx context.Context) (bool, error) {
 }
 
 // startMerge picks the oldest fanout sealed segments of the lowest level
-// that has that many, and creates the segment they merge into.
+// that has that many, and creates the segment they merge into. A level-0
+// segment is sealed once the indexer has passed its last position.
 func (db *DB) startMerge(ctx context.Context, tx *sql.Tx) (bool, error) {
-	var next int64
-	if err := tx.QueryRowContext(ctx, "SELECT next_pos FROM stream_pos").Scan(&next); err != nil {
+	indexed, err := indexedPos(ctx, tx)
+	if err != nil {
 		return false, err
 	}
+	next := indexed + 1
 	rows, err := tx.QueryContext(ctx, `SELECT seg, level, first_pos, last_pos, min_t, max_t FROM segments
 		WHERE state = 'ready' AND NOT (level = 0 AND seg >= ?) ORDER BY level, first_pos`, db.segmentOf(next))
 	if err != nil {

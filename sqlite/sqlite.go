@@ -47,6 +47,7 @@ type DB struct {
 	w *sql.DB // the one write connection: SQLite has one writer
 	r *sql.DB // a pool of read-only connections
 	x *sql.DB // read-only connections that map the file, for exports
+	i *sql.DB // the indexer's read-only connection (indexer.go)
 
 	segments  segConfig
 	mergeWake chan struct{}
@@ -113,6 +114,10 @@ func open(path string, segments segConfig) (*DB, error) {
 	db.x = sql.OpenDB(xc)
 	db.x.SetMaxOpenConns(2)
 	db.x.SetMaxIdleConns(2)
+	ic := newConnector(dsn(path, true))
+	ic.check = db.checkFile
+	db.i = sql.OpenDB(ic)
+	db.i.SetMaxOpenConns(1)
 	db.settings = tables.New(db.w, db.r, dialect{db})
 	db.startMerger()
 	db.startCheckpointer()
@@ -213,7 +218,7 @@ func (db *DB) Close() error {
 	db.stopCheckpointer()
 	var err error
 	if db.r != nil {
-		err = errors.Join(db.r.Close(), db.x.Close())
+		err = errors.Join(db.r.Close(), db.x.Close(), db.i.Close())
 	}
 	if werr := db.w.Close(); werr != nil && err == nil {
 		err = werr
