@@ -28,12 +28,13 @@ type Config struct {
 	// BurstDuration is how long single events are sent right after the
 	// HTTP burst, while the store works off its background work (default 20s).
 	BurstDuration time.Duration
-	// BackgroundWrite, if not nil, returns the total time the store has
-	// spent in write transactions of its own (index maintenance, merges),
-	// which hold the write lock as commits do.
-	BackgroundWrite func() time.Duration
-	Queries         int       // first-page queries per filter (default 300)
-	Log             io.Writer // progress lines; nil discards
+	// WriteTimes, if not nil, returns the total time a store with one
+	// writer has spent inside its write transactions: commits, and
+	// transactions of its own (index maintenance, merges), which hold the
+	// write lock as commits do.
+	WriteTimes func() (commits, background time.Duration)
+	Queries    int       // first-page queries per filter (default 300)
+	Log        io.Writer // progress lines; nil discards
 	// Analyze, if not nil, runs after the export (for PostgreSQL, a manual
 	// ANALYZE); the first pages and the export are then measured again,
 	// so that one run shows both: right after ingest, and with fresh

@@ -23,7 +23,7 @@ func TestRunSmall(t *testing.T) {
 	results, err := bench.Run(context.Background(), bench.Config{
 		Store: db, RawEvents: 2000, HTTPEvents: 2000, Clients: 4,
 		SingleRate: 200, SingleDuration: 200 * time.Millisecond, BurstDuration: 200 * time.Millisecond, Queries: 2,
-		BackgroundWrite: db.BackgroundWriteTime,
+		WriteTimes: db.WriteTimes,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -54,7 +54,7 @@ func (r *runner) httpBatches(ctx context.Context) error {
 	var failed error
 	var once sync.Once
 	start := time.Now()
-	busyNs, busyEvents, background := r.busy.ns.Load(), r.busy.events.Load(), r.background()
+	busy0 := r.busyNow()
 	probe := r.startLagProbe(ctx)
 	var wg sync.WaitGroup
 	for c := range r.cfg.Clients {
@@ -88,7 +88,7 @@ func (r *runner) httpBatches(ctx context.Context) error {
 	tail := rate(n*perBatch/5, time.Since(lastFifth))
 	r.add("HTTP ingest, last fifth of the run", fmt.Sprintf("%.0f events/s", tail), ">= 50,000 events/s",
 		fmt.Sprintf("store grew from %d to %d events", r.next-n*perBatch/5, r.next))
-	value, note := r.busyReport(busyNs, busyEvents, background)
+	value, note := r.busyReport(busy0)
 	r.add("writer busy per event, HTTP batches", value, "<= 12 us/event", note)
 	r.add("index lag during the burst (max)", ms(lag), "<= 1 s",
 		fmt.Sprintf("%d probes: acknowledged until found by actor, target and action", probes))
@@ -134,6 +134,9 @@ func (r *runner) single(ctx context.Context) error {
 	return nil
 }
 
+// maxInFlight bounds the concurrent requests of paced.
+const maxInFlight = 1000
+
 // paced sends one event per request at cfg.SingleRate for d, open loop:
 // latency is measured from when each request was due, so a stall is not
 // hidden by the requests it delayed.
@@ -149,12 +152,18 @@ func (r *runner) paced(ctx context.Context, d time.Duration) ([]time.Duration, e
 	interval := time.Second / time.Duration(r.cfg.SingleRate)
 	var wg sync.WaitGroup
 	var failures atomic.Int64
+	// At most maxInFlight requests at once: a store that stalls for seconds
+	// would otherwise have the load open sockets without bound. A request
+	// held back still counts its latency from when it was due.
+	slots := make(chan struct{}, maxInFlight)
 	start := time.Now()
 	for i := range n {
 		due := start.Add(time.Duration(i) * interval)
 		time.Sleep(time.Until(due)) // pacing the load, not synchronizing
+		slots <- struct{}{}
 		wg.Add(1)
 		go func() {
+			defer func() { <-slots }()
 			defer wg.Done()
 			if err := r.post(ctx, r.url, r.gen.stamp(bodies[i%len(bodies)], first+i)); err != nil {
 				failures.Add(1)

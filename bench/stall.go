@@ -82,22 +82,40 @@ func (b *writeBusy) observe(st trail.CommitStats) {
 	}
 }
 
-// busyReport returns the writer's busy time per event since (ns, events)
-// and, for a store that reports it, its background write work per event.
-func (r *runner) busyReport(ns, events int64, background time.Duration) (string, string) {
-	n := r.busy.events.Load() - events
+// busy is where the serial work of ingest stood at one moment.
+type busy struct {
+	ns, events          int64
+	commits, background time.Duration
+}
+
+func (r *runner) busyNow() busy {
+	b := busy{ns: r.busy.ns.Load(), events: r.busy.events.Load()}
+	if r.cfg.WriteTimes != nil {
+		b.commits, b.background = r.cfg.WriteTimes()
+	}
+	return b
+}
+
+// busyReport returns the serial work per event since b0: for a store that
+// reports its write transactions, their time (commits and background
+// work); else the time the Writer spent in AppendBatches.
+func (r *runner) busyReport(b0 busy) (string, string) {
+	b := r.busyNow()
+	n := b.events - b0.events
 	if n <= 0 {
 		return "n/a", ""
 	}
 	per := func(d time.Duration) string {
 		return fmt.Sprintf("%.1f us/event", float64(d)/float64(time.Microsecond)/float64(n))
 	}
-	value := per(time.Duration(r.busy.ns.Load() - ns))
-	note := fmt.Sprintf("time inside AppendBatches over %d events", n)
-	if r.cfg.BackgroundWrite != nil {
-		note += "; the store's background write transactions (indexing, merges): " + per(r.background()-background)
+	appends := per(time.Duration(b.ns - b0.ns))
+	if r.cfg.WriteTimes == nil {
+		return appends, fmt.Sprintf("time inside AppendBatches over %d events", n)
 	}
-	return value, note
+	commits, background := b.commits-b0.commits, b.background-b0.background
+	return per(commits + background), fmt.Sprintf("time inside write transactions over %d events: commits %s, "+
+		"indexing and merges %s; AppendBatches as the Writer sees it (with waits for the lock) %s",
+		n, per(commits), per(background), appends)
 }
 
 // lagProbe measures index lag during the burst: every probeGap it posts
@@ -205,12 +223,4 @@ func (p *lagProbe) poll(ctx context.Context, v url.Values, actor string) error {
 		case <-time.After(5 * time.Millisecond): // polling the API, as a client would
 		}
 	}
-}
-
-// background returns the store's background write time so far, or 0.
-func (r *runner) background() time.Duration {
-	if r.cfg.BackgroundWrite == nil {
-		return 0
-	}
-	return r.cfg.BackgroundWrite()
 }

@@ -22,6 +22,7 @@ func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 	if err != nil {
 		return wrap("append batch", err)
 	}
+	start := time.Now()
 	a := &appender{
 		db: db, tx: tx, now: db.now().UTC(), ins: newEventRows(),
 		seqs: map[string]int64{}, keys: map[idemKey]*trail.IdempotentResponse{},
@@ -36,6 +37,7 @@ func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 		a.undo(batches)
 		return wrap("append batch", err)
 	}
+	db.commits.Add(int64(time.Since(start)))
 	for b, r := range a.replayed {
 		b.Replayed = r
 	}

@@ -47,3 +47,14 @@ func (db *DB) SegmentLevels(ctx context.Context) (map[int]int, error) {
 	}
 	return levels, rows.Err()
 }
+
+// IndexedPos returns the last position the indexer has written postings
+// for.
+func (db *DB) IndexedPos(ctx context.Context) (int64, error) {
+	tx, err := db.r.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer rollback(tx)
+	return indexedPos(ctx, tx)
+}

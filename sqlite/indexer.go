@@ -26,7 +26,7 @@ const postingsCursor = "postings"
 
 // indexBatch bounds the events one indexing transaction covers, so that a
 // commit waits behind at most one short transaction.
-const indexBatch = 2048
+const indexBatch = 1000
 
 // indexStep indexes the next events after the cursor and reports whether
 // there were any.
@@ -60,6 +60,15 @@ func (db *DB) indexStep(ctx context.Context) (bool, error) {
 
 // busySince adds the time since start to the store's background write time.
 func (db *DB) busySince(start time.Time) { db.background.Add(int64(time.Since(start))) }
+
+// WriteTimes returns the time the store has spent inside write
+// transactions since it was opened: commits (AppendBatches, from holding
+// the write lock to the fsynced commit) and background work (indexing and
+// merging). SQLite has one writer, so together they are the serial part
+// of ingest, which no other core can help with.
+func (db *DB) WriteTimes() (commits, background time.Duration) {
+	return time.Duration(db.commits.Load()), time.Duration(db.background.Load())
+}
 
 // unindexed returns the postings cursor and up to indexBatch events after
 // it, read in one snapshot without the write lock, on the indexer's own

@@ -50,11 +50,14 @@ func (db *DB) mergeLoop(ctx context.Context) {
 		case <-db.mergeWake:
 		}
 		for ctx.Err() == nil {
-			did, err := db.indexStep(ctx)
-			if err == nil && !did {
-				did, err = db.mergeStep(ctx)
+			indexed, err := db.indexStep(ctx)
+			if err != nil {
+				break
 			}
-			if err != nil || !did {
+			// One merge step after each index step: during a burst the
+			// indexer always has work, and segments must not pile up.
+			merged, err := db.mergeStep(ctx)
+			if err != nil || !indexed && !merged {
 				break
 			}
 		}
@@ -216,7 +219,3 @@ func segmentList(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]
 	}
 	return segs, rows.Err()
 }
-
-// BackgroundWriteTime returns the time the store has spent in write
-// transactions of its own (merges), which hold the write lock as commits do.
-func (db *DB) BackgroundWriteTime() time.Duration { return time.Duration(db.background.Load()) }

@@ -58,7 +58,9 @@ type DB struct {
 	ckptStop  context.CancelFunc
 	ckptDone  chan struct{}
 
-	background atomic.Int64 // nanoseconds in background write transactions
+	// Nanoseconds inside write transactions: the serial part of ingest.
+	commits    atomic.Int64 // AppendBatches
+	background atomic.Int64 // the indexer's and the merger's
 }
 
 // Open opens (creating if needed) the store at path, creating the parent

@@ -48,7 +48,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	cfg.Store, cfg.Log, cfg.BackgroundWrite = db, env.Stderr, db.BackgroundWriteTime
+	cfg.Store, cfg.Log, cfg.WriteTimes = db, env.Stderr, db.WriteTimes
 	fmt.Fprintf(env.Stderr, "trail bench: store sqlite in %s\n", dir)
 	results, err := bench.Run(ctx, cfg)
 	bench.Markdown(env.Stdout, results)
