@@ -41,6 +41,9 @@ func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 	for b, r := range a.replayed {
 		b.Replayed = r
 	}
+	if !db.segments.noIndex {
+		db.fresh.add(batches, a.replayed)
+	}
 	db.wakeMerger()
 	db.wakeCheckpointer()
 	return nil

@@ -37,12 +37,15 @@ func (db *DB) stopMerger() {
 	<-db.mergeDone
 }
 
-// mergeLoop runs merge steps until there is no work, then waits for the
-// next commit. A failed step (another process holding the write lock past
-// the busy timeout) is retried after the next commit; merging only keeps
-// queries fast and never changes what they return.
+// mergeLoop runs index and merge steps until there is no work, then waits
+// for the next commit. Index steps are at least indexGap apart unless a
+// full batch waits. A failed step (another process holding the write lock
+// past the busy timeout) is retried after the next commit; merging only
+// keeps queries fast and never changes what they return, and events not
+// yet indexed are found in the tail.
 func (db *DB) mergeLoop(ctx context.Context) {
 	defer close(db.mergeDone)
+	var last time.Time // when the last index step ended
 	for {
 		select {
 		case <-ctx.Done():
@@ -50,7 +53,15 @@ func (db *DB) mergeLoop(ctx context.Context) {
 		case <-db.mergeWake:
 		}
 		for ctx.Err() == nil {
+			if wait := time.Until(last.Add(indexGap)); wait > 0 && db.fresh.pending() < indexBatch {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait): // pacing fsyncs, not synchronizing
+				}
+			}
 			indexed, err := db.indexStep(ctx)
+			last = time.Now()
 			if err != nil {
 				break
 			}

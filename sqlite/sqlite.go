@@ -50,6 +50,7 @@ type DB struct {
 	i *sql.DB // the indexer's read-only connection (indexer.go)
 
 	segments  segConfig
+	fresh     freshEvents // committed here, not yet indexed
 	mergeWake chan struct{}
 	mergeStop context.CancelFunc
 	mergeDone chan struct{}
