@@ -142,6 +142,8 @@ func scenarioLedger(sc *specCheck, k scenarioKeys, id string) {
 	sc.do(call{method: "GET", path: "/v1/ledger/tiles?tile=x", secret: k.reader, status: 400, badRequest: true})
 	sc.do(call{method: "GET", path: "/v1/ledger/pruned?log=acme", secret: k.reader, status: 200})
 	sc.do(call{method: "GET", path: "/v1/ledger/pruned?log=globex", secret: k.reader, status: 404})
+	sc.do(call{method: "GET", path: "/v1/ledger/moved?log=acme", secret: k.reader, status: 200})
+	sc.do(call{method: "GET", path: "/v1/ledger/moved?log=globex", secret: k.reader, status: 404})
 }
 
 func scenarioKeysAPI(sc *specCheck, k scenarioKeys) {

@@ -39,6 +39,7 @@ var routeParams = map[string][]string{
 	"GET /v1/ledger/rows":                            {"log", "from", "limit"},
 	"GET /v1/ledger/tiles":                           {"log", "tile"},
 	"GET /v1/ledger/pruned":                          {"log"},
+	"GET /v1/ledger/moved":                           {"log"},
 	"GET /v1/ledger/pubkey":                          {"log"},
 	"GET /v1/forwarders/{name}":                      {"tenant"},
 	"PATCH /v1/forwarders/{name}":                    {"tenant"},

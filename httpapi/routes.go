@@ -72,6 +72,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/ledger/rows", trail.ScopeEventsRead, s.handleLedgerRows},
 		{"GET /v1/ledger/tiles", trail.ScopeEventsRead, s.handleLedgerTiles},
 		{"GET /v1/ledger/pruned", trail.ScopeEventsRead, s.handleLedgerPruned},
+		{"GET /v1/ledger/moved", trail.ScopeEventsRead, s.handleLedgerMoved},
 
 		{"POST /v1/keys", trail.ScopeAdmin, s.handleCreateKey},
 		{"GET /v1/keys", trail.ScopeAdmin, s.handleListKeys},

@@ -23,11 +23,7 @@ func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 		return wrap("append batch", err)
 	}
 	start := time.Now()
-	a := &appender{
-		db: db, tx: tx, now: db.now().UTC(), ins: newEventRows(),
-		seqs: map[string]int64{}, keys: map[idemKey]*trail.IdempotentResponse{},
-		replayed: map[*trail.Batch]*trail.IdempotentResponse{}, actions: map[[2]string]bool{},
-	}
+	a := db.newAppender(tx)
 	err = a.appendAll(ctx, batches)
 	if err == nil {
 		err = tx.Commit()
@@ -62,6 +58,15 @@ type appender struct {
 	replayed map[*trail.Batch]*trail.IdempotentResponse
 	actions  map[[2]string]bool
 	ins      *rowBuffer // the events' rows
+}
+
+// newAppender returns the state of an append in tx.
+func (db *DB) newAppender(tx *sql.Tx) *appender {
+	return &appender{
+		db: db, tx: tx, now: db.now().UTC(), ins: newEventRows(),
+		seqs: map[string]int64{}, keys: map[idemKey]*trail.IdempotentResponse{},
+		replayed: map[*trail.Batch]*trail.IdempotentResponse{}, actions: map[[2]string]bool{},
+	}
 }
 
 func (a *appender) appendAll(ctx context.Context, batches []*trail.Batch) error {
