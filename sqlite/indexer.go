@@ -26,9 +26,15 @@ import (
 // postingsCursor names the indexer's cursor in stream_cursors.
 const postingsCursor = "postings"
 
-// indexBatch bounds the events one indexing transaction covers, so that a
-// commit waits behind at most one short transaction.
-const indexBatch = 1000
+// One indexing transaction covers up to indexBatch events read from the
+// table, or maxIndexBatch handed over in memory: a burst's commits (16
+// clients' batches of 100) are bigger than indexBatch, and alternate with
+// index steps, which would then fall behind. Either way a commit waits
+// behind at most one short transaction.
+const (
+	indexBatch    = 1000
+	maxIndexBatch = 2000
+)
 
 // indexGap is the least time between two indexing transactions while
 // fewer than indexBatch events wait: each one ends in an fsync, and under
@@ -171,7 +177,7 @@ func (db *DB) unindexed(ctx context.Context) (int64, []toIndex, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if evs, ok := db.fresh.after(cursor, indexBatch); ok {
+	if evs, ok := db.fresh.after(cursor, maxIndexBatch); ok {
 		return cursor, evs, nil
 	}
 	rows, err := tx.QueryContext(ctx, "SELECT pos, data FROM events WHERE pos > ? ORDER BY pos LIMIT ?", cursor, indexBatch)
