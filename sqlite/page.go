@@ -44,11 +44,10 @@ func (p *plan) run(ctx context.Context, tx *sql.Tx) ([]row, error) {
 		return cmp.Compare(a.minT, b.minT)
 	})
 	n := p.q.PageLimit() + 1
-	rows, err := p.query(ctx, tx, p.tailArms())
+	rows, err := p.query(ctx, tx, p.tailArms()) // in page order, at most n
 	if err != nil {
 		return nil, err
 	}
-	rows = p.merge(nil, rows, n)
 	for batch := 1; len(segs) > 0 && !p.settled(rows, segs[0]); batch *= 2 {
 		next, err := p.query(ctx, tx, p.segmentArms(segs[:min(batch, len(segs))]))
 		if err != nil {
