@@ -1,7 +1,6 @@
 package sqlite_test
 
 import (
-	"database/sql"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -93,19 +92,7 @@ func TestPostingsCursorMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	raw, err := sql.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
-		`DELETE FROM stream_cursors WHERE name = 'postings'`,
-		`DELETE FROM schema_migrations WHERE version = 13`,
-	} {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	raw.Close()
+	execRaw(t, path, `DELETE FROM stream_cursors WHERE name = 'postings'`, `DELETE FROM schema_migrations WHERE version = 13`)
 	db, err = sqlite.OpenUnindexed(path)
 	if err != nil {
 		t.Fatal(err)
