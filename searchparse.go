@@ -237,4 +237,3 @@ func lastRune(s string) rune {
 	r := []rune(s)
 	return r[len(r)-1]
 }
-

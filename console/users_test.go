@@ -24,7 +24,9 @@ func (e *env) userForm(t *testing.T, c *http.Client, path string, form url.Value
 	return e.post(t, c, path, form)
 }
 
-func TestUsersPage(t *testing.T) {
+func TestUsersPage(t *testing.T) { forEachStore(t, testUsersPage) }
+
+func testUsersPage(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	owner, admin, member := e.signedIn(t, e.owner), e.signedIn(t, e.admin), e.signedIn(t, e.member)
 	t.Run("ErrMemberForbidden", func(t *testing.T) {
@@ -93,7 +95,9 @@ func TestUsersPage(t *testing.T) {
 	})
 }
 
-func TestAccount(t *testing.T) {
+func TestAccount(t *testing.T) { forEachStore(t, testAccount) }
+
+func testAccount(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	c := e.signedIn(t, e.member)
 	t.Run("ErrWrongCurrentPassword", func(t *testing.T) {

@@ -56,6 +56,8 @@ var routeParams = map[string][]string{
 	"GET /v1/alerts/rules":                           {"tenant"},
 	"GET /v1/sso":                                    {"tenant"},
 	"DELETE /v1/sso":                                 {"tenant"},
+	"GET /v1/settings/mfa":                           {"tenant"},
+	"PUT /v1/settings/mfa":                           {"tenant"},
 	"GET /v1/users":                                  {"tenant"},
 	"POST /v1/users":                                 {"tenant"},
 	"GET /v1/users/{id}":                             {"tenant"},

@@ -112,6 +112,8 @@ func (s *Server) routes() []route {
 		{"GET /v1/sso", trail.ScopeAdmin, s.handleGetSSO},
 		{"PUT /v1/sso", trail.ScopeAdmin, s.handleSetSSO},
 		{"DELETE /v1/sso", trail.ScopeAdmin, s.handleDeleteSSO},
+		{"GET /v1/settings/mfa", trail.ScopeAdmin, s.handleGetMFA},
+		{"PUT /v1/settings/mfa", trail.ScopeAdmin, s.handleSetMFA},
 
 		{"POST /v1/alerts/rules", trail.ScopeAdmin, s.handleCreateRule},
 		{"GET /v1/alerts/rules", trail.ScopeAdmin, s.handleListRules},

@@ -130,7 +130,7 @@ type check struct {
 	r       *Report
 	t       *tiles
 	cp      Checkpoint
-	prefix  int64          // seqs below it were pruned
+	prefix  int64 // seqs below it were pruned
 	moves   map[int64]*trail.MovedEvent
 	rng     *compact.Range // the tree of the stored leaf hashes so far
 	nodes   []compact.NodeID

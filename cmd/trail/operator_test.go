@@ -79,27 +79,29 @@ func seal(t *testing.T, data string) {
 
 // TestUsersCreatePlatform: --platform makes an operator console user, of
 // no tenant and role owner, and records it in the operator log.
-func TestUsersCreatePlatform(t *testing.T) {
-	data := newData(t)
-	r := usersCLI(t, userPassword+"\n", "create", "--data", data, "--platform", "--email", "ops@trail.example", "--password-stdin")
+func TestUsersCreatePlatform(t *testing.T) { forEachCLIStore(t, testUsersCreatePlatform) }
+
+func testUsersCreatePlatform(t *testing.T, st cliStore) {
+	r := usersCLI(t, userPassword+"\n", append([]string{"create", "--platform", "--email", "ops@trail.example",
+		"--password-stdin"}, st.args...)...)
 	if r.code != 0 || !strings.Contains(r.stdout, `organization "@operator"`) {
 		t.Fatalf("create --platform: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	u, err := openData(t, data).UserByEmail(t.Context(), trail.OperatorTenant, "ops@trail.example")
+	u, err := st.open(t).UserByEmail(t.Context(), trail.OperatorTenant, "ops@trail.example")
 	if err != nil || !u.Platform() || u.Role != trail.RoleOwner {
 		t.Fatalf("stored platform user %+v: %v", u, err)
 	}
-	onlyEvent(t, openData(t, data), trail.OperatorTenant, trail.ActionUserCreated)
+	onlyEvent(t, st.open(t), trail.OperatorTenant, trail.ActionUserCreated)
 	t.Run("ErrPlatformAndTenant", func(t *testing.T) {
-		r := usersCLI(t, userPassword+"\n", "create", "--data", data, "--platform", "--tenant", "acme",
-			"--email", "x@trail.example", "--password-stdin")
+		r := usersCLI(t, userPassword+"\n", append([]string{"create", "--platform", "--tenant", "acme",
+			"--email", "x@trail.example", "--password-stdin"}, st.args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, "--platform") {
 			t.Fatalf("--platform with --tenant: exit %d, %s", r.code, r.stderr)
 		}
 	})
 	t.Run("ErrTenantOperator", func(t *testing.T) {
-		r := usersCLI(t, userPassword+"\n", "create", "--data", data, "--tenant", "@operator",
-			"--email", "y@trail.example", "--role", "owner", "--password-stdin")
+		r := usersCLI(t, userPassword+"\n", append([]string{"create", "--tenant", "@operator",
+			"--email", "y@trail.example", "--role", "owner", "--password-stdin"}, st.args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, "--tenant") {
 			t.Fatalf("--tenant @operator: exit %d, %s", r.code, r.stderr)
 		}

@@ -18,11 +18,19 @@ import (
 // a fresh, empty store that is closed when the subtest ends.
 func ForEach(t *testing.T, fn func(t *testing.T, s trail.Store)) {
 	t.Helper()
+	ForEachKind(t, func(t *testing.T, open func(testing.TB) trail.Store) { fn(t, open(t)) })
+}
+
+// ForEachKind runs fn as one subtest per store kind ("sqlite", ...), with
+// a function that opens a fresh, empty store of that kind, closed when its
+// test ends: for a test that needs several stores of one kind.
+func ForEachKind(t *testing.T, fn func(t *testing.T, open func(testing.TB) trail.Store)) {
+	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
-		fn(t, SQLite(t))
+		fn(t, func(tb testing.TB) trail.Store { return SQLite(tb) })
 	})
 	t.Run("postgres", func(t *testing.T) {
-		fn(t, Postgres(t))
+		fn(t, func(tb testing.TB) trail.Store { return Postgres(tb) })
 	})
 }
 
