@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,10 +36,27 @@ var axeScript = sync.OnceValues(func() (string, error) {
 		if err != nil {
 			return "", err
 		}
-		cmd := exec.Command(npm, "install", "--prefix", dir, "--no-save", "--no-audit", "--no-fund",
+		// Install beside the folder, then rename: test binaries that
+		// install at once never read a half-installed package.
+		tmp, err := os.MkdirTemp(filepath.Dir(dir), "axe-install-")
+		if err != nil {
+			if err = os.MkdirAll(filepath.Dir(dir), 0o755); err == nil {
+				tmp, err = os.MkdirTemp(filepath.Dir(dir), "axe-install-")
+			}
+			if err != nil {
+				return "", err
+			}
+		}
+		defer os.RemoveAll(tmp)
+		cmd := exec.Command(npm, "install", "--prefix", tmp, "--no-save", "--no-audit", "--no-fund",
 			"--loglevel=error", "axe-core@"+axeVersion)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return "", fmt.Errorf("npm install axe-core@%s: %w\n%s", axeVersion, err, out)
+		}
+		if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, fs.ErrExist) {
+			if _, statErr := os.Stat(file); statErr != nil {
+				return "", err
+			}
 		}
 	}
 	b, err := os.ReadFile(file)
