@@ -109,6 +109,8 @@ func (r *AlertRule) Validate() error {
 		p.Add(-1, "name", "required")
 	case len(r.Name) > maxRuleName:
 		p.Add(-1, "name", fmt.Sprintf("longer than %d characters", maxRuleName))
+	case !printable(r.Name):
+		p.Add(-1, "name", "contains a control character")
 	}
 	r.Filter.validate(&p)
 	r.Condition.validate(&p)

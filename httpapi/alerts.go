@@ -83,9 +83,6 @@ func (s *Server) newRule(caller *trail.APIKey, req *ruleRequest) (*trail.AlertRu
 	now := trail.NormalTime(s.now())
 	rule := &trail.AlertRule{ID: "ar_" + trail.NewID(now), Tenant: tenant, Name: req.Name, Filter: req.Filter,
 		Condition: cond, Webhook: req.Webhook, CreatedAt: now, CreatedBy: caller.ID}
-	if hasControl(req.Name) {
-		return nil, trail.Invalid("name", "contains a control character")
-	}
 	if err := rule.Validate(); err != nil {
 		return nil, err
 	}
