@@ -212,6 +212,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /settings/forwarders/{name}/delete", s.auditor(s.readOnly(s.handleDeleteForwarder)))
 	mux.HandleFunc("POST /settings/forwarders/{name}/replay", s.auditor(s.readOnly(s.handleReplayForwarder)))
 
+	mux.HandleFunc("GET /settings/retention", s.auditor(s.readOnly(s.handleRetention)))
+	mux.HandleFunc("POST /settings/retention", s.auditor(s.readOnly(s.handleSetRetention)))
+	mux.HandleFunc("POST /settings/holds", s.auditor(s.readOnly(s.handlePlaceHold)))
+	mux.HandleFunc("POST /settings/holds/{id}/release", s.auditor(s.readOnly(s.handleReleaseHold)))
+
 	mux.HandleFunc("GET /users", s.auditor(s.readOnly(s.handleUsers)))
 	mux.HandleFunc("POST /users/{id}/role", s.auditor(s.readOnly(s.handleUserChange(trail.UserChange{}, "role"))))
 	mux.HandleFunc("POST /users/{id}/deactivate", s.auditor(s.readOnly(s.handleUserChange(trail.UserChange{Active: new(false)}, "deactivated"))))
