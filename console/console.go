@@ -20,6 +20,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/forward"
+	"github.com/trailhq/trail/schema"
 	"github.com/trailhq/trail/sso"
 )
 
@@ -81,6 +82,10 @@ type Config struct {
 	// https://trail.example.com; the SSO redirect URI is PublicURL +
 	// "/login/sso/callback". Empty takes the request's Host.
 	PublicURL string
+	// Schemas, when set, is the API's schema validator, told at once when
+	// settings change a tenant's validation mode; without it the change
+	// reaches ingest within schema.CacheTTL.
+	Schemas *schema.Validator
 }
 
 // Server is the web console. Its Handler serves every console route.
@@ -216,6 +221,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /settings/retention", s.auditor(s.readOnly(s.handleSetRetention)))
 	mux.HandleFunc("POST /settings/holds", s.auditor(s.readOnly(s.handlePlaceHold)))
 	mux.HandleFunc("POST /settings/holds/{id}/release", s.auditor(s.readOnly(s.handleReleaseHold)))
+	mux.HandleFunc("GET /settings/schemas", s.auditor(s.readOnly(s.handleSchemas)))
+	mux.HandleFunc("GET /settings/schemas/{action}", s.auditor(s.readOnly(s.handleSchema)))
+	mux.HandleFunc("POST /settings/schemas/validation", s.auditor(s.readOnly(s.handleSetValidation)))
 
 	mux.HandleFunc("GET /users", s.auditor(s.readOnly(s.handleUsers)))
 	mux.HandleFunc("POST /users/{id}/role", s.auditor(s.readOnly(s.handleUserChange(trail.UserChange{}, "role"))))
