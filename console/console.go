@@ -224,6 +224,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /settings/schemas", s.auditor(s.readOnly(s.handleSchemas)))
 	mux.HandleFunc("GET /settings/schemas/{action}", s.auditor(s.readOnly(s.handleSchema)))
 	mux.HandleFunc("POST /settings/schemas/validation", s.auditor(s.readOnly(s.handleSetValidation)))
+	mux.HandleFunc("GET /settings/alerts", s.auditor(s.readOnly(s.handleAlerts)))
+	mux.HandleFunc("POST /settings/alerts", s.auditor(s.readOnly(s.handleCreateRule)))
+	mux.HandleFunc("GET /settings/alerts/{id}", s.auditor(s.readOnly(s.handleAlert)))
+	mux.HandleFunc("POST /settings/alerts/{id}/delete", s.auditor(s.readOnly(s.handleDeleteRule)))
 
 	mux.HandleFunc("GET /users", s.auditor(s.readOnly(s.handleUsers)))
 	mux.HandleFunc("POST /users/{id}/role", s.auditor(s.readOnly(s.handleUserChange(trail.UserChange{}, "role"))))
