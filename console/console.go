@@ -213,6 +213,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /settings/sso", s.auditor(s.readOnly(s.handleSaveSSO)))
 	mux.HandleFunc("POST /settings/sso/delete", s.auditor(s.readOnly(s.handleDeleteSSO)))
 	mux.HandleFunc("POST /settings/mfa", s.auditor(s.readOnly(s.handleRequireMFA)))
+	mux.HandleFunc("GET /settings/streams", s.auditor(s.readOnly(s.handleStreams)))
 	mux.HandleFunc("POST /settings/forwarders", s.auditor(s.readOnly(s.handleCreateForwarder)))
 	mux.HandleFunc("POST /settings/forwarders/{name}/delete", s.auditor(s.readOnly(s.handleDeleteForwarder)))
 	mux.HandleFunc("POST /settings/forwarders/{name}/replay", s.auditor(s.readOnly(s.handleReplayForwarder)))
