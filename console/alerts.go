@@ -26,6 +26,20 @@ type alertsView struct {
 type ruleForm struct {
 	Template, Name, Actions, ActorType, ActorID, TargetType, TargetID, IP string
 	Type, Count, Window, GroupBy, URL, Format                             string
+	// Secret is set when the rule being edited has a signing secret.
+	Secret bool
+}
+
+// formOf is rule's settings as the form shows them.
+func formOf(r *trail.AlertRule) ruleForm {
+	f := ruleForm{Name: r.Name, Actions: strings.Join(r.Filter.Actions, ", "), ActorType: r.Filter.ActorType,
+		ActorID: r.Filter.ActorID, TargetType: r.Filter.TargetType, TargetID: r.Filter.TargetID, IP: r.Filter.Context.IP,
+		Type: r.Condition.Type, GroupBy: r.Condition.GroupBy, URL: r.Webhook.URL, Format: r.Webhook.Format,
+		Secret: r.Webhook.Secret != ""}
+	if r.Condition.Type == trail.AlertThreshold {
+		f.Count, f.Window = strconv.Itoa(r.Condition.Count), r.Condition.Window.Std().String()
+	}
+	return f
 }
 
 // ruleTemplate is a ready-made rule for a case people ask for first.
@@ -145,10 +159,20 @@ func ruleTarget(r *trail.AlertRule) trail.Target {
 	return trail.Target{Type: "alert_rule", ID: r.ID, Name: r.Name}
 }
 
-// alertView is the data of one rule's page: the rule and its firings.
+// alertView is the data of one rule's page: the rule, its firings and
+// the edit form.
 type alertView struct {
 	Rule    *trail.AlertRule
 	Firings []*trail.AlertFiring
+	Form    ruleForm
+	Error   string
+	Notice  string
+}
+
+var ruleNotices = map[string]string{
+	"updated":  "The alert rule was saved. Its counts start again under the new settings.",
+	"disabled": "The alert rule is disabled: it counts nothing and does not fire.",
+	"enabled":  "The alert rule is enabled again.",
 }
 
 // handleAlert shows one rule of the tenant with its newest firings.
@@ -157,11 +181,66 @@ func (s *Server) handleAlert(w http.ResponseWriter, r *http.Request, v *viewer) 
 	if err != nil {
 		return err
 	}
-	firings, err := s.store.AlertFirings(r.Context(), rule.ID, trail.DefaultLimit)
+	return s.renderAlert(w, r, v, http.StatusOK, rule, &alertView{Form: formOf(rule), Notice: ruleNotices[query(r).Get("notice")]})
+}
+
+func (s *Server) renderAlert(w http.ResponseWriter, r *http.Request, v *viewer, status int, rule *trail.AlertRule, av *alertView) error {
+	var err error
+	if av.Firings, err = s.store.AlertFirings(r.Context(), rule.ID, trail.DefaultLimit); err != nil {
+		return err
+	}
+	av.Rule = rule.Redacted()
+	s.render(w, status, "alert", newView(v, "Alert rule "+rule.Name, "settings", av))
+	return nil
+}
+
+// handleUpdateRule changes one rule of the tenant, checked as at creation;
+// an empty secret keeps the rule's. The change is recorded first.
+func (s *Server) handleUpdateRule(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	old, err := s.tenantRule(r, v)
 	if err != nil {
 		return err
 	}
-	s.render(w, http.StatusOK, "alert", newView(v, "Alert rule "+rule.Name, "settings", &alertView{rule.Redacted(), firings}))
+	f, secret := readRuleForm(r), r.PostFormValue("webhook_secret")
+	if secret == "" {
+		secret = old.Webhook.Secret
+	}
+	rule, err := s.newRule(v, f, secret)
+	if err != nil {
+		f.Secret = old.Webhook.Secret != ""
+		return s.renderAlert(w, r, v, http.StatusBadRequest, old, &alertView{Form: f, Error: trail.ErrorMessage(err)})
+	}
+	rule.ID, rule.CreatedAt, rule.CreatedBy, rule.Disabled = old.ID, old.CreatedAt, old.CreatedBy, old.Disabled
+	meta := map[string]any{"name": rule.Name, "filter": rule.Filter, "condition": rule.Condition, "webhook_format": rule.Webhook.Format}
+	return s.changeRule(w, r, v, rule, "alert_rule.updated", meta, "updated")
+}
+
+// handleSwitchRule disables or enables one rule of the tenant.
+func (s *Server) handleSwitchRule(disabled bool) userHandler {
+	action, notice := "alert_rule.enabled", "enabled"
+	if disabled {
+		action, notice = "alert_rule.disabled", "disabled"
+	}
+	return func(w http.ResponseWriter, r *http.Request, v *viewer) error {
+		rule, err := s.tenantRule(r, v)
+		if err != nil {
+			return err
+		}
+		rule.Disabled = disabled
+		return s.changeRule(w, r, v, rule, action, map[string]string{"name": rule.Name}, notice)
+	}
+}
+
+// changeRule records action about rule, then stores rule.
+func (s *Server) changeRule(w http.ResponseWriter, r *http.Request, v *viewer, rule *trail.AlertRule, action string, meta any, notice string) error {
+	if err := s.audit(r.Context(), rule.Tenant, action, v.user.Actor(), s.clientContext(r), consoleMeta(meta),
+		ruleTarget(rule)); err != nil {
+		return err
+	}
+	if err := s.store.UpdateAlertRule(r.Context(), trail.Scope{Tenant: rule.Tenant}, rule); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/settings/alerts/"+rule.ID+"?notice="+notice, http.StatusSeeOther)
 	return nil
 }
 

@@ -100,15 +100,64 @@ func TestAlertsPage(t *testing.T) {
 			t.Fatalf("status %d, want 200 listing the firing:\n%s", status, body)
 		}
 	})
+	t.Run("Edit", func(t *testing.T) {
+		edit := url.Values{}
+		for k, v := range form {
+			edit[k] = v
+		}
+		edit.Set("count", "3")
+		edit.Set("webhook_secret", "")
+		resp, _ := e.post(t, c, "/settings/alerts/"+rule.ID, edit)
+		got, _ := e.db.AlertRule(t.Context(), trail.Scope{Tenant: "acme"}, rule.ID)
+		if resp.StatusCode != http.StatusSeeOther || got.Condition.Count != 3 || got.Webhook.Secret != "s3cret-value" ||
+			!got.CreatedAt.Equal(rule.CreatedAt) {
+			t.Fatalf("edit: status %d, rule %+v: want count 3 and the secret kept", resp.StatusCode, got)
+		}
+		if rec := e.recorded(t, "acme", "alert_rule.updated"); len(rec) != 1 || rec[0].Targets[0].ID != rule.ID {
+			t.Fatalf("alert_rule.updated events %+v", rec)
+		}
+		before := e.consoleSnapshot(t)
+		edit.Set("window", "forever")
+		resp, body := e.post(t, c, "/settings/alerts/"+rule.ID, edit)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "condition.window: must be a duration") {
+			t.Fatalf("a bad edit: status %d, want 400 naming condition.window", resp.StatusCode)
+		}
+		if again, _ := e.db.AlertRule(t.Context(), trail.Scope{Tenant: "acme"}, rule.ID); again.Condition.Window != got.Condition.Window || e.consoleSnapshot(t) != before {
+			t.Fatal("a bad edit changed something")
+		}
+	})
+	t.Run("DisableEnable", func(t *testing.T) {
+		for _, tt := range []struct {
+			path, action string
+			disabled     bool
+		}{{"/disable", "alert_rule.disabled", true}, {"/enable", "alert_rule.enabled", false}} {
+			resp, _ := e.post(t, c, "/settings/alerts/"+rule.ID+tt.path, url.Values{"csrf": {token}})
+			got, _ := e.db.AlertRule(t.Context(), trail.Scope{Tenant: "acme"}, rule.ID)
+			if resp.StatusCode != http.StatusSeeOther || got.Disabled != tt.disabled || len(e.recorded(t, "acme", tt.action)) != 1 {
+				t.Fatalf("POST %s: status %d, disabled %v, want %v and one %s event", tt.path, resp.StatusCode, got.Disabled, tt.disabled, tt.action)
+			}
+		}
+	})
 	t.Run("ErrOtherTenant", func(t *testing.T) {
 		g := e.signedIn(t, e.globex)
 		_, gp := e.get(t, g, "/settings/alerts")
 		if status, _ := e.get(t, g, "/settings/alerts/"+rule.ID); status != http.StatusNotFound {
 			t.Fatalf("globex reading acme's rule: status %d, want 404", status)
 		}
-		resp, _ := e.post(t, g, "/settings/alerts/"+rule.ID+"/delete", url.Values{"csrf": {csrf(t, gp)}})
-		if _, err := e.db.AlertRule(t.Context(), trail.Scope{Tenant: "acme"}, rule.ID); resp.StatusCode != http.StatusNotFound || err != nil {
-			t.Fatalf("globex deleting acme's rule: status %d, err %v", resp.StatusCode, err)
+		for _, path := range []string{"/delete", "/disable", ""} {
+			before := e.consoleSnapshot(t)
+			f := url.Values{"csrf": {csrf(t, gp)}}
+			if path == "" {
+				for k, v := range form {
+					f[k] = v
+				}
+				f.Set("csrf", csrf(t, gp))
+			}
+			resp, _ := e.post(t, g, "/settings/alerts/"+rule.ID+path, f)
+			got, err := e.db.AlertRule(t.Context(), trail.Scope{Tenant: "acme"}, rule.ID)
+			if resp.StatusCode != http.StatusNotFound || err != nil || got.Disabled || e.consoleSnapshot(t) != before {
+				t.Fatalf("globex POST %s on acme's rule: status %d, err %v", path, resp.StatusCode, err)
+			}
 		}
 		if status, _ := e.get(t, c, "/settings/alerts/ar_%00x"); status != http.StatusNotFound {
 			t.Fatalf("a bad rule id: status %d, want 404", status)

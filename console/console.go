@@ -228,6 +228,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /settings/alerts", s.auditor(s.readOnly(s.handleAlerts)))
 	mux.HandleFunc("POST /settings/alerts", s.auditor(s.readOnly(s.handleCreateRule)))
 	mux.HandleFunc("GET /settings/alerts/{id}", s.auditor(s.readOnly(s.handleAlert)))
+	mux.HandleFunc("POST /settings/alerts/{id}", s.auditor(s.readOnly(s.handleUpdateRule)))
+	mux.HandleFunc("POST /settings/alerts/{id}/disable", s.auditor(s.readOnly(s.handleSwitchRule(true))))
+	mux.HandleFunc("POST /settings/alerts/{id}/enable", s.auditor(s.readOnly(s.handleSwitchRule(false))))
 	mux.HandleFunc("POST /settings/alerts/{id}/delete", s.auditor(s.readOnly(s.handleDeleteRule)))
 
 	mux.HandleFunc("GET /users", s.auditor(s.readOnly(s.handleUsers)))

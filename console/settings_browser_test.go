@@ -80,10 +80,23 @@ func TestBrowserSettingsPages(t *testing.T) {
 			t.Fatalf("notice %q", notice())
 		}
 		screenshot("settings-alerts.png")
-		run(t, admin, follow(`a[aria-label="Firings of Repeated failed sign-ins"]`))
+		run(t, admin, follow(`a[aria-label="Firings and settings of Repeated failed sign-ins"]`))
 		if text := eval[string](t, admin, `document.querySelector("main").innerText`); !strings.Contains(text, "5 events within 10m0s, counted per actor") ||
 			!strings.Contains(text, "has not fired yet") {
 			t.Fatalf("rule page:\n%s", text)
+		}
+		run(t, admin, follow("#rule-disable"))
+		if !strings.Contains(notice(), "disabled") || eval[string](t, admin, `document.querySelector("#h-rule .badge").textContent`) != "disabled" {
+			t.Fatalf("after disable: notice %q", notice())
+		}
+		run(t, admin, chromedp.SetValue(chromedp.ID("a-count"), "8"), follow(`#edit-rule button[type=submit]`))
+		if rules, _ := e.db.AlertRules(t.Context(), trail.Scope{Tenant: "acme"}); len(rules) != 1 || rules[0].Condition.Count != 8 || !rules[0].Disabled {
+			t.Fatalf("after the edit: rules %+v, want count 8, still disabled", rules)
+		}
+		screenshot("settings-alert-rule.png")
+		run(t, admin, follow("#rule-enable"))
+		if !strings.Contains(notice(), "enabled again") {
+			t.Fatalf("after enable: notice %q", notice())
 		}
 		run(t, admin, chromedp.Navigate(e.srv.URL+"/settings/alerts"), follow(`button[aria-label="Delete rule Repeated failed sign-ins"]`))
 		if rules, _ := e.db.AlertRules(t.Context(), trail.Scope{Tenant: "acme"}); len(rules) != 0 || !strings.Contains(notice(), "deleted") {
