@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/trailhq/trail"
-	"github.com/trailhq/trail/ledger"
+	"github.com/trailhq/trail/internal/teststore"
 	"github.com/trailhq/trail/retention"
 )
 
@@ -96,7 +96,7 @@ func TestRetentionPage(t *testing.T) {
 	})
 	t.Run("LastRuns", func(t *testing.T) {
 		r := retention.New(retention.Config{Store: e.db, Writer: e.writer, Now: e.now})
-		seal(t, e)
+		teststore.Seal(t, teststore.Ledger(t, e.db))
 		tenant := "acme"
 		if _, err := r.RunOnce(t.Context(), &tenant, nil); err != nil {
 			t.Fatal(err)
@@ -128,31 +128,4 @@ func TestRetentionPage(t *testing.T) {
 			t.Fatalf("hold.released events %+v", rec)
 		}
 	})
-}
-
-// seal integrates every stored event into a ledger, so that retention may
-// delete them.
-func seal(t *testing.T, e *env) {
-	t.Helper()
-	skey, err := ledger.GenerateKey("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ledger.ParseKey(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.New(e.db, ledger.Config{Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		n, err := l.Step(t.Context())
-		if err != nil {
-			t.Fatalf("ledger step: %v", err)
-		}
-		if n == 0 {
-			return
-		}
-	}
 }
