@@ -139,4 +139,39 @@ type LedgerStore interface {
 
 	// PrunedRanges returns the pruned ranges of tenant's log, in order.
 	PrunedRanges(ctx context.Context, tenant string) ([]*PrunedRange, error)
+
+	OperatorSort
+}
+
+// MovedEvent records that a sealed event of one log was moved to another:
+// the event sealed at Seq of Tenant's log is now stored at ToSeq of
+// ToTenant's log, identical but for its tenant and seq. The verifier checks
+// a moved seq by restoring those two members of the event stored at the
+// destination and comparing its leaf with the one sealed at Seq.
+//
+// The one move Trail makes is the upgrade that gave its operator a log of
+// its own: Trail's own records of operator activity, which earlier releases
+// kept in the system log, move to the operator log (SortOperatorLog).
+type MovedEvent struct {
+	Tenant   string
+	Seq      int64
+	ToTenant string
+	ToSeq    int64
+	MovedAt  time.Time
+}
+
+// OperatorSort is what the store offers for the one-time move of Trail's
+// own operator records out of the system log (see MovedEvent).
+type OperatorSort interface {
+	// SortOperatorLog moves, in one transaction, up to limit events of the
+	// system log that are Trail's own records (OwnRecord), that were
+	// stored before the store was upgraded to the operator log, and whose
+	// seqs are sealed (below the system log's head size), to the end of
+	// the operator log, recording each move. It reports how many it moved
+	// and whether nothing is left to move: done stays false while an
+	// event stored before the upgrade is not sealed yet.
+	SortOperatorLog(ctx context.Context, limit int) (moved int, done bool, err error)
+
+	// MovedEvents returns the recorded moves out of tenant's log, by seq.
+	MovedEvents(ctx context.Context, tenant string) ([]*MovedEvent, error)
 }

@@ -2,6 +2,8 @@ package trail
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -57,4 +59,25 @@ type MFAStore interface {
 	// SetMFARequired sets whether tenant requires multi-factor sign-in and
 	// reports whether that changed it.
 	SetMFARequired(ctx context.Context, tenant string, required bool, now time.Time) (bool, error)
+}
+
+// SetMFARequiredRecorded sets whether tenant requires multi-factor sign-in
+// and, when that changes it, records mfa.required_changed by actor: the
+// tenant as target, the requirement before and after as metadata. A change
+// that cannot be recorded is undone, so that none is missing from the log.
+// It reports whether the requirement changed.
+func SetMFARequiredRecorded(ctx context.Context, ms MFAStore, record Recorder, tenant string, required bool,
+	actor Actor, c Context, now time.Time) (bool, error) {
+	changed, err := ms.SetMFARequired(ctx, tenant, required, now)
+	if err != nil || !changed {
+		return false, err
+	}
+	e := NewSystemEvent(AuditLog(tenant), ActionMFARequiredChanged, actor, c, now,
+		Target{Type: "tenant", ID: tenant, Name: tenant})
+	e.Metadata, _ = json.Marshal(map[string]bool{"before": !required, "after": required}) // bools always encode
+	if err := record(ctx, []*Event{e}); err != nil {
+		_, uerr := ms.SetMFARequired(context.WithoutCancel(ctx), tenant, !required, now)
+		return false, errors.Join(Errorf(EUNAVAILABLE, "could not record the change, so it was not made; try again"), err, uerr)
+	}
+	return true, nil
 }

@@ -1,7 +1,9 @@
 package console
 
 import (
+	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/trailhq/trail"
 )
@@ -58,17 +60,38 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request, v 
 	if err != nil {
 		return fail("New " + trail.ErrorMessage(err) + ".")
 	}
+	others, err := s.otherSessions(r, v)
+	if err != nil {
+		return err
+	}
 	actor, c := v.user.Actor(), s.clientContext(r)
+	meta, _ := json.Marshal(map[string]int{"other_sessions_ended": len(others)})
 	_, err = trail.UpdateUserRecorded(r.Context(), s.users, s.record, v.user.Tenant, v.user.ID,
 		func(u *trail.User) error { u.PasswordHash = hash; return nil },
 		func(_, after *trail.User) []*trail.Event {
-			return []*trail.Event{trail.UserEvent(trail.ActionUserPasswordChanged, actor, c, after, s.now())}
+			e := trail.UserEvent(trail.ActionUserPasswordChanged, actor, c, after, s.now())
+			e.Metadata = meta
+			return []*trail.Event{e}
 		})
 	if err != nil {
 		return err
 	}
+	// Whoever else knew the old password is signed out everywhere; this
+	// browser stays signed in.
+	for _, sess := range others {
+		if err := s.users.RevokeSession(r.Context(), v.user.Tenant, sess.ID, s.now()); err != nil {
+			return err
+		}
+		s.sessions.end(v.user.Tenant, sess.ID)
+	}
 	http.Redirect(w, r, "/account?notice=password", http.StatusSeeOther)
 	return nil
+}
+
+// otherSessions returns the viewer's active sessions but this one.
+func (s *Server) otherSessions(r *http.Request, v *viewer) ([]*trail.Session, error) {
+	sessions, err := s.users.UserSessions(r.Context(), v.user.Tenant, v.user.ID, s.now())
+	return slices.DeleteFunc(sessions, func(sess *trail.Session) bool { return sess.ID == v.session.ID }), err
 }
 
 // handleRevokeOwnSession signs one of the viewer's own sessions out.

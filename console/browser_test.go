@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/pgtest"
 	"github.com/trailhq/trail/internal/testenv"
 )
 
@@ -37,7 +38,7 @@ var shared struct {
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	code := m.Run()
+	code := pgtest.Main(m)
 	if shared.cancel != nil {
 		shared.cancel()
 	}

@@ -101,7 +101,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, v *viewer, lv *lis
 func (s *Server) fillList(r *http.Request, f *filters, lv *listView) error {
 	var page *trail.Page
 	if f.text != "" {
-		tp, err := s.searchText(r.Context(), f.query, f.text)
+		tp, err := s.searchText(r.Context(), f.query, f.search)
 		if err != nil {
 			return err
 		}

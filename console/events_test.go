@@ -111,6 +111,27 @@ func TestEventsPage(t *testing.T) {
 			t.Fatalf("text filter on a trace id: rows %v, want [%s]", got, events[17].ID)
 		}
 	})
+	t.Run("TextSyntax", func(t *testing.T) {
+		for q, keep := range map[string]func(*trail.Event) bool{
+			`target.name:"q3 board"`: func(ev *trail.Event) bool { return ev.Targets[0].Name == "Q3 board deck" },
+			"target.id:d_1042 -q3":   func(*trail.Event) bool { return false },
+			"board OR " + events[17].ID: func(ev *trail.Event) bool {
+				return ev.Targets[0].Name == "Q3 board deck" || ev.ID == events[17].ID
+			},
+			"actor.id:" + events[3].Actor.ID + " NOT board": func(ev *trail.Event) bool {
+				return ev.Actor.ID == events[3].Actor.ID && ev.Targets[0].Name != "Q3 board deck"
+			},
+		} {
+			_, body := e.get(t, c, "/events?limit=1000&q="+url.QueryEscape(q))
+			if want := touching(events, keep); !sameSet(rowIDs(body), want) || len(rowIDs(body)) != len(want) {
+				t.Errorf("q=%s: %d rows, want %d", q, len(rowIDs(body)), len(want))
+			}
+		}
+		status, body := e.get(t, c, "/events?q="+url.QueryEscape("acter.name:ada"))
+		if status != http.StatusBadRequest || !strings.Contains(body, "q: names an unknown field") {
+			t.Fatalf("a misspelt field: %d, want 400 naming q", status)
+		}
+	})
 	t.Run("TextPaging", func(t *testing.T) {
 		want := touching(events, func(ev *trail.Event) bool { return ev.Targets[0].ID == "d_1042" })
 		var all []string

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"maps"
 	"net/url"
 	"slices"
@@ -27,6 +28,7 @@ type filters struct {
 	values url.Values
 	query  *trail.Query
 	text   string
+	search *trail.Search // the parsed text; nil without one
 	page   int
 }
 
@@ -69,8 +71,13 @@ func parseFilters(raw url.Values, scope trail.Scope) (*filters, error) {
 	if err != nil {
 		return nil, err
 	}
-	if utf8.RuneCountInString(f.text) > maxTextLen || !utf8.ValidString(f.text) {
-		return nil, trail.Invalid("q", "longer than 200 characters")
+	if utf8.RuneCountInString(f.text) > maxTextLen {
+		return nil, trail.Invalid("q", fmt.Sprintf("longer than %d characters", maxTextLen))
+	}
+	if f.text != "" {
+		if f.search, err = trail.ParseSearch(f.text); err != nil {
+			return nil, err
+		}
 	}
 	q.Scope = scope
 	f.query = q

@@ -20,17 +20,18 @@ import (
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/console"
 	"github.com/trailhq/trail/internal/teststore"
-	"github.com/trailhq/trail/sqlite"
 )
 
 // password is every test user's password.
 const password = "correct horse battery staple"
 
-// env is a running console over a real SQLite store, behind a real HTTP
-// server. Console tests use SQLite only: the console's store calls are
-// covered for every store by the storetest conformance suite.
+// env is a running console over a real store (SQLite unless an onStore
+// option names another), behind a real HTTP server. The tests of identity
+// rules and events run on every store (forEachStore); the rest use SQLite,
+// the console's other store calls being covered for every store by the
+// storetest conformance suite.
 type env struct {
-	db     *sqlite.DB
+	db     trail.Store
 	writer *trail.Writer
 	con    *console.Server
 	srv    *httptest.Server
@@ -40,19 +41,47 @@ type env struct {
 	owner, admin, member, globex *trail.User
 }
 
-// newEnv starts a console. opts may change the configuration first.
+// onStore is a newEnv option that runs the console over s.
+func onStore(s trail.Store) func(*console.Config) {
+	return func(c *console.Config) { c.Store = s }
+}
+
+// envMaker starts a console, as newEnv does, over a fresh store of one
+// kind.
+type envMaker func(tb testing.TB, opts ...func(*console.Config)) *env
+
+// forEachStore runs fn as a subtest for every store kind. fn gets the
+// envMaker of that kind: a test body that names its parameter newEnv
+// reads the same on every store.
+func forEachStore(t *testing.T, fn func(t *testing.T, newEnv envMaker)) {
+	t.Helper()
+	teststore.ForEachKind(t, func(t *testing.T, open func(testing.TB) trail.Store) {
+		fn(t, func(tb testing.TB, opts ...func(*console.Config)) *env {
+			tb.Helper()
+			return newEnv(tb, append([]func(*console.Config){onStore(open(tb))}, opts...)...)
+		})
+	})
+}
+
+// newEnv starts a console, over a fresh SQLite store unless an option
+// (onStore) gives another. opts may change the configuration first.
 func newEnv(tb testing.TB, opts ...func(*console.Config)) *env {
 	tb.Helper()
-	e := &env{db: teststore.SQLite(tb)}
-	e.writer = trail.NewWriter(e.db, 1000, nil)
+	e := &env{}
 	cfg := console.Config{
-		Store: e.db, Users: e.db, Writer: e.writer, Now: e.now,
+		Now:          e.now,
 		Logger:       slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 		TailInterval: 50 * time.Millisecond,
 	}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
+	if cfg.Store == nil {
+		cfg.Store = teststore.SQLite(tb)
+	}
+	e.db = cfg.Store
+	e.writer = trail.NewWriter(e.db, 1000, nil)
+	cfg.Users, cfg.Writer = e.db, e.writer
 	var err error
 	if e.con, err = console.New(cfg); err != nil {
 		tb.Fatal(err)

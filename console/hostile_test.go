@@ -190,7 +190,9 @@ func (e *env) identitySnapshot(tb testing.TB) string {
 // member's session to the forms of the Users, Account, SSO and MFA pages:
 // each is a 4xx page that names the field or the refusal, and nothing
 // changes.
-func TestHostileIdentityForms(t *testing.T) {
+func TestHostileIdentityForms(t *testing.T) { forEachStore(t, testHostileIdentityForms) }
+
+func testHostileIdentityForms(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	owner, member := e.signedIn(t, e.owner), e.signedIn(t, e.member)
 	_, page := e.get(t, owner, "/settings")

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -200,15 +201,13 @@ func (s *Server) recordFailure(r *http.Request, a loginAttempt, u *trail.User, r
 // sign-in's method ("password" or "sso", and "mfa": true when a second
 // factor passed) and sets the cookie. A sign-in
 // that cannot be audited does not happen.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *trail.User, c trail.Context, method string, mfa bool) error {
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *trail.User, c trail.Context, login map[string]any) error {
 	sess, token := trail.NewSession(u, c, s.cfg.MaxAge, s.now())
 	if err := s.users.CreateSession(r.Context(), sess); err != nil {
 		return err
 	}
-	m := map[string]any{"session_id": sess.ID, "role": u.Role, "method": method}
-	if mfa {
-		m["mfa"] = true
-	}
+	m := map[string]any{"session_id": sess.ID, "role": u.Role}
+	maps.Copy(m, login)
 	meta, _ := json.Marshal(m)
 	if err := s.audit(r.Context(), u.Tenant, trail.ActionLoginSuccess, u.Actor(), c, meta, userTarget(u)); err != nil {
 		s.users.RevokeSession(r.Context(), u.Tenant, sess.ID, s.now())

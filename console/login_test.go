@@ -14,7 +14,9 @@ import (
 	"github.com/trailhq/trail/console"
 )
 
-func TestLogin(t *testing.T) {
+func TestLogin(t *testing.T) { forEachStore(t, testLogin) }
+
+func testLogin(t *testing.T, newEnv envMaker) {
 	t.Run("OK", func(t *testing.T) {
 		e := newEnv(t)
 		c := e.client(t)
@@ -149,7 +151,9 @@ func TestLogin(t *testing.T) {
 	})
 }
 
-func TestLoginRateLimit(t *testing.T) {
+func TestLoginRateLimit(t *testing.T) { forEachStore(t, testLoginRateLimit) }
+
+func testLoginRateLimit(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	c := e.client(t)
 	for range 5 {
@@ -181,7 +185,9 @@ func TestLoginRateLimit(t *testing.T) {
 	})
 }
 
-func TestSession(t *testing.T) {
+func TestSession(t *testing.T) { forEachStore(t, testSession) }
+
+func testSession(t *testing.T, newEnv envMaker) {
 	t.Run("SignedOutRedirects", func(t *testing.T) {
 		e := newEnv(t)
 		resp, err := e.client(t).Get(e.srv.URL + "/events?action=user.invited")
@@ -273,7 +279,9 @@ func TestSession(t *testing.T) {
 	})
 }
 
-func TestRoles(t *testing.T) {
+func TestRoles(t *testing.T) { forEachStore(t, testRoles) }
+
+func testRoles(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	member := e.signedIn(t, e.member)
 	for _, path := range []string{"/events", "/events/tail", "/entity?target_type=a&target_id=b", "/settings"} {
@@ -321,7 +329,9 @@ func TestPassword(t *testing.T) {
 	}
 }
 
-func TestCreateUser(t *testing.T) {
+func TestCreateUser(t *testing.T) { forEachStore(t, testCreateUser) }
+
+func testCreateUser(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	ctx := context.Background()
 	for _, tc := range []struct{ tenant, email, role, pw, field string }{

@@ -24,7 +24,7 @@ type textPage struct {
 }
 
 // searchText returns up to q's page size of events that match q and text.
-func (s *Server) searchText(ctx context.Context, q *trail.Query, text string) (*textPage, error) {
+func (s *Server) searchText(ctx context.Context, q *trail.Query, text *trail.Search) (*textPage, error) {
 	want := q.PageLimit()
 	sq := *q
 	sq.Limit = textScanPage
@@ -56,25 +56,10 @@ func (s *Server) searchText(ctx context.Context, q *trail.Query, text string) (*
 	}
 }
 
-// matchText reports whether text occurs, ignoring case, in any of e's
-// fields: action, actor, targets, context, metadata, trace id or id.
-func matchText(e *trail.Event, text string) bool {
-	if text == "" {
-		return true
-	}
-	needle := strings.ToLower(text)
-	has := func(s string) bool { return strings.Contains(strings.ToLower(s), needle) }
-	fields := []string{e.ID, e.Action, e.Actor.Type, e.Actor.ID, e.Actor.Name, string(e.Actor.Metadata),
-		e.Context.IP, e.Context.UserAgent, e.Context.Location, string(e.Metadata), e.TraceID}
-	for _, t := range e.Targets {
-		fields = append(fields, t.Type, t.ID, t.Name, string(t.Metadata))
-	}
-	for _, f := range fields {
-		if has(f) {
-			return true
-		}
-	}
-	return false
+// matchText reports whether e matches the free-text query, when there is
+// one.
+func matchText(e *trail.Event, text *trail.Search) bool {
+	return text == nil || text.Match(e)
 }
 
 // matchQuery reports whether e passes q's filters and scope, for events

@@ -187,31 +187,10 @@ func (s *Server) handleRequireMFA(w http.ResponseWriter, r *http.Request, v *vie
 	default:
 		return s.renderSettings(w, r, v, http.StatusBadRequest, &settingsView{Error: "required: must be true or false."})
 	}
-	ctx, tenant := r.Context(), v.user.Tenant
-	changed, err := s.store.SetMFARequired(ctx, tenant, required, s.now())
-	if err != nil {
+	if _, err := trail.SetMFARequiredRecorded(r.Context(), s.store, s.record, v.user.Tenant, required,
+		v.user.Actor(), s.clientContext(r), s.now()); err != nil {
 		return err
-	}
-	if changed {
-		if err := s.recordRequired(r, v, required); err != nil {
-			return err
-		}
 	}
 	http.Redirect(w, r, "/settings?notice=mfa-required#mfa", http.StatusSeeOther)
-	return nil
-}
-
-// recordRequired records mfa.required_changed, or undoes the change when
-// it cannot.
-func (s *Server) recordRequired(r *http.Request, v *viewer, required bool) error {
-	ctx, tenant := r.Context(), v.user.Tenant
-	meta, _ := json.Marshal(map[string]bool{"before": !required, "after": required})
-	target := trail.Target{Type: "tenant", ID: tenant, Name: tenant}
-	if err := s.audit(ctx, tenant, trail.ActionMFARequiredChanged, v.user.Actor(), s.clientContext(r), meta, target); err != nil {
-		if _, uerr := s.store.SetMFARequired(ctx, tenant, !required, s.now()); uerr != nil {
-			s.logger.Error("undo mfa requirement", "tenant", tenant, "err", uerr)
-		}
-		return err
-	}
 	return nil
 }

@@ -101,7 +101,9 @@ func wantMetaKey(t *testing.T, ev *trail.Event, key string, want any) {
 	}
 }
 
-func TestMFA(t *testing.T) {
+func TestMFA(t *testing.T) { forEachStore(t, testMFA) }
+
+func testMFA(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	owner := e.signedIn(t, e.owner)
 	t.Run("ErrEnrolWrongCode", func(t *testing.T) {
@@ -254,7 +256,9 @@ func TestMFA(t *testing.T) {
 	})
 }
 
-func TestMFARequired(t *testing.T) {
+func TestMFARequired(t *testing.T) { forEachStore(t, testMFARequired) }
+
+func testMFARequired(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	owner, admin := e.signedIn(t, e.owner), e.signedIn(t, e.admin)
 	t.Run("ErrNotOwner", func(t *testing.T) {
@@ -341,8 +345,10 @@ func TestMFARequired(t *testing.T) {
 // TestMFASSOExempt: a tenant that requires multi-factor sign-in still
 // signs its users in through its provider at once, even one with
 // no second factor in Trail: the provider does multi-factor sign-in.
-func TestMFASSOExempt(t *testing.T) {
-	e := newSSOEnv(t, nil)
+func TestMFASSOExempt(t *testing.T) { forEachStore(t, testMFASSOExempt) }
+
+func testMFASSOExempt(t *testing.T, newEnv envMaker) {
+	e := newSSOEnv(t, newEnv, nil)
 	if _, err := e.db.SetMFARequired(t.Context(), "acme", true, e.now()); err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +364,9 @@ func TestMFASSOExempt(t *testing.T) {
 
 // TestMFADisableRateLimited: turning multi-factor sign-in off counts
 // wrong passwords and codes against the account's sign-in limits.
-func TestMFADisableRateLimited(t *testing.T) {
+func TestMFADisableRateLimited(t *testing.T) { forEachStore(t, testMFADisableRateLimited) }
+
+func testMFADisableRateLimited(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	owner := e.signedIn(t, e.owner)
 	e.enrol(t, owner)

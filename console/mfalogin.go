@@ -28,7 +28,7 @@ func (s *Server) afterPassword(w http.ResponseWriter, r *http.Request, u *trail.
 	}
 	if !u.MFA() && !required {
 		s.limiter.succeed(a.ctx.IP, a.tenant, a.email)
-		if err := s.startSession(w, r, u, a.ctx, "password", false); err != nil {
+		if err := s.startSession(w, r, u, a.ctx, map[string]any{"method": "password"}); err != nil {
 			return err
 		}
 		http.Redirect(w, r, next, http.StatusSeeOther)
@@ -163,7 +163,7 @@ func (s *Server) completeMFA(w http.ResponseWriter, r *http.Request, l *trail.MF
 			return err
 		}
 	}
-	if err := s.startSession(w, r, u, a.ctx, "password", true); err != nil {
+	if err := s.startSession(w, r, u, a.ctx, map[string]any{"method": "password", "mfa": true}); err != nil {
 		return err
 	}
 	if l.Enroll {

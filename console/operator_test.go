@@ -14,7 +14,9 @@ import (
 // @operator, reads the operator log and system events (no tenant's), opens
 // a tenant's log read-only, and each such page is recorded in that
 // tenant's log as tenant.viewed_by_operator.
-func TestOperatorConsole(t *testing.T) {
+func TestOperatorConsole(t *testing.T) { forEachStore(t, testOperatorConsole) }
+
+func testOperatorConsole(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	seeded := e.seed(t, 20)
 	op := e.newUser(t, trail.OperatorTenant, "ops@trail.example", trail.RoleOwner)

@@ -9,17 +9,19 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/console"
+	"github.com/trailhq/trail/internal/teststore"
 	"github.com/trailhq/trail/ledger"
 )
 
 func TestLedgerProof(t *testing.T) {
 	var led *ledger.Ledger
-	e := newEnv(t, func(c *console.Config) {
+	s := teststore.SQLite(t)
+	e := newEnv(t, onStore(s), func(c *console.Config) {
 		key, err := ledger.LoadOrCreateKey(filepath.Join(t.TempDir(), ledger.KeyFile), "trail.test")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if led, err = ledger.New(c.Store.(ledger.Store), ledger.Config{Key: key, Origin: "trail.test"}); err != nil {
+		if led, err = ledger.New(s, ledger.Config{Key: key, Origin: "trail.test"}); err != nil {
 			t.Fatal(err)
 		}
 		c.Proof = console.LedgerProof(led)

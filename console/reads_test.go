@@ -16,7 +16,9 @@ func auditReads(c *console.Config) { c.AuditReads = true }
 // an entity's timeline entity.viewed and a filtered listing
 // events.searched, in the reader's tenant, naming the reader; the plain
 // timeline records nothing.
-func TestAuditReads(t *testing.T) {
+func TestAuditReads(t *testing.T) { forEachStore(t, testAuditReads) }
+
+func testAuditReads(t *testing.T, newEnv envMaker) {
 	e := newEnv(t, auditReads)
 	events := e.seed(t, 30)
 	c := e.signedIn(t, e.admin)
@@ -64,7 +66,9 @@ func TestAuditReads(t *testing.T) {
 }
 
 // TestAuditReadsOff: without AuditReads, reads record nothing.
-func TestAuditReadsOff(t *testing.T) {
+func TestAuditReadsOff(t *testing.T) { forEachStore(t, testAuditReadsOff) }
+
+func testAuditReadsOff(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	events := e.seed(t, 10)
 	c := e.signedIn(t, e.admin)
@@ -83,7 +87,9 @@ func TestAuditReadsOff(t *testing.T) {
 
 // TestAuditReadsFailClosed: when the read cannot be recorded, the page is
 // not shown.
-func TestAuditReadsFailClosed(t *testing.T) {
+func TestAuditReadsFailClosed(t *testing.T) { forEachStore(t, testAuditReadsFailClosed) }
+
+func testAuditReadsFailClosed(t *testing.T, newEnv envMaker) {
 	e := newEnv(t, auditReads)
 	events := e.seed(t, 10)
 	c := e.signedIn(t, e.admin)

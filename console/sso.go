@@ -146,7 +146,7 @@ func (s *Server) handleSSOCallback(w http.ResponseWriter, r *http.Request) error
 	if bc, err := r.Cookie(s.cookieName("trail_sso")); err != nil || sso.Hash(bc.Value) != l.BindingHash {
 		return s.ssoFailed(w, r, l, "", sso.ReasonStateMismatch, "This sign-in was started in another browser. Start again here.")
 	}
-	u, err := s.ssoUser(r, l)
+	u, login, err := s.ssoUser(r, l)
 	var f *sso.Failure
 	switch {
 	case errors.As(err, &f):
@@ -155,7 +155,7 @@ func (s *Server) handleSSOCallback(w http.ResponseWriter, r *http.Request) error
 	case err != nil:
 		return err
 	}
-	if err := s.startSession(w, r, u, c, "sso", false); err != nil {
+	if err := s.startSession(w, r, u, c, login); err != nil {
 		return err
 	}
 	http.Redirect(w, r, safeNext(l.Next), http.StatusSeeOther)
@@ -163,43 +163,46 @@ func (s *Server) handleSSOCallback(w http.ResponseWriter, r *http.Request) error
 }
 
 // ssoUser verifies the provider's answer for l and returns the user it
-// signs in, creating them if the provider allows. A refusal is a
-// *sso.Failure.
-func (s *Server) ssoUser(r *http.Request, l *trail.SSOLogin) (*trail.User, error) {
+// signs in, creating them if the provider allows or giving them the role
+// the provider maps them to (see syncSSORole), and what login.success
+// records of the sign-in. A refusal is a *sso.Failure.
+func (s *Server) ssoUser(r *http.Request, l *trail.SSOLogin) (*trail.User, map[string]any, error) {
 	ctx, q := r.Context(), query(r)
 	if e := q.Get("error"); e != "" {
-		return nil, &sso.Failure{Reason: sso.ReasonProviderError, Err: errors.New(cleanText(e+": "+q.Get("error_description"), 300))}
+		return nil, nil, &sso.Failure{Reason: sso.ReasonProviderError, Err: errors.New(cleanText(e+": "+q.Get("error_description"), 300))}
 	}
 	p, err := s.ssoProviders().For(ctx, l.Tenant)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	id, err := s.ssoClient(p).Finish(ctx, p, l, s.callbackURL(r), q.Get("code"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	refuse := func(reason string) error {
 		return &sso.Failure{Reason: reason, Email: id.Email, Err: errors.New(id.Email + ": " + reason)}
 	}
 	if !p.DomainAllowed(id.Email) {
-		return nil, refuse(reasonDomainNotAllowed)
+		return nil, nil, refuse(reasonDomainNotAllowed)
 	}
+	role := p.RoleFor(id.Claims)
 	u, err := s.users.UserByEmail(ctx, l.Tenant, id.Email)
 	switch {
 	case err == nil && !u.Active():
-		return nil, refuse(reasonUserDeactivated)
+		return nil, nil, refuse(reasonUserDeactivated)
+	case err == nil && role == "" && mapsRoles(p, u):
+		return nil, nil, refuse(reasonNoRole)
 	case err == nil:
-		return u, nil
+		return s.syncSSORole(r, p, u, role)
 	case trail.ErrorCode(err) != trail.ENOTFOUND:
-		return nil, err
+		return nil, nil, err
 	case !p.CreateUsers:
-		return nil, refuse(reasonUnknownUser)
+		return nil, nil, refuse(reasonUnknownUser)
+	case role == "":
+		return nil, nil, refuse(reasonNoRole)
 	}
-	role := p.RoleFor(id.Claims)
-	if role == "" {
-		return nil, refuse(reasonNoRole)
-	}
-	return s.createSSOUser(r, l.Tenant, id.Email, role)
+	u, err = s.createSSOUser(r, l.Tenant, id.Email, role)
+	return u, map[string]any{"method": "sso"}, err
 }
 
 // createSSOUser creates a user at their first sign-in and records

@@ -33,7 +33,7 @@ type ssoEnv struct {
 // newSSOEnv starts a console and a provider with accounts for acme's
 // owner (olivia), a new admin by group (nina), a new user with no group
 // (paul), an outsider and an address the provider has not verified.
-func newSSOEnv(t *testing.T, change func(p *trail.SSOProvider)) *ssoEnv {
+func newSSOEnv(t *testing.T, newEnv envMaker, change func(p *trail.SSOProvider)) *ssoEnv {
 	t.Helper()
 	e := newEnv(t, func(c *console.Config) {
 		c.AllowNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} // the provider runs on loopback
@@ -130,8 +130,10 @@ func wantMeta(t *testing.T, ev *trail.Event, want map[string]string) {
 	}
 }
 
-func TestSSOSignIn(t *testing.T) {
-	e := newSSOEnv(t, nil)
+func TestSSOSignIn(t *testing.T) { forEachStore(t, testSSOSignIn) }
+
+func testSSOSignIn(t *testing.T, newEnv envMaker) {
+	e := newSSOEnv(t, newEnv, nil)
 	t.Run("ExistingUser", func(t *testing.T) {
 		c := e.client(t)
 		resp, body := e.through(t, c, "acme", "olivia")
@@ -207,8 +209,10 @@ func TestSSOSignIn(t *testing.T) {
 
 // TestSSODeactivatedUser checks that single sign-on refuses a deactivated
 // user as a password sign-in does, and records why.
-func TestSSODeactivatedUser(t *testing.T) {
-	e := newSSOEnv(t, nil)
+func TestSSODeactivatedUser(t *testing.T) { forEachStore(t, testSSODeactivatedUser) }
+
+func testSSODeactivatedUser(t *testing.T, newEnv envMaker) {
+	e := newSSOEnv(t, newEnv, nil)
 	e.newUser(t, "acme", "second-owner@acme.example", trail.RoleOwner) // the last-owner rule
 	if _, _, err := e.db.UpdateUser(context.Background(), "acme", e.owner.ID, func(u *trail.User) error {
 		u.DeactivatedAt = e.now()
@@ -223,8 +227,10 @@ func TestSSODeactivatedUser(t *testing.T) {
 	e.wantFailure(t, "sso", "user_deactivated")
 }
 
-func TestSSOWithoutJustInTime(t *testing.T) {
-	e := newSSOEnv(t, func(p *trail.SSOProvider) { p.CreateUsers = false })
+func TestSSOWithoutJustInTime(t *testing.T) { forEachStore(t, testSSOWithoutJustInTime) }
+
+func testSSOWithoutJustInTime(t *testing.T, newEnv envMaker) {
+	e := newSSOEnv(t, newEnv, func(p *trail.SSOProvider) { p.CreateUsers = false })
 	if resp, body := e.through(t, e.client(t), "acme", "nina"); resp.StatusCode != http.StatusUnauthorized ||
 		!strings.Contains(body, "no account") {
 		t.Fatalf("callback: %d, want 401 (no account):\n%s", resp.StatusCode, body)
@@ -235,8 +241,10 @@ func TestSSOWithoutJustInTime(t *testing.T) {
 	}
 }
 
-func TestSSONoRole(t *testing.T) {
-	e := newSSOEnv(t, func(p *trail.SSOProvider) { p.DefaultRole = "" })
+func TestSSONoRole(t *testing.T) { forEachStore(t, testSSONoRole) }
+
+func testSSONoRole(t *testing.T, newEnv envMaker) {
+	e := newSSOEnv(t, newEnv, func(p *trail.SSOProvider) { p.DefaultRole = "" })
 	if resp, _ := e.through(t, e.client(t), "acme", "paul"); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("callback: %d, want 401", resp.StatusCode)
 	}
@@ -244,10 +252,22 @@ func TestSSONoRole(t *testing.T) {
 	if resp, _ := e.through(t, e.client(t), "acme", "nina"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("mapped user: %d, want 303", resp.StatusCode)
 	}
+	// An existing user whom the mapping gives no role is refused too, and
+	// keeps the role.
+	e.op.SetGroups("nina", "staff")
+	if resp, _ := e.through(t, e.client(t), "acme", "nina"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("existing user without a mapped role: %d, want 401", resp.StatusCode)
+	}
+	e.wantFailure(t, "sso", "no_role")
+	if u, err := e.db.UserByEmail(t.Context(), "acme", "nina@acme.example"); err != nil || u.Role != trail.RoleAdmin {
+		t.Fatalf("nina = %+v, %v; want still an admin", u, err)
+	}
 }
 
-func TestSSOState(t *testing.T) {
-	e := newSSOEnv(t, nil)
+func TestSSOState(t *testing.T) { forEachStore(t, testSSOState) }
+
+func testSSOState(t *testing.T, newEnv envMaker) {
+	e := newSSOEnv(t, newEnv, nil)
 	t.Run("ErrUsedTwice", func(t *testing.T) {
 		c := e.client(t)
 		back := e.signIn(t, c, e.start(t, c, "acme"), "olivia")
@@ -284,8 +304,10 @@ func TestSSOState(t *testing.T) {
 	})
 }
 
-func TestSSOInvalidIDToken(t *testing.T) {
-	e := newSSOEnv(t, nil)
+func TestSSOInvalidIDToken(t *testing.T) { forEachStore(t, testSSOInvalidIDToken) }
+
+func testSSOInvalidIDToken(t *testing.T, newEnv envMaker) {
+	e := newSSOEnv(t, newEnv, nil)
 	// The browser changes what the console asked the provider for: the
 	// nonce the ID token must carry, or the PKCE challenge the code must
 	// be redeemed with.
@@ -318,7 +340,11 @@ func TestSSOInvalidIDToken(t *testing.T) {
 }
 
 func TestSSORequiredTurnsPasswordsOff(t *testing.T) {
-	e := newSSOEnv(t, func(p *trail.SSOProvider) { p.Required = true })
+	forEachStore(t, testSSORequiredTurnsPasswordsOff)
+}
+
+func testSSORequiredTurnsPasswordsOff(t *testing.T, newEnv envMaker) {
+	e := newSSOEnv(t, newEnv, func(p *trail.SSOProvider) { p.Required = true })
 	resp, body := e.login(t, e.client(t), "acme", e.owner.Email, password)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "single sign-on only") {
 		t.Fatalf("password sign-in: %d, want 403:\n%s", resp.StatusCode, body)
@@ -337,7 +363,7 @@ func TestSSORequiredTurnsPasswordsOff(t *testing.T) {
 // callback, and the page the user asked for.
 func TestSSOBrowser(t *testing.T) {
 	ctx := tab(t) // skips without chromium, unless TRAIL_REQUIRE_ALL
-	e := newSSOEnv(t, nil)
+	e := newSSOEnv(t, newEnv, nil)
 	run(t, ctx, chromedp.Navigate(e.srv.URL+"/login?next=%2Fsettings"),
 		chromedp.SendKeys(chromedp.ID("sso-who"), "nina@acme.example"+kb.Enter),
 		chromedp.WaitVisible(chromedp.ID("username")), // the provider's login page
@@ -355,7 +381,9 @@ func TestSSOBrowser(t *testing.T) {
 	wantMeta(t, ok[len(ok)-1], map[string]string{"method": "sso", "role": trail.RoleAdmin})
 }
 
-func TestSSOSettingsPage(t *testing.T) {
+func TestSSOSettingsPage(t *testing.T) { forEachStore(t, testSSOSettingsPage) }
+
+func testSSOSettingsPage(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	admin := e.signedIn(t, e.admin)
 	_, page := e.get(t, admin, "/settings")
@@ -415,4 +443,97 @@ func TestSSOSettingsPage(t *testing.T) {
 	if resp, _ := e.post(t, member, "/settings/sso", url.Values{"csrf": {csrf(t, page)}}); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("member: %d, want 403", resp.StatusCode)
 	}
+}
+
+// TestSSORoleMapping: when the provider maps roles, every sign-in gives an
+// existing user the role their claims map to, recorded as
+// user.role_changed by the provider; the tenant's last owner keeps the
+// role, and login.success says why. Without a mapping, Trail's role
+// stays.
+func TestSSORoleMapping(t *testing.T) { forEachStore(t, testSSORoleMapping) }
+
+func testSSORoleMapping(t *testing.T, newEnv envMaker) {
+	e := newSSOEnv(t, newEnv, func(p *trail.SSOProvider) { p.RoleMap["trail-owners"] = trail.RoleOwner })
+	signIn := func(t *testing.T, username string) *trail.Event {
+		t.Helper()
+		if resp, body := e.through(t, e.client(t), "acme", username); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s signs in: %d:\n%s", username, resp.StatusCode, body)
+		}
+		ok := e.recorded(t, "acme", trail.ActionLoginSuccess)
+		return ok[len(ok)-1]
+	}
+	role := func(t *testing.T) string {
+		t.Helper()
+		u, err := e.db.UserByEmail(t.Context(), "acme", "nina@acme.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.Role
+	}
+	wantChanges := func(t *testing.T, want ...string) {
+		t.Helper()
+		var got []string
+		for _, ev := range e.recorded(t, "acme", trail.ActionUserRoleChanged) {
+			if ev.Actor.Type != trail.ActorSystem || ev.Actor.ID != "sso" || ev.Actor.Name != e.op.Issuer ||
+				ev.Targets[0].Name != "nina@acme.example" || ev.Context.IP != "127.0.0.1" {
+				t.Fatalf("user.role_changed %+v: want one by the provider about nina, from the browser's address", ev)
+			}
+			got = append(got, string(ev.Metadata))
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("user.role_changed metadata %v, want %v", got, want)
+		}
+	}
+	signIn(t, "nina") // created as an admin
+	t.Run("Demoted", func(t *testing.T) {
+		e.op.SetGroups("nina", "staff")
+		wantMeta(t, signIn(t, "nina"), map[string]string{"method": "sso", "role": trail.RoleMember})
+		if got := role(t); got != trail.RoleMember {
+			t.Fatalf("role %s, want member", got)
+		}
+		wantChanges(t, `{"after":"member","before":"admin"}`)
+	})
+	t.Run("Promoted", func(t *testing.T) {
+		e.op.SetGroups("nina", "trail-owners", "trail-admins")
+		signIn(t, "nina")
+		if got := role(t); got != trail.RoleOwner {
+			t.Fatalf("role %s, want owner (the most powerful match)", got)
+		}
+		wantChanges(t, `{"after":"member","before":"admin"}`, `{"after":"owner","before":"member"}`)
+	})
+	t.Run("SameRoleRecordsNothing", func(t *testing.T) {
+		signIn(t, "nina")
+		wantChanges(t, `{"after":"member","before":"admin"}`, `{"after":"owner","before":"member"}`)
+	})
+	t.Run("LastOwnerKeepsTheRole", func(t *testing.T) {
+		if _, _, err := e.db.UpdateUser(t.Context(), "acme", e.owner.ID, func(u *trail.User) error {
+			u.Role = trail.RoleAdmin // nina is now the last owner
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		e.op.SetGroups("nina")
+		ok := signIn(t, "nina")
+		wantMeta(t, ok, map[string]string{"role": trail.RoleOwner, "role_mapped": trail.RoleMember, "role_kept": "last_owner"})
+		if got := role(t); got != trail.RoleOwner {
+			t.Fatalf("the last owner became %s", got)
+		}
+		wantChanges(t, `{"after":"member","before":"admin"}`, `{"after":"owner","before":"member"}`)
+	})
+	t.Run("WithoutMappingTrailDecides", func(t *testing.T) {
+		e.sso.RoleMap, e.sso.RoleClaim = nil, ""
+		if _, err := e.db.SetSSOProvider(t.Context(), e.sso); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.db.UpdateUser(t.Context(), "acme", e.owner.ID, func(u *trail.User) error {
+			u.Role = trail.RoleOwner
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		signIn(t, "nina") // the default role is member
+		if got := role(t); got != trail.RoleOwner {
+			t.Fatalf("without a mapping the role became %s", got)
+		}
+	})
 }

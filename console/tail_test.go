@@ -50,7 +50,9 @@ func (e *env) sessionID(t *testing.T, u *trail.User) string {
 // TestTailEndsOnRevocation checks that signing out or revoking a session
 // ends its open live tails at once. The poll interval is an hour, so only
 // the revocation itself can end them in time.
-func TestTailEndsOnRevocation(t *testing.T) {
+func TestTailEndsOnRevocation(t *testing.T) { forEachStore(t, testTailEndsOnRevocation) }
+
+func testTailEndsOnRevocation(t *testing.T, newEnv envMaker) {
 	slow := func(c *console.Config) { c.TailInterval = time.Hour }
 	t.Run("Logout", func(t *testing.T) {
 		e := newEnv(t, slow)
@@ -92,6 +94,10 @@ func TestTailEndsOnRevocation(t *testing.T) {
 // another node or the CLI does: the tail's own re-check ends it within a
 // poll interval.
 func TestTailEndsOnRevocationElsewhere(t *testing.T) {
+	forEachStore(t, testTailEndsOnRevocationElsewhere)
+}
+
+func testTailEndsOnRevocationElsewhere(t *testing.T, newEnv envMaker) {
 	e := newEnv(t, func(c *console.Config) { c.TailInterval = 20 * time.Millisecond })
 	lines := openTail(t, e, e.signedIn(t, e.owner))
 	if err := e.db.RevokeSession(context.Background(), "acme", e.sessionID(t, e.owner), e.now()); err != nil {

@@ -24,7 +24,9 @@ func (e *env) userForm(t *testing.T, c *http.Client, path string, form url.Value
 	return e.post(t, c, path, form)
 }
 
-func TestUsersPage(t *testing.T) {
+func TestUsersPage(t *testing.T) { forEachStore(t, testUsersPage) }
+
+func testUsersPage(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	owner, admin, member := e.signedIn(t, e.owner), e.signedIn(t, e.admin), e.signedIn(t, e.member)
 	t.Run("ErrMemberForbidden", func(t *testing.T) {
@@ -93,7 +95,9 @@ func TestUsersPage(t *testing.T) {
 	})
 }
 
-func TestAccount(t *testing.T) {
+func TestAccount(t *testing.T) { forEachStore(t, testAccount) }
+
+func testAccount(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	c := e.signedIn(t, e.member)
 	t.Run("ErrWrongCurrentPassword", func(t *testing.T) {
@@ -111,6 +115,7 @@ func TestAccount(t *testing.T) {
 		}
 	})
 	t.Run("ChangePassword", func(t *testing.T) {
+		elsewhere := e.signedIn(t, e.member) // another browser of the same user
 		resp, _ := e.userForm(t, c, "/account/password", url.Values{"current_password": {password},
 			"new_password": {"a brand new passphrase"}, "confirm_password": {"a brand new passphrase"}})
 		if resp.StatusCode != http.StatusSeeOther {
@@ -119,8 +124,15 @@ func TestAccount(t *testing.T) {
 		if resp, _ := e.login(t, e.client(t), "acme", e.member.Email, "a brand new passphrase"); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("sign in with the new password: %d", resp.StatusCode)
 		}
-		if len(e.recorded(t, "acme", trail.ActionUserPasswordChanged)) != 1 {
-			t.Fatal("no user.password_changed event")
+		changed := e.recorded(t, "acme", trail.ActionUserPasswordChanged)
+		if len(changed) != 1 || !strings.Contains(string(changed[0].Metadata), `"other_sessions_ended":1`) {
+			t.Fatalf("user.password_changed events %v, want one that ended the other session", changed)
+		}
+		if status, _ := e.get(t, elsewhere, "/account"); status != http.StatusSeeOther {
+			t.Fatalf("the other browser's session after the change: %d, want a redirect to sign in", status)
+		}
+		if status, _ := e.get(t, c, "/account"); status != http.StatusOK {
+			t.Fatalf("the changing browser's session after the change: %d, want it kept", status)
 		}
 	})
 	t.Run("RevokeOwnSession", func(t *testing.T) {

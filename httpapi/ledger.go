@@ -269,6 +269,32 @@ func (s *Server) handleLedgerPruned(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
+// movedJSON is one move of GET /v1/ledger/moved.
+type movedJSON struct {
+	Seq     int64     `json:"seq"`
+	ToLog   string    `json:"to_log"`
+	ToSeq   int64     `json:"to_seq"`
+	MovedAt time.Time `json:"moved_at"`
+}
+
+// handleLedgerMoved answers the sealed events moved out of a log.
+func (s *Server) handleLedgerMoved(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := s.ledgerLog(r, "log")
+	if err != nil {
+		return err
+	}
+	moves, err := s.ledger.Store().MovedEvents(r.Context(), tenant)
+	if err != nil {
+		return fmt.Errorf("moved events: %w", err)
+	}
+	out := make([]movedJSON, len(moves))
+	for i, m := range moves {
+		out[i] = movedJSON{Seq: m.Seq, ToLog: logName(m.ToTenant), ToSeq: m.ToSeq, MovedAt: m.MovedAt}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"moved": out})
+	return nil
+}
+
 // ledgerReady is 503 when the server runs without a ledger.
 func (s *Server) ledgerReady() error {
 	if s.ledger == nil {

@@ -47,6 +47,7 @@ func TestOpenAPIValidatesRealTraffic(t *testing.T) {
 	scenarioSchemas(sc, k)
 	scenarioRetention(sc, k)
 	scenarioSSO(sc, k)
+	scenarioMFA(sc, k)
 	scenarioAlerts(sc, k)
 	scenarioLogs(sc, k, id)
 	scenarioEveryRoute(sc, k)
@@ -142,6 +143,8 @@ func scenarioLedger(sc *specCheck, k scenarioKeys, id string) {
 	sc.do(call{method: "GET", path: "/v1/ledger/tiles?tile=x", secret: k.reader, status: 400, badRequest: true})
 	sc.do(call{method: "GET", path: "/v1/ledger/pruned?log=acme", secret: k.reader, status: 200})
 	sc.do(call{method: "GET", path: "/v1/ledger/pruned?log=globex", secret: k.reader, status: 404})
+	sc.do(call{method: "GET", path: "/v1/ledger/moved?log=acme", secret: k.reader, status: 200})
+	sc.do(call{method: "GET", path: "/v1/ledger/moved?log=globex", secret: k.reader, status: 404})
 }
 
 func scenarioKeysAPI(sc *specCheck, k scenarioKeys) {
@@ -259,6 +262,16 @@ func scenarioSSO(sc *specCheck, k scenarioKeys) {
 	sc.do(call{method: "GET", path: "/v1/sso?tenant=bad/tenant", secret: k.admin, status: 400, badRequest: true})
 	sc.do(call{method: "DELETE", path: "/v1/sso", secret: k.admin, status: 204})
 	sc.do(call{method: "DELETE", path: "/v1/sso", secret: k.admin, status: 404})
+}
+
+func scenarioMFA(sc *specCheck, k scenarioKeys) {
+	sc.do(call{method: "GET", path: "/v1/settings/mfa", secret: k.admin, status: 200})
+	sc.do(call{method: "PUT", path: "/v1/settings/mfa", secret: k.admin, body: `{"required":true}`, status: 403})
+	sc.do(call{method: "PUT", path: "/v1/settings/mfa?tenant=acme", secret: sc.e.platform, body: `{"required":true}`, status: 200})
+	sc.do(call{method: "PUT", path: "/v1/settings/mfa?tenant=acme", secret: sc.e.platform, body: `{"required":"yes"}`,
+		status: 400, badRequest: true})
+	sc.do(call{method: "GET", path: "/v1/settings/mfa?tenant=bad/tenant", secret: k.admin, status: 400, badRequest: true})
+	sc.do(call{method: "PUT", path: "/v1/settings/mfa?tenant=acme", secret: sc.e.platform, body: `{"required":false}`, status: 200})
 }
 
 func scenarioAlerts(sc *specCheck, k scenarioKeys) {

@@ -72,6 +72,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/ledger/rows", trail.ScopeEventsRead, s.handleLedgerRows},
 		{"GET /v1/ledger/tiles", trail.ScopeEventsRead, s.handleLedgerTiles},
 		{"GET /v1/ledger/pruned", trail.ScopeEventsRead, s.handleLedgerPruned},
+		{"GET /v1/ledger/moved", trail.ScopeEventsRead, s.handleLedgerMoved},
 
 		{"POST /v1/keys", trail.ScopeAdmin, s.handleCreateKey},
 		{"GET /v1/keys", trail.ScopeAdmin, s.handleListKeys},
@@ -111,6 +112,8 @@ func (s *Server) routes() []route {
 		{"GET /v1/sso", trail.ScopeAdmin, s.handleGetSSO},
 		{"PUT /v1/sso", trail.ScopeAdmin, s.handleSetSSO},
 		{"DELETE /v1/sso", trail.ScopeAdmin, s.handleDeleteSSO},
+		{"GET /v1/settings/mfa", trail.ScopeAdmin, s.handleGetMFA},
+		{"PUT /v1/settings/mfa", trail.ScopeAdmin, s.handleSetMFA},
 
 		{"POST /v1/alerts/rules", trail.ScopeAdmin, s.handleCreateRule},
 		{"GET /v1/alerts/rules", trail.ScopeAdmin, s.handleListRules},

@@ -62,6 +62,7 @@ type Ledger struct {
 	// Sequencer state, touched by Run only.
 	cursor int64
 	logs   map[string]*logState
+	sorted bool // the store has no operator records left to move
 }
 
 // New returns a ledger over s.

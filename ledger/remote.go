@@ -177,3 +177,23 @@ func (r *Remote) PrunedRanges(ctx context.Context, tenant string) ([]*trail.Prun
 	}
 	return out, nil
 }
+
+// MovedEvents reads the recorded moves out of the log.
+func (r *Remote) MovedEvents(ctx context.Context, tenant string) ([]*trail.MovedEvent, error) {
+	var resp struct {
+		Moved []struct {
+			Seq     int64     `json:"seq"`
+			ToLog   string    `json:"to_log"`
+			ToSeq   int64     `json:"to_seq"`
+			MovedAt time.Time `json:"moved_at"`
+		} `json:"moved"`
+	}
+	if _, err := r.get(ctx, "/v1/ledger/moved", logParam(tenant), &resp); err != nil {
+		return nil, err
+	}
+	out := make([]*trail.MovedEvent, len(resp.Moved))
+	for i, m := range resp.Moved {
+		out[i] = &trail.MovedEvent{Tenant: tenant, Seq: m.Seq, ToTenant: originTenant("/" + m.ToLog), ToSeq: m.ToSeq, MovedAt: m.MovedAt}
+	}
+	return out, nil
+}

@@ -75,8 +75,14 @@ type Report struct {
 	// Inexact counts the verified events that hold a number RFC 8785
 	// cannot represent exactly, when Verifier.AcceptInexact lets them
 	// pass: only their nearest doubles are protected.
-	Inexact int64          `json:"inexact,omitempty"`
-	Pruned  []PrunedReport `json:"pruned,omitempty"`
+	Inexact int64 `json:"inexact,omitempty"`
+	// Moved counts the sealed events that were moved to another log and
+	// verified there (see trail.MovedEvent); MovedUnread those whose
+	// destination this reader may not read, which verifying that log
+	// checks.
+	Moved       int64          `json:"moved,omitempty"`
+	MovedUnread int64          `json:"moved_unread,omitempty"`
+	Pruned      []PrunedReport `json:"pruned,omitempty"`
 	// Problems describes the first MaxProblems problems, in the order
 	// found: by seq, with problems of the whole log where they showed.
 	Problems []Problem `json:"problems,omitempty"`
@@ -106,6 +112,12 @@ func (r *Report) Summary() string {
 	fmt.Fprintf(&b, "%s: checkpoint size %d, %d events verified", r.Origin, r.Size, r.Checked)
 	for _, p := range r.Pruned {
 		fmt.Fprintf(&b, ", seqs %d-%d pruned (covered by checkpoint size %d)", p.From, p.To-1, p.CheckpointSize)
+	}
+	if r.Moved > 0 {
+		fmt.Fprintf(&b, ", %d moved to the operator log and verified there", r.Moved)
+	}
+	if r.MovedUnread > 0 {
+		fmt.Fprintf(&b, ", %d moved to the operator log (not readable with this key: verifying that log checks them)", r.MovedUnread)
 	}
 	if r.Inexact > 0 {
 		fmt.Fprintf(&b, ", %d of them with JSON whose leaf does not pin every value, such as numbers beyond double precision (stored before Trail refused them)", r.Inexact)

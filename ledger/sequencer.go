@@ -24,13 +24,23 @@ type logState struct {
 
 // Step integrates one batch of new events (at most BatchSize) and signs a
 // checkpoint for every log that grew, in one store transaction. It returns
-// how many events it integrated. Run calls it; tests and tools may call it
+// how many events it integrated, plus how many it moved to the operator log
+// (see trail.OperatorSort): a round that returns 0 left nothing to do. Run calls it; tests and tools may call it
 // directly for a deterministic round.
 func (l *Ledger) Step(ctx context.Context) (int, error) {
 	if l.logs == nil {
 		l.cursor, l.logs = -1, map[string]*logState{}
 	}
 	n, err := l.step(ctx)
+	if err == nil && !l.sorted {
+		// Once per process, until it is done: Trail's own operator
+		// records that older releases kept in the system log move to the
+		// operator log once they are sealed, and the next rounds seal
+		// their copies there (trail.OperatorSort).
+		var moved int
+		moved, l.sorted, err = l.store.SortOperatorLog(ctx, l.cfg.BatchSize)
+		n += moved
+	}
 	if err != nil {
 		// Whatever was cached may be what a newer sequencer overtook, or
 		// half of a failed round: read it all again next time.

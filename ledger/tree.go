@@ -126,6 +126,11 @@ func (s readSource) LedgerRows(ctx context.Context, tenant string, from int64, l
 	return r, readErr(err)
 }
 
+func (s readSource) MovedEvents(ctx context.Context, tenant string) ([]*trail.MovedEvent, error) {
+	m, err := s.Source.MovedEvents(ctx, tenant)
+	return m, readErr(err)
+}
+
 func (s readSource) PrunedRanges(ctx context.Context, tenant string) ([]*trail.PrunedRange, error) {
 	p, err := s.Source.PrunedRanges(ctx, tenant)
 	return p, readErr(err)

@@ -23,6 +23,7 @@ type Source interface {
 	LedgerTiles(ctx context.Context, tenant string, ids []trail.LedgerTileID) ([]*trail.LedgerTile, error)
 	LedgerRows(ctx context.Context, tenant string, from int64, limit int) ([]trail.LedgerRow, error)
 	PrunedRanges(ctx context.Context, tenant string) ([]*trail.PrunedRange, error)
+	MovedEvents(ctx context.Context, tenant string) ([]*trail.MovedEvent, error)
 }
 
 // Verifier recomputes every leaf of a log from its stored events and checks
@@ -113,7 +114,7 @@ func (c *check) run(ctx context.Context) error {
 	if ok, err := c.openHead(ctx); err != nil || !ok {
 		return err
 	}
-	for _, step := range []func(context.Context) error{c.checkSince, c.openPruned, c.scan} {
+	for _, step := range []func(context.Context) error{c.checkSince, c.openPruned, c.openMoves, c.scan} {
 		if err := step(ctx); err != nil {
 			return err
 		}
@@ -129,7 +130,8 @@ type check struct {
 	r       *Report
 	t       *tiles
 	cp      Checkpoint
-	prefix  int64          // seqs below it were pruned
+	prefix  int64 // seqs below it were pruned
+	moves   map[int64]*trail.MovedEvent
 	rng     *compact.Range // the tree of the stored leaf hashes so far
 	nodes   []compact.NodeID
 	hashes  [][]byte
@@ -301,8 +303,15 @@ func (c *check) row(ctx context.Context, row *trail.LedgerRow, next int64) (int6
 // stored row.
 func (c *check) gap(ctx context.Context, from, to int64) error {
 	for seq := from; seq < to; seq++ {
-		if _, err := c.stored(ctx, seq); err != nil {
+		sealed, err := c.stored(ctx, seq)
+		if err != nil {
 			return err
+		}
+		if m := c.moves[seq]; m != nil {
+			if err := c.moved(ctx, m, sealed); err != nil {
+				return err
+			}
+			continue
 		}
 		c.r.add(Problem{Seq: seq, Kind: KindMissing, Detail: "no event is stored at this seq: the sealed event was deleted"})
 	}

@@ -47,7 +47,7 @@ func (db *DB) exportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *
 	if err != nil {
 		return err
 	}
-	p.byKeys = false
+	p.byKeys, p.lateral = false, false
 	query, args, err := p.sql()
 	if err != nil {
 		return err

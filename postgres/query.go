@@ -16,13 +16,30 @@ import (
 // row. Each branch adds planning work for every partition it may touch.
 const maxBranches = 32
 
+// A merge plans each of its branches, and a branch costs the planner every
+// partition's indexes: a page of every tenant (about 20 branches) spent 5
+// to 80 ms planning on each page connection, for a few milliseconds of
+// reading, and again after every ANALYZE, which invalidates cached plans,
+// and for every new count of tenants or actions, which is a new statement.
+// So past mergeBranches, a page runs its branch query once per branch, as
+// a nested loop over the list of branches (lateralSQL): it is planned once
+// (about 1 ms), whatever the number of tenants. It reads up to a page from
+// each branch where the merge stops after about a page in all, and sorts
+// what it read, so it is kept for at most lateralRows rows (every tenant's
+// page of up to 100 events; a larger page, or an export's chunk, merges).
+const (
+	mergeBranches = 2
+	lateralRows   = 4_000
+)
+
 // Events returns one page of events matching q, in q's order.
 //
 // Every filter index leads with tenant, and PostgreSQL cannot read an IN
 // list of tenants in index order, so a page is the merge (UNION ALL under
 // ORDER BY ... LIMIT, which the planner runs as a Merge Append) of one
 // ordered index scan per visible tenant, or per (tenant, exact action) when
-// actions are filtered. A page whose events are scattered over the table
+// actions are filtered; past two such branches, one scan run per branch
+// (see mergeBranches). A page whose events are scattered over the table
 // (a target's or an actor's) merges only their keys, then reads the events
 // of those keys with scans that prefetch (pagekeys.go).
 func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
@@ -120,13 +137,34 @@ type plan struct {
 	typeDriven bool
 	actions    actionFilter
 	branches   []branch
+	// lateral: the branches are one scan, run once per branch (see
+	// lateralSQL), not a merge of a scan each
+	lateral bool
 }
 
 // branch is one ordered index scan: one tenant (nil for every tenant) and,
-// when actions are expanded, one exact action.
+// when actions are expanded, one exact action. In a lateral plan, the one
+// scan takes its tenant and action from the list of branches (v).
 type branch struct {
-	tenant *string
-	action *string
+	tenant  *string
+	action  *string
+	lateral bool
+}
+
+// tenantSQL returns b's tenant as a placeholder, or the list's column.
+func (b branch) tenantSQL(a *args) string {
+	if b.lateral {
+		return "v.tenant"
+	}
+	return a.add(*b.tenant)
+}
+
+// actionSQL returns b's action as a placeholder, or the list's column.
+func (b branch) actionSQL(a *args) string {
+	if b.lateral {
+		return "v.action"
+	}
+	return a.add(*b.action)
 }
 
 func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
@@ -164,6 +202,7 @@ func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 		}
 	}
 	p.byKeys = p.scattered() && tenants[0] != nil
+	p.lateral = len(p.branches) > mergeBranches && len(p.branches)*(q.PageLimit()+1) <= lateralRows
 	return p, nil
 }
 

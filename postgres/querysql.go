@@ -9,32 +9,21 @@ import (
 
 // sql returns the page query: each branch cut to one page plus one row,
 // the branches merged in page order (a lazy Merge Append, so about one
-// page of rows is read in all) and cut again. A branch reads each event
+// page of rows is read in all) and cut again, or with many branches one
+// branch query run per branch (lateralSQL). A branch reads each event
 // row straight from its index scan; only a branch that must remove
 // duplicates (an event with several matching targets) yields keys that
 // are then joined to their events by primary key. A page read by keys
 // (pagekeys.go) yields only the merged keys.
 func (p *plan) sql() (string, []any, error) {
 	var a args
-	// The limit is written into the SQL, not passed as a parameter: a
-	// generic plan knows it then, and prefers scans that stop early.
-	limit := strconv.Itoa(p.q.PageLimit() + 1)
-	parts := make([]string, len(p.branches))
-	for i, b := range p.branches {
-		s, err := p.branchSQL(b, &a)
-		if err != nil {
-			return "", nil, err
-		}
-		if p.unordered() {
-			// No index yields this order: the filter's matches are read
-			// by its own index, then sorted (see unordered).
-			s = "WITH m AS MATERIALIZED (" + s + ") SELECT * FROM m"
-		}
-		parts[i] = "(" + s + " ORDER BY " + p.order("") + " LIMIT " + limit + ")"
+	build := p.mergeSQL
+	if p.lateral {
+		build = p.lateralSQL
 	}
-	inner := parts[0]
-	if len(parts) > 1 {
-		inner = strings.Join(parts, " UNION ALL ") + " ORDER BY " + p.order("") + " LIMIT " + limit
+	inner, err := build(&a)
+	if err != nil {
+		return "", nil, err
 	}
 	if p.byKeys {
 		return "SELECT b.t, b.i FROM (" + inner + ") AS b ORDER BY " + p.order("b."), a, nil
@@ -45,6 +34,69 @@ func (p *plan) sql() (string, []any, error) {
 	}
 	return "SELECT b.pos, b.data FROM (" + inner + ") AS b ORDER BY " + p.order("b."), a, nil
 }
+
+// mergeSQL returns the branches, each cut to a page, merged in page order
+// and cut again.
+func (p *plan) mergeSQL(a *args) (string, error) {
+	parts := make([]string, len(p.branches))
+	for i, b := range p.branches {
+		s, err := p.cutSQL(b, a)
+		if err != nil {
+			return "", err
+		}
+		parts[i] = "(" + s + ")"
+	}
+	if len(parts) == 1 {
+		return parts[0], nil
+	}
+	return strings.Join(parts, " UNION ALL ") + " ORDER BY " + p.order("") + " LIMIT " + p.limit(), nil
+}
+
+// lateralSQL returns the branch query run once per branch of the list v
+// (tenants, or (tenant, action) pairs), each run cut to a page, and the
+// runs' rows sorted and cut to a page: one scan to plan, not one a branch.
+func (p *plan) lateralSQL(a *args) (string, error) {
+	first := p.branches[0]
+	s, err := p.cutSQL(branch{tenant: first.tenant, action: first.action, lateral: true}, a)
+	if err != nil {
+		return "", err
+	}
+	tenants := make([]string, len(p.branches))
+	var actions []string
+	for i, b := range p.branches {
+		tenants[i] = *b.tenant
+		if b.action != nil {
+			actions = append(actions, *b.action)
+		}
+	}
+	cols, arrays := "tenant", a.add(tenants)+"::text[]"
+	if actions != nil {
+		cols, arrays = cols+", action", arrays+", "+a.add(actions)+"::text[]"
+	}
+	return "SELECT b.* FROM unnest(" + arrays + ") AS v(" + cols + ") CROSS JOIN LATERAL (" + s + ") AS b ORDER BY " + p.order("b.") +
+		" LIMIT " + p.limit(), nil
+}
+
+// cutSQL returns the query of branch b cut to a page plus one row in page
+// order, which steers the planner to an ordered index scan that stops
+// early.
+func (p *plan) cutSQL(b branch, a *args) (string, error) {
+	s, err := p.branchSQL(b, a)
+	if err != nil {
+		return "", err
+	}
+	if p.unordered() {
+		// No index yields this order: the filter's matches are read
+		// by its own index, then sorted (see unordered).
+		s = "WITH m AS MATERIALIZED (" + s + ") SELECT * FROM m"
+	}
+	return s + " ORDER BY " + p.order("") + " LIMIT " + p.limit(), nil
+}
+
+// limit is a page plus one row. It is written into the SQL, not passed as
+// a parameter: a generic plan knows it then, and prefers scans that stop
+// early.
+func (p *plan) limit() string { return strconv.Itoa(p.q.PageLimit() + 1) }
 
 // distinct reports whether branches must remove duplicate events: a target
 // filter without type or id can match several targets of one event.
@@ -64,22 +116,20 @@ func (p *plan) probe() bool {
 
 // unordered reports whether no index yields the page in its order: a sort
 // by action or actor combined with a filter that selects few events (a
-// target, a small target type, an actor, an actor name, a trace id or an
-// IP). Such a page reads the matches of its filter through the filter's
-// index and sorts them, which costs what the filter selects; walking the
-// sort key's index instead would read the whole tenant for a rare actor or
-// target. Filters of few values (an action, an actor type) keep the walk
-// of the sort key's index, checking each event: a sort of their matches
-// could be most of the tenant.
+// target, a small target type, an actor name, a trace id or an IP). Such a
+// page reads the matches of its filter through the filter's index and
+// sorts them, which costs what the filter selects; walking the sort key's
+// index instead would read the whole tenant for a rare actor or target.
+// Filters of few values (an action, an actor type) keep the walk of the
+// sort key's index, checking each event: a sort of their matches could be
+// most of the tenant. An actor sorted by action has an index of its own
+// (events_by_actor_action), which yields the page in order.
 func (p *plan) unordered() bool {
 	q := p.q
 	if p.keyCol == "" {
 		return false
 	}
-	if q.TargetID != "" || p.typeDriven || q.ActorName != "" || q.TraceID != "" || q.IP != "" {
-		return true
-	}
-	return p.keyCol == "e.action" && q.ActorID != ""
+	return q.TargetID != "" || p.typeDriven || q.ActorName != "" || q.TraceID != "" || q.IP != ""
 }
 
 // order returns the ORDER BY terms over a branch's output columns k (the
@@ -104,7 +154,7 @@ func (p *plan) branchSQL(b branch, a *args) (string, error) {
 	add := func(cond string) { where = append(where, cond) }
 	from, tcol, icol := p.from(b, a, add)
 	if b.action != nil {
-		add("e.action = " + a.add(*b.action))
+		add("e.action = " + b.actionSQL(a))
 	} else if !p.actions.all() {
 		add(p.actions.where("e.action", a))
 	}
@@ -132,7 +182,7 @@ func (p *plan) branchSQL(b branch, a *args) (string, error) {
 func (p *plan) from(b branch, a *args, add func(string)) (from, tcol, icol string) {
 	if p.target && !p.probe() {
 		if b.tenant != nil {
-			add("g.tenant = " + a.add(*b.tenant))
+			add("g.tenant = " + b.tenantSQL(a))
 		}
 		switch {
 		case p.q.TargetType != "" && p.q.TargetID == "":
@@ -154,7 +204,7 @@ func (p *plan) from(b branch, a *args, add func(string)) (from, tcol, icol strin
 			"g.occurred_at", "g.event_id"
 	}
 	if b.tenant != nil {
-		add("e.tenant = " + a.add(*b.tenant))
+		add("e.tenant = " + b.tenantSQL(a))
 	}
 	if p.probe() {
 		// A scalar subquery with a LIMIT is never made a join: it stays a

@@ -22,12 +22,7 @@ func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 	if err != nil {
 		return wrap("append batch", err)
 	}
-	a := &appender{
-		db: db, tx: tx, now: db.now().UTC(), ins: newInserter(tx),
-		seqs: map[string]int64{}, keys: map[idemKey]*trail.IdempotentResponse{},
-		replayed: map[*trail.Batch]*trail.IdempotentResponse{}, actions: map[[2]string]bool{},
-		segs: map[int64]*[2]int64{},
-	}
+	a := db.newAppender(tx)
 	err = a.appendAll(ctx, batches)
 	if err == nil {
 		err = tx.Commit()
@@ -59,6 +54,16 @@ type appender struct {
 	actions  map[[2]string]bool
 	segs     map[int64]*[2]int64 // posting segments touched: occurred_at bounds
 	ins      *inserter
+}
+
+// newAppender returns the state of an append in tx.
+func (db *DB) newAppender(tx *sql.Tx) *appender {
+	return &appender{
+		db: db, tx: tx, now: db.now().UTC(), ins: newInserter(tx),
+		seqs: map[string]int64{}, keys: map[idemKey]*trail.IdempotentResponse{},
+		replayed: map[*trail.Batch]*trail.IdempotentResponse{}, actions: map[[2]string]bool{},
+		segs: map[int64]*[2]int64{},
+	}
 }
 
 func (a *appender) appendAll(ctx context.Context, batches []*trail.Batch) error {

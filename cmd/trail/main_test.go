@@ -16,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trailhq/trail"
 	main "github.com/trailhq/trail/cmd/trail"
+	"github.com/trailhq/trail/internal/pgtest"
+	"github.com/trailhq/trail/postgres"
 	"github.com/trailhq/trail/sqlite"
 )
 
@@ -37,7 +40,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -194,4 +197,37 @@ func (p *serveProc) wait(tb testing.TB) error {
 		tb.Fatalf("trail serve did not exit within 30s:\n%s", p.Logs())
 		return nil
 	}
+}
+
+// cliStore is the store a CLI test's commands work on.
+type cliStore struct {
+	// args name the store: --data, and --store for PostgreSQL.
+	args []string
+	// open opens the store as the test reads it back, closed when tb ends.
+	open func(tb testing.TB) trail.Store
+}
+
+// forEachCLIStore runs fn as one subtest per store kind, each with a
+// fresh store: a SQLite data folder, or a PostgreSQL database (--store)
+// beside an empty data folder.
+func forEachCLIStore(t *testing.T, fn func(t *testing.T, st cliStore)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		data := newData(t)
+		fn(t, cliStore{args: []string{"--data", data},
+			open: func(tb testing.TB) trail.Store { return openData(tb, data) }})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := pgtest.NewDB(t)
+		fn(t, cliStore{args: []string{"--data", t.TempDir(), "--store", dsn},
+			open: func(tb testing.TB) trail.Store {
+				tb.Helper()
+				db, err := postgres.Open(dsn)
+				if err != nil {
+					tb.Fatal(err)
+				}
+				tb.Cleanup(func() { db.Close() })
+				return db
+			}})
+	})
 }

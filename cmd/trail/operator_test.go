@@ -2,19 +2,22 @@ package main_test
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/trailhq/trail"
 	main "github.com/trailhq/trail/cmd/trail"
+	"github.com/trailhq/trail/internal/teststore"
 	"github.com/trailhq/trail/ledger"
 )
 
 // TestOperatorLogUpgrade: a data folder from before the operator log holds
-// the operator's events in the system log, sealed there. They stay; what
-// the operator does after the upgrade goes to the operator log, and trail
-// verify passes over both logs.
+// the operator's events in the system log, sealed there. After the upgrade
+// the sequencer moves them to the operator log, what the operator does goes
+// there too, and trail verify passes over both logs, checking each moved
+// seq of the system log against its copy.
 func TestOperatorLogUpgrade(t *testing.T) {
 	data := newData(t)
 	old := trail.NewSystemEvent("", "api_key.created", trail.Actor{Type: trail.ActorSystem, ID: "cli", Name: "trail keys"},
@@ -25,24 +28,31 @@ func TestOperatorLogUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	seal(t, data) // as the older version's server did
+	teststore.Exec(t, db, "INSERT INTO operator_sort (one, before_pos, next_seq) SELECT 1, next_pos, 0 FROM stream_pos")
 	pubkey := strings.TrimSpace(mustCLI(t, nil, "ledger", "pubkey", "--data", data))
 
-	// After the upgrade: the CLI's platform key goes to the operator log.
+	// After the upgrade: the CLI's platform key goes to the operator log,
+	// and the first rounds of the sequencer move the old record there.
 	createKey(t, data, "--platform", "--scopes", "admin", "--name", "ops")
-	onlyEvent(t, openData(t, data), trail.OperatorTenant, main.ActionKeyCreated)
-	if got := onlyEvent(t, openData(t, data), trail.SystemTenant, main.ActionKeyCreated); got.ID != old.ID {
-		t.Fatalf("the system log's key event is %s, want the old one %s, kept in place", got.ID, old.ID)
+	seal(t, data)
+	seal(t, data)
+	if evs := teststore.Recorded(t, openData(t, data), trail.SystemTenant, main.ActionKeyCreated); len(evs) != 0 {
+		t.Fatalf("the system log still holds %d key events", len(evs))
+	}
+	moved := teststore.Recorded(t, openData(t, data), trail.OperatorTenant, main.ActionKeyCreated)
+	if len(moved) != 2 || !slices.ContainsFunc(moved, func(e *trail.Event) bool { return e.ID == old.ID && e.Seq == 1 }) {
+		t.Fatalf("the operator log's key events %v, want the new one and the old one %s moved there after it", moved, old.ID)
 	}
 
-	seal(t, data)
 	out := mustCLI(t, nil, "verify", "--data", data, "--pubkey", pubkey)
-	for _, want := range []string{"/~system: checkpoint size 1, 1 events verified", "/@operator: checkpoint size 1, 1 events verified", "ok:"} {
+	for _, want := range []string{"/~system: checkpoint size 1, 0 events verified, 1 moved to the operator log and verified there",
+		"/@operator: checkpoint size 2, 2 events verified", "ok:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("verify printed no %q:\n%s", want, out)
 		}
 	}
 	out = mustCLI(t, nil, "verify", "--data", data, "--pubkey", pubkey, "--log", trail.OperatorTenant)
-	if !strings.Contains(out, "/@operator: checkpoint size 1") {
+	if !strings.Contains(out, "/@operator: checkpoint size 2") {
 		t.Errorf("verify --log @operator printed:\n%s", out)
 	}
 	if vkey := mustCLI(t, nil, "ledger", "pubkey", "--data", data, "--log", trail.OperatorTenant); !strings.Contains(vkey, "/@operator+") {
@@ -69,27 +79,29 @@ func seal(t *testing.T, data string) {
 
 // TestUsersCreatePlatform: --platform makes an operator console user, of
 // no tenant and role owner, and records it in the operator log.
-func TestUsersCreatePlatform(t *testing.T) {
-	data := newData(t)
-	r := usersCLI(t, userPassword+"\n", "create", "--data", data, "--platform", "--email", "ops@trail.example", "--password-stdin")
+func TestUsersCreatePlatform(t *testing.T) { forEachCLIStore(t, testUsersCreatePlatform) }
+
+func testUsersCreatePlatform(t *testing.T, st cliStore) {
+	r := usersCLI(t, userPassword+"\n", append([]string{"create", "--platform", "--email", "ops@trail.example",
+		"--password-stdin"}, st.args...)...)
 	if r.code != 0 || !strings.Contains(r.stdout, `organization "@operator"`) {
 		t.Fatalf("create --platform: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	u, err := openData(t, data).UserByEmail(t.Context(), trail.OperatorTenant, "ops@trail.example")
+	u, err := st.open(t).UserByEmail(t.Context(), trail.OperatorTenant, "ops@trail.example")
 	if err != nil || !u.Platform() || u.Role != trail.RoleOwner {
 		t.Fatalf("stored platform user %+v: %v", u, err)
 	}
-	onlyEvent(t, openData(t, data), trail.OperatorTenant, trail.ActionUserCreated)
+	onlyEvent(t, st.open(t), trail.OperatorTenant, trail.ActionUserCreated)
 	t.Run("ErrPlatformAndTenant", func(t *testing.T) {
-		r := usersCLI(t, userPassword+"\n", "create", "--data", data, "--platform", "--tenant", "acme",
-			"--email", "x@trail.example", "--password-stdin")
+		r := usersCLI(t, userPassword+"\n", append([]string{"create", "--platform", "--tenant", "acme",
+			"--email", "x@trail.example", "--password-stdin"}, st.args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, "--platform") {
 			t.Fatalf("--platform with --tenant: exit %d, %s", r.code, r.stderr)
 		}
 	})
 	t.Run("ErrTenantOperator", func(t *testing.T) {
-		r := usersCLI(t, userPassword+"\n", "create", "--data", data, "--tenant", "@operator",
-			"--email", "y@trail.example", "--role", "owner", "--password-stdin")
+		r := usersCLI(t, userPassword+"\n", append([]string{"create", "--tenant", "@operator",
+			"--email", "y@trail.example", "--role", "owner", "--password-stdin"}, st.args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, "--tenant") {
 			t.Fatalf("--tenant @operator: exit %d, %s", r.code, r.stderr)
 		}

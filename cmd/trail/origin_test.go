@@ -50,25 +50,27 @@ func wantCLIOrigin(tb testing.TB, e *trail.Event, command, sudoUser string) {
 
 // TestCLIRecordsWhoRanIt: every CLI command that writes names the OS user
 // and host that ran it.
-func TestCLIRecordsWhoRanIt(t *testing.T) {
-	data := newData(t)
+func TestCLIRecordsWhoRanIt(t *testing.T) { forEachCLIStore(t, testCLIRecordsWhoRanIt) }
+
+func testCLIRecordsWhoRanIt(t *testing.T, st cliStore) {
 	sudo := map[string]string{"SUDO_USER": "alice"}
-	out := mustCLI(t, sudo, "keys", "create", "--data", data, "--tenant", "acme", "--scopes", "events:read", "--output", "json")
+	cli := func(args ...string) []string { return append(args, st.args...) }
+	out := mustCLI(t, sudo, cli("keys", "create", "--tenant", "acme", "--scopes", "events:read", "--output", "json")...)
 	var k struct{ ID string }
 	if err := json.Unmarshal([]byte(out), &k); err != nil {
 		t.Fatal(err)
 	}
-	mustCLI(t, nil, "keys", "revoke", "--data", data, k.ID)
+	mustCLI(t, nil, cli("keys", "revoke", k.ID)...)
 
 	var stdout, stderr bytes.Buffer
 	e := &main.Env{Stdin: strings.NewReader(userPassword + "\n"), Stdout: &stdout, Stderr: &stderr, Getenv: env(sudo)}
-	if code := main.Run(context.Background(), e, []string{"users", "create", "--data", data, "--tenant", "acme",
-		"--email", "a@example.com", "--role", "admin", "--password-stdin"}); code != 0 {
+	if code := main.Run(context.Background(), e, cli("users", "create", "--tenant", "acme",
+		"--email", "a@example.com", "--role", "admin", "--password-stdin")); code != 0 {
 		t.Fatalf("users create: exit %d: %s", code, stderr.String())
 	}
-	mustCLI(t, nil, "secrets", "rotate", "--data", data)
+	mustCLI(t, nil, cli("secrets", "rotate")...)
 
-	db := openData(t, data)
+	db := st.open(t)
 	wantCLIOrigin(t, onlyEvent(t, db, "acme", main.ActionKeyCreated), "trail keys", "alice")
 	wantCLIOrigin(t, onlyEvent(t, db, "acme", main.ActionKeyRevoked), "trail keys", "")
 	wantCLIOrigin(t, onlyEvent(t, db, "acme", trail.ActionUserCreated), "trail users", "alice")

@@ -12,10 +12,11 @@ import (
 )
 
 // TestAuthFailuresAtShutdown: failed authentications counted but not yet
-// written when the server stops are written as it stops.
-func TestAuthFailuresAtShutdown(t *testing.T) {
-	data := t.TempDir()
-	m := runMain(t, "--data", data)
+// written when the server stops are written as it stops, on both stores.
+func TestAuthFailuresAtShutdown(t *testing.T) { forEachCLIStore(t, testAuthFailuresAtShutdown) }
+
+func testAuthFailuresAtShutdown(t *testing.T, st cliStore) {
+	m := runMain(t, st.args...)
 	req, _ := http.NewRequest("GET", m.URL()+"/v1/events", nil)
 	req.Header.Set("Authorization", "Bearer trail_k_00000000000000000000_00")
 	resp, err := http.DefaultClient.Do(req)
@@ -29,7 +30,7 @@ func TestAuthFailuresAtShutdown(t *testing.T) {
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
-	e := onlyEvent(t, openData(t, data), trail.OperatorTenant, httpapi.ActionAuthFailed)
+	e := onlyEvent(t, st.open(t), trail.OperatorTenant, httpapi.ActionAuthFailed)
 	if e.Context.IP != "127.0.0.1" {
 		t.Errorf("event %s", e.Raw)
 	}

@@ -9,21 +9,22 @@ import (
 	"github.com/trailhq/trail"
 )
 
-func TestUsersLifecycle(t *testing.T) {
-	data := newData(t)
+func TestUsersLifecycle(t *testing.T) { forEachCLIStore(t, testUsersLifecycle) }
+
+func testUsersLifecycle(t *testing.T, st cliStore) {
 	for _, u := range [][2]string{{"o@example.com", "owner"}, {"m@example.com", "member"}} {
-		if r := usersCLI(t, userPassword+"\n", "create", "--data", data, "--tenant", "acme", "--email", u[0],
-			"--role", u[1], "--password-stdin"); r.code != 0 {
+		if r := usersCLI(t, userPassword+"\n", append([]string{"create", "--tenant", "acme", "--email", u[0],
+			"--role", u[1], "--password-stdin"}, st.args...)...); r.code != 0 {
 			t.Fatalf("create %s: %s", u[0], r.stderr)
 		}
 	}
 	cli := func(t *testing.T, args ...string) result {
 		t.Helper()
-		return usersCLI(t, "", append(args[:1:1], append([]string{"--data", data, "--tenant", "acme"}, args[1:]...)...)...)
+		return usersCLI(t, "", append(args[:1:1], append(append([]string{"--tenant", "acme"}, st.args...), args[1:]...)...)...)
 	}
 	stored := func(t *testing.T) *trail.User {
 		t.Helper()
-		db := openData(t, data)
+		db := st.open(t)
 		u, err := db.UserByEmail(context.Background(), "acme", "m@example.com")
 		if err != nil {
 			t.Fatal(err)
@@ -42,7 +43,7 @@ func TestUsersLifecycle(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, "admin of acme") {
 			t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
 		}
-		e := onlyEvent(t, openData(t, data), "acme", trail.ActionUserRoleChanged)
+		e := onlyEvent(t, st.open(t), "acme", trail.ActionUserRoleChanged)
 		if e.Actor.Type != trail.ActorSystem || string(e.Metadata) != `{"after":"admin","before":"member"}` {
 			t.Fatalf("user.role_changed %+v", e)
 		}
@@ -76,7 +77,7 @@ func TestUsersLifecycle(t *testing.T) {
 		if u := stored(t); u.ResetHash != trail.HashSessionToken(out.Token) {
 			t.Fatal("the stored reset hash does not match the printed token")
 		}
-		u, err := openData(t, data).UsePasswordReset(context.Background(), trail.HashSessionToken(out.Token), "h", stored(t).CreatedAt)
+		u, err := st.open(t).UsePasswordReset(context.Background(), trail.HashSessionToken(out.Token), "h", stored(t).CreatedAt)
 		if err != nil || u.Email != "m@example.com" {
 			t.Fatalf("using the printed token: %v", err)
 		}
@@ -94,15 +95,15 @@ func TestUsersLifecycle(t *testing.T) {
 		if r := cli(t, "reactivate", "--user", "m@example.com"); r.code != 0 || !stored(t).Active() {
 			t.Fatalf("reactivate: exit %d: %s", r.code, r.stderr)
 		}
-		onlyEvent(t, openData(t, data), "acme", trail.ActionUserDeactivated)
-		onlyEvent(t, openData(t, data), "acme", trail.ActionUserReactivated)
+		onlyEvent(t, st.open(t), "acme", trail.ActionUserDeactivated)
+		onlyEvent(t, st.open(t), "acme", trail.ActionUserReactivated)
 	})
 	t.Run("Delete", func(t *testing.T) {
 		id := stored(t).ID
 		if r := cli(t, "delete", "--user", id); r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		e := onlyEvent(t, openData(t, data), "acme", trail.ActionUserDeleted)
+		e := onlyEvent(t, st.open(t), "acme", trail.ActionUserDeleted)
 		if e.Targets[0].ID != id || e.Targets[0].Name != "m@example.com" {
 			t.Fatalf("user.deleted %+v", e)
 		}

@@ -31,10 +31,11 @@ func usersCLI(tb testing.TB, stdin string, args ...string) result {
 	return result{code, stdout.String(), stderr.String()}
 }
 
-func TestUsersCreate(t *testing.T) {
-	data := newData(t)
-	r := usersCLI(t, userPassword+"\n", "create", "--data", data, "--tenant", "acme",
-		"--email", "A@Example.com", "--role", "owner", "--password-stdin", "--output", "json")
+func TestUsersCreate(t *testing.T) { forEachCLIStore(t, testUsersCreate) }
+
+func testUsersCreate(t *testing.T, st cliStore) {
+	r := usersCLI(t, userPassword+"\n", append([]string{"create", "--tenant", "acme",
+		"--email", "A@Example.com", "--role", "owner", "--password-stdin", "--output", "json"}, st.args...)...)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -42,7 +43,7 @@ func TestUsersCreate(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
 		t.Fatal(err)
 	}
-	db := openData(t, data)
+	db := st.open(t)
 	u, err := db.UserByEmail(context.Background(), "acme", "a@example.com")
 	if err != nil || u.ID != out.ID || u.Role != trail.RoleOwner {
 		t.Fatalf("stored user %+v (%v), printed %+v", u, err, out)
@@ -68,7 +69,7 @@ func TestUsersCreate(t *testing.T) {
 		{"ErrDuplicate", userPassword, []string{"--email", "a@example.com", "--role", "admin", "--password-stdin"}, 1, "already has a user"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"create", "--data", data, "--tenant", "acme"}, tc.args...)
+			args := append(append([]string{"create", "--tenant", "acme"}, st.args...), tc.args...)
 			r := usersCLI(t, tc.stdin, args...)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
 				t.Fatalf("exit %d, stderr %q; want exit %d mentioning %q", r.code, r.stderr, tc.code, tc.want)
@@ -76,7 +77,7 @@ func TestUsersCreate(t *testing.T) {
 		})
 	}
 	t.Run("List", func(t *testing.T) {
-		r := usersCLI(t, "", "list", "--data", data, "--tenant", "acme")
+		r := usersCLI(t, "", append([]string{"list", "--tenant", "acme"}, st.args...)...)
 		if r.code != 0 || !strings.Contains(r.stdout, "a@example.com") || !strings.Contains(r.stdout, "owner") {
 			t.Fatalf("exit %d, stdout %q", r.code, r.stdout)
 		}

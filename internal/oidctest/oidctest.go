@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
@@ -37,6 +38,7 @@ type Provider struct {
 	Issuer                 string
 	ClientID, ClientSecret string
 	srv                    *httptest.Server
+	users                  userStore
 }
 
 // Start runs a provider whose client may redirect to redirectURI, with
@@ -46,15 +48,16 @@ func Start(tb testing.TB, redirectURI string, users ...User) *Provider {
 	p := &Provider{ClientID: "trail-console", ClientSecret: "client-secret-" + tb.Name()}
 	p.srv = httptest.NewUnstartedServer(nil)
 	p.Issuer = "http://" + p.srv.Listener.Addr().String()
-	us := userStore{users: map[string]*storage.User{}, groups: map[string][]string{}}
+	us := userStore{users: map[string]*storage.User{}, groups: &groups{m: map[string][]string{}}}
 	for i, u := range users {
 		id := fmt.Sprintf("id%d", i+1)
 		us.users[id] = &storage.User{
 			ID: id, Username: u.Username, Password: u.Password, Email: u.Email, EmailVerified: u.EmailVerified,
 			FirstName: "Test", LastName: u.Username, PreferredLanguage: language.English,
 		}
-		us.groups[id] = u.Groups
+		us.groups.m[id] = u.Groups
 	}
+	p.users = us
 	client := storage.WebClient(p.ClientID, p.ClientSecret, redirectURI)
 	st := &store{Storage: storage.NewStorageWithClients(us, map[string]*storage.Client{p.ClientID: client}), users: us}
 	p.srv.Config.Handler = exampleop.SetupServer(p.Issuer, st, nil, false)
@@ -63,10 +66,39 @@ func Start(tb testing.TB, redirectURI string, users ...User) *Provider {
 	return p
 }
 
+// SetGroups changes the groups that username's next ID tokens assert, as
+// an administrator of the provider moves a person between groups.
+func (p *Provider) SetGroups(username string, groups ...string) {
+	u := p.users.GetUserByUsername(username)
+	if u == nil {
+		panic("oidctest: no user " + username)
+	}
+	p.users.groups.set(u.ID, groups)
+}
+
 // userStore is the example storage's user list, with groups.
 type userStore struct {
 	users  map[string]*storage.User
-	groups map[string][]string
+	groups *groups
+}
+
+// groups are the users' groups by user id; a test changes them while the
+// provider serves.
+type groups struct {
+	mu sync.Mutex
+	m  map[string][]string
+}
+
+func (g *groups) get(id string) []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.m[id]
+}
+
+func (g *groups) set(id string, groups []string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.m[id] = groups
 }
 
 func (u userStore) GetUserByID(id string) *storage.User { return u.users[id] }
@@ -102,7 +134,7 @@ func (s *store) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, r
 	if err := s.Storage.SetUserinfoFromRequest(ctx, ui, req, scopes); err != nil {
 		return err
 	}
-	if g := s.users.groups[req.GetSubject()]; len(g) > 0 {
+	if g := s.users.groups.get(req.GetSubject()); len(g) > 0 {
 		ui.AppendClaims("groups", g)
 	}
 	if u := s.users.users[req.GetSubject()]; u != nil && !u.EmailVerified {

@@ -3,11 +3,13 @@
 package teststore
 
 import (
+	"database/sql"
 	"path/filepath"
 	"testing"
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/internal/pgtest"
+	"github.com/trailhq/trail/internal/tables"
 	"github.com/trailhq/trail/postgres"
 	"github.com/trailhq/trail/sqlite"
 )
@@ -16,11 +18,19 @@ import (
 // a fresh, empty store that is closed when the subtest ends.
 func ForEach(t *testing.T, fn func(t *testing.T, s trail.Store)) {
 	t.Helper()
+	ForEachKind(t, func(t *testing.T, open func(testing.TB) trail.Store) { fn(t, open(t)) })
+}
+
+// ForEachKind runs fn as one subtest per store kind ("sqlite", ...), with
+// a function that opens a fresh, empty store of that kind, closed when its
+// test ends: for a test that needs several stores of one kind.
+func ForEachKind(t *testing.T, fn func(t *testing.T, open func(testing.TB) trail.Store)) {
+	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
-		fn(t, SQLite(t))
+		fn(t, func(tb testing.TB) trail.Store { return SQLite(tb) })
 	})
 	t.Run("postgres", func(t *testing.T) {
-		fn(t, Postgres(t))
+		fn(t, func(tb testing.TB) trail.Store { return Postgres(tb) })
 	})
 }
 
@@ -74,4 +84,27 @@ func Recorded(tb testing.TB, s trail.EventStore, tenant, action string) []*trail
 		}
 	}
 	return out
+}
+
+// Exec runs q (with ? placeholders) on s's database directly, behind the
+// store's back: for tests that set up what an older release left, or
+// tamper with what the store wrote.
+func Exec(tb testing.TB, s trail.Store, q string, args ...any) {
+	tb.Helper()
+	var err error
+	switch db := s.(type) {
+	case *sqlite.DB:
+		var raw *sql.DB
+		if raw, err = sql.Open("sqlite3", db.Path()); err == nil {
+			_, err = raw.ExecContext(tb.Context(), q, args...)
+			raw.Close()
+		}
+	case *postgres.DB:
+		_, err = db.Pool().Exec(tb.Context(), tables.Dollar(q), args...)
+	default:
+		tb.Fatalf("teststore.Exec: %T is no store of this package", s)
+	}
+	if err != nil {
+		tb.Fatalf("exec %q: %v", q, err)
+	}
 }
