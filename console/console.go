@@ -2,8 +2,9 @@
 // (OpenID Connect, see package sso) sign-in for a tenant's users, the
 // audit log with filters, sorting, paging, entity timelines, export and a
 // live tail, event pages with their ledger proof and execution logs, and
-// settings for admins (API keys, sessions, forwarders, single sign-on and
-// multi-factor sign-in).
+// settings for owners and admins (API keys, sessions, single sign-on and
+// multi-factor sign-in; forwarders of every kind; alert rules with their
+// firings; retention and legal holds; action schemas and validation).
 //
 // Templates and assets are embedded, so the trail binary serves the console
 // with no build step. Every page reads through the user's scope: a tenant's
