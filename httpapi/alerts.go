@@ -142,6 +142,41 @@ func (s *Server) handleDeleteRule(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+// ruleSwitch is the body of PATCH /v1/alerts/rules/{id}.
+type ruleSwitch struct {
+	Disabled *bool `json:"disabled"`
+}
+
+// handlePatchRule disables or enables a rule, as the console's switch
+// does; the change is recorded (alert_rule.disabled or .enabled) before it
+// is made.
+func (s *Server) handlePatchRule(w http.ResponseWriter, r *http.Request) error {
+	rule, as, err := s.managedRule(r)
+	if err != nil {
+		return err
+	}
+	var req ruleSwitch
+	if err := readJSON(w, r, 4<<10, &req); err != nil {
+		return err
+	}
+	if req.Disabled == nil {
+		return trail.Invalid("disabled", "required: true or false")
+	}
+	rule.Disabled = *req.Disabled
+	action := "alert_rule.enabled"
+	if rule.Disabled {
+		action = "alert_rule.disabled"
+	}
+	if err := s.record(r, rule.Tenant, action, map[string]string{"name": rule.Name}, ruleTarget(rule)); err != nil {
+		return err
+	}
+	if err := as.UpdateAlertRule(r.Context(), trail.Scope{All: true}, rule); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rule.Redacted())
+	return nil
+}
+
 // handleListFirings lists a rule's newest firings and their delivery.
 func (s *Server) handleListFirings(w http.ResponseWriter, r *http.Request) error {
 	rule, as, err := s.managedRule(r)
