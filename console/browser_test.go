@@ -290,7 +290,7 @@ func TestBrowser(t *testing.T) {
 		if !ok {
 			t.Fatalf("secret field holds %q, want a key secret", secret)
 		}
-		run(t, owner, chromedp.Navigate(e.srv.URL+"/settings"),
+		run(t, owner, chromedp.Navigate(e.srv.URL+"/settings/streams"),
 			chromedp.SendKeys(chromedp.ID("f-name"), "siem"),
 			chromedp.SendKeys(chromedp.ID("f-uri"), "https://siem.example.com/trail"),
 			follow(`form[action="/settings/forwarders"] button`))

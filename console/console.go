@@ -2,8 +2,9 @@
 // (OpenID Connect, see package sso) sign-in for a tenant's users, the
 // audit log with filters, sorting, paging, entity timelines, export and a
 // live tail, event pages with their ledger proof and execution logs, and
-// settings for admins (API keys, sessions, forwarders, single sign-on and
-// multi-factor sign-in).
+// settings for owners and admins (API keys, sessions, single sign-on and
+// multi-factor sign-in; forwarders of every kind; alert rules with their
+// firings; retention and legal holds; action schemas and validation).
 //
 // Templates and assets are embedded, so the trail binary serves the console
 // with no build step. Every page reads through the user's scope: a tenant's
@@ -20,6 +21,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/forward"
+	"github.com/trailhq/trail/schema"
 	"github.com/trailhq/trail/sso"
 )
 
@@ -81,6 +83,10 @@ type Config struct {
 	// https://trail.example.com; the SSO redirect URI is PublicURL +
 	// "/login/sso/callback". Empty takes the request's Host.
 	PublicURL string
+	// Schemas, when set, is the API's schema validator, told at once when
+	// settings change a tenant's validation mode; without it the change
+	// reaches ingest within schema.CacheTTL.
+	Schemas *schema.Validator
 }
 
 // Server is the web console. Its Handler serves every console route.
@@ -214,9 +220,25 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /settings/sso", s.auditor(s.readOnly(s.handleSaveSSO)))
 	mux.HandleFunc("POST /settings/sso/delete", s.auditor(s.readOnly(s.handleDeleteSSO)))
 	mux.HandleFunc("POST /settings/mfa", s.auditor(s.readOnly(s.handleRequireMFA)))
+	mux.HandleFunc("GET /settings/streams", s.auditor(s.readOnly(s.handleStreams)))
 	mux.HandleFunc("POST /settings/forwarders", s.auditor(s.readOnly(s.handleCreateForwarder)))
 	mux.HandleFunc("POST /settings/forwarders/{name}/delete", s.auditor(s.readOnly(s.handleDeleteForwarder)))
 	mux.HandleFunc("POST /settings/forwarders/{name}/replay", s.auditor(s.readOnly(s.handleReplayForwarder)))
+
+	mux.HandleFunc("GET /settings/retention", s.auditor(s.readOnly(s.handleRetention)))
+	mux.HandleFunc("POST /settings/retention", s.auditor(s.readOnly(s.handleSetRetention)))
+	mux.HandleFunc("POST /settings/holds", s.auditor(s.readOnly(s.handlePlaceHold)))
+	mux.HandleFunc("POST /settings/holds/{id}/release", s.auditor(s.readOnly(s.handleReleaseHold)))
+	mux.HandleFunc("GET /settings/schemas", s.auditor(s.readOnly(s.handleSchemas)))
+	mux.HandleFunc("GET /settings/schemas/{action}", s.auditor(s.readOnly(s.handleSchema)))
+	mux.HandleFunc("POST /settings/schemas/validation", s.auditor(s.readOnly(s.handleSetValidation)))
+	mux.HandleFunc("GET /settings/alerts", s.auditor(s.readOnly(s.handleAlerts)))
+	mux.HandleFunc("POST /settings/alerts", s.auditor(s.readOnly(s.handleCreateRule)))
+	mux.HandleFunc("GET /settings/alerts/{id}", s.auditor(s.readOnly(s.handleAlert)))
+	mux.HandleFunc("POST /settings/alerts/{id}", s.auditor(s.readOnly(s.handleUpdateRule)))
+	mux.HandleFunc("POST /settings/alerts/{id}/disable", s.auditor(s.readOnly(s.handleSwitchRule(true))))
+	mux.HandleFunc("POST /settings/alerts/{id}/enable", s.auditor(s.readOnly(s.handleSwitchRule(false))))
+	mux.HandleFunc("POST /settings/alerts/{id}/delete", s.auditor(s.readOnly(s.handleDeleteRule)))
 
 	mux.HandleFunc("GET /users", s.auditor(s.readOnly(s.handleUsers)))
 	mux.HandleFunc("POST /users/{id}/role", s.auditor(s.readOnly(s.handleUserChange(trail.UserChange{}, "role"))))

@@ -18,7 +18,8 @@ var files embed.FS
 
 // pageNames are the templates under templates/ that render a whole page;
 // each is parsed with the layout and the shared partials.
-var pageNames = []string{"login", "events", "event", "settings", "users", "account", "reset", "error", "sso", "mfa"}
+var pageNames = []string{"login", "events", "event", "settings", "users", "account", "reset", "error", "sso", "mfa",
+	"retention", "alerts", "alert", "streams", "schemas", "schema"}
 
 // pages holds one parsed template set per page.
 type pages struct {
