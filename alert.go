@@ -56,8 +56,11 @@ type AlertRule struct {
 	Condition AlertCondition `json:"condition"`
 	Webhook   AlertWebhook   `json:"webhook"`
 	CreatedAt time.Time      `json:"created_at"`
-	// CreatedBy is the id of the API key that created the rule.
+	// CreatedBy is the id of the API key, or console user, that created
+	// the rule.
 	CreatedBy string `json:"created_by,omitempty"`
+	// Disabled rules count nothing and never fire, until enabled again.
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // AlertFilter selects the events a rule counts. Empty fields do not filter.
@@ -109,6 +112,8 @@ func (r *AlertRule) Validate() error {
 		p.Add(-1, "name", "required")
 	case len(r.Name) > maxRuleName:
 		p.Add(-1, "name", fmt.Sprintf("longer than %d characters", maxRuleName))
+	case !printable(r.Name):
+		p.Add(-1, "name", "contains a control character")
 	}
 	r.Filter.validate(&p)
 	r.Condition.validate(&p)
@@ -191,10 +196,10 @@ func parseIPFilter(s string) (netip.Prefix, error) {
 
 // Sees reports whether rule r watches event e: e belongs to r's tenant (any
 // tenant for a platform rule), is not itself an alert, and passes r's
-// filter. Alert events never count, so that a rule cannot feed on its own
+// filter, and r is not disabled. Alert events never count, so that a rule cannot feed on its own
 // firings.
 func (r *AlertRule) Sees(e *Event) bool {
-	if r.Tenant != SystemTenant && e.Tenant != r.Tenant || e.Actor.Type == ActorAlert {
+	if r.Disabled || r.Tenant != SystemTenant && e.Tenant != r.Tenant || e.Actor.Type == ActorAlert {
 		return false
 	}
 	return r.Filter.Match(e)
@@ -308,6 +313,10 @@ type AlertStore interface {
 	// DeleteAlertRule deletes rule id with its windows and undelivered
 	// firings; ENOTFOUND when it is not in scope.
 	DeleteAlertRule(ctx context.Context, scope Scope, id string) error
+	// UpdateAlertRule replaces the settings of rule r.ID, which must be in
+	// scope (ENOTFOUND otherwise), and drops its window states: counts
+	// kept under the old settings do not carry over. Firings stay.
+	UpdateAlertRule(ctx context.Context, scope Scope, r *AlertRule) error
 
 	// StartAlertCursor sets the evaluator's cursor to the stream's head
 	// (the Pos of the newest event) when it was never set, so that rules

@@ -60,6 +60,7 @@ func TestAlertRuleSees(t *testing.T) {
 		{"Target", trail.AlertRule{Tenant: "acme", Filter: trail.AlertFilter{TargetType: "team", TargetID: "t1"}}, true},
 		{"OtherTarget", trail.AlertRule{Tenant: "acme", Filter: trail.AlertFilter{TargetType: "team", TargetID: "t2"}}, false},
 		{"Actor", trail.AlertRule{Tenant: "acme", Filter: trail.AlertFilter{ActorType: "user", ActorID: "u2"}}, false},
+		{"Disabled", trail.AlertRule{Tenant: "acme", Disabled: true}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.rule.Sees(e); got != tc.want {

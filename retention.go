@@ -2,6 +2,8 @@ package trail
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -54,8 +56,73 @@ type Hold struct {
 	Until     time.Time `json:"until,omitzero"`
 	Reason    string    `json:"reason,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
-	// CreatedBy is the id of the API key that set the hold.
+	// CreatedBy is the id of the API key, or console user, that set the
+	// hold.
 	CreatedBy string `json:"created_by,omitempty"`
+}
+
+// HoldRequest is a legal hold as asked for, through the API or the
+// console, before it is checked: times are RFC 3339 text.
+type HoldRequest struct {
+	Kind, TargetType, TargetID, Since, Until, Reason string
+}
+
+// NewHold checks req and returns the hold of tenant that it asks for, set
+// by the key or user by at now; every problem at once, as EINVALID.
+func NewHold(tenant string, req HoldRequest, by string, now time.Time) (*Hold, error) {
+	var p Problems
+	now = NormalTime(now)
+	h := &Hold{ID: "h_" + NewID(now), Tenant: tenant, Kind: req.Kind, Reason: req.Reason, CreatedAt: now, CreatedBy: by}
+	switch req.Kind {
+	case HoldTenant:
+	case HoldTarget:
+		h.TargetType, h.TargetID = req.TargetType, req.TargetID
+		holdRequired(&p, "target_type", req.TargetType)
+		holdRequired(&p, "target_id", req.TargetID)
+	case HoldTimeRange:
+		h.Since, h.Until = holdTime(&p, "since", req.Since), holdTime(&p, "until", req.Until)
+		if !h.Since.IsZero() && !h.Until.IsZero() && !h.Since.Before(h.Until) {
+			p.Add(-1, "until", "must be after since")
+		}
+	default:
+		p.Add(-1, "kind", "must be "+strings.Join(HoldKinds, ", "))
+	}
+	if req.Kind != HoldTarget && (req.TargetType != "" || req.TargetID != "") {
+		p.Add(-1, "target_type", `belongs to a hold of kind "target"`)
+	}
+	if req.Kind != HoldTimeRange && (req.Since != "" || req.Until != "") {
+		p.Add(-1, "since", `belongs to a hold of kind "time_range"`)
+	}
+	if len(req.Reason) > 1000 || !printable(strings.ReplaceAll(req.Reason, "\n", " ")) {
+		p.Add(-1, "reason", "must be at most 1000 characters, without control characters")
+	}
+	return h, p.Err()
+}
+
+func holdRequired(p *Problems, field, v string) {
+	switch {
+	case v == "":
+		p.Add(-1, field, "required")
+	case len(v) > 256 || !printable(v):
+		p.Add(-1, field, "must be at most 256 characters, without control characters")
+	}
+}
+
+func holdTime(p *Problems, field, v string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		p.Add(-1, field, "required: an RFC 3339 timestamp like 2026-11-23T12:00:00Z")
+		return time.Time{}
+	}
+	return NormalTime(t)
+}
+
+// CheckRetentionDays checks the days of a retention policy.
+func CheckRetentionDays(days int) error {
+	if days < 1 || days > MaxRetentionDays {
+		return Invalid("days", fmt.Sprintf("must be an integer from 1 to %d", MaxRetentionDays))
+	}
+	return nil
 }
 
 // Covers reports whether h keeps event e from being deleted.

@@ -3,6 +3,7 @@ package trail
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -80,4 +81,18 @@ type SchemaStore interface {
 	ValidationMode(ctx context.Context, tenant string) (string, error)
 	// SetValidationMode sets tenant's validation mode.
 	SetValidationMode(ctx context.Context, tenant, mode string, at time.Time) error
+}
+
+// CheckAction rejects a path segment that cannot be an action: the API's
+// and the console's schema pages name actions in their paths.
+func CheckAction(a string) error {
+	ok := a != "" && len(a) <= MaxActionLen
+	for _, word := range strings.Split(a, ".") {
+		ok = ok && word != "" && 'a' <= word[0] && word[0] <= 'z' &&
+			strings.Trim(word, "abcdefghijklmnopqrstuvwxyz0123456789_") == ""
+	}
+	if !ok {
+		return Invalid("action", "must be lower-case words joined by dots, like user.created")
+	}
+	return nil
 }

@@ -365,7 +365,9 @@ func validateObject(field string, raw json.RawMessage, clean bool, add func(stri
 }
 
 // Event turns a validated input into the event to store, with a new id,
-// received_at and the resolved tenant. Call Validate first.
+// received_at and the resolved tenant. Call Validate first. An event sent
+// without a trace id gets its own id as its trace id, so that execution
+// logs posted with trace_id=<event id> attach to it.
 func (in *EventInput) Event(tenant string, now time.Time) *Event {
 	now = NormalTime(now)
 	e := &Event{
@@ -393,6 +395,9 @@ func (in *EventInput) Event(tenant string, now time.Time) *Event {
 	}
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = now
+	}
+	if e.TraceID == "" {
+		e.TraceID = e.ID
 	}
 	return e
 }

@@ -53,6 +53,18 @@ func TestParseEvents(t *testing.T) {
 			t.Errorf("event = %+v", e)
 		}
 	})
+	t.Run("TraceIDDefaultsToEventID", func(t *testing.T) {
+		ins, err := trail.ParseEvents([]byte(`{"events":[{"action":"a.b","occurred_at":"2026-11-23T11:00:00Z","actor":{"type":"system"}},`+good+`]}`), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := ins[0].Event("acme", now); e.TraceID != e.ID {
+			t.Errorf("trace_id = %q, want the event's id %q", e.TraceID, e.ID)
+		}
+		if got, want := ins[1].Event("acme", now).TraceID, "t-1"; got != want {
+			t.Errorf("trace_id = %q, want %q as sent", got, want)
+		}
+	})
 }
 
 // TestParseEventsInvalid checks that every bad input names its field.

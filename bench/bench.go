@@ -25,8 +25,16 @@ type Config struct {
 	Clients        int         // concurrent HTTP clients (default 16)
 	SingleRate     int         // single-event requests per second (default 1000)
 	SingleDuration time.Duration
-	Queries        int       // first-page queries per filter (default 300)
-	Log            io.Writer // progress lines; nil discards
+	// BurstDuration is how long single events are sent right after the
+	// HTTP burst, while the store works off its background work (default 20s).
+	BurstDuration time.Duration
+	// WriteTimes, if not nil, returns the total time a store with one
+	// writer has spent inside its write transactions: commits, and
+	// transactions of its own (index maintenance, merges), which hold the
+	// write lock as commits do.
+	WriteTimes func() (commits, background time.Duration)
+	Queries    int       // first-page queries per filter (default 300)
+	Log        io.Writer // progress lines; nil discards
 	// Analyze, if not nil, runs after the export (for PostgreSQL, a manual
 	// ANALYZE); the first pages and the export are then measured again,
 	// so that one run shows both: right after ingest, and with fresh
@@ -51,6 +59,9 @@ func (c *Config) defaults() {
 	if c.SingleDuration <= 0 {
 		c.SingleDuration = 10 * time.Second
 	}
+	if c.BurstDuration <= 0 {
+		c.BurstDuration = 20 * time.Second
+	}
 	if c.ExportTarget == "" {
 		c.ExportTarget = ">= 200,000 events/s"
 	}
@@ -68,8 +79,10 @@ type Result struct {
 }
 
 // Run measures, in order: the store's raw append ceiling, HTTP batch ingest
-// with concurrent clients (while the store grows past 1M events),
-// single-event latency at a fixed request rate, filtered first-page query
+// with concurrent clients (while the store grows past 1M events; with the
+// writer's busy time per event and the index lag), single events and first
+// pages right after that burst, the HTTP path alone, single-event latency
+// at a fixed request rate on a calm store, filtered first-page query
 // latency, and CSV export rate with heap use.
 func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	cfg.defaults()
@@ -78,7 +91,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if err := r.start(); err != nil {
 		return nil, err
 	}
-	steps := []func(context.Context) error{r.raw, r.httpBatches, r.httpPath, r.single, r.queries, r.export}
+	steps := []func(context.Context) error{r.raw, r.httpBatches, r.afterBurst, r.httpPath, r.single, r.queries, r.export}
 	if cfg.Analyze != nil {
 		steps = append(steps, r.analyze, r.queries, r.export)
 	}
@@ -102,13 +115,19 @@ type runner struct {
 	next     int    // number of the next generated event
 	rawRate  float64
 	bodies   []body // the request bodies of httpBatches
+	busy     writeBusy
+	quietP99 time.Duration
+	burstP99 time.Duration // single events right after the burst
 	results  []Result
 }
 
 func (r *runner) start() error {
 	reg := prometheus.NewRegistry()
 	metrics := httpapi.NewMetrics(reg)
-	r.writer = trail.NewWriter(r.cfg.Store, 5000, metrics.ObserveCommit)
+	r.writer = trail.NewWriter(r.cfg.Store, 5000, func(st trail.CommitStats) {
+		metrics.ObserveCommit(st)
+		r.busy.observe(st)
+	})
 	api := httpapi.New(httpapi.Config{Store: r.cfg.Store, Writer: r.writer, Registry: reg,
 		Logger: slog.New(slog.DiscardHandler)})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

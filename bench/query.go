@@ -79,7 +79,7 @@ func (r *runner) secondPageQuery(ctx context.Context) url.Values {
 func (r *runner) get(ctx context.Context, path, key string) ([]byte, error) {
 	req, _ := http.NewRequestWithContext(ctx, "GET", r.url+path, nil)
 	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func (r *runner) export(ctx context.Context) error {
 	req, _ := http.NewRequestWithContext(ctx, "GET", r.url+"/v1/events/export?format=csv", nil)
 	req.Header.Set("Authorization", "Bearer "+r.platform)
 	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		close(stop)
 		return err

@@ -206,7 +206,7 @@ func TestBrowser(t *testing.T) {
 		run(t, owner, chromedp.Navigate(e.srv.URL+"/events"),
 			chromedp.SetValue(chromedp.ID("f-action"), "document.deleted"), follow("button.primary"))
 		want := touching(events, func(ev *trail.Event) bool { return ev.Action == "document.deleted" })
-		actions := eval[[]string](t, owner, `[...document.querySelectorAll("#rows td[data-label=Action] a")].map(a => a.textContent)`)
+		actions := eval[[]string](t, owner, `[...document.querySelectorAll("#rows td[data-label=Event] a")].map(a => a.textContent)`)
 		if len(actions) != len(want) || slices.ContainsFunc(actions, func(a string) bool { return a != "document.deleted" }) {
 			t.Fatalf("filtered rows %v, want %d document.deleted", actions, len(want))
 		}
@@ -217,7 +217,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("Sort", func(t *testing.T) {
 		run(t, owner, chromedp.Navigate(e.srv.URL+"/events"), follow(`th:nth-child(2) a`))
 		// System actors have no id and no link: they sort first, as "".
-		ids := eval[[]string](t, owner, `[...document.querySelectorAll("#rows td[data-label=Actor]")].map(td => {
+		ids := eval[[]string](t, owner, `[...document.querySelectorAll("#rows td[data-label=User]")].map(td => {
 			const a = td.querySelector("a"); return a ? new URL(a.href).searchParams.get("actor_id") : "" })`)
 		sort := eval[string](t, owner, `document.querySelector("th:nth-child(2)").getAttribute("aria-sort")`)
 		if len(ids) != 50 || !slices.IsSorted(ids) || sort != "ascending" {
@@ -266,6 +266,10 @@ func TestBrowser(t *testing.T) {
 	t.Run("LiveTail", func(t *testing.T) {
 		run(t, owner, chromedp.Navigate(e.srv.URL+"/events"), chromedp.Click(chromedp.ID("tail")),
 			chromedp.WaitVisible(chromedp.CSS(`#tail[aria-pressed=true][data-state=open]`)))
+		// A toggle button keeps its label; its pressed state says that it follows.
+		if label := eval[string](t, owner, `document.getElementById("tail").textContent.trim()`); label != "Follow live" {
+			t.Fatalf("pressed, the button reads %q, want Follow live", label)
+		}
 		ev := trail.NewSystemEvent("acme", "document.shared", e.admin.Actor(), trail.Context{IP: "203.0.113.99"},
 			time.Now(), trail.Target{Type: "document", ID: "d_live", Name: "Live doc"})
 		if err := e.writer.Append(context.Background(), &trail.Batch{Events: []*trail.Event{ev}}); err != nil {
@@ -286,7 +290,7 @@ func TestBrowser(t *testing.T) {
 		if !ok {
 			t.Fatalf("secret field holds %q, want a key secret", secret)
 		}
-		run(t, owner, chromedp.Navigate(e.srv.URL+"/settings"),
+		run(t, owner, chromedp.Navigate(e.srv.URL+"/settings/streams"),
 			chromedp.SendKeys(chromedp.ID("f-name"), "siem"),
 			chromedp.SendKeys(chromedp.ID("f-uri"), "https://siem.example.com/trail"),
 			follow(`form[action="/settings/forwarders"] button`))

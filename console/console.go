@@ -2,8 +2,9 @@
 // (OpenID Connect, see package sso) sign-in for a tenant's users, the
 // audit log with filters, sorting, paging, entity timelines, export and a
 // live tail, event pages with their ledger proof and execution logs, and
-// settings for admins (API keys, sessions, forwarders, single sign-on and
-// multi-factor sign-in).
+// settings for owners and admins (API keys, sessions, single sign-on and
+// multi-factor sign-in; forwarders of every kind; alert rules with their
+// firings; retention and legal holds; action schemas and validation).
 //
 // Templates and assets are embedded, so the trail binary serves the console
 // with no build step. Every page reads through the user's scope: a tenant's
@@ -20,6 +21,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/forward"
+	"github.com/trailhq/trail/schema"
 	"github.com/trailhq/trail/sso"
 )
 
@@ -81,6 +83,10 @@ type Config struct {
 	// https://trail.example.com; the SSO redirect URI is PublicURL +
 	// "/login/sso/callback". Empty takes the request's Host.
 	PublicURL string
+	// Schemas, when set, is the API's schema validator, told at once when
+	// settings change a tenant's validation mode; without it the change
+	// reaches ingest within schema.CacheTTL.
+	Schemas *schema.Validator
 }
 
 // Server is the web console. Its Handler serves every console route.
@@ -93,6 +99,7 @@ type Server struct {
 	cfg     Config
 	limiter *loginLimiter
 	pages   *pages
+	assets  *assetSet
 	// ssoTenant signs in through tenants' providers, which it reaches on
 	// public networks and AllowNetworks only; ssoOperator through the
 	// config file's, anywhere.
@@ -122,14 +129,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TailInterval <= 0 {
 		cfg.TailInterval = DefaultTailInterval
 	}
-	p, err := parsePages()
+	assets, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	p, err := parsePages(assets)
 	if err != nil {
 		return nil, err
 	}
 	sessions := newSessionStreams()
 	s := &Server{
 		store: cfg.Store, users: revokingUsers{cfg.Users, sessions}, writer: cfg.Writer, logger: cfg.Logger,
-		now: cfg.Now, cfg: cfg, limiter: newLoginLimiter(), pages: p, streams: make(chan struct{}),
+		now: cfg.Now, cfg: cfg, limiter: newLoginLimiter(), pages: p, assets: assets, streams: make(chan struct{}),
 		sessions: sessions,
 		ssoTenant: &sso.Client{Now: cfg.Now, HTTP: &http.Client{
 			Timeout: ssoTimeout, Transport: forward.NewGuard(cfg.AllowNetworks).Transport()}},
@@ -183,7 +194,7 @@ func (s *Server) PruneSessions(ctx context.Context) (int64, error) {
 // its error, and the guard answers it with the error page.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /assets/", s.assets())
+	mux.Handle("GET /assets/", s.assets)
 	mux.HandleFunc("GET /login", s.public(s.handleLoginPage))
 	mux.HandleFunc("POST /login", s.public(s.handleLogin))
 	mux.HandleFunc("POST /login/sso", s.public(s.handleSSOStart))
@@ -200,6 +211,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /events/{id}", s.auditor(s.handleEvent))
 	mux.HandleFunc("GET /entity", s.auditor(s.handleEntity))
 	mux.HandleFunc("POST /export", s.auditor(s.handleExport))
+	mux.HandleFunc("POST /events/columns", s.auditor(s.handleColumns))
 
 	mux.HandleFunc("GET /settings", s.auditor(s.readOnly(s.handleSettings)))
 	mux.HandleFunc("POST /settings/keys", s.auditor(s.readOnly(s.handleCreateKey)))
@@ -208,9 +220,25 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /settings/sso", s.auditor(s.readOnly(s.handleSaveSSO)))
 	mux.HandleFunc("POST /settings/sso/delete", s.auditor(s.readOnly(s.handleDeleteSSO)))
 	mux.HandleFunc("POST /settings/mfa", s.auditor(s.readOnly(s.handleRequireMFA)))
+	mux.HandleFunc("GET /settings/streams", s.auditor(s.readOnly(s.handleStreams)))
 	mux.HandleFunc("POST /settings/forwarders", s.auditor(s.readOnly(s.handleCreateForwarder)))
 	mux.HandleFunc("POST /settings/forwarders/{name}/delete", s.auditor(s.readOnly(s.handleDeleteForwarder)))
 	mux.HandleFunc("POST /settings/forwarders/{name}/replay", s.auditor(s.readOnly(s.handleReplayForwarder)))
+
+	mux.HandleFunc("GET /settings/retention", s.auditor(s.readOnly(s.handleRetention)))
+	mux.HandleFunc("POST /settings/retention", s.auditor(s.readOnly(s.handleSetRetention)))
+	mux.HandleFunc("POST /settings/holds", s.auditor(s.readOnly(s.handlePlaceHold)))
+	mux.HandleFunc("POST /settings/holds/{id}/release", s.auditor(s.readOnly(s.handleReleaseHold)))
+	mux.HandleFunc("GET /settings/schemas", s.auditor(s.readOnly(s.handleSchemas)))
+	mux.HandleFunc("GET /settings/schemas/{action}", s.auditor(s.readOnly(s.handleSchema)))
+	mux.HandleFunc("POST /settings/schemas/validation", s.auditor(s.readOnly(s.handleSetValidation)))
+	mux.HandleFunc("GET /settings/alerts", s.auditor(s.readOnly(s.handleAlerts)))
+	mux.HandleFunc("POST /settings/alerts", s.auditor(s.readOnly(s.handleCreateRule)))
+	mux.HandleFunc("GET /settings/alerts/{id}", s.auditor(s.readOnly(s.handleAlert)))
+	mux.HandleFunc("POST /settings/alerts/{id}", s.auditor(s.readOnly(s.handleUpdateRule)))
+	mux.HandleFunc("POST /settings/alerts/{id}/disable", s.auditor(s.readOnly(s.handleSwitchRule(true))))
+	mux.HandleFunc("POST /settings/alerts/{id}/enable", s.auditor(s.readOnly(s.handleSwitchRule(false))))
+	mux.HandleFunc("POST /settings/alerts/{id}/delete", s.auditor(s.readOnly(s.handleDeleteRule)))
 
 	mux.HandleFunc("GET /users", s.auditor(s.readOnly(s.handleUsers)))
 	mux.HandleFunc("POST /users/{id}/role", s.auditor(s.readOnly(s.handleUserChange(trail.UserChange{}, "role"))))

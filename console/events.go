@@ -1,8 +1,10 @@
 package console
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,9 +19,13 @@ type listView struct {
 	Hidden  url.Values // parameters the form keeps but does not show
 	Actions []string
 	Events  []*trail.Event
+	Rows    []rowView
 	Error   string
 
-	Sorts    map[string]sortLink
+	Headers  []headerCell
+	Columns  []column  // every column, for the chooser
+	Cols     columnSet // the columns shown
+	Back     string    // this page, where the chooser returns to
 	Page     int
 	NextURL  string
 	FirstURL string
@@ -38,12 +44,6 @@ type listView struct {
 // formValues are the filter form's fields.
 type formValues struct {
 	Since, Until, ActorID, Action, TargetType, TargetID, Text string
-}
-
-// sortLink is a sortable column header.
-type sortLink struct {
-	URL  string
-	Aria string // aria-sort: ascending, descending or none
 }
 
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, v *viewer) error {
@@ -67,11 +67,12 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, v *viewer, lv *lis
 	if err != nil {
 		return err
 	}
-	actions, err := s.store.Actions(r.Context(), scope)
+	actions, err := s.listActions(r, scope, lv.Entity)
 	if err != nil {
 		return err
 	}
 	lv.Actions, lv.Tenant, lv.Operator = actions, tenant, v.user.Platform()
+	lv.Columns, lv.Cols, lv.Back = columns, s.columnsOf(r, v), r.URL.RequestURI()
 	title := "Audit log"
 	if lv.Entity != nil {
 		title = "Activity of " + lv.Entity.Type + " " + lv.Entity.ID
@@ -137,7 +138,8 @@ func (s *Server) fillList(r *http.Request, f *filters, lv *listView) error {
 	lv.FirstURL = link(lv.Path, f.values)
 	lv.ClearURL = lv.clearURL()
 	lv.Export = with(f.values, "limit", "", "cursor", "", "page", "")
-	lv.Sorts = sortLinks(lv.Path, f)
+	lv.Headers = headers(lv.Path, f, lv.Cols)
+	lv.Rows = rows(lv.Events, lv.Cols, f.query.SortKey() == trail.SortActor)
 	if lv.Tenant != "" {
 		lv.Export = nil
 		return nil
@@ -161,27 +163,6 @@ func (lv *listView) clearURL() string {
 		sep = "&"
 	}
 	return u + sep + "tenant=" + url.QueryEscape(lv.Tenant)
-}
-
-// sortLinks builds the column headers' links: a column sorted now flips
-// its order; another column starts in its default order.
-func sortLinks(path string, f *filters) map[string]sortLink {
-	links := make(map[string]sortLink)
-	for _, key := range []string{trail.SortOccurredAt, trail.SortActor, trail.SortAction} {
-		l := sortLink{Aria: "none"}
-		next := with(f.values, "sort", key, "order", "")
-		if f.query.SortKey() == key {
-			l.Aria = "ascending"
-			next.Set("order", "desc")
-			if f.query.Desc {
-				l.Aria = "descending"
-				next.Set("order", "asc")
-			}
-		}
-		l.URL = link(path, next)
-		links[key] = l
-	}
-	return links
 }
 
 func formFrom(v url.Values) formValues {
@@ -224,4 +205,33 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, v *viewer) 
 	}
 	s.render(w, http.StatusOK, "event", newView(v, e.Action, "events", ev))
 	return nil
+}
+
+// entityActionsRead bounds how many of an entity's events its timeline
+// reads to list the actions done to it; past that, the action filter
+// lists every action of the scope.
+const entityActionsRead = 5 * trail.MaxLimit
+
+// listActions lists the actions the action filter offers: those of the
+// scope, or on an entity's timeline the entity's own.
+func (s *Server) listActions(r *http.Request, scope trail.Scope, entity *trail.Target) ([]string, error) {
+	if entity == nil {
+		return s.store.Actions(r.Context(), scope)
+	}
+	seen := map[string]bool{}
+	q := &trail.Query{Scope: scope, TargetType: entity.Type, TargetID: entity.ID, Limit: trail.MaxLimit}
+	for read := 0; read < entityActionsRead; read += trail.MaxLimit {
+		page, err := s.store.Events(r.Context(), q)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range page.Events {
+			seen[e.Action] = true
+		}
+		if page.Next == nil {
+			return slices.Sorted(maps.Keys(seen)), nil
+		}
+		q.After = page.Next
+	}
+	return s.store.Actions(r.Context(), scope)
 }

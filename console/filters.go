@@ -15,9 +15,11 @@ import (
 // maxTextLen bounds the free-text filter.
 const maxTextLen = 200
 
-// localLayout is the value format of <input type="datetime-local">; the
-// console reads and shows such values as UTC.
-const localLayout = "2006-01-02T15:04"
+// formLayout is how the filter form shows a time: UTC, 24-hour, as the
+// table shows times. The form's time fields are plain text, not the
+// browser's datetime control, which follows the browser's locale (a
+// 12-hour clock, say) and knows no time zone.
+const formLayout = "2006-01-02 15:04"
 
 // filters is the audit log's state from the URL: the API's parameters
 // (trail.ParseQuery), plus q (free text) and page (the page number shown).
@@ -87,10 +89,11 @@ func parseFilters(raw url.Values, scope trail.Scope) (*filters, error) {
 	return f, nil
 }
 
-// rfc3339 turns a datetime-local or date value into RFC 3339 in UTC, and
-// leaves anything else for ParseQuery to judge.
+// rfc3339 turns a form's time ("2026-12-01 13:05", with seconds, with a
+// T, or a date alone), read as UTC, into RFC 3339, and leaves anything
+// else for ParseQuery to judge (and refuse, naming the field).
 func rfc3339(s string) string {
-	for _, layout := range []string{localLayout, "2006-01-02T15:04:05", "2006-01-02"} {
+	for _, layout := range []string{formLayout, "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC().Format(time.RFC3339)
 		}
@@ -98,17 +101,21 @@ func rfc3339(s string) string {
 	return s
 }
 
-// localValue turns a since/until parameter into a datetime-local value for
-// the form; "" when it is not a time.
+// localValue turns a since/until parameter into the form's text: UTC,
+// 24-hour, with seconds only when it has them. Text that is no time is
+// shown as typed, beside the error that names it.
 func localValue(s string) string {
 	if s == "" {
 		return ""
 	}
 	t, err := time.Parse(time.RFC3339Nano, rfc3339(s))
 	if err != nil {
-		return ""
+		return s
 	}
-	return t.UTC().Format(localLayout)
+	if t.Second() != 0 || t.Nanosecond() != 0 {
+		return t.UTC().Format(formLayout + ":05")
+	}
+	return t.UTC().Format(formLayout)
 }
 
 func cloneValues(v url.Values) url.Values {

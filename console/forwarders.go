@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/trailhq/trail"
@@ -17,10 +18,33 @@ type forwarderRow struct {
 	Lag int64
 }
 
-// listForwarders fills the forwarders section of settings.
-func (s *Server) listForwarders(ctx context.Context, v *viewer, sv *settingsView) error {
-	fs := s.store
-	sv.Forwarding = true
+// streamsView is the data of the streams page: the tenant's forwarders
+// and the form that adds one of any kind.
+type streamsView struct {
+	Forwarders []forwarderRow
+	Kinds      []string
+	// Form is the create form as sent, shown again with its problem.
+	Form   url.Values
+	Error  string
+	Notice string
+	// NewForwarder is set once, right after a webhook forwarder is
+	// created, to show its signing secret.
+	NewForwarder *trail.Forwarder
+}
+
+var streamNotices = map[string]string{
+	"forwarder-deleted":  "The forwarder was deleted.",
+	"forwarder-replayed": "The forwarder will deliver its dead letters again.",
+}
+
+func (s *Server) handleStreams(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	return s.renderStreams(w, r, v, http.StatusOK, &streamsView{Notice: streamNotices[query(r).Get("notice")]})
+}
+
+// renderStreams shows the streams page with sv's notice, error or new
+// signing secret.
+func (s *Server) renderStreams(w http.ResponseWriter, r *http.Request, v *viewer, status int, sv *streamsView) error {
+	ctx, fs := r.Context(), s.store
 	fwds, err := fs.Forwarders(ctx, v.user.Scope())
 	if err != nil {
 		return err
@@ -40,35 +64,52 @@ func (s *Server) listForwarders(ctx context.Context, v *viewer, sv *settingsView
 		}
 		sv.Forwarders = append(sv.Forwarders, row)
 	}
+	if sv.Form == nil {
+		sv.Form = url.Values{"kind": {trail.ForwarderWebhook}}
+	}
+	sv.Kinds = trail.ForwarderKinds
+	s.render(w, status, "streams", newView(v, "Streams", "settings", sv))
 	return nil
 }
 
-// handleCreateForwarder creates a webhook forwarder of the user's tenant
-// and shows its signing secret once. Other kinds and finer settings are
-// managed through /v1/forwarders or the config file.
+// handleCreateForwarder creates a forwarder of any kind, with every
+// option, for the user's tenant, checked as the API checks it; a webhook's
+// signing secret is shown once.
 func (s *Server) handleCreateForwarder(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	fs := s.store
-	f := &trail.Forwarder{
-		Tenant: v.user.Tenant, Kind: trail.ForwarderWebhook,
-		Name: strings.TrimSpace(r.PostFormValue("name")), URI: strings.TrimSpace(r.PostFormValue("uri")),
-		Filter: trail.ForwarderFilter{Actions: splitActions(r.PostFormValue("actions"))},
+	f, err := readForwarderForm(r)
+	if err == nil {
+		f.Tenant, f.ManagedBy = v.user.Tenant, trail.ManagedByAPI
+		err = s.createForwarder(r.Context(), f)
 	}
-	if err := s.createForwarder(r.Context(), f); err != nil {
+	if err != nil {
 		if code := trail.ErrorCode(err); code == trail.EINVALID || code == trail.ECONFLICT {
-			// The form again, with the problem.
+			// The form again, with the problem; secrets are not sent back.
+			form := url.Values{}
+			for k, vals := range r.PostForm {
+				if !secretFields[k] {
+					form[k] = vals
+				}
+			}
 			status, _ := trail.HTTPStatus(code)
-			return s.renderSettings(w, r, v, status, &settingsView{Error: trail.ErrorMessage(err)})
+			return s.renderStreams(w, r, v, status, &streamsView{Form: form, Error: trail.ErrorMessage(err)})
 		}
 		return err
 	}
-	meta, _ := json.Marshal(map[string]any{"kind": f.Kind, "uri": f.URI, "actions": f.Filter.Actions, "source": "console"})
-	if err := s.audit(r.Context(), f.Tenant, forward.ActionCreated, v.user.Actor(), s.clientContext(r), meta,
+	meta := map[string]any{"kind": f.Kind, "managed_by": f.ManagedBy, "uri": f.URI, "actions": f.Filter.Actions, "source": "console"}
+	if err := s.audit(r.Context(), f.Tenant, forward.ActionCreated, v.user.Actor(), s.clientContext(r), consoleMeta(meta),
 		forwarderTarget(f)); err != nil {
 		// A forwarder whose creation is not on record must not run.
-		fs.DeleteForwarder(r.Context(), f.ID)
+		fs.DeleteForwarder(context.WithoutCancel(r.Context()), f.ID)
 		return err
 	}
-	return s.renderSettings(w, r, v, http.StatusCreated, &settingsView{NewForwarder: f})
+	sv := &streamsView{}
+	if f.Kind == trail.ForwarderWebhook {
+		sv.NewForwarder = f
+	} else {
+		sv.Notice = "The " + f.Kind + " forwarder " + f.Name + " was created."
+	}
+	return s.renderStreams(w, r, v, http.StatusCreated, sv)
 }
 
 // createForwarder checks f's destination and creates it.
@@ -98,7 +139,7 @@ func (s *Server) handleDeleteForwarder(w http.ResponseWriter, r *http.Request, v
 	if err := s.store.DeleteForwarder(r.Context(), f.ID); err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/settings?notice=forwarder-deleted", http.StatusSeeOther)
+	http.Redirect(w, r, "/settings/streams?notice=forwarder-deleted", http.StatusSeeOther)
 	return nil
 }
 
@@ -117,7 +158,7 @@ func (s *Server) handleReplayForwarder(w http.ResponseWriter, r *http.Request, v
 	if _, err := s.store.ReplayDeadLetters(r.Context(), f.ID, nil); err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/settings?notice=forwarder-replayed", http.StatusSeeOther)
+	http.Redirect(w, r, "/settings/streams?notice=forwarder-replayed", http.StatusSeeOther)
 	return nil
 }
 

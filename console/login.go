@@ -24,6 +24,9 @@ type loginView struct {
 	SSOWho              string // the organization or email of the SSO form
 	Token               string // the pre-session CSRF token
 	Error               string
+	// Invalid marks the form's fields invalid: the sign-in failed for
+	// what was typed, not for a limit or an outage.
+	Invalid bool
 }
 
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) error {
@@ -85,13 +88,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	lv := &loginView{Tenant: a.tenant, Email: a.email, Next: safeNext(r.PostFormValue("next"))}
 	if msg := a.problem(); msg != "" {
-		lv.Error = msg
+		lv.Error, lv.Invalid = msg, true
 		s.renderLogin(w, r, http.StatusBadRequest, lv)
 		return nil
 	}
 	u, status, msg := s.checkLogin(w, r, a)
 	if u == nil {
-		lv.Error = msg
+		lv.Error, lv.Invalid = msg, status == http.StatusUnauthorized || status == http.StatusBadRequest
 		s.renderLogin(w, r, status, lv)
 		return nil
 	}

@@ -80,8 +80,9 @@ func (s *Server) parsePostForm(w http.ResponseWriter, r *http.Request, q url.Val
 }
 
 // formLists are the form fields that may be given more than once: the
-// key form's scope checkboxes and the export form's actions.
-var formLists = []string{"scopes", "action"}
+// key form's scope checkboxes, the export form's actions and the audit
+// table's column chooser.
+var formLists = []string{"scopes", "action", "col"}
 
 // checkRepeats refuses a form field given more than once (but formLists):
 // r.PostFormValue reads the first value, another reader might take the

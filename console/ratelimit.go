@@ -20,6 +20,9 @@ const (
 	accountSlowAfter  = 10
 	accountSpacing    = 10 * time.Second
 	maxLimiterEntries = 100_000
+	// maxSSOStartsPerIP bounds the single sign-on starts of one client IP
+	// in a window: each stores a pending sign-in until it expires.
+	maxSSOStartsPerIP = 100
 )
 
 // loginLimiter counts sign-in attempts per client IP and account, per
@@ -76,6 +79,22 @@ func (l *loginLimiter) reserve(ip, tenant, email string, now time.Time) (ok, fir
 		f.last = now
 	}
 	return true, false, 0
+}
+
+// reserveSSO counts a single sign-on start from ip at now, when the limit
+// allows it; wait says when to try again when it does not.
+func (l *loginLimiter) reserveSSO(ip string, now time.Time) (ok bool, wait time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.entries) >= maxLimiterEntries {
+		l.sweep(now)
+	}
+	f := l.entry("s\x00"+ip, now)
+	if f.n >= maxSSOStartsPerIP {
+		return false, f.start.Add(loginWindow).Sub(now)
+	}
+	f.n++
+	return true, 0
 }
 
 // entry returns the counter of key in the window of now, making it.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"time"
@@ -19,17 +18,18 @@ var files embed.FS
 
 // pageNames are the templates under templates/ that render a whole page;
 // each is parsed with the layout and the shared partials.
-var pageNames = []string{"login", "events", "event", "settings", "users", "account", "reset", "error", "sso", "mfa"}
+var pageNames = []string{"login", "events", "event", "settings", "users", "account", "reset", "error", "sso", "mfa",
+	"retention", "alerts", "alert", "streams", "schemas", "schema"}
 
 // pages holds one parsed template set per page.
 type pages struct {
 	sets map[string]*template.Template
 }
 
-func parsePages() (*pages, error) {
+func parsePages(assets *assetSet) (*pages, error) {
 	p := &pages{sets: make(map[string]*template.Template)}
 	for _, name := range pageNames {
-		t, err := template.New(name).Funcs(funcs).ParseFS(files,
+		t, err := template.New(name).Funcs(funcs).Funcs(template.FuncMap{"asset": assets.url}).ParseFS(files,
 			"templates/layout.html", "templates/partials.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse console template %s: %w", name, err)
@@ -92,16 +92,6 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, v *viewer, er
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
 	v, _ := s.viewer(r)
 	s.errorPage(w, r, v, trail.Errorf(trail.ENOTFOUND, "there is no page at %s", r.URL.Path))
-}
-
-// assets serves the embedded stylesheet and script.
-func (s *Server) assets() http.Handler {
-	sub, _ := fs.Sub(files, "assets")
-	fsrv := http.StripPrefix("/assets/", http.FileServerFS(sub))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		fsrv.ServeHTTP(w, r)
-	})
 }
 
 // funcs are the template helpers.

@@ -24,13 +24,6 @@ type settingsView struct {
 	Notice string
 	Now    time.Time
 
-	// Forwarding is set when the store keeps forwarders.
-	Forwarding bool
-	Forwarders []forwarderRow
-	// NewForwarder is set once, right after a webhook forwarder is
-	// created, to show its signing secret.
-	NewForwarder *trail.Forwarder
-
 	// SSO is the single sign-on section.
 	SSO *ssoView
 	// MFARequired is the owner's switch of multi-factor sign-in.
@@ -40,13 +33,11 @@ type settingsView struct {
 // notices are the messages that a redirect back to settings may ask for;
 // any other value shows nothing, so a link cannot put text on the page.
 var notices = map[string]string{
-	"key-revoked":        "The API key was revoked.",
-	"session-revoked":    "The session was revoked.",
-	"forwarder-deleted":  "The forwarder was deleted.",
-	"forwarder-replayed": "The forwarder will deliver its dead letters again.",
-	"sso-saved":          "Single sign-on settings saved.",
-	"sso-disabled":       "Single sign-on is off.",
-	"mfa-required":       "Multi-factor sign-in setting saved.",
+	"key-revoked":     "The API key was revoked.",
+	"session-revoked": "The session was revoked.",
+	"sso-saved":       "Single sign-on settings saved.",
+	"sso-disabled":    "Single sign-on is off.",
+	"mfa-required":    "Multi-factor sign-in setting saved.",
 }
 
 // sessionRow is a session with its user's email.
@@ -84,9 +75,6 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, v *viewe
 		if sess.Active(s.now(), s.cfg.IdleTimeout) {
 			sv.Sessions = append(sv.Sessions, sessionRow{sess, emails[sess.UserID], sess.ID == v.session.ID})
 		}
-	}
-	if err := s.listForwarders(ctx, v, sv); err != nil {
-		return err
 	}
 	if sv.SSO, err = s.ssoSettings(r, v); err != nil {
 		return err

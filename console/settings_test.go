@@ -112,9 +112,9 @@ func TestSettingsForwarders(t *testing.T) {
 		if len(rec) != 1 || rec[0].Targets[0].ID != f.ID || rec[0].Actor.ID != e.owner.ID {
 			t.Fatalf("forwarder.created events %+v", rec)
 		}
-		_, again := e.get(t, c, "/settings")
+		_, again := e.get(t, c, "/settings/streams")
 		if strings.Contains(again, m[1][:20]) || !strings.Contains(again, "hooks.example.com") {
-			t.Fatal("the settings page shows the signing secret again, or not the forwarder")
+			t.Fatal("the streams page shows the signing secret again, or not the forwarder")
 		}
 	})
 	t.Run("ErrBadInput", func(t *testing.T) {

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/sso"
@@ -37,6 +39,12 @@ func (s *Server) handleSSOStart(w http.ResponseWriter, r *http.Request) error {
 	}
 	who := strings.TrimSpace(r.PostFormValue("who"))
 	lv := &loginView{SSOWho: who, Next: safeNext(r.PostFormValue("next"))}
+	if ok, wait := s.limiter.reserveSSO(s.clientContext(r).IP, s.now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		lv.Error = "Too many single sign-on attempts from your address. Wait " + waitText(wait) + ", then try again."
+		s.renderLogin(w, r, http.StatusTooManyRequests, lv)
+		return nil
+	}
 	p, hint, err := s.findProvider(r.Context(), who)
 	if err == nil {
 		err = s.beginSSO(w, r, p, hint, lv.Next)

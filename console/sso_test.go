@@ -537,3 +537,23 @@ func testSSORoleMapping(t *testing.T, newEnv envMaker) {
 		}
 	})
 }
+
+// TestSSOStartRateLimit: each single sign-on start stores a pending
+// sign-in, so one address may start only so many in a window; past it the
+// form answers 429 with Retry-After and stores nothing.
+func TestSSOStartRateLimit(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	_, page := e.get(t, c, "/login")
+	form := url.Values{"csrf": {csrf(t, page)}, "who": {"nowhere"}}
+	for i := range 100 {
+		if resp, _ := e.post(t, c, "/login/sso", form); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("start %d: %d, want 404 for an organization without single sign-on", i+1, resp.StatusCode)
+		}
+	}
+	resp, body := e.post(t, c, "/login/sso", form)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" ||
+		!strings.Contains(body, "Too many single sign-on attempts") {
+		t.Fatalf("start 101: %d (Retry-After %q), want 429 saying so", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}

@@ -56,7 +56,7 @@ func (s *Server) handleTail(w http.ResponseWriter, r *http.Request, v *viewer) e
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintf(w, "retry: 3000\nid: %s\n: following\n\n", cur.id())
 	rc.Flush()
-	s.followTail(ctx, w, rc, v, f, cur)
+	s.followTail(ctx, w, rc, v, f, cur, s.columnsOf(r, v))
 	return nil
 }
 
@@ -69,7 +69,7 @@ const tailWriteTimeout = time.Minute
 // or its user may no longer read (the store says so, checked on every
 // poll and at once when this node revokes the session or changes the
 // user) or a write fails.
-func (s *Server) followTail(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, v *viewer, f *filters, cur tailCursor) {
+func (s *Server) followTail(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, v *viewer, f *filters, cur tailCursor, cols columnSet) {
 	revoked, unsubscribe := s.sessions.subscribe(v.user.Tenant, v.session.ID, v.user.ID)
 	defer func() { unsubscribe() }()
 	poll := time.NewTicker(s.cfg.TailInterval)
@@ -104,7 +104,7 @@ func (s *Server) followTail(ctx context.Context, w http.ResponseWriter, rc *http
 			return
 		}
 		var buf bytes.Buffer
-		next, err := s.tailPoll(ctx, &buf, f, cur, v.user.Tenant)
+		next, err := s.tailPoll(ctx, &buf, f, cur, v.user.Tenant, cols)
 		if err != nil {
 			s.logger.Warn("live tail poll", "err", err)
 			continue
@@ -143,7 +143,7 @@ type tailRow struct {
 
 // tailPoll writes a message for every new matching event of both logs and
 // returns the cursor past them.
-func (s *Server) tailPoll(ctx context.Context, buf *bytes.Buffer, f *filters, cur tailCursor, tenant string) (tailCursor, error) {
+func (s *Server) tailPoll(ctx context.Context, buf *bytes.Buffer, f *filters, cur tailCursor, tenant string, cols columnSet) (tailCursor, error) {
 	for _, lg := range []struct {
 		tenant string
 		seq    *int64
@@ -158,7 +158,7 @@ func (s *Server) tailPoll(ctx context.Context, buf *bytes.Buffer, f *filters, cu
 				continue
 			}
 			var row bytes.Buffer
-			if err := s.pages.sets["events"].ExecuteTemplate(&row, "row", e); err != nil {
+			if err := s.pages.sets["events"].ExecuteTemplate(&row, "row", rowView{Event: e, Cols: cols}); err != nil {
 				return cur, err
 			}
 			msg, _ := json.Marshal(tailRow{ID: e.ID, HTML: row.String()})

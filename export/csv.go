@@ -16,10 +16,12 @@ import (
 // costs far less than decoding the whole event, and targets and metadata
 // are JSON in their cells anyway.
 type csvEvent struct {
-	id, tenant, action, occurredAt          []byte
-	actorType, actorID, actorName           []byte
-	targets, metadata                       []byte
-	ip, userAgent, location, traceID, extra []byte
+	id, tenant, action, occurredAt, receivedAt []byte
+	actorType, actorID, actorName, actorMeta   []byte
+	targets, metadata, version                 []byte
+	ip, userAgent, location, traceID, extra    []byte
+	// The first target, flattened, for spreadsheets that filter by it.
+	targetType, targetID, targetName []byte
 }
 
 var errEventJSON = errors.New("export: malformed event JSON")
@@ -46,22 +48,28 @@ func appendCSVRow(dst, scratch, data []byte) ([]byte, []byte, error) {
 	if s.err != nil {
 		return dst, scratch, s.err
 	}
+	if s.firstTarget(&e); s.err != nil {
+		return dst, scratch, s.err
+	}
 	var err error
 	for i, cell := range [...][]byte{e.id, e.occurredAt, e.action, e.actorType, e.actorID, e.actorName,
-		e.targets, e.ip, e.userAgent, e.location, e.traceID, e.tenant, e.metadata} {
+		e.targets, e.ip, e.userAgent, e.location, e.traceID, e.tenant, e.metadata,
+		e.version, e.receivedAt, e.actorMeta, e.targetType, e.targetID, e.targetName} {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
 		switch i {
-		case 1:
+		case 1, 14:
 			dst, scratch, err = appendTimeCell(dst, scratch, cell)
 		case 6:
 			if len(cell) == 0 || string(cell) == "null" {
 				cell = []byte("[]")
 			}
 			dst = appendCSVField(dst, cell)
-		case 12:
+		case 12, 15:
 			dst = appendCSVField(dst, cell)
+		case 13:
+			dst, err = appendIntCell(dst, cell)
 		default:
 			dst, scratch, err = appendStringCell(dst, scratch, cell)
 		}
@@ -70,6 +78,23 @@ func appendCSVRow(dst, scratch, data []byte) ([]byte, []byte, error) {
 		}
 	}
 	return append(dst, '\n'), scratch, nil
+}
+
+// appendIntCell appends the JSON integer raw; absent or null is 0, as
+// decoding leaves an int.
+func appendIntCell(dst, raw []byte) ([]byte, error) {
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return append(dst, '0'), nil
+	case string(raw) == "-" || raw[0] == '-' && raw[1] == '0' || raw[0] == '0' && len(raw) > 1:
+		return dst, errEventJSON
+	}
+	for i, c := range raw {
+		if (c < '0' || c > '9') && (i > 0 || c != '-') || i > 18 {
+			return dst, errEventJSON
+		}
+	}
+	return append(dst, raw...), nil
 }
 
 // appendStringCell appends the JSON string raw as a CSV field; an absent
@@ -222,6 +247,10 @@ func (s *jsonScanner) event(e *csvEvent) {
 			e.action = s.value()
 		case `"occurred_at"`:
 			e.occurredAt = s.value()
+		case `"received_at"`:
+			e.receivedAt = s.value()
+		case `"version"`:
+			e.version = s.value()
 		case `"actor"`:
 			s.object(e, true)
 		case `"targets"`:
@@ -257,6 +286,8 @@ func (s *jsonScanner) object(e *csvEvent, actor bool) {
 			dst = &e.actorID
 		case actor && k == `"name"`:
 			dst = &e.actorName
+		case actor && k == `"metadata"`:
+			dst = &e.actorMeta
 		case !actor && k == `"ip"`:
 			dst = &e.ip
 		case !actor && k == `"user_agent"`:
@@ -268,6 +299,36 @@ func (s *jsonScanner) object(e *csvEvent, actor bool) {
 		}
 		*dst = s.value()
 	}
+}
+
+// firstTarget reads the type, id and name of the first of e.targets.
+func (s *jsonScanner) firstTarget(e *csvEvent) {
+	switch {
+	case len(e.targets) == 0 || string(e.targets) == "null":
+		return
+	case e.targets[0] != '[':
+		s.err = errEventJSON
+		return
+	}
+	t := jsonScanner{b: e.targets, i: 1}
+	if t.ws(); t.peek() == ']' {
+		return
+	}
+	for ok := t.open(); ok; ok = t.more() {
+		var dst *[]byte
+		switch string(t.key()) {
+		case `"type"`:
+			dst = &e.targetType
+		case `"id"`:
+			dst = &e.targetID
+		case `"name"`:
+			dst = &e.targetName
+		default:
+			dst = &e.extra
+		}
+		*dst = t.value()
+	}
+	s.err = t.err
 }
 
 // open starts reading an object, and reports whether it has a member.

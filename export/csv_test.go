@@ -26,10 +26,12 @@ func FuzzCSVRow(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, name, agent, target, meta string, noTargets bool) {
 		e := &trail.Event{ID: "0195509a-0000-7000-8000-000000000001", Tenant: "acme", Action: "a.b",
-			OccurredAt: time.Date(2025, 3, 1, 12, 0, 0, 123456000, time.UTC), Version: 1, TraceID: name,
-			Actor:   trail.Actor{Type: "user", ID: target, Name: name},
-			Context: trail.Context{UserAgent: agent, Location: name + agent},
-			Targets: []trail.Target{{Type: "doc", ID: target, Name: agent}},
+			OccurredAt: time.Date(2025, 3, 1, 12, 0, 0, 123456000, time.UTC), Version: len(name) + 1, TraceID: name,
+			ReceivedAt: time.Date(2025, 3, 1, 12, 0, 1, 0, time.UTC),
+			Actor:      trail.Actor{Type: "user", ID: target, Name: name},
+			Context:    trail.Context{UserAgent: agent, Location: name + agent},
+			Targets: []trail.Target{{Type: "doc", ID: target, Name: agent, Metadata: json.RawMessage(`{"name":"x"}`)},
+				{Type: "user", ID: name}},
 		}
 		if !utf8.ValidString(name) || !utf8.ValidString(agent) || !utf8.ValidString(target) {
 			t.Skip("invalid UTF-8, which trail.ExportJSON hands over re-marshaled")
@@ -39,6 +41,7 @@ func FuzzCSVRow(f *testing.F) {
 		}
 		if json.Valid([]byte(meta)) && strings.HasPrefix(strings.TrimSpace(meta), "{") {
 			e.Metadata = json.RawMessage(meta)
+			e.Actor.Metadata = json.RawMessage(meta)
 		}
 		data, err := json.Marshal(e)
 		if err != nil {
@@ -64,7 +67,9 @@ func FuzzCSVRow(f *testing.F) {
 // error, not a row.
 func TestCSVRowMalformed(t *testing.T) {
 	for _, data := range []string{``, `[]`, `{`, `{"id":}`, `{"id":"x"`, `{"id":"x"}}`, `{"id" "x"}`,
-		`{"id":"x",}`, `{"actor":{"type":"user"`, `{"targets":[{"a":"]"}`, `{"id":1}`, `{"occurred_at":"yesterday"}`} {
+		`{"id":"x",}`, `{"actor":{"type":"user"`, `{"targets":[{"a":"]"}`, `{"id":1}`, `{"occurred_at":"yesterday"}`,
+		`{"received_at":"yesterday"}`, `{"version":"1"}`, `{"version":1.5}`, `{"version":-}`, `{"version":01}`,
+		`{"targets":[1]}`, `{"targets":[{"type":1}]}`, `{"targets":[{"id":"x",}]}`, `{"targets":{"type":"x"}}`} {
 		if got, err := export.CSVRow(nil, []byte(data)); err == nil {
 			t.Errorf("CSVRow(%s) = %q, want an error", data, got)
 		}
@@ -100,7 +105,8 @@ func TestCSVNeutralizesFormulas(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := "0195509a-0000-7000-8000-000000000001,2025-03-01T12:00:00Z,login.failure,user,u1," + tt.want + ",[],,,,,acme,\n"
+		want := "0195509a-0000-7000-8000-000000000001,2025-03-01T12:00:00Z,login.failure,user,u1," + tt.want +
+			",[],,,,,acme,,1,0001-01-01T00:00:00Z,,,,\n"
 		if got := string(row); got != want {
 			t.Errorf("name %q:\n got: %q\nwant: %q", tt.name, got, want)
 		}

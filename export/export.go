@@ -16,10 +16,14 @@ import (
 	"github.com/trailhq/trail/ledger"
 )
 
-// CSVHeader is the fixed first row of a CSV export. Targets and metadata
-// are JSON inside their cells.
+// CSVHeader is the fixed first row of a CSV export. Targets (all of them),
+// metadata and actor_metadata are JSON inside their cells; target_type,
+// target_id and target_name flatten the first target. Columns are only
+// ever added at the end, so that a reader by position keeps working
+// (docs/api.md lists them).
 var CSVHeader = []string{"id", "occurred_at", "action", "actor_type", "actor_id", "actor_name",
-	"targets", "ip", "user_agent", "location", "trace_id", "tenant", "metadata"}
+	"targets", "ip", "user_agent", "location", "trace_id", "tenant", "metadata",
+	"version", "received_at", "actor_metadata", "target_type", "target_id", "target_name"}
 
 // Writer writes events in one format into a buffer that it sends
 // whenever it holds flushBytes, so that a long export streams rather than

@@ -83,9 +83,6 @@ func (s *Server) newRule(caller *trail.APIKey, req *ruleRequest) (*trail.AlertRu
 	now := trail.NormalTime(s.now())
 	rule := &trail.AlertRule{ID: "ar_" + trail.NewID(now), Tenant: tenant, Name: req.Name, Filter: req.Filter,
 		Condition: cond, Webhook: req.Webhook, CreatedAt: now, CreatedBy: caller.ID}
-	if hasControl(req.Name) {
-		return nil, trail.Invalid("name", "contains a control character")
-	}
 	if err := rule.Validate(); err != nil {
 		return nil, err
 	}
@@ -139,6 +136,41 @@ func (s *Server) handleDeleteRule(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if err := as.DeleteAlertRule(r.Context(), trail.Scope{All: true}, rule.ID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rule.Redacted())
+	return nil
+}
+
+// ruleSwitch is the body of PATCH /v1/alerts/rules/{id}.
+type ruleSwitch struct {
+	Disabled *bool `json:"disabled"`
+}
+
+// handlePatchRule disables or enables a rule, as the console's switch
+// does; the change is recorded (alert_rule.disabled or .enabled) before it
+// is made.
+func (s *Server) handlePatchRule(w http.ResponseWriter, r *http.Request) error {
+	rule, as, err := s.managedRule(r)
+	if err != nil {
+		return err
+	}
+	var req ruleSwitch
+	if err := readJSON(w, r, 4<<10, &req); err != nil {
+		return err
+	}
+	if req.Disabled == nil {
+		return trail.Invalid("disabled", "required: true or false")
+	}
+	rule.Disabled = *req.Disabled
+	action := "alert_rule.enabled"
+	if rule.Disabled {
+		action = "alert_rule.disabled"
+	}
+	if err := s.record(r, rule.Tenant, action, map[string]string{"name": rule.Name}, ruleTarget(rule)); err != nil {
+		return err
+	}
+	if err := as.UpdateAlertRule(r.Context(), trail.Scope{All: true}, rule); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, rule.Redacted())

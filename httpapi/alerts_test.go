@@ -57,9 +57,18 @@ func TestAlertRulesAPI(t *testing.T) {
 		if got := hits.signature(); got != alert.Sign("0123456789abcdef-secret", hits.body()) {
 			t.Fatalf("signature %q does not match the body", got)
 		}
+		off := decode[trail.AlertRule](t, e.do(t, "PATCH", "/v1/alerts/rules/"+rule.ID, acme, `{"disabled":true}`).want(t, 200))
+		if !off.Disabled {
+			t.Fatalf("after PATCH disabled: %+v", off)
+		}
+		e.do(t, "PATCH", "/v1/alerts/rules/"+rule.ID, acme, `{}`).wantError(t, 400, trail.EINVALID, "disabled")
+		e.do(t, "PATCH", "/v1/alerts/rules/"+rule.ID, globex, `{"disabled":false}`).wantError(t, 404, trail.ENOTFOUND, "")
+		if on := decode[trail.AlertRule](t, e.do(t, "PATCH", "/v1/alerts/rules/"+rule.ID, acme, `{"disabled":false}`).want(t, 200)); on.Disabled {
+			t.Fatalf("after PATCH enabled: %+v", on)
+		}
 		e.do(t, "DELETE", "/v1/alerts/rules/"+rule.ID, acme, "").want(t, 200)
 		e.do(t, "GET", "/v1/alerts/rules/"+rule.ID, acme, "").wantError(t, 404, trail.ENOTFOUND, "")
-		if got, want := strings.Join(e.auditActions(t, "acme"), " "), "alert_rule.created alert_rule.deleted"; got != want {
+		if got, want := strings.Join(e.auditActions(t, "acme"), " "), "alert_rule.created alert_rule.disabled alert_rule.enabled alert_rule.deleted"; got != want {
 			t.Fatalf("acme audit events = %q, want %q", got, want)
 		}
 	})

@@ -77,6 +77,27 @@ func TestLogsJSON(t *testing.T) {
 	})
 }
 
+// TestLogsOfEventWithoutTrace checks that an event sent without a trace id
+// has its own id as trace id, so that logs posted with trace_id=<event id>
+// are its logs.
+func TestLogsOfEventWithoutTrace(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s trail.Store) {
+		e := newEnv(t, s)
+		acme := e.newKey(t, "acme", false, trail.ScopeEventsWrite, trail.ScopeEventsRead)
+		id := e.ingest(t, acme, event("invoice.refunded"))[0]
+		if got := decode[trail.Event](t, e.do(t, "GET", "/v1/events/"+id, acme, "").want(t, 200)); got.TraceID != id {
+			t.Fatalf("trace_id = %q, want the event's id %q", got.TraceID, id)
+		}
+		e.do(t, "POST", "/v1/logs", acme, `{"trace_id":"`+id+`","message":"refund started"}`).want(t, 201)
+		if got := e.logsOf(t, acme, id, ""); messages(got.Logs) != "info:refund started" || got.TraceID != id {
+			t.Fatalf("logs = %+v", got)
+		}
+		if page := e.list(t, acme, "trace_id="+id); len(page.Events) != 1 || page.Events[0].ID != id {
+			t.Fatalf("events of trace %s = %+v", id, page.Events)
+		}
+	})
+}
+
 // otlpJSON is an OTLP/JSON logs request: ids in hex, as the spec says.
 const otlpJSON = `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"billing"}}]},
  "scopeLogs":[{"scope":{"name":"refunds"},"logRecords":[

@@ -35,7 +35,8 @@ func appendFixed(tb testing.TB, s trail.Store) {
 		return e
 	}
 	events := []*trail.Event{
-		mk(1, "acme", "user.created", trail.Actor{Type: "user", ID: "u1", Name: "Ada Lovelace"},
+		mk(1, "acme", "user.created", trail.Actor{Type: "user", ID: "u1", Name: "Ada Lovelace",
+			Metadata: json.RawMessage(`{"department":"R&D, math"}`)},
 			[]trail.Target{{Type: "user", ID: "u2", Name: "Bob"}},
 			trail.Context{IP: "10.0.0.1", UserAgent: "Mozilla/5.0 (X11; Linux)", Location: "Berlin, DE"},
 			`{"plan":"pro","seats":3}`, "trace-1"),

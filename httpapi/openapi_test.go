@@ -290,6 +290,9 @@ func scenarioAlerts(sc *specCheck, k scenarioKeys) {
 	sc.do(call{method: "GET", path: "/v1/alerts/rules/" + rid, secret: k.globex, status: 404})
 	sc.do(call{method: "GET", path: "/v1/alerts/rules/" + rid + "/firings", secret: k.admin, status: 200})
 	sc.do(call{method: "GET", path: "/v1/alerts/rules/" + rid + "/firings", secret: k.globex, status: 404})
+	sc.do(call{method: "PATCH", path: "/v1/alerts/rules/" + rid, secret: k.admin, status: 200, body: `{"disabled":true}`})
+	sc.do(call{method: "PATCH", path: "/v1/alerts/rules/" + rid, secret: k.admin, status: 400, badRequest: true, body: `{}`})
+	sc.do(call{method: "PATCH", path: "/v1/alerts/rules/" + rid, secret: k.globex, status: 404, body: `{"disabled":false}`})
 	sc.do(call{method: "DELETE", path: "/v1/alerts/rules/" + rid, secret: k.admin, status: 200})
 	sc.do(call{method: "DELETE", path: "/v1/alerts/rules/" + rid, secret: k.admin, status: 404})
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
-	"time"
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/retention"
@@ -55,8 +53,8 @@ func (s *Server) handleSetRetention(w http.ResponseWriter, r *http.Request) erro
 	if err := readJSON(w, r, 4<<10, &req); err != nil {
 		return err
 	}
-	if req.Days < 1 || req.Days > trail.MaxRetentionDays {
-		return trail.Invalid("days", fmt.Sprintf("must be an integer from 1 to %d", trail.MaxRetentionDays))
+	if err := trail.CheckRetentionDays(req.Days); err != nil {
+		return err
 	}
 	tenant, err := logTenant(apiKey(r), req.Tenant)
 	if err != nil {
@@ -117,56 +115,12 @@ func (s *Server) handleCreateHold(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) newHold(caller *trail.APIKey, req *holdRequest) (*trail.Hold, error) {
-	var p trail.Problems
 	tenant, err := logTenant(caller, req.Tenant)
 	if err != nil {
 		return nil, err
 	}
-	now := trail.NormalTime(s.now())
-	h := &trail.Hold{ID: "h_" + trail.NewID(now), Tenant: tenant, Kind: req.Kind, Reason: req.Reason,
-		CreatedAt: now, CreatedBy: caller.ID}
-	switch req.Kind {
-	case trail.HoldTenant:
-	case trail.HoldTarget:
-		h.TargetType, h.TargetID = req.TargetType, req.TargetID
-		checkRequired(&p, "target_type", req.TargetType)
-		checkRequired(&p, "target_id", req.TargetID)
-	case trail.HoldTimeRange:
-		h.Since, h.Until = holdTime(&p, "since", req.Since), holdTime(&p, "until", req.Until)
-		if !h.Since.IsZero() && !h.Until.IsZero() && !h.Since.Before(h.Until) {
-			p.Add(-1, "until", "must be after since")
-		}
-	default:
-		p.Add(-1, "kind", "must be "+strings.Join(trail.HoldKinds, ", "))
-	}
-	if req.Kind != trail.HoldTarget && (req.TargetType != "" || req.TargetID != "") {
-		p.Add(-1, "target_type", `belongs to a hold of kind "target"`)
-	}
-	if req.Kind != trail.HoldTimeRange && (req.Since != "" || req.Until != "") {
-		p.Add(-1, "since", `belongs to a hold of kind "time_range"`)
-	}
-	if len(req.Reason) > 1000 || hasControl(strings.ReplaceAll(req.Reason, "\n", " ")) {
-		p.Add(-1, "reason", "must be at most 1000 characters, without control characters")
-	}
-	return h, p.Err()
-}
-
-func checkRequired(p *trail.Problems, field, v string) {
-	switch {
-	case v == "":
-		p.Add(-1, field, "required")
-	case len(v) > 256 || hasControl(v):
-		p.Add(-1, field, "must be at most 256 characters, without control characters")
-	}
-}
-
-func holdTime(p *trail.Problems, field, v string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		p.Add(-1, field, "required: an RFC 3339 timestamp like 2026-11-23T12:00:00Z")
-		return time.Time{}
-	}
-	return trail.NormalTime(t)
+	return trail.NewHold(tenant, trail.HoldRequest{Kind: req.Kind, TargetType: req.TargetType, TargetID: req.TargetID,
+		Since: req.Since, Until: req.Until, Reason: req.Reason}, caller.ID, s.now())
 }
 
 func holdTarget(h *trail.Hold) trail.Target { return trail.Target{Type: "legal_hold", ID: h.ID} }

@@ -118,6 +118,7 @@ func (s *Server) routes() []route {
 		{"POST /v1/alerts/rules", trail.ScopeAdmin, s.handleCreateRule},
 		{"GET /v1/alerts/rules", trail.ScopeAdmin, s.handleListRules},
 		{"GET /v1/alerts/rules/{id}", trail.ScopeAdmin, s.handleGetRule},
+		{"PATCH /v1/alerts/rules/{id}", trail.ScopeAdmin, s.handlePatchRule},
 		{"DELETE /v1/alerts/rules/{id}", trail.ScopeAdmin, s.handleDeleteRule},
 		{"GET /v1/alerts/rules/{id}/firings", trail.ScopeAdmin, s.handleListFirings},
 

@@ -80,7 +80,7 @@ func adminTenant(caller *trail.APIKey, requested string) (string, error) {
 // handleRegisterSchema stores a new version of an action's schema.
 func (s *Server) handleRegisterSchema(w http.ResponseWriter, r *http.Request) error {
 	action := r.PathValue("action")
-	if err := checkAction(action); err != nil {
+	if err := trail.CheckAction(action); err != nil {
 		return err
 	}
 	var req registerSchemaRequest
@@ -154,7 +154,7 @@ func (s *Server) handleGetSchema(w http.ResponseWriter, r *http.Request) error {
 // schemaLine is the schema line of the path's action that applies to the
 // caller's tenant (or ?tenant=), and the tenant that owns it.
 func (s *Server) schemaLine(r *http.Request) (string, []*trail.ActionSchema, error) {
-	if err := checkAction(r.PathValue("action")); err != nil {
+	if err := trail.CheckAction(r.PathValue("action")); err != nil {
 		return "", nil, err
 	}
 	tenant, err := adminTenant(apiKey(r), query(r).Get("tenant"))
@@ -219,18 +219,5 @@ func (s *Server) handleSetValidation(w http.ResponseWriter, r *http.Request) err
 	}
 	s.forgetSchemas(req.Tenant)
 	writeJSON(w, http.StatusOK, req)
-	return nil
-}
-
-// checkAction rejects a path segment that cannot be an action.
-func checkAction(a string) error {
-	ok := a != "" && len(a) <= trail.MaxActionLen
-	for _, word := range strings.Split(a, ".") {
-		ok = ok && word != "" && 'a' <= word[0] && word[0] <= 'z' &&
-			strings.Trim(word, "abcdefghijklmnopqrstuvwxyz0123456789_") == ""
-	}
-	if !ok {
-		return trail.Invalid("action", "must be lower-case words joined by dots, like user.created")
-	}
 	return nil
 }

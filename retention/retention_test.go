@@ -22,19 +22,8 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, s trail.Store) *harness {
-	skey, err := ledger.GenerateKey("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ledger.ParseKey(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rs := s.(retention.Store)
-	l, err := ledger.New(rs, ledger.Config{Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := teststore.Ledger(t, rs)
 	w := trail.NewWriter(s, 1000, nil)
 	t.Cleanup(func() { w.Close() })
 	return &harness{t: t, store: rs, writer: w, ledger: l,
@@ -56,15 +45,7 @@ func (h *harness) emit(tenant string, daysAgo int, targets ...trail.Target) *tra
 // seal integrates every stored event into the ledger.
 func (h *harness) seal() {
 	h.t.Helper()
-	for {
-		n, err := h.ledger.Step(context.Background())
-		if err != nil {
-			h.t.Fatalf("ledger step: %v", err)
-		}
-		if n == 0 {
-			return
-		}
-	}
+	teststore.Seal(h.t, h.ledger)
 }
 
 func (h *harness) run(tenant *string) *retention.Report {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every Trail test: installs the system parts the tests need when they
-# are missing (PostgreSQL server binaries, Chromium, rsyslog, Docker), then checks
+# are missing (PostgreSQL server binaries, Chromium, npm, rsyslog, Docker), then checks
 # formatting, vets, and runs the whole suite with the race detector.
 # Usage: make test   (or scripts/test.sh [extra go test flags])
 set -euo pipefail
@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# The console's accessibility test installs axe-core from npm at test time.
+command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
 # deploy/docker builds the container image and runs it; it starts its own

@@ -22,6 +22,7 @@ func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 	if err != nil {
 		return wrap("append batch", err)
 	}
+	start := time.Now()
 	a := db.newAppender(tx)
 	err = a.appendAll(ctx, batches)
 	if err == nil {
@@ -32,8 +33,12 @@ func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 		a.undo(batches)
 		return wrap("append batch", err)
 	}
+	db.commits.Add(int64(time.Since(start)))
 	for b, r := range a.replayed {
 		b.Replayed = r
+	}
+	if !db.segments.noIndex {
+		db.fresh.add(batches, a.replayed)
 	}
 	db.wakeMerger()
 	db.wakeCheckpointer()
@@ -52,17 +57,15 @@ type appender struct {
 	keys     map[idemKey]*trail.IdempotentResponse
 	replayed map[*trail.Batch]*trail.IdempotentResponse
 	actions  map[[2]string]bool
-	segs     map[int64]*[2]int64 // posting segments touched: occurred_at bounds
-	ins      *inserter
+	ins      *rowBuffer // the events' rows
 }
 
 // newAppender returns the state of an append in tx.
 func (db *DB) newAppender(tx *sql.Tx) *appender {
 	return &appender{
-		db: db, tx: tx, now: db.now().UTC(), ins: newInserter(tx),
+		db: db, tx: tx, now: db.now().UTC(), ins: newEventRows(),
 		seqs: map[string]int64{}, keys: map[idemKey]*trail.IdempotentResponse{},
 		replayed: map[*trail.Batch]*trail.IdempotentResponse{}, actions: map[[2]string]bool{},
-		segs: map[int64]*[2]int64{},
 	}
 }
 
@@ -75,13 +78,8 @@ func (a *appender) appendAll(ctx context.Context, batches []*trail.Batch) error 
 			return err
 		}
 	}
-	if err := a.ins.flush(ctx); err != nil {
+	if err := a.ins.flush(ctx, a.tx); err != nil {
 		return err
-	}
-	for seg, b := range a.segs {
-		if err := widenSegment(ctx, a.tx, seg, b[0], b[1]); err != nil {
-			return err
-		}
 	}
 	return a.saveCounters(ctx)
 }
@@ -122,11 +120,7 @@ func (a *appender) appendEvent(ctx context.Context, b *trail.Batch, i int) error
 		return fmt.Errorf("event %s: %w", e.ID, err)
 	}
 	e.Raw = data
-	seg, err := a.segment(ctx, e)
-	if err != nil {
-		return err
-	}
-	if err := a.ins.event(ctx, e, seg, data); err != nil {
+	if err := insertEvent(ctx, a.tx, a.ins, e, data); err != nil {
 		return err
 	}
 	if k := [2]string{e.Tenant, e.Action}; !a.actions[k] {
@@ -138,18 +132,6 @@ func (a *appender) appendEvent(ctx context.Context, b *trail.Batch, i int) error
 		}
 	}
 	return nil
-}
-
-// segment returns the posting segment of e, creating it on its first
-// event, and widens the time bounds the transaction will record for it.
-func (a *appender) segment(ctx context.Context, e *trail.Event) (int64, error) {
-	seg, at := a.db.segmentOf(e.Pos), e.OccurredAt.UnixMicro()
-	if b := a.segs[seg]; b != nil {
-		b[0], b[1] = min(b[0], at), max(b[1], at)
-		return seg, nil
-	}
-	a.segs[seg] = &[2]int64{at, at}
-	return seg, a.db.createLiveSegment(ctx, a.tx, seg, at)
 }
 
 // nextSeq returns the next Seq of tenant's log, reading its counter once

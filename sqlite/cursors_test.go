@@ -26,12 +26,8 @@ func TestMigrateCursorsCarriedOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	raw, err := sql.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Put the file back as it was before 0007, with both cursors moved on.
-	for _, q := range []string{
+	execRaw(t, path,
 		`CREATE TABLE ledger_cursor (one INTEGER PRIMARY KEY CHECK (one = 1), pos INTEGER NOT NULL)`,
 		`INSERT INTO ledger_cursor (one, pos) VALUES (1, 42)`,
 		`CREATE TABLE alert_cursor (one INTEGER PRIMARY KEY CHECK (one = 1), pos INTEGER NOT NULL)`,
@@ -40,12 +36,7 @@ func TestMigrateCursorsCarriedOver(t *testing.T) {
 		`UPDATE forwarders SET cursor_pos = 99`,
 		`DROP TABLE stream_cursors`,
 		`DELETE FROM schema_migrations WHERE version = 7`,
-	} {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	raw.Close()
+	)
 
 	db = mustOpen(t, path)
 	storetest.CheckCursorsCarriedOver(t, db)
@@ -67,5 +58,21 @@ func TestReadAfterFileDeleted(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a database file is back at %s after a read (%v)", path, err)
+	}
+}
+
+// execRaw runs statements on the closed store at path through a plain
+// connection, to put its file back as an older version left it.
+func execRaw(tb testing.TB, path string, stmts ...string) {
+	tb.Helper()
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range stmts {
+		if _, err := raw.Exec(q); err != nil {
+			tb.Fatalf("%s: %v", q, err)
+		}
 	}
 }

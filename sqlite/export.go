@@ -36,7 +36,7 @@ func (db *DB) ExportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *
 	case p.kind == "":
 		err = exportJoined(ctx, tx, p, p.arms, maxBytes, c)
 	case p.keyCol != "":
-		err = exportJoined(ctx, tx, p, p.segmentArms(p.segs), maxBytes, c)
+		err = exportJoined(ctx, tx, p, p.postingArms(p.segs), maxBytes, c)
 	default:
 		err = exportFetched(ctx, tx, p, maxBytes, c)
 	}

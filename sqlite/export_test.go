@@ -9,10 +9,21 @@ func OpenSegmented(path string, shift uint, fanout, chunk int) (*DB, error) {
 	return open(path, segConfig{shift: shift, fanout: fanout, chunk: chunk})
 }
 
-// MergeAll runs merge steps until none is left.
+// OpenUnindexed opens a store whose indexer never runs, so that every
+// query finds events in the unindexed tail.
+func OpenUnindexed(path string) (*DB, error) {
+	cfg := defaultSegments
+	cfg.noIndex = true
+	return open(path, cfg)
+}
+
+// MergeAll runs index and merge steps until none is left.
 func (db *DB) MergeAll(ctx context.Context) error {
 	for {
-		did, err := db.mergeStep(ctx)
+		did, err := db.indexStep(ctx)
+		if err == nil && !did {
+			did, err = db.mergeStep(ctx)
+		}
 		if err != nil || !did {
 			return err
 		}
@@ -35,4 +46,15 @@ func (db *DB) SegmentLevels(ctx context.Context) (map[int]int, error) {
 		levels[level] = n
 	}
 	return levels, rows.Err()
+}
+
+// IndexedPos returns the last position the indexer has written postings
+// for.
+func (db *DB) IndexedPos(ctx context.Context) (int64, error) {
+	tx, err := db.r.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer rollback(tx)
+	return indexedPos(ctx, tx)
 }

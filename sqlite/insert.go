@@ -9,14 +9,9 @@ import (
 	"github.com/trailhq/trail"
 )
 
-// inserter writes the rows of one append transaction many rows per
-// statement: each statement execution costs a trip through database/sql
-// and cgo, which for one row costs about as much as SQLite's own work.
-type inserter struct {
-	tx       *sql.Tx
-	events   *rowBuffer
-	postings map[int64]*rowBuffer // by segment
-}
+// Rows of one append transaction are inserted many rows per statement:
+// each statement execution costs a trip through database/sql and cgo,
+// which for one row costs about as much as SQLite's own work.
 
 // Rows per INSERT statement, within SQLite's limit of 32766 parameters.
 const (
@@ -24,47 +19,16 @@ const (
 	postingRows = 128
 )
 
-func newInserter(tx *sql.Tx) *inserter {
-	return &inserter{
-		tx: tx,
-		events: newRowBuffer("events", eventRows, "pos", "id", "tenant", "seq", "action", "occurred_at",
-			"received_at", "actor_type", "actor_id", "actor_name", "ip", "trace_id", "data"),
-		postings: map[int64]*rowBuffer{},
-	}
+// newEventRows returns the buffer of an append transaction's event rows.
+func newEventRows() *rowBuffer {
+	return newRowBuffer("events", eventRows, "pos", "id", "tenant", "seq", "action", "occurred_at",
+		"received_at", "actor_type", "actor_id", "actor_name", "ip", "trace_id", "data")
 }
 
-// event buffers e's row and its postings in segment seg.
-func (ins *inserter) event(ctx context.Context, e *trail.Event, seg int64, data []byte) error {
-	at := e.OccurredAt.UnixMicro()
-	err := ins.events.add(ctx, ins.tx, e.Pos, e.ID, e.Tenant, e.Seq, e.Action, at, e.ReceivedAt.UnixMicro(),
+// insertEvent buffers e's row. Its postings are the indexer's (indexer.go).
+func insertEvent(ctx context.Context, tx *sql.Tx, rows *rowBuffer, e *trail.Event, data []byte) error {
+	return rows.add(ctx, tx, e.Pos, e.ID, e.Tenant, e.Seq, e.Action, e.OccurredAt.UnixMicro(), e.ReceivedAt.UnixMicro(),
 		e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Context.IP, e.TraceID, data)
-	if err != nil {
-		return err
-	}
-	p := ins.postings[seg]
-	if p == nil {
-		p = newRowBuffer(postingsTable(seg), postingRows, "k", "t", "id", "tenant", "pos")
-		ins.postings[seg] = p
-	}
-	for _, k := range postingKeys(e) {
-		if err := p.add(ctx, ins.tx, k, at, e.ID, e.Tenant, e.Pos); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// flush writes the rows still buffered.
-func (ins *inserter) flush(ctx context.Context) error {
-	if err := ins.events.flush(ctx, ins.tx); err != nil {
-		return err
-	}
-	for _, p := range ins.postings {
-		if err := p.flush(ctx, ins.tx); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // rowBuffer collects rows of one table and inserts them max at a time.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"time"
 )
 
-// The merger keeps the number of posting segments small. After commits it
-// runs merge steps, each one short write transaction, so ingest waits at
-// most one step: start a merge of the oldest sealed segments of the lowest
+// The merger keeps the number of posting segments small, and first lets the
+// indexer (indexer.go) write the postings of new events. After commits it
+// runs index and merge steps, each one short write transaction, so ingest
+// waits at most one step: start a merge of the oldest sealed segments of the lowest
 // level that has fanout of them, copy the next chunk of their
 // postings (in key order, so the new segment is written sequentially),
 // publish the new segment and retire its sources in one transaction, then
@@ -35,12 +37,15 @@ func (db *DB) stopMerger() {
 	<-db.mergeDone
 }
 
-// mergeLoop runs merge steps until there is no work, then waits for the
-// next commit. A failed step (another process holding the write lock past
-// the busy timeout) is retried after the next commit; merging only keeps
-// queries fast and never changes what they return.
+// mergeLoop runs index and merge steps until there is no work, then waits
+// for the next commit. Index steps are at least indexGap apart unless a
+// full batch waits. A failed step (another process holding the write lock
+// past the busy timeout) is retried after the next commit; merging only
+// keeps queries fast and never changes what they return, and events not
+// yet indexed are found in the tail.
 func (db *DB) mergeLoop(ctx context.Context) {
 	defer close(db.mergeDone)
+	var last time.Time // when the last index step ended
 	for {
 		select {
 		case <-ctx.Done():
@@ -48,7 +53,22 @@ func (db *DB) mergeLoop(ctx context.Context) {
 		case <-db.mergeWake:
 		}
 		for ctx.Err() == nil {
-			if did, err := db.mergeStep(ctx); err != nil || !did {
+			if wait := time.Until(last.Add(indexGap)); wait > 0 && db.fresh.pending() < indexBatch {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait): // pacing fsyncs, not synchronizing
+				}
+			}
+			indexed, err := db.indexStep(ctx)
+			last = time.Now()
+			if err != nil {
+				break
+			}
+			// One merge step after each index step: during a burst the
+			// indexer always has work, and segments must not pile up.
+			merged, err := db.mergeStep(ctx)
+			if err != nil || !indexed && !merged {
 				break
 			}
 		}
@@ -62,6 +82,7 @@ func (db *DB) mergeStep(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	defer db.busySince(time.Now())
 	defer rollback(tx)
 	var seg int64
 	var state string
@@ -87,12 +108,14 @@ func (db *DB) mergeStep(ctx context.Context) (bool, error) {
 }
 
 // startMerge picks the oldest fanout sealed segments of the lowest level
-// that has that many, and creates the segment they merge into.
+// that has that many, and creates the segment they merge into. A level-0
+// segment is sealed once the indexer has passed its last position.
 func (db *DB) startMerge(ctx context.Context, tx *sql.Tx) (bool, error) {
-	var next int64
-	if err := tx.QueryRowContext(ctx, "SELECT next_pos FROM stream_pos").Scan(&next); err != nil {
+	indexed, err := indexedPos(ctx, tx)
+	if err != nil {
 		return false, err
 	}
+	next := indexed + 1
 	rows, err := tx.QueryContext(ctx, `SELECT seg, level, first_pos, last_pos, min_t, max_t FROM segments
 		WHERE state = 'ready' AND NOT (level = 0 AND seg >= ?) ORDER BY level, first_pos`, db.segmentOf(next))
 	if err != nil {

@@ -27,14 +27,14 @@ type row struct {
 // A page in time order reads segments newest first (oldest first when
 // ascending), in growing batches, and stops once every segment left is
 // entirely older than the page's last row: a page of a common action then
-// reads one or two segments instead of all. Other orders read every segment
-// at once.
+// reads one or two segments instead of all. The unindexed tail is read
+// first. Other orders read every segment, and the tail, at once.
 func (p *plan) run(ctx context.Context, tx *sql.Tx) ([]row, error) {
 	if p.kind == "" {
 		return p.query(ctx, tx, p.arms)
 	}
 	if p.keyCol != "" {
-		return p.query(ctx, tx, p.segmentArms(p.segs))
+		return p.query(ctx, tx, p.postingArms(p.segs))
 	}
 	segs := slices.Clone(p.segs)
 	slices.SortFunc(segs, func(a, b segment) int {
@@ -43,8 +43,11 @@ func (p *plan) run(ctx context.Context, tx *sql.Tx) ([]row, error) {
 		}
 		return cmp.Compare(a.minT, b.minT)
 	})
-	var rows []row
 	n := p.q.PageLimit() + 1
+	rows, err := p.query(ctx, tx, p.tailArms()) // in page order, at most n
+	if err != nil {
+		return nil, err
+	}
 	for batch := 1; len(segs) > 0 && !p.settled(rows, segs[0]); batch *= 2 {
 		next, err := p.query(ctx, tx, p.segmentArms(segs[:min(batch, len(segs))]))
 		if err != nil {

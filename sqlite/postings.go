@@ -25,9 +25,14 @@ type segConfig struct {
 	shift  uint // a level-0 segment covers 1<<shift positions
 	fanout int  // that many segments of a level merge into one
 	chunk  int  // postings copied per merge transaction
+	// noIndex stops the indexer, for tests: every query then reads the
+	// unindexed tail.
+	noIndex bool
 }
 
-var defaultSegments = segConfig{shift: 12, fanout: 8, chunk: 20000}
+// A merge copies chunk postings a transaction: a commit that comes meanwhile
+// waits for one chunk (about 4 ms), no longer.
+var defaultSegments = segConfig{shift: 12, fanout: 8, chunk: 4000}
 
 // mergedSegBase is the first id of merged segments, above every level-0 id.
 const mergedSegBase = 1 << 52

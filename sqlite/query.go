@@ -55,12 +55,14 @@ type plan struct {
 	keys    []string  // exact posting keys, when exact
 	segs    []segment // the segments that can hold events of the page
 	arms    []arm     // the arms over the time index, when kind is ""
+	indexed int64     // the last position with postings; the tail after it is read from events
 }
 
 // arm is one ordered scan: of a posting segment, by exact key or key
-// range, or of the time index for one tenant (every tenant when nil).
+// range, of the time index for one tenant (every tenant when nil), or of
+// the unindexed tail.
 type arm struct {
-	seg    int64 // -1 for the time index
+	seg    int64 // timeArm for the time index, tailArm for the unindexed tail
 	tenant *string
 	key    string
 	lo, hi string // key range when key is ""
@@ -91,8 +93,15 @@ func newPlan(ctx context.Context, tx *sql.Tx, q *trail.Query) (*plan, error) {
 			p.segs = append(p.segs, s)
 		}
 	}
-	return p, nil
+	p.indexed, err = indexedPos(ctx, tx)
+	return p, err
 }
+
+// Arms that read no posting segment.
+const (
+	timeArm = -1
+	tailArm = -2
+)
 
 // inRange reports whether segment s can hold events of the page: its time
 // bounds overlap the query's and, when the page is in time order, reach
@@ -110,6 +119,22 @@ func (p *plan) inRange(s segment) bool {
 	default:
 		return s.maxT >= q.After.OccurredAt.UnixMicro()
 	}
+}
+
+// postingArms returns the arms that read segments segs and the unindexed
+// tail.
+func (p *plan) postingArms(segs []segment) []arm {
+	return append(p.tailArms(), p.segmentArms(segs)...)
+}
+
+// tailArms returns the arm that reads the events after the indexer's
+// cursor, which have no postings yet, with the filter applied to each
+// row; none when the filter's keys name nothing.
+func (p *plan) tailArms() []arm {
+	if p.exact && len(p.keys) == 0 {
+		return nil
+	}
+	return []arm{{seg: tailArm}}
 }
 
 // segmentArms returns the arms that read segments segs.
@@ -204,11 +229,11 @@ func (p *plan) actionKeys(ctx context.Context, tx *sql.Tx) ([]string, error) {
 // the system tenant, or of every tenant at once.
 func (p *plan) timeArms() {
 	if p.tenants == nil {
-		p.arms = []arm{{seg: -1}}
+		p.arms = []arm{{seg: timeArm}}
 		return
 	}
 	for _, t := range p.tenants {
-		p.arms = append(p.arms, arm{seg: -1, tenant: &t})
+		p.arms = append(p.arms, arm{seg: timeArm, tenant: &t})
 	}
 }
 

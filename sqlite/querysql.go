@@ -70,7 +70,7 @@ func (p *plan) armSQL(a arm) (query string, args []any, ok bool) {
 	}
 	cols := pos + " AS pos, " + tcol + " AS t, " + icol + " AS i"
 	if p.keyCol != "" {
-		cols = pos + " AS pos, " + p.keyCol + " AS k, " + tcol + " AS t, " + icol + " AS i"
+		cols = pos + " AS pos, " + p.keyExpr(a) + " AS k, " + tcol + " AS t, " + icol + " AS i"
 	}
 	if len(c.where) == 0 {
 		c.where = []string{"1"}
@@ -81,6 +81,12 @@ func (p *plan) armSQL(a arm) (query string, args []any, ok bool) {
 // from returns the FROM clause of arm a, adding its segment, key and
 // tenant conditions, and the columns of pos, occurred_at and id.
 func (p *plan) from(a arm, c *conds) (from, pos, tcol, icol string) {
+	if a.seg == tailArm {
+		p.tailFilter(c)
+		// NOT INDEXED: the tail is a range of rowids, however many events a
+		// tenant's time index holds.
+		return "events AS e NOT INDEXED", "e.pos", "e.occurred_at", "e.id"
+	}
 	if a.seg < 0 {
 		if a.tenant == nil {
 			return "events AS e INDEXED BY events_by_time_all", "e.pos", "e.occurred_at", "e.id"
@@ -97,6 +103,41 @@ func (p *plan) from(a arm, c *conds) (from, pos, tcol, icol string) {
 		c.add("p.tenant IN ("+placeholders(len(p.tenants))+")", anys(p.tenants)...)
 	}
 	return postingsTable(a.seg) + " AS p", "p.pos", "p.t", "p.id"
+}
+
+// tailFilter adds the conditions of the unindexed tail: its positions,
+// the visible tenants, and the filter that the plan's posting keys apply
+// (residual adds the rest).
+func (p *plan) tailFilter(c *conds) {
+	c.add("e.pos > ?", p.indexed)
+	if p.tenants != nil {
+		c.add("e.tenant IN ("+placeholders(len(p.tenants))+")", anys(p.tenants)...)
+	}
+	switch {
+	case !p.exact:
+	case p.kind == kindTarget:
+		p.targetFilter(c)
+	case p.kind == kindActor:
+		c.addE("e.actor_id = ?", p.q.ActorID)
+	case p.kind == kindAction:
+		actions := make([]string, len(p.keys))
+		for i, k := range p.keys {
+			actions[i] = strings.TrimPrefix(k, kindAction)
+		}
+		c.addE("e.action IN ("+placeholders(len(actions))+")", anys(actions)...)
+	}
+}
+
+// keyExpr returns the sort key of arm a: the unindexed tail has no
+// posting key, so it builds one from the event's column.
+func (p *plan) keyExpr(a arm) string {
+	if a.seg != tailArm || p.keyCol != "p.k" {
+		return p.keyCol
+	}
+	if p.kind == kindAction {
+		return "('" + kindAction + "' || e.action)"
+	}
+	return "('" + kindActor + "' || e.actor_id)"
 }
 
 // residual adds the filters that the arm's index does not apply.
@@ -168,7 +209,7 @@ func (p *plan) keyset(a arm, tcol, icol string, c *conds) bool {
 	}
 	fixed := p.fixedKey(a)
 	if fixed == nil {
-		c.add("("+p.keyCol+", "+tcol+", "+icol+")"+op+"(?, ?, ?)", key, t, cur.ID)
+		c.add("("+p.keyExpr(a)+", "+tcol+", "+icol+")"+op+"(?, ?, ?)", key, t, cur.ID)
 		return true
 	}
 	cmp := strings.Compare(*fixed, key)

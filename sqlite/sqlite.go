@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -46,8 +47,10 @@ type DB struct {
 	w *sql.DB // the one write connection: SQLite has one writer
 	r *sql.DB // a pool of read-only connections
 	x *sql.DB // read-only connections that map the file, for exports
+	i *sql.DB // the indexer's read-only connection (indexer.go)
 
 	segments  segConfig
+	fresh     freshEvents // committed here, not yet indexed
 	mergeWake chan struct{}
 	mergeStop context.CancelFunc
 	mergeDone chan struct{}
@@ -55,6 +58,10 @@ type DB struct {
 	ckptWake  chan struct{}
 	ckptStop  context.CancelFunc
 	ckptDone  chan struct{}
+
+	// Nanoseconds inside write transactions: the serial part of ingest.
+	commits    atomic.Int64 // AppendBatches
+	background atomic.Int64 // the indexer's and the merger's
 }
 
 // Open opens (creating if needed) the store at path, creating the parent
@@ -110,6 +117,10 @@ func open(path string, segments segConfig) (*DB, error) {
 	db.x = sql.OpenDB(xc)
 	db.x.SetMaxOpenConns(2)
 	db.x.SetMaxIdleConns(2)
+	ic := newConnector(dsn(path, true))
+	ic.check = db.checkFile
+	db.i = sql.OpenDB(ic)
+	db.i.SetMaxOpenConns(1)
 	db.settings = tables.New(db.w, db.r, dialect{db})
 	db.startMerger()
 	db.startCheckpointer()
@@ -210,7 +221,7 @@ func (db *DB) Close() error {
 	db.stopCheckpointer()
 	var err error
 	if db.r != nil {
-		err = errors.Join(db.r.Close(), db.x.Close())
+		err = errors.Join(db.r.Close(), db.x.Close(), db.i.Close())
 	}
 	if werr := db.w.Close(); werr != nil && err == nil {
 		err = werr

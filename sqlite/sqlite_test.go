@@ -27,3 +27,18 @@ func TestConformanceTinySegments(t *testing.T) {
 		return db
 	})
 }
+
+// TestConformanceUnindexed runs the suite on a store whose indexer never
+// runs: every filter then finds its events in the unindexed tail, read
+// from the events table, as it does for events committed since the
+// indexer's last step.
+func TestConformanceUnindexed(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) trail.Store {
+		db, err := sqlite.OpenUnindexed(filepath.Join(t.TempDir(), "trail.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}

@@ -39,6 +39,22 @@ func testAlertRules(t *testing.T, open func(t *testing.T) trail.Store) {
 		t.Fatal(err)
 	}
 	wantEqual(t, "rule r2", r, rules[1])
+
+	changed := *rules[0]
+	changed.Name, changed.Disabled, changed.Condition = "renamed", true, trail.AlertCondition{Type: trail.AlertAny}
+	if err := as.UpdateAlertRule(ctx(t), trail.Scope{Tenant: "acme"}, &changed); err != nil {
+		t.Fatalf("UpdateAlertRule: %v", err)
+	}
+	r, err = as.AlertRule(ctx(t), trail.Scope{Tenant: "acme"}, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, "updated rule r1", r, &changed)
+	other := *rules[1]
+	other.Name = "not yours"
+	wantCode(t, as.UpdateAlertRule(ctx(t), trail.Scope{Tenant: "acme"}, &other), trail.ENOTFOUND)
+	r, _ = as.AlertRule(ctx(t), trail.Scope{All: true}, "r2")
+	wantEqual(t, "rule r2 after another tenant's update", r, rules[1])
 }
 
 func newFiring(id, rule, group string, start time.Time) *trail.AlertFiring {
@@ -117,4 +133,34 @@ func testStartAlertCursor(t *testing.T, open func(t *testing.T) trail.Store) {
 	appendEach(t, s, ev("acme", "a.b", "u1", 2))
 	again, _ := as.StartAlertCursor(ctx(t))
 	wantEqual(t, "start again (kept)", again, head)
+}
+
+func testUpdateAlertRuleWindows(t *testing.T, open func(t *testing.T) trail.Store) {
+	as := open(t)
+	for _, r := range []*trail.AlertRule{newRule("r1", "acme", 0), newRule("r2", "acme", 1)} {
+		if err := as.CreateAlertRule(ctx(t), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cursor, err := as.StartAlertCursor(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := func(rule string) *trail.AlertWindow {
+		return &trail.AlertWindow{RuleID: rule, GroupKey: "user:u1", Times: []time.Time{base}, EventIDs: []string{"e1"}}
+	}
+	if err := as.SaveAlertProgress(ctx(t), &trail.AlertProgress{After: cursor, Cursor: cursor,
+		Windows: []*trail.AlertWindow{w("r1"), w("r2")}}); err != nil {
+		t.Fatal(err)
+	}
+	changed := newRule("r1", "acme", 0)
+	changed.Condition.Count = 3
+	if err := as.UpdateAlertRule(ctx(t), trail.Scope{Tenant: "acme"}, changed); err != nil {
+		t.Fatal(err)
+	}
+	_, windows, err := as.AlertState(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, "windows after r1 changed", windows, []*trail.AlertWindow{w("r2")})
 }

@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) trail.Store) {
 		{"Holds", testHolds},
 		{"DeleteEvents", testDeleteEvents},
 		{"AlertRules", testAlertRules},
+		{"UpdateAlertRuleWindows", testUpdateAlertRuleWindows},
 		{"AlertProgress", testAlertProgress},
 		{"StartAlertCursor", testStartAlertCursor},
 		{"ExecLogs", testExecLogs},

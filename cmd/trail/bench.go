@@ -25,6 +25,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&cfg.Clients, "clients", 16, "concurrent HTTP clients")
 	fs.IntVar(&cfg.SingleRate, "single-rate", 1000, "single-event requests per second")
 	fs.DurationVar(&cfg.SingleDuration, "single-duration", 10*time.Second, "how long to send single events")
+	fs.DurationVar(&cfg.BurstDuration, "burst-duration", 20*time.Second, "how long to send single events right after the HTTP burst")
 	fs.IntVar(&cfg.Queries, "queries", 300, "first-page queries per filter")
 	store := fs.String("store", "", "PostgreSQL `URL` of an empty database to run on instead of SQLite; the first pages and the export are measured again after a manual ANALYZE")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -47,7 +48,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	cfg.Store, cfg.Log = db, env.Stderr
+	cfg.Store, cfg.Log, cfg.WriteTimes = db, env.Stderr, db.WriteTimes
 	fmt.Fprintf(env.Stderr, "trail bench: store sqlite in %s\n", dir)
 	results, err := bench.Run(ctx, cfg)
 	bench.Markdown(env.Stdout, results)

@@ -166,7 +166,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	if m.Console, err = newConsole(m.Config, db, m.Writer, m.Ledger, m.Logger, sso); err != nil {
+	if m.Console, err = newConsole(m.Config, db, m.Writer, m.Ledger, m.Schemas, m.Logger, sso); err != nil {
 		return err
 	}
 	if m.ln, err = m.listen("addr", m.Config.Addr); err != nil {
@@ -200,13 +200,14 @@ func (m *Main) Run(ctx context.Context) error {
 // newConsole builds the web console over the store's users and sessions.
 // With a ledger, event pages show whether the event is sealed and proven.
 // Under TLS its cookies are Secure whatever --console-secure-cookies says.
-func newConsole(cfg Config, db trail.Store, w *trail.Writer, led *ledger.Ledger, log *slog.Logger,
-	sso []*trail.SSOProvider) (*console.Server, error) {
+func newConsole(cfg Config, db trail.Store, w *trail.Writer, led *ledger.Ledger, schemas *schema.Validator,
+	log *slog.Logger, sso []*trail.SSOProvider) (*console.Server, error) {
 	ccfg := console.Config{
 		Store: db, Users: db, Writer: w, Logger: log, SSOProviders: sso, PublicURL: cfg.PublicURL,
 		SecureCookies: cfg.ConsoleSecureCookies || cfg.TLSCert != "", TrustProxyHeaders: cfg.TrustProxyHeaders,
 		AuditReads:  cfg.AuditReads != trail.AuditReadsOff,
 		IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge,
+		Schemas: schemas,
 	}
 	if led != nil {
 		ccfg.Proof = console.LedgerProof(led)

@@ -1,4 +1,6 @@
 // Trail console: the live tail. Everything else works without script.
+// "Follow live" is a toggle button: its label stays, its pressed state
+// (and the dot beside the label) tells whether it follows.
 (function () {
   "use strict";
   var button = document.getElementById("tail");
@@ -14,14 +16,12 @@
     source = null;
     button.setAttribute("aria-pressed", "false");
     button.removeAttribute("data-state");
-    button.textContent = "Follow live";
     say(message || "");
   }
 
   function start() {
     source = new EventSource(button.getAttribute("data-src"));
     button.setAttribute("aria-pressed", "true");
-    button.textContent = "Following… (stop)";
     say("Connecting…");
     source.addEventListener("open", function () {
       button.setAttribute("data-state", "open");

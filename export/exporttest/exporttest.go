@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,11 +28,17 @@ func ReferenceCSV(tb testing.TB, events ...*trail.Event) []byte {
 		if e.Targets == nil {
 			targets = []byte("[]")
 		}
+		var first trail.Target
+		if len(e.Targets) > 0 {
+			first = e.Targets[0]
+		}
 		t := TextCell
 		_ = w.Write([]string{t(e.ID), e.OccurredAt.UTC().Format(time.RFC3339Nano), t(e.Action),
 			t(e.Actor.Type), t(e.Actor.ID), t(e.Actor.Name), string(targets),
 			t(e.Context.IP), t(e.Context.UserAgent), t(e.Context.Location),
-			t(e.TraceID), t(e.Tenant), string(e.Metadata)})
+			t(e.TraceID), t(e.Tenant), string(e.Metadata),
+			strconv.Itoa(e.Version), e.ReceivedAt.UTC().Format(time.RFC3339Nano), string(e.Actor.Metadata),
+			t(first.Type), t(first.ID), t(first.Name)})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

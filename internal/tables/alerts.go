@@ -144,3 +144,29 @@ func (t *Tables) UpdateAlertFiring(ctx context.Context, f *trail.AlertFiring) er
 	}
 	return nil
 }
+
+// UpdateAlertRule replaces the spec of rule r.ID of scope and drops its
+// window states.
+func (t *Tables) UpdateAlertRule(ctx context.Context, scope trail.Scope, r *trail.AlertRule) error {
+	if _, err := t.AlertRule(ctx, scope, r.ID); err != nil {
+		return err
+	}
+	spec, err := json.Marshal(r)
+	if err == nil {
+		spec, err = secretbox.Seal(t.secrets, spec, AlertRuleContext)
+	}
+	if err != nil {
+		return fmt.Errorf("update alert rule: %w", err)
+	}
+	err = t.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, t.d.Rebind("UPDATE alert_rules SET spec = ? WHERE id = ?"), t.d.Doc(spec), r.ID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, t.d.Rebind("DELETE FROM alert_windows WHERE rule_id = ?"), r.ID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("update alert rule: %w", err)
+	}
+	return nil
+}
