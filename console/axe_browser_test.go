@@ -135,6 +135,10 @@ func TestAccessibility(t *testing.T) {
 		{"settings", owner, chromedp.Navigate(e.srv.URL + "/settings")},
 		{"users", owner, chromedp.Navigate(e.srv.URL + "/users")},
 		{"account", owner, chromedp.Navigate(e.srv.URL + "/account")},
+		{"streams", owner, chromedp.Navigate(e.srv.URL + "/settings/streams")},
+		{"alert rules", owner, chromedp.Navigate(e.srv.URL + "/settings/alerts")},
+		{"retention", owner, chromedp.Navigate(e.srv.URL + "/settings/retention")},
+		{"schemas", owner, chromedp.Navigate(e.srv.URL + "/settings/schemas")},
 		{"not found", owner, chromedp.Navigate(e.srv.URL + "/nowhere")},
 	}
 	for _, width := range []int{1280, 320} {
