@@ -39,10 +39,13 @@ func (db *DB) stopMerger() {
 
 // mergeLoop runs index and merge steps until there is no work, then waits
 // for the next commit. Index steps are at least indexGap apart unless a
-// full batch waits. A failed step (another process holding the write lock
-// past the busy timeout) is retried after the next commit; merging only
-// keeps queries fast and never changes what they return, and events not
-// yet indexed are found in the tail.
+// full batch waits (each is an fsync); merge steps in between run back to
+// back, each its own short transaction that a commit waits behind at most
+// once, so that the segments a burst leaves are merged as fast as the
+// box allows, not one step per indexGap. A failed step (another process
+// holding the write lock past the busy timeout) is retried after the next
+// commit; merging only keeps queries fast and never changes what they
+// return, and events not yet indexed are found in the tail.
 func (db *DB) mergeLoop(ctx context.Context) {
 	defer close(db.mergeDone)
 	var last time.Time // when the last index step ended
@@ -53,24 +56,30 @@ func (db *DB) mergeLoop(ctx context.Context) {
 		case <-db.mergeWake:
 		}
 		for ctx.Err() == nil {
-			if wait := time.Until(last.Add(indexGap)); wait > 0 && db.fresh.pending() < indexBatch {
+			paced := time.Since(last) < indexGap && db.fresh.pending() < indexBatch
+			indexed := false
+			if !paced {
+				var err error
+				if indexed, err = db.indexStep(ctx); err != nil {
+					break
+				}
+				last = time.Now()
+			}
+			merged, err := db.mergeStep(ctx)
+			switch {
+			case err != nil:
+			case merged || indexed:
+				continue
+			case paced:
+				// Nothing to merge, and the indexer waits for its gap.
 				select {
 				case <-ctx.Done():
 					return
-				case <-time.After(wait): // pacing fsyncs, not synchronizing
+				case <-time.After(time.Until(last.Add(indexGap))): // pacing fsyncs, not synchronizing
 				}
+				continue
 			}
-			indexed, err := db.indexStep(ctx)
-			last = time.Now()
-			if err != nil {
-				break
-			}
-			// One merge step after each index step: during a burst the
-			// indexer always has work, and segments must not pile up.
-			merged, err := db.mergeStep(ctx)
-			if err != nil || !indexed && !merged {
-				break
-			}
+			break
 		}
 	}
 }
