@@ -48,7 +48,9 @@ const (
 // ORDER BY ... LIMIT, which the planner runs as a Merge Append) of one
 // ordered index scan per visible tenant, or per (tenant, exact action) when
 // actions are filtered; past two such branches, one scan run per branch
-// (see mergeBranches), and past maxBranches, in two steps (narrow.go). A page whose events are scattered over the table
+// (see mergeBranches), and past maxBranches, in two steps (narrow.go). A
+// page of every tenant whose filter has an index without tenant reads
+// that index instead (everyTenantIndex). A page whose events are scattered over the table
 // (a target's or an actor's) merges only their keys, then reads the events
 // of those keys with scans that prefetch (pagekeys.go).
 func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
