@@ -50,9 +50,9 @@ const (
 // actions are filtered; past two such branches, one scan run per branch
 // (see mergeBranches), and past maxBranches, in two steps (narrow.go). A
 // page of every tenant whose filter has an index without tenant reads
-// that index instead (everyTenantIndex). A page whose events are scattered over the table
-// (a target's or an actor's) merges only their keys, then reads the events
-// of those keys with scans that prefetch (pagekeys.go).
+// that index instead (everyTenantIndex). A page whose events are scattered
+// over the table (a target's or an actor's) merges only their keys, then
+// reads the events of those keys with scans that prefetch (pagekeys.go).
 func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
 	// After the database restarts, the page pool's idle connections are
 	// dead until it notices, and a page may use several at once. A page
@@ -146,8 +146,12 @@ type plan struct {
 	// typeDriven: a target type filter with others, whose type is small
 	// enough to drive the page (see smallType)
 	typeDriven bool
-	actions    actionFilter
-	branches   []branch
+	// noTenant: a page of every tenant read from an index without tenant
+	// (see everyTenantIndex), whose branches are exact actions, not
+	// (tenant, action) pairs
+	noTenant bool
+	actions  actionFilter
+	branches []branch
 	// lateral: the branches are one scan, run once per branch (see
 	// lateralSQL), not a merge of a scan each
 	lateral bool
@@ -211,7 +215,7 @@ func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 		}
 	}
 	if q.Scope.All && p.everyTenantIndex() {
-		tenants = []*string{nil}
+		tenants, p.noTenant = []*string{nil}, true
 	}
 	expand := (!p.target || p.probe()) && q.ActorID == "" && !p.actions.all()
 	if expand {
@@ -327,16 +331,17 @@ func visibleTenants(ctx context.Context, tx querier, scope trail.Scope, most int
 func expandActions(ctx context.Context, tx querier, p *plan, tenants []*string, most int) error {
 	var a args
 	var where []string
-	// With no tenant condition, a branch is an exact action of any
-	// tenant: the action index without tenant (migration 21).
-	tenant := "NULL::text"
+	tenant := "tenant"
+	if p.noTenant {
+		// A branch is an exact action of any tenant.
+		tenant = "NULL::text"
+	}
 	if tenants[0] != nil {
 		ts := make([]string, len(tenants))
 		for i, t := range tenants {
 			ts[i] = *t
 		}
 		where = append(where, "tenant = ANY("+a.add(ts)+")")
-		tenant = "tenant"
 	}
 	where = append(where, p.actions.where("action", &a))
 	query := "SELECT DISTINCT " + tenant + ", action FROM event_actions WHERE " + strings.Join(where, " AND ") +
