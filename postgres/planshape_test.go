@@ -48,6 +48,10 @@ var planCases = []planCase{
 		want: []string{`Index Scan Backward using events_p\d+_action_occurred_at_id_idx`}},
 	{name: "EveryTenantRareAction", q: trail.Query{Actions: []string{"doc.purge"}}, all: true, noTenant: true,
 		want: []string{`Index Scan Backward using events_p\d+_action_occurred_at_id_idx`}},
+	// An actor's own index drives the page: walking the action's would
+	// read every tenant's events of the action for a rare actor.
+	{name: "EveryTenantActorAction", q: trail.Query{ActorID: "user_19999", Actions: []string{"doc.action3"}}, all: true, noTenant: true,
+		want: []string{`Index Scan Backward using events_p\d+_actor_id_occurred_at_id_idx`}},
 	{name: "EveryTenantActions", q: trail.Query{Actions: []string{"doc.action3", "doc.purge"}}, all: true, noTenant: true,
 		want: []string{`Merge Append`, `Index Scan Backward using events_p\d+_action_occurred_at_id_idx`}},
 	// Eleven actions: one scan run per exact action, sorted once.
