@@ -244,17 +244,21 @@ func (p *plan) timeOnly() bool {
 }
 
 // everyTenantIndex reports whether a page of every tenant has an index of
-// its own without the tenant (migration 21): it is in time order and
-// filters on a target (type and id), an actor or an action, which that
-// index then yields as one ordered range (or one per exact action) that
-// stops after a page. One scan per tenant instead costs an index descent
-// per tenant and partition before the first row: 12 to 46 ms a first page
-// over 300 tenants. A target type is checked per event (probe) unless it
-// is small enough to drive the page itself (typeDriven), whose index leads
+// its own without the tenant (migrations 21 and 23): it is in time order
+// and filters on a target (type and id), an actor or an action, or it is
+// sorted by actor and filters on an action (and on nothing that must drive
+// the page instead: an actor, a target, see unordered), which that index
+// then yields as one ordered range (or one per exact action) that stops
+// after a page. One scan per tenant instead costs an index descent per
+// tenant and partition before the first row: 12 to 46 ms a first page over
+// 300 tenants. A target type is checked per event (probe) unless it is
+// small enough to drive the page itself (typeDriven), whose index leads
 // with tenant.
 func (p *plan) everyTenantIndex() bool {
 	q := p.q
 	switch {
+	case p.keyCol == "e.actor_id":
+		return !p.actions.all() && q.ActorID == "" && !p.target && !p.unordered()
 	case p.keyCol != "" || p.typeDriven:
 		return false
 	case q.TargetID != "":
