@@ -46,7 +46,10 @@ func (db *DB) exportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *
 		return err
 	}
 	p.joinEvents = joinEvents
-	if p.keyCol != "" {
+	switch {
+	case p.kind == "":
+		return exportJoined(ctx, tx, p, p.arms, maxBytes, c)
+	case p.keyCol != "":
 		return exportJoined(ctx, tx, p, p.postingArms(p.segs), maxBytes, c)
 	}
 	return exportFetched(ctx, tx, p, maxBytes, c)
