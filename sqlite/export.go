@@ -23,6 +23,9 @@ const exportFetch = 1000
 // joined to it; otherwise the chunk's positions are read first, then
 // their JSON by position.
 func (db *DB) ExportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *trail.Chunk) error {
+	if q.Search != nil {
+		return db.exportSearch(ctx, q, maxBytes, c) // search.go
+	}
 	tx, err := db.x.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("export events: %w", err)

@@ -78,6 +78,11 @@ func Run(t *testing.T, open func(t *testing.T) trail.Store) {
 		{"StreamHead", testStreamHead},
 		{"LogProgress", testLogProgress},
 		{"NodeSettings", testNodeSettings},
+		{"Search", testSearch},
+		{"SearchFilters", testSearchFilters},
+		{"SearchAppended", testSearchAppended},
+		{"SearchExport", testSearchExport},
+		{"SearchDeleted", testSearchDeleted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
