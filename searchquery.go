@@ -122,29 +122,38 @@ const searchScanChunk = 1000
 // other filters through read and keeping the events Search matches: up to
 // q.PageLimit()+1 events in q's order (NewPage makes the page), exact for
 // every sort, direction and cursor, and as slow as the events the filters
-// select. Stores use it where no index narrows the search.
-func ScanSearch(ctx context.Context, q *Query, read func(context.Context, *Query) (*Page, error)) ([]*Event, error) {
+// select. With budget > 0 it reads about that many events at most and
+// reports done false when it stopped before it knew the page: a store
+// tries a short scan first (a common word fills a page at once), then its
+// index. Stores use it where no index narrows the search.
+func ScanSearch(ctx context.Context, q *Query, budget int, read func(context.Context, *Query) (*Page, error)) (evs []*Event, done bool, err error) {
 	want := q.PageLimit() + 1
 	sq := *q
 	sq.Search, sq.Limit = nil, searchScanChunk
-	var out []*Event
+	if budget > 0 {
+		sq.Limit = min(budget, searchScanChunk)
+	}
+	scanned := 0
 	for {
 		p, err := read(ctx, &sq)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		for _, e := range p.Events {
 			if q.Search.Match(e) {
-				if out = append(out, e); len(out) == want {
-					return out, nil
+				if evs = append(evs, e); len(evs) == want {
+					return evs, true, nil
 				}
 			}
 		}
 		if p.Next == nil {
-			return out, nil
+			return evs, true, nil
+		}
+		if scanned += len(p.Events); budget > 0 && scanned >= budget {
+			return nil, false, nil
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		sq.After = p.Next
 	}
