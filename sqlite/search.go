@@ -19,7 +19,7 @@ import (
 // the unindexed tail and keeps what passes every filter and Match. Either
 // way the answer is exactly the scan's, only faster.
 const (
-	searchScanFirst = 1000  // events scanned before the index is asked
+	searchScanFirst = 4     // pages' worth of events scanned before the index is asked
 	searchFetch     = 256   // candidates read back per statement
 	searchMaxTail   = 20000 // unindexed events a search reads; past it, it scans
 	searchMaxSorted = 5000  // candidates sorted for a page in action or actor order; past it, it scans
@@ -30,7 +30,7 @@ const (
 func (db *DB) searchEvents(ctx context.Context, q *trail.Query) ([]*trail.Event, error) {
 	if expr := q.Search.IndexExpr(); db.search != nil && expr != nil {
 		if first := cmp.Or(db.segments.searchScanFirst, searchScanFirst); first > 0 {
-			evs, done, err := trail.ScanSearch(ctx, q, first, db.Events)
+			evs, done, err := trail.ScanSearch(ctx, q, first*(q.PageLimit()+1), db.Events)
 			if err != nil || done {
 				return evs, err
 			}

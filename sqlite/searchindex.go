@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trailhq/trail"
@@ -59,12 +61,14 @@ var searchSchema = []string{
 
 // searchIndex is the search file and its follower.
 type searchIndex struct {
-	path string
-	w    *sql.DB // the follower's one write connection
-	r    *sql.DB // queries' read connections
-	wake chan struct{}
-	stop context.CancelFunc
-	done chan struct{}
+	path  string
+	w     *sql.DB // the follower's one write connection
+	r     *sql.DB // queries' read connections
+	ev    *sql.DB // the follower's read connection to the store's events
+	wake  chan struct{}
+	fresh searchFresh
+	stop  context.CancelFunc
+	done  chan struct{}
 }
 
 // openSearch opens (creating or rebuilding) the search file of the store
@@ -75,8 +79,12 @@ func (db *DB) openSearch() error {
 	if err := x.open(); err != nil {
 		return fmt.Errorf("open search index: %w", err)
 	}
+	ec := newConnector(dsn(db.path, true))
+	ec.check = db.checkFile
+	x.ev = sql.OpenDB(ec)
+	x.ev.SetMaxOpenConns(1)
 	if err := db.checkSearch(x); err != nil {
-		errors.Join(x.r.Close(), x.w.Close())
+		errors.Join(x.r.Close(), x.w.Close(), x.ev.Close())
 		return fmt.Errorf("open search index: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -128,7 +136,7 @@ func (db *DB) checkSearch(x *searchIndex) error {
 		return err
 	}
 	var head int64
-	if err := db.r.QueryRowContext(ctx, "SELECT next_pos - 1 FROM stream_pos").Scan(&head); err != nil {
+	if err := x.ev.QueryRowContext(ctx, "SELECT next_pos - 1 FROM stream_pos").Scan(&head); err != nil {
 		return err
 	}
 	if cursor <= head {
@@ -162,14 +170,15 @@ func (x *searchIndex) migrate() error {
 func (x *searchIndex) close() error {
 	x.stop()
 	<-x.done
-	return errors.Join(x.r.Close(), x.w.Close())
+	return errors.Join(x.r.Close(), x.w.Close(), x.ev.Close())
 }
 
-// wakeSearch tells the follower that events were committed.
-func (db *DB) wakeSearch() {
+// wakeSearch hands the follower the events of a commit.
+func (db *DB) wakeSearch(batches []*trail.Batch) {
 	if db.search == nil {
 		return
 	}
+	db.search.fresh.add(batches)
 	select {
 	case db.search.wake <- struct{}{}:
 	default:
@@ -208,40 +217,25 @@ func (db *DB) followSearch(ctx context.Context) {
 	}
 }
 
+// searchDoc is one event's document.
+type searchDoc struct {
+	pos, at int64
+	body    string
+}
+
 // searchStep indexes up to searchIndexBatch events after the search
-// cursor and returns how many it read.
+// cursor and returns how many it indexed.
 func (db *DB) searchStep(ctx context.Context) (int, error) {
 	x := db.search
 	cursor, err := searchCursor(ctx, x.w)
 	if err != nil {
 		return 0, err
 	}
-	rows, err := db.r.QueryContext(ctx, "SELECT pos, data FROM events WHERE pos > ? ORDER BY pos LIMIT ?", cursor, searchIndexBatch)
-	if err != nil {
-		return 0, err
-	}
-	type doc struct {
-		pos, at int64
-		body    string
-	}
-	var docs []doc
-	for rows.Next() {
-		var pos int64
-		var data []byte
-		if err := rows.Scan(&pos, &data); err != nil {
-			rows.Close()
+	docs := x.fresh.after(cursor, searchIndexBatch)
+	if docs == nil {
+		if docs, err = db.storedDocs(ctx, cursor); err != nil || len(docs) == 0 {
 			return 0, err
 		}
-		e, err := trail.DecodeStored(pos, data)
-		if err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("index event at pos %d: %w", pos, err)
-		}
-		docs = append(docs, doc{pos, e.OccurredAt.UnixMicro(), searchDocument(e)})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(docs) == 0 {
-		return 0, err
 	}
 	tx, err := x.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -251,13 +245,21 @@ func (db *DB) searchStep(ctx context.Context) (int, error) {
 	if now, err := searchCursor(ctx, tx); err != nil || now != cursor {
 		return 0, err // another process indexed them
 	}
+	bounds := map[int64][2]int64{}
 	for _, d := range docs {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO docs (docid, body) VALUES (?, ?)", d.pos, d.body); err != nil {
 			return 0, fmt.Errorf("index event at pos %d: %w", d.pos, err)
 		}
+		b, ok := bounds[d.pos>>searchBlockShift]
+		if !ok {
+			b = [2]int64{d.at, d.at}
+		}
+		bounds[d.pos>>searchBlockShift] = [2]int64{min(b[0], d.at), max(b[1], d.at)}
+	}
+	for block, b := range bounds {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO blocks (block, min_t, max_t) VALUES (?, ?, ?)
 			ON CONFLICT (block) DO UPDATE SET min_t = min(min_t, excluded.min_t), max_t = max(max_t, excluded.max_t)`,
-			d.pos>>searchBlockShift, d.at, d.at); err != nil {
+			block, b[0], b[1]); err != nil {
 			return 0, err
 		}
 	}
@@ -265,6 +267,72 @@ func (db *DB) searchStep(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return len(docs), tx.Commit()
+}
+
+// storedDocs reads the documents of up to searchIndexBatch events after
+// cursor from the events table, without any lock of the store.
+func (db *DB) storedDocs(ctx context.Context, cursor int64) ([]searchDoc, error) {
+	evs, err := db.queryEvents(ctx, db.search.ev, "SELECT pos, data FROM events WHERE pos > ? ORDER BY pos LIMIT ?", cursor, searchIndexBatch)
+	if err != nil {
+		return nil, fmt.Errorf("read events to index: %w", err)
+	}
+	docs := make([]searchDoc, len(evs))
+	for i, e := range evs {
+		docs[i] = newSearchDoc(e)
+	}
+	return docs, nil
+}
+
+func newSearchDoc(e *trail.Event) searchDoc {
+	return searchDoc{e.Pos, e.OccurredAt.UnixMicro(), searchDocument(e)}
+}
+
+// searchFresh holds the events this process committed, in position order,
+// so that the follower neither reads nor decodes them again.
+type searchFresh struct {
+	mu  sync.Mutex
+	evs []*trail.Event
+}
+
+// add hands over the events of a commit, after it.
+func (f *searchFresh) add(batches []*trail.Batch) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, b := range batches {
+		if b.Replayed == nil {
+			f.evs = append(f.evs, b.Events...)
+		}
+	}
+	if len(f.evs) > maxFresh {
+		f.evs = nil // the follower reads them from the table
+	}
+}
+
+// after returns the documents of up to n handed-over events that directly
+// follow cursor, nil when they do not (another process committed in
+// between), dropping those at or before cursor.
+func (f *searchFresh) after(cursor int64, n int) []searchDoc {
+	f.mu.Lock()
+	i := 0
+	for i < len(f.evs) && f.evs[i].Pos <= cursor {
+		i++
+	}
+	f.evs = f.evs[i:]
+	if len(f.evs) == 0 || f.evs[0].Pos != cursor+1 {
+		f.mu.Unlock()
+		return nil
+	}
+	k := 1
+	for k < min(n, len(f.evs)) && f.evs[k].Pos == f.evs[k-1].Pos+1 {
+		k++
+	}
+	evs := slices.Clone(f.evs[:k])
+	f.mu.Unlock()
+	docs := make([]searchDoc, len(evs))
+	for i, e := range evs {
+		docs[i] = newSearchDoc(e)
+	}
+	return docs
 }
 
 // searchDocument is the document of e: the words of every string a search
