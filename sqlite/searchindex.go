@@ -299,8 +299,12 @@ func (f *searchFresh) add(batches []*trail.Batch) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, b := range batches {
-		if b.Replayed == nil {
-			f.evs = append(f.evs, b.Events...)
+		if b.Replayed != nil {
+			continue
+		}
+		for _, e := range b.Events {
+			c := *e // the caller may append the same event again, which sets its Pos
+			f.evs = append(f.evs, &c)
 		}
 	}
 	if len(f.evs) > maxFresh {
