@@ -51,7 +51,7 @@ const searchIndexBatch = 2000
 const searchIdle = time.Second
 
 var searchSchema = []string{
-	`CREATE VIRTUAL TABLE IF NOT EXISTS docs USING fts4(content="", body, tokenize=simple)`,
+	`CREATE VIRTUAL TABLE IF NOT EXISTS docs USING fts4(content="", body, tokenize=simple, order=DESC)`,
 	`CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts4aux(docs)`,
 	`CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), pos INTEGER NOT NULL)`,
 	`INSERT OR IGNORE INTO state (id, pos) VALUES (1, 0)`,
