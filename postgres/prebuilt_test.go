@@ -11,27 +11,42 @@ import (
 )
 
 // TestPrebuiltIndexes follows docs/operations.md (Building an index before
-// an upgrade): with each partition's index of migrations 16 and 18 built
+// an upgrade): with each partition's index of migrations 16, 18 and 21 built
 // beforehand with CREATE INDEX CONCURRENTLY, the migration's statement
-// attaches them to the index on events instead of building its own, and the
-// index is valid.
+// attaches them to the partitioned index instead of building its own, and
+// the index is valid.
 func TestPrebuiltIndexes(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpen(t, pgtest.NewDB(t))
 	fillSkewed(t, db, 1_000, skewTenant)
 	pool := db.Pool()
-	for _, m := range []struct{ file, name, cols, suffix string }{
-		{"0016_actor_action.sql", "events_by_actor_action", "tenant, actor_id, action, occurred_at, id", "_by_actor_action"},
-		{"0018_action_actor.sql", "events_by_action_actor", "tenant, action, actor_id, occurred_at, id", "_by_action_actor"},
+	// def is the columns as pg_indexes writes them; each migration's
+	// other indexes are dropped and built again by it.
+	for _, m := range []struct{ file, table, name, cols, def, suffix string }{
+		{file: "0016_actor_action.sql", table: "events", name: "events_by_actor_action",
+			cols: "tenant, actor_id, action, occurred_at, id", suffix: "_by_actor_action"},
+		{file: "0018_action_actor.sql", table: "events", name: "events_by_action_actor",
+			cols: "tenant, action, actor_id, occurred_at, id", suffix: "_by_action_actor"},
+		{file: "0021_every_tenant.sql", table: "event_targets", name: "event_targets_by_target_all",
+			cols: "(id || ''), type, occurred_at, event_id", def: "((id || ''::text)), type, occurred_at, event_id",
+			suffix: "_by_target_all"},
 	} {
 		t.Run(m.name, func(t *testing.T) {
 			// The store as before the upgrade.
 			if _, err := pool.Exec(ctx, "DROP INDEX "+m.name); err != nil {
 				t.Fatal(err)
 			}
-			rows, err := pool.Query(ctx, "SELECT format('CREATE INDEX CONCURRENTLY IF NOT EXISTS %I ON %I ("+m.cols+")', "+
-				"c.relname || '"+m.suffix+"', c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "+
-				"WHERE i.inhparent = 'events'::regclass ORDER BY c.relname")
+			if m.file == "0021_every_tenant.sql" {
+				if _, err := pool.Exec(ctx, "DROP INDEX events_by_action_all, events_by_actor_all"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if m.def == "" {
+				m.def = m.cols
+			}
+			rows, err := pool.Query(ctx, "SELECT format('CREATE INDEX CONCURRENTLY IF NOT EXISTS %I ON %I (%s)', "+
+				"c.relname || '"+m.suffix+"', c.relname, $2::text) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "+
+				"WHERE i.inhparent = $1::regclass ORDER BY c.relname", m.table, m.cols)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,8 +75,8 @@ func TestPrebuiltIndexes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = pool.QueryRow(ctx, "SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'events_p%' "+
-				"AND indexdef LIKE '%(' || $1 || ')' AND indexname NOT LIKE '%' || $2", m.cols, m.suffix).Scan(&others)
+			err = pool.QueryRow(ctx, "SELECT count(*) FROM pg_indexes WHERE tablename LIKE $3 || '_p%' "+
+				"AND indexdef LIKE '%(' || $1 || ')' AND indexname NOT LIKE '%' || $2", m.def, m.suffix, m.table).Scan(&others)
 			if err != nil {
 				t.Fatal(err)
 			}

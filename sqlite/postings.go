@@ -43,17 +43,22 @@ var defaultSegments = segConfig{shift: 12, fanout: 8, chunk: 4000}
 // mergedSegBase is the first id of merged segments, above every level-0 id.
 const mergedSegBase = 1 << 52
 
-// Posting key kinds: the prefix of postings.k.
+// Posting key kinds: the prefix of postings.k. Every event is also found
+// under its tenant's key and under the one key of every event, in time
+// order: the default pages, which older releases read from two time
+// indexes on the events table that every commit had to maintain.
 const (
 	kindActor  = "a:"
 	kindAction = "c:"
 	kindTarget = "t:"
+	kindTenant = "n:"
+	kindAll    = "*:"
 )
 
-// postingKeys returns the keys under which e is found: its actor, its
-// action and each distinct target.
+// postingKeys returns the keys under which e is found: every event's, its
+// tenant's, its actor, its action and each distinct target.
 func postingKeys(e *trail.Event) []string {
-	keys := []string{kindActor + e.Actor.ID, kindAction + e.Action}
+	keys := []string{kindAll, kindTenant + e.Tenant, kindActor + e.Actor.ID, kindAction + e.Action}
 	for _, t := range e.Targets {
 		if k := targetKey(t.Type, t.ID); !slices.Contains(keys, k) {
 			keys = append(keys, k)
@@ -70,7 +75,7 @@ func targetKey(typ, id string) string { return kindTarget + typ + "|" + id }
 func (db *DB) segmentOf(pos int64) int64 { return pos >> db.segments.shift }
 
 // postingsTable names the table of segment seg.
-func postingsTable(seg int64) string { return fmt.Sprintf("postings_%d", seg) }
+func postingsTable(seg int64) string { return fmt.Sprintf("ix.postings_%d", seg) }
 
 // segment is a row of the segments table.
 type segment struct {
@@ -88,7 +93,7 @@ func createSegment(ctx context.Context, tx *sql.Tx, s segment, state string) err
 	if err != nil {
 		return fmt.Errorf("create segment: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO segments (seg, level, first_pos, last_pos, min_t, max_t, state)
+	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO ix.segments (seg, level, first_pos, last_pos, min_t, max_t, state)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, s.seg, s.level, s.first, s.last, s.minT, s.maxT, state)
 	if err != nil {
 		return fmt.Errorf("create segment: %w", err)
@@ -106,7 +111,7 @@ func (db *DB) createLiveSegment(ctx context.Context, tx *sql.Tx, seg, t int64) e
 
 // widenSegment makes the time bounds of segment seg include [minT, maxT].
 func widenSegment(ctx context.Context, tx *sql.Tx, seg, minT, maxT int64) error {
-	_, err := tx.ExecContext(ctx, "UPDATE segments SET min_t = min(min_t, ?), max_t = max(max_t, ?) WHERE seg = ?",
+	_, err := tx.ExecContext(ctx, "UPDATE ix.segments SET min_t = min(min_t, ?), max_t = max(max_t, ?) WHERE seg = ?",
 		minT, maxT, seg)
 	if err != nil {
 		return fmt.Errorf("update segment bounds: %w", err)
@@ -116,7 +121,7 @@ func widenSegment(ctx context.Context, tx *sql.Tx, seg, minT, maxT int64) error 
 
 // visibleSegments lists the segments a query reads.
 func visibleSegments(ctx context.Context, tx *sql.Tx) ([]segment, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT seg, level, first_pos, last_pos, min_t, max_t FROM segments
+	rows, err := tx.QueryContext(ctx, `SELECT seg, level, first_pos, last_pos, min_t, max_t FROM ix.segments
 		WHERE state = 'ready' ORDER BY seg`)
 	if err != nil {
 		return nil, err
@@ -138,13 +143,34 @@ func scanSegments(rows *sql.Rows, max int) ([]segment, error) {
 	return segs, rows.Err()
 }
 
-// deletePostings removes the postings of events, which the caller deletes
-// in the same transaction (retention). An event's postings live in
-// whichever segments cover its position: one, or two while a merge copies
-// them.
+// forgetPostings removes the postings of deleted events (gen is the
+// deletion count that deleteEventRows returned), in the index file. A
+// posting left behind (the process ended first, or this failed) is
+// harmless: queries join postings to the events that still exist.
+func (db *DB) forgetPostings(ctx context.Context, evs []*trail.Event, gen int64) {
+	if len(evs) == 0 {
+		return
+	}
+	tx, err := db.iw.BeginTx(ctx, nil)
+	if err != nil {
+		return
+	}
+	defer rollback(tx)
+	if deletePostings(ctx, tx, evs) != nil {
+		return
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE ix.meta SET deletions = max(deletions, ?)", gen); err != nil {
+		return
+	}
+	_ = tx.Commit() // see above: a failure leaves only unreachable postings
+}
+
+// deletePostings removes the postings of events in the index file. An
+// event's postings live in whichever segments cover its position: one, or
+// two while a merge copies them.
 func deletePostings(ctx context.Context, tx *sql.Tx, events []*trail.Event) error {
 	for _, e := range events {
-		segs, err := segmentList(ctx, tx, "SELECT seg FROM segments WHERE ? BETWEEN first_pos AND last_pos", e.Pos)
+		segs, err := segmentList(ctx, tx, "SELECT seg FROM ix.segments WHERE ? BETWEEN first_pos AND last_pos", e.Pos)
 		if err != nil {
 			return fmt.Errorf("delete postings: %w", err)
 		}

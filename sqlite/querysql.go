@@ -43,17 +43,10 @@ func (p *plan) order() string {
 type conds struct {
 	where []string
 	args  []any
-	usesE bool // some condition reads the events table
 }
 
 func (c *conds) add(cond string, args ...any) {
 	c.where, c.args = append(c.where, cond), append(c.args, args...)
-}
-
-// addE adds a condition on the events table (alias e).
-func (c *conds) addE(cond string, args ...any) {
-	c.add(cond, args...)
-	c.usesE = true
 }
 
 // armSQL returns one scan, whose order the compound ORDER BY gives, or
@@ -65,7 +58,9 @@ func (p *plan) armSQL(a arm) (query string, args []any, ok bool) {
 	if !p.keyset(a, tcol, icol, &c) {
 		return "", nil, false
 	}
-	if a.seg >= 0 && (c.usesE || strings.HasPrefix(p.keyCol, "e.")) {
+	if a.seg >= 0 {
+		// Always joined: a posting whose event retention deleted may
+		// outlive it in the index file for a while (see forgetPostings).
 		from += " CROSS JOIN events AS e ON e.pos = p.pos"
 	}
 	cols := pos + " AS pos, " + tcol + " AS t, " + icol + " AS i"
@@ -87,13 +82,6 @@ func (p *plan) from(a arm, c *conds) (from, pos, tcol, icol string) {
 		// tenant's time index holds.
 		return "events AS e NOT INDEXED", "e.pos", "e.occurred_at", "e.id"
 	}
-	if a.seg < 0 {
-		if a.tenant == nil {
-			return "events AS e INDEXED BY events_by_time_all", "e.pos", "e.occurred_at", "e.id"
-		}
-		c.add("e.tenant = ?", *a.tenant)
-		return "events AS e INDEXED BY events_by_time", "e.pos", "e.occurred_at", "e.id"
-	}
 	if a.key != "" {
 		c.add("p.k = ?", a.key)
 	} else {
@@ -114,17 +102,17 @@ func (p *plan) tailFilter(c *conds) {
 		c.add("e.tenant IN ("+placeholders(len(p.tenants))+")", anys(p.tenants)...)
 	}
 	switch {
-	case !p.exact:
+	case !p.exact, p.kind == kindTenant, p.kind == kindAll: // the tenants above
 	case p.kind == kindTarget:
 		p.targetFilter(c)
 	case p.kind == kindActor:
-		c.addE("e.actor_id = ?", p.q.ActorID)
+		c.add("e.actor_id = ?", p.q.ActorID)
 	case p.kind == kindAction:
 		actions := make([]string, len(p.keys))
 		for i, k := range p.keys {
 			actions[i] = strings.TrimPrefix(k, kindAction)
 		}
-		c.addE("e.action IN ("+placeholders(len(actions))+")", anys(actions)...)
+		c.add("e.action IN ("+placeholders(len(actions))+")", anys(actions)...)
 	}
 }
 
@@ -147,15 +135,15 @@ func (p *plan) residual(tcol string, c *conds) {
 		{"e.actor_type", q.ActorType}, {"e.actor_name", q.ActorName}, {"e.trace_id", q.TraceID}, {"e.ip", q.IP},
 	} {
 		if f.v != "" {
-			c.addE(f.col+" = ?", f.v)
+			c.add(f.col+" = ?", f.v)
 		}
 	}
 	if q.ActorID != "" && !p.selects(kindActor) {
-		c.addE("e.actor_id = ?", q.ActorID)
+		c.add("e.actor_id = ?", q.ActorID)
 	}
 	if !p.actions.all() && !p.selects(kindAction) {
 		w, a := p.actions.where("e.action")
-		c.addE(w, a...)
+		c.add(w, a...)
 	}
 	if (q.TargetType != "" || q.TargetID != "") && !p.selects(kindTarget) {
 		p.targetFilter(c)
@@ -182,7 +170,7 @@ func (p *plan) targetFilter(c *conds) {
 	if p.q.TargetID != "" {
 		where, args = append(where, "j.value ->> 'id' = ?"), append(args, p.q.TargetID)
 	}
-	c.addE("EXISTS (SELECT 1 FROM json_each(CAST(e.data AS TEXT), '$.targets') AS j WHERE "+
+	c.add("EXISTS (SELECT 1 FROM json_each(CAST(e.data AS TEXT), '$.targets') AS j WHERE "+
 		strings.Join(where, " AND ")+")", args...)
 }
 
