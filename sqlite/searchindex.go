@@ -25,8 +25,10 @@ import (
 // docid = the event's position, tokenized by FTS4's simple tokenizer,
 // which keeps those words whole. The cursor (the last position indexed)
 // is stored in the same file and moved in the same transaction as the
-// documents it covers, so a crash never leaves them apart. A missing,
-// damaged or foreign file is rebuilt from the events.
+// documents it covers, so a crash never leaves them apart. A missing or
+// damaged file, another store's (its state names store_meta's id) or one
+// ahead of the store (restored from an older backup) is rebuilt from the
+// events.
 //
 // Queries read the events past the cursor from the events table and apply
 // Match to them, so an event is findable as soon as it is acknowledged;
@@ -53,8 +55,8 @@ const searchIdle = time.Second
 var searchSchema = []string{
 	`CREATE VIRTUAL TABLE IF NOT EXISTS docs USING fts4(content="", body, tokenize=simple, order=DESC)`,
 	`CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts4aux(docs)`,
-	`CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), pos INTEGER NOT NULL)`,
-	`INSERT OR IGNORE INTO state (id, pos) VALUES (1, 0)`,
+	`CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), store TEXT NOT NULL, pos INTEGER NOT NULL)`,
+	`INSERT OR IGNORE INTO state (id, store, pos) VALUES (1, '', 0)`,
 	`CREATE TABLE IF NOT EXISTS blocks (block INTEGER PRIMARY KEY, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL)`,
 	fmt.Sprintf("PRAGMA user_version = %d", searchVersion),
 }
@@ -126,28 +128,32 @@ func (x *searchIndex) open() error {
 	return nil
 }
 
-// checkSearch empties the search file when it covers positions the store
-// never reached: it belongs to another store, or the store was restored
-// from an older backup. The follower then rebuilds it from the events.
+// checkSearch binds the search file to the store (store_meta's id) and
+// empties it when it belongs to another store or covers positions the
+// store never reached (the store was restored from an older backup): the
+// follower then rebuilds it from the events.
 func (db *DB) checkSearch(x *searchIndex) error {
 	ctx := context.Background()
-	cursor, err := searchCursor(ctx, x.w)
-	if err != nil {
+	var store, id string
+	var cursor, head int64
+	if err := x.w.QueryRowContext(ctx, "SELECT store, pos FROM state").Scan(&store, &cursor); err != nil {
 		return err
 	}
-	var head int64
-	if err := x.ev.QueryRowContext(ctx, "SELECT next_pos - 1 FROM stream_pos").Scan(&head); err != nil {
+	if err := x.ev.QueryRowContext(ctx, "SELECT m.id, p.next_pos - 1 FROM store_meta m, stream_pos p").Scan(&id, &head); err != nil {
 		return err
 	}
-	if cursor <= head {
-		return nil
-	}
-	for _, s := range []string{"DROP TABLE terms", "DROP TABLE docs", "DROP TABLE blocks", "DROP TABLE state"} {
-		if _, err := x.w.ExecContext(ctx, s); err != nil {
+	if store != "" && (store != id || cursor > head) {
+		for _, s := range []string{"DROP TABLE terms", "DROP TABLE docs", "DROP TABLE blocks", "DROP TABLE state"} {
+			if _, err := x.w.ExecContext(ctx, s); err != nil {
+				return err
+			}
+		}
+		if err := x.migrate(); err != nil {
 			return err
 		}
 	}
-	return x.migrate()
+	_, err := x.w.ExecContext(ctx, "UPDATE state SET store = ?", id)
+	return err
 }
 
 // migrate creates the tables, first dropping those of another layout.
