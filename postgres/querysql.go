@@ -147,7 +147,8 @@ func (p *plan) probe() bool {
 // index, checking each event: a sort of its matches could be most of the
 // tenant. An action filter is a branch per (tenant, exact action), each an
 // index range in the sort key's order (events_by_action, or
-// events_by_action_actor for a sort by actor), and an actor sorted by
+// events_by_action_actor for a sort by actor; for every tenant, a branch
+// per exact action of events_by_action_actor_all), and an actor sorted by
 // action has events_by_actor_action.
 func (p *plan) unordered() bool {
 	q := p.q
