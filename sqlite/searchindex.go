@@ -48,6 +48,11 @@ const searchBlockShift = 10
 // searchIndexBatch is how many events one indexing transaction covers.
 const searchIndexBatch = 2000
 
+// searchGap is how long the follower lets a burst's commits gather after
+// one wakes it, so that an indexing transaction covers many of them: FTS4
+// inserts and merges cost less per event in larger transactions.
+const searchGap = 100 * time.Millisecond
+
 // searchIdle is how often the follower looks for commits of other
 // processes when no commit of this one woke it.
 const searchIdle = time.Second
@@ -216,7 +221,7 @@ func (db *DB) followSearch(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(indexGap):
+			case <-time.After(searchGap):
 			}
 		case <-t.C:
 		}
