@@ -39,8 +39,11 @@ type Query struct {
 	TargetID   string
 	TraceID    string
 	IP         string
-	Since      time.Time // occurred_at >= Since, when not zero
-	Until      time.Time // occurred_at < Until, when not zero
+	// Search, when not nil, keeps only the events it matches (Search.Match);
+	// a store that cannot honour it must fail, never ignore it.
+	Search *Search
+	Since  time.Time // occurred_at >= Since, when not zero
+	Until  time.Time // occurred_at < Until, when not zero
 
 	Sort  string // one of the Sort constants; "" means SortOccurredAt
 	Desc  bool   // descending order
@@ -135,7 +138,7 @@ func PageSize(limit int) int {
 // "actor") that stores order by before occurred_at and id.
 func (q *Query) SortKey() string { return q.sort() }
 
-// ParseQuery reads the filters, sort, cursor and limit of GET /v1/events
+// ParseQuery reads the filters (q, the full-text search, included), sort, cursor and limit of GET /v1/events
 // and the export from URL parameters. Scope is left for the caller. Every
 // problem names its parameter.
 func ParseQuery(v url.Values) (*Query, error) {
@@ -159,6 +162,13 @@ func ParseQuery(v url.Values) (*Query, error) {
 	if q.IP != "" {
 		if problem := ipProblem(q.IP); problem != "" {
 			p.Add(-1, "ip", problem)
+		}
+	}
+	if s := v.Get("q"); s != "" {
+		if sq, err := ParseSearch(s); err != nil {
+			p.Add(-1, "q", searchProblem(err))
+		} else {
+			q.Search = sq
 		}
 	}
 	q.Since = parseTime(v.Get("since"), "since", &p)

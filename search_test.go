@@ -129,6 +129,7 @@ func FuzzParseSearch(f *testing.F) {
 			return
 		}
 		s.Match(e)
+		checkIndexSuperset(t, q, e)
 		if s.String() != q {
 			t.Fatalf("String() = %q, want %q", s.String(), q)
 		}

@@ -58,8 +58,11 @@ type Query struct {
 	TargetID   string
 	TraceID    string
 	IP         string
-	Since      time.Time // occurred_at >= Since
-	Until      time.Time // occurred_at < Until
+	// Query is a full-text search (the q parameter): words, "phrases",
+	// field:value, prefix*, AND, OR, NOT; see docs/api.md.
+	Query string
+	Since time.Time // occurred_at >= Since
+	Until time.Time // occurred_at < Until
 	// Sort is "occurred_at" (the default), "action" or "actor".
 	Sort string
 	// Order is "asc" or "desc"; the default is newest first for
@@ -90,6 +93,7 @@ func (q Query) Values() url.Values {
 	set("target_id", q.TargetID)
 	set("trace_id", q.TraceID)
 	set("ip", q.IP)
+	set("q", q.Query)
 	if !q.Since.IsZero() {
 		v.Set("since", q.Since.UTC().Format(time.RFC3339Nano))
 	}

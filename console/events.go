@@ -33,8 +33,6 @@ type listView struct {
 	Export   url.Values // the filters an export form posts
 	TailURL  string     // empty when the view cannot follow new events
 	Text     string
-	Scanned  int
-	Partial  bool
 	// Tenant is the organization whose log a platform user opened, ""
 	// for the viewer's own; Operator shows a platform user the picker.
 	Tenant   string
@@ -100,19 +98,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, v *viewer, lv *lis
 
 // fillList reads the page of events and builds the view's links.
 func (s *Server) fillList(r *http.Request, f *filters, lv *listView) error {
-	var page *trail.Page
-	if f.text != "" {
-		tp, err := s.searchText(r.Context(), f.query, f.search)
-		if err != nil {
-			return err
-		}
-		page, lv.Scanned, lv.Partial = tp.Page, tp.scanned, tp.partial
-	} else {
-		p, err := s.store.Events(r.Context(), f.query)
-		if err != nil {
-			return err
-		}
-		page = p
+	page, err := s.store.Events(r.Context(), f.query)
+	if err != nil {
+		return err
 	}
 	lv.Events, lv.Page, lv.Text = page.Events, f.page, f.text
 	lv.Form = formFrom(f.values)

@@ -52,11 +52,10 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, v *viewer)
 		s.clientContext(r), meta); err != nil {
 		return err
 	}
-	keep := func(e *trail.Event) bool { return matchText(e, f.search) }
 	// An error once the stream started is logged and the stream cut short
 	// by signedIn (see fail): a broken stream tells the browser that the
 	// file is incomplete.
-	return export.Stream(r.Context(), w, s.store, *f.query, format, s.now(), keep)
+	return export.Stream(r.Context(), w, s.store, *f.query, format, s.now())
 }
 
 // exportURLParams refuses parameters in the export's URL. The filters are

@@ -81,7 +81,7 @@ func parseFilters(raw url.Values, scope trail.Scope) (*filters, error) {
 			return nil, err
 		}
 	}
-	q.Scope = scope
+	q.Scope, q.Search = scope, f.search
 	f.query = q
 	v.Del("cursor")
 	v.Del("page")

@@ -154,7 +154,7 @@ func (s *Server) tailPoll(ctx context.Context, buf *bytes.Buffer, f *filters, cu
 		}
 		for _, e := range events {
 			*lg.seq = e.Seq + 1
-			if !matchQuery(f.query, e) || !matchText(e, f.search) {
+			if !f.query.Keeps(e) {
 				continue
 			}
 			var row bytes.Buffer

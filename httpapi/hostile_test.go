@@ -298,6 +298,17 @@ func (h *hostileEnv) targetedCases() []hostileCase {
 		{"CursorGarbage", "GET", "/v1/events?cursor=garbage", h.acmeReader, "", 400, "cursor"},
 		{"CursorOtherSort", "GET", "/v1/events?sort=action&cursor=" + (&trail.Cursor{Sort: "occurred_at"}).Encode(), h.acmeReader, "", 400, "cursor"},
 		{"CursorJSONJunk", "GET", "/v1/events?cursor=eyJ4IjoxfQ", h.acmeReader, "", 400, "cursor"},
+
+		// Full-text searches that cannot be read exactly are refused.
+		{"SearchUnclosedQuote", "GET", "/v1/events?q=%22login", h.acmeReader, "", 400, "q"},
+		{"SearchUnclosedParen", "GET", "/v1/events?q=(login+OR+x", h.acmeReader, "", 400, "q"},
+		{"SearchDanglingOperator", "GET", "/v1/events?q=login+AND", h.acmeReader, "", 400, "q"},
+		{"SearchUnknownField", "GET", "/v1/events?q=nosuch:x", h.acmeReader, "", 400, "q"},
+		{"SearchBlank", "GET", "/v1/events?q=%20%20", h.acmeReader, "", 400, "q"},
+		{"SearchTooLong", "GET", "/v1/events?q=" + strings.Repeat("a", trail.MaxSearchLen+1), h.acmeReader, "", 400, "q"},
+		{"SearchTwice", "GET", "/v1/events?q=a&q=b", h.acmeReader, "", 400, "q"},
+		{"ExportSearchBad", "GET", "/v1/events/export?format=csv&q=%22x", h.acmeReader, "", 400, "q"},
+		{"TargetSearchBad", "GET", "/v1/targets/user/u1/events?q=(x", h.acmeReader, "", 400, "q"},
 		{"LimitHuge", "GET", "/v1/events?limit=100000", h.acmeReader, "", 400, "limit"},
 		{"LimitNegative", "GET", "/v1/events?limit=-1", h.acmeReader, "", 400, "limit"},
 		{"DeadLetterCursor", "GET", "/v1/forwarders/siem/dead-letters?cursor=-5", h.acmeAdmin, "", 400, "cursor"},

@@ -15,7 +15,7 @@ import (
 // is an error, so that a mistyped filter never silently matches everything.
 var (
 	filterParams = []string{"action", "actor_type", "actor_id", "actor_name", "target_type",
-		"target_id", "trace_id", "ip", "since", "until", "sort", "order", "tenant"}
+		"target_id", "trace_id", "ip", "q", "since", "until", "sort", "order", "tenant"}
 	listParams       = append(slices.Clip(filterParams), "limit", "cursor")
 	targetListParams = slices.DeleteFunc(slices.Clone(listParams), func(p string) bool {
 		return p == "target_type" || p == "target_id"

@@ -90,6 +90,13 @@ func TestListFilters(t *testing.T) {
 			{"tenant=globex", "e5 sys"},
 			{"tenant=acme&actor_id=u1", "e1 e4"},
 			{"sort=action&order=asc", "e1 e2 e3 e4 e5 sys"},
+			{"q=ada", "e1 e4 e5"},
+			{"q=BOB", "e2"},
+			{"q=doc", "e2 e3"},
+			{"q=%22login+failure%22", "e4"},
+			{"q=ip:10.0.0.*", "e1 e2"},
+			{"q=user.*+-actor.name:ada", "e2"},
+			{"q=ada&tenant=globex&sort=actor", "e5"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.query, func(t *testing.T) {
@@ -107,11 +114,26 @@ func TestListFilters(t *testing.T) {
 				"/v1/targets/user/u2/events?since=" + ts(15):     "e5",
 				"/v1/targets/doc/nothing/events":                 "",
 				"/v1/targets/user/u1/events?action=user.deleted": "e2",
+				"/v1/targets/doc/d1/events?q=bob":                "e2",
 			} {
 				page := decode[eventsPage](t, e.do(t, "GET", path, reader, "").want(t, 200))
 				if got := f.names(page.Events); !slices.Equal(got, strings.Fields(want)) {
 					t.Errorf("GET %s = %v, want %v", path, got, want)
 				}
+			}
+		})
+		t.Run("ExportSearch", func(t *testing.T) {
+			body := e.do(t, "GET", "/v1/events/export?format=jsonl&q=ada+OR+bob", reader, "").want(t, 200).body
+			var got []*trail.Event
+			for _, line := range strings.Split(strings.TrimSpace(string(body)), "\n") {
+				ev, err := trail.DecodeEvent([]byte(line))
+				if err != nil {
+					t.Fatalf("export line %q: %v", line, err)
+				}
+				got = append(got, ev)
+			}
+			if names, want := f.names(got), []string{"e1", "e2", "e4", "e5"}; !slices.Equal(names, want) {
+				t.Fatalf("export q=ada OR bob = %v, want %v", names, want)
 			}
 		})
 	})

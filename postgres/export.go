@@ -29,6 +29,9 @@ var _ trail.JSONExporter = (*DB)(nil)
 // read a row is read again on fresh connections: the first export after a
 // restart would otherwise meet the page pool's dead connections.
 func (db *DB) ExportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *trail.Chunk) error {
+	if q.Search != nil {
+		return errNoSearch
+	}
 	for try := 0; ; try++ {
 		n := c.Len()
 		err := db.exportChunk(ctx, q, maxBytes, c)

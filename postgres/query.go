@@ -54,6 +54,9 @@ const (
 // over the table (a target's or an actor's) merges only their keys, then
 // reads the events of those keys with scans that prefetch (pagekeys.go).
 func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
+	if q.Search != nil {
+		return nil, errNoSearch
+	}
 	// After the database restarts, the page pool's idle connections are
 	// dead until it notices, and a page may use several at once. A page
 	// only reads, so when the database was unreachable it is read again,

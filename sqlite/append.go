@@ -49,6 +49,7 @@ func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 		db.fresh.add(batches, a.replayed)
 	}
 	db.wakeMerger()
+	db.wakeSearch(batches) // searchindex.go
 	db.wakeCheckpointer()
 	return nil
 }

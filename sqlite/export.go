@@ -24,6 +24,9 @@ const exportFetch = 1000
 // joined to it; otherwise the chunk's positions are read first, then
 // their JSON by position.
 func (db *DB) ExportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *trail.Chunk) error {
+	if q.Search != nil {
+		return db.exportSearch(ctx, q, maxBytes, c) // search.go
+	}
 	err := db.exportChunk(ctx, q, maxBytes, c, false)
 	if errors.Is(err, errPostingGone) {
 		c.Reset()

@@ -28,6 +28,12 @@ type segConfig struct {
 	// noIndex stops the indexer, for tests: every query then reads the
 	// unindexed tail.
 	noIndex bool
+	// noSearch keeps no full-text index (Options.NoSearchIndex).
+	noSearch bool
+	// For tests: events a search scans before it asks the index (-1:
+	// none; 0: searchScanFirst), and candidates it sorts (0:
+	// searchMaxSorted).
+	searchScanFirst, searchMaxSorted int
 }
 
 // A merge copies chunk postings a transaction: a commit that comes meanwhile

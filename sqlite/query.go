@@ -25,6 +25,13 @@ const maxArms = 300
 // matching row. Segments are read newest first (see page.go) and skipped
 // once they cannot change the page.
 func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
+	if q.Search != nil {
+		evs, err := db.searchEvents(ctx, q) // search.go
+		if err != nil {
+			return nil, fmt.Errorf("search events: %w", err)
+		}
+		return trail.NewPage(q, evs), nil
+	}
 	evs, err := db.page(ctx, q, false)
 	if errors.Is(err, errPostingGone) {
 		evs, err = db.page(ctx, q, true)

@@ -59,6 +59,7 @@ type DB struct {
 	ckptWake  chan struct{}
 	ckptStop  context.CancelFunc
 	ckptDone  chan struct{}
+	search    *searchIndex // nil without a full-text index (searchindex.go)
 
 	// Nanoseconds inside write transactions: commits (AppendBatches), the
 	// serial part of ingest, and the indexer's and merger's in the index
@@ -72,6 +73,21 @@ type DB struct {
 // directory, and applies any migrations the file lacks.
 func Open(path string) (*DB, error) {
 	return open(path, defaultSegments)
+}
+
+// Options are the choices of OpenOptions.
+type Options struct {
+	// NoSearchIndex keeps no full-text index: a query with a search then
+	// checks every event its other filters select (exact, and slow over
+	// many events), and ingest does no indexing work for it.
+	NoSearchIndex bool
+}
+
+// OpenOptions is Open with options.
+func OpenOptions(path string, o Options) (*DB, error) {
+	cfg := defaultSegments
+	cfg.noSearch = o.NoSearchIndex
+	return open(path, cfg)
 }
 
 func open(path string, segments segConfig) (*DB, error) {
@@ -137,6 +153,12 @@ func open(path string, segments segConfig) (*DB, error) {
 	db.i = sql.OpenDB(ic)
 	db.i.SetMaxOpenConns(1)
 	db.settings = tables.New(db.w, db.r, dialect{db})
+	if !segments.noSearch {
+		if err := db.openSearch(); err != nil { // searchindex.go
+			errors.Join(db.r.Close(), db.x.Close(), db.i.Close(), db.w.Close())
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+	}
 	db.startMerger()
 	db.startCheckpointer()
 	return db, nil
@@ -236,8 +258,11 @@ func (db *DB) Close() error {
 	db.stopMerger()
 	db.stopCheckpointer()
 	var err error
+	if db.search != nil {
+		err = db.search.close()
+	}
 	if db.r != nil {
-		err = errors.Join(db.r.Close(), db.x.Close(), db.i.Close())
+		err = errors.Join(err, db.r.Close(), db.x.Close(), db.i.Close())
 	}
 	if db.iw != nil {
 		err = errors.Join(err, db.iw.Close())

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -41,4 +42,41 @@ func TestConformanceUnindexed(t *testing.T) {
 		t.Cleanup(func() { db.Close() })
 		return db
 	})
+}
+
+// TestConformanceSearchIndex runs the search suite on stores whose
+// searches go to the search index at once: while the index follows the
+// appends (events in the index and in the unindexed tail), and with every
+// event indexed before the next call. Pages in action or actor order
+// sort at most 20 candidates, so larger ones fall back to scanning.
+func TestConformanceSearchIndex(t *testing.T) {
+	open := func(t *testing.T) *sqlite.DB {
+		db, err := sqlite.OpenSearchIndexOnly(filepath.Join(t.TempDir(), "trail.db"), 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	t.Run("Following", func(t *testing.T) {
+		storetest.RunSearch(t, func(t *testing.T) trail.Store { return open(t) })
+	})
+	t.Run("Indexed", func(t *testing.T) {
+		storetest.RunSearch(t, func(t *testing.T) trail.Store { return indexedStore{open(t)} })
+	})
+}
+
+// indexedStore indexes every batch it appends before it returns.
+type indexedStore struct{ *sqlite.DB }
+
+func (s indexedStore) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
+	if err := s.DB.AppendBatches(ctx, batches); err != nil {
+		return err
+	}
+	for {
+		n, err := s.SearchIndexStep(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+	}
 }

@@ -19,7 +19,8 @@ func matches(q *trail.Query, e *trail.Event) bool {
 		eq(q.ActorType, e.Actor.Type) && eq(q.ActorID, e.Actor.ID) && eq(q.ActorName, e.Actor.Name) &&
 		eq(q.TraceID, e.TraceID) && eq(q.IP, e.Context.IP) && matchesTarget(q, e) &&
 		(q.Since.IsZero() || !e.OccurredAt.Before(q.Since)) &&
-		(q.Until.IsZero() || e.OccurredAt.Before(q.Until))
+		(q.Until.IsZero() || e.OccurredAt.Before(q.Until)) &&
+		(q.Search == nil || q.Search.Match(e))
 }
 
 func matchesAction(filter []string, action string) bool {

@@ -82,6 +82,24 @@ func Run(t *testing.T, open func(t *testing.T) trail.Store) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
 	}
+	RunSearch(t, open)
+}
+
+// RunSearch runs the full-text search tests alone (Run runs them too),
+// for a store whose search has several paths to check.
+func RunSearch(t *testing.T, open func(t *testing.T) trail.Store) {
+	for _, tt := range []struct {
+		name string
+		fn   func(t *testing.T, open func(t *testing.T) trail.Store)
+	}{
+		{"Search", testSearch},
+		{"SearchFilters", testSearchFilters},
+		{"SearchAppended", testSearchAppended},
+		{"SearchExport", testSearchExport},
+		{"SearchDeleted", testSearchDeleted},
+	} {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
+	}
 }
 
 // base is the time of the first test event: fixed, so failures reproduce.

@@ -37,6 +37,10 @@ type Config struct {
 	// SQLite, so that several nodes can share one database; empty for the
 	// embedded SQLite store in Data.
 	Store string `yaml:"store"`
+	// SearchIndex keeps SQLite's full-text index beside trail.db
+	// (trail.db.search); without it a search (q=) checks every event the
+	// other filters select: exact, and slow over many events.
+	SearchIndex bool `yaml:"search_index"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 	// LogFormat is text or json.
@@ -187,6 +191,7 @@ func DefaultConfig() Config {
 	return Config{
 		Addr:              "127.0.0.1:8080",
 		Data:              "./trail-data",
+		SearchIndex:       true,
 		LogLevel:          "info",
 		LogFormat:         "text",
 		ShutdownTimeout:   30 * time.Second,
@@ -211,6 +216,8 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.Data, "data", c.Data, "data `folder` (holds trail.db)")
 	fs.StringVar(&c.Store, "store", c.Store,
 		"PostgreSQL `URL` (postgres://user:pass@host/db) shared by several nodes; empty for SQLite in --data")
+	fs.BoolVar(&c.SearchIndex, "search-index", c.SearchIndex,
+		"keep SQLite's full-text index in trail.db.search (false: q= checks every event, exact and slow)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log `level`: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log `format`: text or json")
 	fs.BoolVar(&c.TrustProxyHeaders, "trust-proxy-headers", c.TrustProxyHeaders,

@@ -84,6 +84,7 @@ func (ef *eventsFlags) addFilters() {
 	fs.StringVar(&q.TargetID, "target-id", "", "match a target's id")
 	fs.StringVar(&q.TraceID, "trace-id", "", "match trace id")
 	fs.StringVar(&q.IP, "ip", "", "match client IP")
+	fs.StringVar(&q.Query, "query", "", "full-text `search`: words, \"phrases\", field:value, prefix*, AND, OR, NOT")
 	fs.StringVar(&ef.since, "since", "", "occurred at or after `WHEN`: RFC 3339, or an age like 24h or 7d")
 	fs.StringVar(&ef.until, "until", "", "occurred before `WHEN`: RFC 3339, or an age like 1h")
 	fs.StringVar(&q.Sort, "sort", "", "sort by occurred_at (default), action or actor")

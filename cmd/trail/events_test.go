@@ -46,6 +46,16 @@ func TestEventsList(t *testing.T) {
 			t.Errorf("want only %s:\n%s", ids[3], out)
 		}
 	})
+	t.Run("Query", func(t *testing.T) {
+		out := mustCLI(t, envs, "events", "list", "--query", "actor.id:u_3 OR actor.id:u_1", "--output", "jsonl")
+		if strings.Count(out, "\n") != 2 || !strings.Contains(out, ids[3]) || !strings.Contains(out, ids[1]) {
+			t.Errorf("--query: want %s and %s:\n%s", ids[3], ids[1], out)
+		}
+		out = mustCLI(t, envs, "events", "list", "--query", "lovelace -actor.id:u_0", "--output", "jsonl")
+		if strings.Count(out, "\n") != 4 || strings.Contains(out, ids[0]) {
+			t.Errorf("--query without u_0: want 4 events:\n%s", out)
+		}
+	})
 	t.Run("PageAndCursor", func(t *testing.T) {
 		r := runCLI(t, envs, false, "events", "list", "--action", "user.login", "--limit", "2", "--order", "asc", "--output", "jsonl")
 		if r.code != 0 || strings.Count(r.stdout, "\n") != 2 || !strings.Contains(r.stdout, ids[0]) {
@@ -91,6 +101,7 @@ func TestEventsList(t *testing.T) {
 		{"ErrSince", envs, []string{"--since", "yesterday"}, 2, "--since"},
 		{"ErrServerLimit", envs, []string{"--limit", "5000"}, 1, "limit"},
 		{"ErrOutput", envs, []string{"--output", "xml"}, 2, "--output"},
+		{"ErrQuery", envs, []string{"--query", `"unclosed`}, 1, "q:"},
 		{"ErrNoServer", map[string]string{"TRAIL_SERVER": "http://127.0.0.1:1", "TRAIL_KEY": "k"}, nil, 1, "is trail serve running"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,6 +153,12 @@ func TestEventsExport(t *testing.T) {
 		}
 		if leftovers, _ := filepath.Glob(filepath.Join(dir, ".out.csv.partial-*")); len(leftovers) != 0 {
 			t.Errorf("temporary files left: %v", leftovers)
+		}
+	})
+	t.Run("Query", func(t *testing.T) {
+		r := runCLI(t, envs, false, "events", "export", "--format", "jsonl", "--query", "actor.id:u_2")
+		if r.code != 0 || strings.Count(r.stdout, "\n") != 1 || !strings.Contains(r.stdout, ids[2]) {
+			t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 		}
 	})
 	t.Run("JSONLStdout", func(t *testing.T) {

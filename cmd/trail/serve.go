@@ -107,7 +107,7 @@ func OpenStore(cfg Config) (trail.Store, error) {
 	if cfg.Store != "" {
 		return postgres.Open(cfg.Store)
 	}
-	return sqlite.Open(DBPath(cfg.Data))
+	return sqlite.OpenOptions(DBPath(cfg.Data), sqlite.Options{NoSearchIndex: !cfg.SearchIndex})
 }
 
 // Run opens the store, starts the writer, the background work and the HTTP

@@ -1,0 +1,66 @@
+package trail
+
+// SearchIndexExpr is what a full-text index can look up for a Search: a
+// superset of its matches, built from the same SearchTokens that index
+// documents hold, so an index that reads it may only narrow the events to
+// check with Match, never drop a true match. Fields and NOT are not in it
+// (an index of whole events cannot tell fields apart, and NOT a narrows
+// nothing).
+type SearchIndexExpr struct {
+	// Op is "and", "or" or "phrase".
+	Op   string
+	Kids []*SearchIndexExpr // of "and" and "or"
+	// Tokens are a phrase's words in a row; when Prefix, the last one is
+	// a prefix.
+	Tokens []string
+	Prefix bool
+}
+
+// IndexExpr returns the index lookup of s, or nil when an index cannot
+// narrow it (a NOT alone, an OR with a NOT in it): then every event is a
+// candidate.
+func (s *Search) IndexExpr() *SearchIndexExpr { return indexExpr(s.root) }
+
+func indexExpr(n searchNode) *SearchIndexExpr {
+	switch n := n.(type) {
+	case andNode:
+		x := &SearchIndexExpr{Op: "and"}
+		for _, c := range n {
+			if k := indexExpr(c); k != nil {
+				x.Kids = append(x.Kids, k)
+			}
+		}
+		return single(x)
+	case orNode:
+		x := &SearchIndexExpr{Op: "or"}
+		for _, c := range n {
+			k := indexExpr(c)
+			if k == nil {
+				return nil
+			}
+			x.Kids = append(x.Kids, k)
+		}
+		return single(x)
+	case *termNode:
+		tokens, prefix := n.tokens, n.prefix
+		if prefix && tokens[len(tokens)-1] == "" { // "113.*": any word after, which an index cannot ask for
+			tokens, prefix = tokens[:len(tokens)-1], false
+		}
+		if len(tokens) == 0 {
+			return nil
+		}
+		return &SearchIndexExpr{Op: "phrase", Tokens: tokens, Prefix: prefix}
+	}
+	return nil // notNode
+}
+
+// single returns x, its only kid, or nil without kids.
+func single(x *SearchIndexExpr) *SearchIndexExpr {
+	switch len(x.Kids) {
+	case 0:
+		return nil
+	case 1:
+		return x.Kids[0]
+	}
+	return x
+}

@@ -1,0 +1,98 @@
+package trail_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/trailhq/trail"
+)
+
+// indexHolds evaluates x as a full-text index over e's document (the words
+// of every string of e in a row) would.
+func indexHolds(x *trail.SearchIndexExpr, doc []string) bool {
+	switch x.Op {
+	case "and", "or":
+		for _, k := range x.Kids {
+			if indexHolds(k, doc) != (x.Op == "and") {
+				return x.Op == "or"
+			}
+		}
+		return x.Op == "and"
+	}
+	for i := 0; i+len(x.Tokens) <= len(doc); i++ {
+		ok := true
+		for j, w := range x.Tokens {
+			h := doc[i+j]
+			if h != w && !(x.Prefix && j == len(x.Tokens)-1 && strings.HasPrefix(h, w)) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func searchDocTokens(e *trail.Event) []string {
+	var doc []string
+	for _, f := range trail.SearchFields(e) {
+		doc = append(doc, trail.SearchTokens(f.Text)...)
+	}
+	return doc
+}
+
+// checkIndexSuperset fails when q matches e but its index lookup would
+// not find e: an index would then drop a true match.
+func checkIndexSuperset(t *testing.T, q string, e *trail.Event) {
+	t.Helper()
+	s, err := trail.ParseSearch(q)
+	if err != nil {
+		return
+	}
+	if x := s.IndexExpr(); x != nil && s.Match(e) && !indexHolds(x, searchDocTokens(e)) {
+		t.Fatalf("%q matches the event but its index lookup %+v does not", q, x)
+	}
+}
+
+func TestSearchIndexExpr(t *testing.T) {
+	e := searchEvent()
+	for q, want := range map[string]string{
+		"ada":                      `"ada"`,
+		`"ada lovelace" zür*`:      `and("ada lovelace" "zür"*)`,
+		"ip:203.0.113.*":           `"203 0 113"`,
+		"ada OR NOT x":             "",
+		"NOT x":                    "",
+		"ada -x":                   `"ada"`,
+		"(a OR b) c":               `and(or("a" "b") "c")`,
+		"metadata.ticket:OPS-1234": `"ops 1234"`,
+	} {
+		s, err := trail.ParseSearch(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := showExpr(s.IndexExpr()); got != want {
+			t.Errorf("IndexExpr(%q) = %s, want %s", q, got, want)
+		}
+		checkIndexSuperset(t, q, e)
+	}
+}
+
+func showExpr(x *trail.SearchIndexExpr) string {
+	switch {
+	case x == nil:
+		return ""
+	case x.Op == "phrase":
+		s := `"` + strings.Join(x.Tokens, " ") + `"`
+		if x.Prefix {
+			s += "*"
+		}
+		return s
+	}
+	var kids []string
+	for _, k := range x.Kids {
+		kids = append(kids, showExpr(k))
+	}
+	return x.Op + "(" + strings.Join(kids, " ") + ")"
+}
