@@ -39,8 +39,11 @@ type Query struct {
 	TargetID   string
 	TraceID    string
 	IP         string
-	Since      time.Time // occurred_at >= Since, when not zero
-	Until      time.Time // occurred_at < Until, when not zero
+	// Search, when not nil, keeps only the events it matches (Search.Match);
+	// a store that cannot honour it must fail, never ignore it.
+	Search *Search
+	Since  time.Time // occurred_at >= Since, when not zero
+	Until  time.Time // occurred_at < Until, when not zero
 
 	Sort  string // one of the Sort constants; "" means SortOccurredAt
 	Desc  bool   // descending order
