@@ -178,11 +178,11 @@ func eventRow(e *trail.Event, data []byte) ([]any, error) {
 		return nil, trail.Invalid("id", fmt.Sprintf("event id %q is not a UUID", e.ID))
 	}
 	return []any{id, e.Tenant, e.Seq, e.Pos, e.Action, e.OccurredAt, e.ReceivedAt,
-		e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Context.IP, e.TraceID, string(data)}, nil
+		e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Context.IP, e.TraceID, string(data), searchVector(e)}, nil
 }
 
 var eventColumns = []string{"id", "tenant", "seq", "pos", "action", "occurred_at", "received_at",
-	"actor_type", "actor_id", "actor_name", "ip", "trace_id", "data"}
+	"actor_type", "actor_id", "actor_name", "ip", "trace_id", "data", "search"}
 
 var targetColumns = []string{"tenant", "type", "id", "occurred_at", "event_id"}
 

@@ -43,6 +43,16 @@ func (db *DB) ExportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *
 }
 
 func (db *DB) exportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *trail.Chunk) error {
+	if q.Search != nil {
+		evs, err := db.searchEvents(ctx, q)
+		for _, e := range evs {
+			if c.Size() >= maxBytes {
+				break
+			}
+			c.Add(e.Raw)
+		}
+		return err
+	}
 	p, err := newPlan(ctx, db.pages, q)
 	if err != nil {
 		return err

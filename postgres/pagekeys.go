@@ -44,8 +44,8 @@ import (
 // else, sorted by time, so that an index alone yields its keys.
 func (p *plan) scattered() bool {
 	q := p.q
-	if p.keyCol != "" {
-		return false
+	if p.keyCol != "" || q.Search != nil {
+		return false // a search reads each event's tokens
 	}
 	if p.target {
 		return !p.needsEvent()

@@ -56,6 +56,9 @@ type DB struct {
 	stop    context.CancelFunc
 	done    <-chan struct{} // closed by stop
 	wg      sync.WaitGroup
+	// ginMost is the largest estimate of a search's candidates that it
+	// reads through the GIN index (DefaultSearchIndexMost).
+	ginMost float64
 
 	*settings // users, sessions, keys and the other settings tables
 
@@ -72,7 +75,7 @@ func Open(dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db := &DB{Now: time.Now, pool: pool, parts: newPartitions(), analyze: newAnalyzer()}
+	db := &DB{Now: time.Now, pool: pool, parts: newPartitions(), analyze: newAnalyzer(), ginMost: DefaultSearchIndexMost}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", wrap(err))

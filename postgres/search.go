@@ -1,0 +1,302 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/trailhq/trail"
+)
+
+// Full-text search (docs/storage.md, Full-text search). Each event's
+// search tokens (trail.SearchTokens over trail.SearchFields, without
+// duplicates) are written at append, in the same row, as a tsvector
+// without positions, and a GIN index on every partition finds the events
+// that hold a token. Go makes both the tokens and the query's lexemes, so
+// no text search configuration of the server is involved. A query's
+// Search narrows the events read to those that meet its TokenQuery (the
+// words every match must hold), and trail.Search.Match decides each of
+// them, so the index only ever narrows.
+//
+// A page reads its candidates in one of two ways, chosen from the
+// planner's estimate of how many events meet the narrowing:
+//   - few (at most DefaultSearchIndexMost): the GIN index finds every one of them, and
+//     they are sorted into page order (searchGINSQL);
+//   - many: the page's own ordered index scan (the plan of the same query
+//     without a search) is walked, with the narrowing checked on each row,
+//     which stops after a page of candidates because they are common.
+//
+// Either way, what Match refuses is replaced by reading on from the last
+// row read, in growing chunks, until the page is full or nothing is left.
+
+// maxLexeme is the longest token, in bytes, a tsvector holds as it is
+// (PostgreSQL refuses lexemes of 2 KiB or more). A longer token is
+// indexed by its first maxLexeme bytes, and a query looks it up as a
+// prefix of them, which finds every event that holds it.
+const maxLexeme = 2000
+
+// lexeme returns token cut to maxLexeme bytes, and whether it was cut.
+func lexeme(token string) (string, bool) {
+	if len(token) <= maxLexeme {
+		return token, false
+	}
+	n := maxLexeme
+	for n > 0 && !utf8.RuneStart(token[n]) {
+		n--
+	}
+	return token[:n], true
+}
+
+// searchVector returns the search column of e: its tokens, each once.
+func searchVector(e *trail.Event) pgtype.TSVector {
+	seen := map[string]bool{}
+	var lx []pgtype.TSVectorLexeme
+	for _, f := range trail.SearchFields(e) {
+		for _, t := range trail.SearchTokens(f.Text) {
+			t, _ = lexeme(t)
+			if !seen[t] {
+				seen[t] = true
+				lx = append(lx, pgtype.TSVectorLexeme{Word: t})
+			}
+		}
+	}
+	return pgtype.TSVector{Lexemes: lx, Valid: true}
+}
+
+// tsquery returns t as tsquery text, or "" when t is nil (nothing to
+// narrow by). Lexemes are quoted, so the server takes them as they are.
+func tsquery(t *trail.TokenQuery) string {
+	join := func(ts []*trail.TokenQuery, op string) string {
+		s := make([]string, len(ts))
+		for i, c := range ts {
+			s[i] = tsquery(c)
+		}
+		return "(" + strings.Join(s, op) + ")"
+	}
+	switch {
+	case t == nil:
+		return ""
+	case len(t.And) > 0:
+		return join(t.And, " & ")
+	case len(t.Or) > 0:
+		return join(t.Or, " | ")
+	}
+	word, cut := lexeme(t.Token)
+	s := "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(word) + "'"
+	if t.Prefix || cut {
+		s += ":*"
+	}
+	return s
+}
+
+// searchCond is the narrowing of a page by tsquery $n: events that meet
+// it, and events stored before the search column whose tokens the
+// backfill has not written yet.
+func searchCond(param string) string {
+	return "(e.search @@ " + param + "::tsquery OR e.search IS NULL)"
+}
+
+// DefaultSearchIndexMost is the most events (by the planner's estimate)
+// that a search reads through the GIN index; past it, the page's ordered
+// index is walked (SetSearchIndexMost changes it). Reading k events from the index and sorting them costs about
+// k rows; walking costs about a page over the share of events that
+// match, so the two meet near the square root of page times events: for
+// 10 million events and a page of 100, 30,000 rows. A fixed bound keeps
+// the GIN side's cost bounded whatever the store's size.
+const DefaultSearchIndexMost = 20_000
+
+// SetSearchIndexMost sets the most candidates, by the planner's estimate,
+// that a search reads through the GIN index: 0 makes every search walk
+// the page's index, and a large number makes every search that can
+// narrow read the GIN index. It is for tests and benchmarks, and must be
+// called before the store is used.
+func (db *DB) SetSearchIndexMost(n float64) { db.ginMost = n }
+
+// searchChunk is the largest chunk of candidates a search reads at once.
+const searchChunk = 4096
+
+// searchEvents reads a page of q, which has a Search: the candidates, in
+// page order, chunk by chunk, kept when Match accepts them.
+func (db *DB) searchEvents(ctx context.Context, q *trail.Query) ([]*trail.Event, error) {
+	tsq := tsquery(q.Search.Narrow())
+	gin, err := useGIN(ctx, db.pages, tsq, db.ginMost)
+	if err != nil {
+		return nil, err
+	}
+	want := q.PageLimit() + 1
+	cq := *q
+	cq.Limit = want
+	var out []*trail.Event
+	for {
+		var evs []*trail.Event
+		if gin {
+			evs, err = ginEvents(ctx, db.pages, &cq, tsq)
+		} else {
+			evs, err = db.page(ctx, &cq)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range evs {
+			if q.Search.Match(e) {
+				if out = append(out, e); len(out) == want {
+					return out, nil
+				}
+			}
+		}
+		if len(evs) <= cq.Limit { // a chunk reads Limit+1 rows while more follow
+			return out, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		cq.After = trail.CursorAfter(&cq, evs[len(evs)-1])
+		cq.Limit = min(2*cq.Limit, searchChunk)
+	}
+}
+
+// useGIN reports whether a search narrowed by tsq reads its candidates
+// through the GIN index: when the planner expects at most most events
+// to meet tsq (from the statistics of the search column, which ANALYZE
+// keeps as its most common lexemes and their frequencies). A search that
+// cannot narrow walks.
+func useGIN(ctx context.Context, tx querier, tsq string, most float64) (bool, error) {
+	if tsq == "" {
+		return false, nil
+	}
+	lit, _ := literal(tsq)
+	rows, err := tx.Query(ctx, "EXPLAIN (FORMAT JSON) SELECT 1 FROM events AS e WHERE "+searchCond(lit))
+	if err != nil {
+		return false, err
+	}
+	plan, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[string])
+	if err != nil {
+		return false, err
+	}
+	var p []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		}
+	}
+	if err := json.Unmarshal([]byte(plan), &p); err != nil || len(p) != 1 {
+		return false, fmt.Errorf("read search estimate: %v", err)
+	}
+	return p[0].Plan.Rows <= most, nil
+}
+
+// ginSettings make the GIN page query read the search index with a bitmap
+// scan and sort what it finds (page connections turn both off, see
+// pageSettings), and never walk a btree index instead: whatever the
+// generic plan's guess of a tsquery's selectivity, the index bounds the
+// read to the events that meet it. They are undone by ginReset.
+const ginSettings = "SELECT set_config('enable_bitmapscan', 'on', false), set_config('enable_sort', 'on', false), " +
+	"set_config('enable_indexscan', 'off', false), set_config('enable_indexonlyscan', 'off', false)"
+
+var ginReset = []string{"RESET enable_bitmapscan", "RESET enable_sort", "RESET enable_indexscan", "RESET enable_indexonlyscan"}
+
+// ginEvents reads the first q.Limit+1 events of q narrowed by tsq, in page
+// order, through the GIN index. The settings are undone in the same round
+// trip, and with the implicit transaction if the query fails.
+func ginEvents(ctx context.Context, db batchQuerier, q *trail.Query, tsq string) ([]*trail.Event, error) {
+	query, args, err := ginSQL(ctx, db, q, tsq)
+	if err != nil {
+		return nil, err
+	}
+	b := &pgx.Batch{}
+	b.Queue(ginSettings)
+	b.Queue(query, args...)
+	for _, r := range ginReset {
+		b.Queue(r)
+	}
+	br := db.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	evs, err := decodeRows(rows)
+	if err != nil {
+		return nil, err
+	}
+	return evs, br.Close()
+}
+
+// ginSQL returns the page query of q over the events that meet tsq, found
+// by the GIN index (or not yet tokenized), with q's filters, scope and
+// cursor checked on each, sorted into page order and cut to q.Limit+1.
+func ginSQL(ctx context.Context, tx querier, q *trail.Query, tsq string) (string, []any, error) {
+	p := &plan{q: q, actions: actionFilter{trail.SplitActions(q.Actions)}}
+	switch q.SortKey() {
+	case trail.SortAction:
+		p.keyCol = "e.action"
+	case trail.SortActor:
+		p.keyCol = "e.actor_id"
+	}
+	var a args
+	var where []string
+	add := func(cond string) { where = append(where, cond) }
+	add(searchCond(a.add(tsq)))
+	tenants, err := visibleTenants(ctx, tx, q.Scope, maxLateral)
+	if err != nil {
+		return "", nil, err
+	}
+	if tenants[0] != nil {
+		ts := make([]string, len(tenants))
+		for i, t := range tenants {
+			ts[i] = *t
+		}
+		add("e.tenant = ANY(" + a.add(ts) + ")")
+	}
+	if !p.actions.all() {
+		add(p.actions.where("e.action", &a))
+	}
+	if q.TargetType != "" || q.TargetID != "" {
+		g := "g.tenant = e.tenant AND g.occurred_at = e.occurred_at AND g.event_id = e.id"
+		if q.TargetType != "" {
+			g += " AND g.type = " + a.add(q.TargetType)
+		}
+		if q.TargetID != "" {
+			g += " AND g.id = " + a.add(q.TargetID)
+		}
+		add("EXISTS (SELECT 1 FROM event_targets AS g WHERE " + g + ")")
+	}
+	p.residual("e.occurred_at", &a, add)
+	if err := p.keyset("e.occurred_at", "e.id", &a, add); err != nil {
+		return "", nil, err
+	}
+	cols := "e.pos, e.data, e.occurred_at AS t, e.id AS i"
+	if p.keyCol != "" {
+		cols += ", " + p.keyCol + " AS k"
+	}
+	return "WITH m AS MATERIALIZED (SELECT " + cols + " FROM events AS e WHERE " + strings.Join(where, " AND ") +
+		") SELECT pos, data FROM m ORDER BY " + p.order("") + " LIMIT " + p.limit(), a, nil
+}
+
+// explainGIN explains the first chunk of a search that reads the GIN
+// index, under ginSettings; ok is false when the search walks instead.
+func (db *DB) explainGIN(ctx context.Context, conn *pgxpool.Conn, q *trail.Query) (plan string, ok bool, err error) {
+	tsq := tsquery(q.Search.Narrow())
+	if gin, err := useGIN(ctx, conn, tsq, db.ginMost); err != nil || !gin {
+		return "", false, err
+	}
+	query, args, err := ginSQL(ctx, conn, q, tsq)
+	if err != nil {
+		return "", true, err
+	}
+	if _, err := conn.Exec(ctx, ginSettings); err != nil {
+		return "", true, fmt.Errorf("explain: %w", wrap(err))
+	}
+	for _, r := range ginReset {
+		defer conn.Exec(context.WithoutCancel(ctx), r)
+	}
+	plan, err = explain(ctx, conn, query, args)
+	return plan, true, err
+}
