@@ -94,8 +94,9 @@ func Open(dsn string) (*DB, error) {
 	db.settings = tables.New(db.std, db.std, dialect{})
 	mctx, stop := context.WithCancel(context.Background())
 	db.stop, db.done = stop, mctx.Done()
-	db.wg.Add(1)
+	db.wg.Add(2)
 	go db.maintain(mctx)
+	go db.backfillLoop(mctx)
 	return db, nil
 }
 

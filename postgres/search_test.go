@@ -199,3 +199,39 @@ func TestSearchPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchBackfill: events stored without tokens (before migration 20)
+// are found by every search at once, and the backfill gives them their
+// tokens.
+func TestSearchBackfill(t *testing.T) {
+	db := MustOpen(t, pgtest.NewDB(t))
+	searchFixture(t, db)
+	ctx := context.Background()
+	if _, err := db.Pool().Exec(ctx, "UPDATE events SET search = NULL WHERE seq % 2 = 0"); err != nil {
+		t.Fatal(err)
+	}
+	check := func(phase string) {
+		t.Helper()
+		for _, most := range []float64{1e9, 0} {
+			db.SetSearchIndexMost(most)
+			for _, text := range []string{"xylophone", "ada", `"ada lovelace"`, "ip:203.0.113.*", "-ada"} {
+				s, _ := trail.ParseSearch(text)
+				q := trail.Query{Scope: trail.Scope{All: true}, Desc: true}
+				want := matchAll(t, db, q, s)
+				q.Search, q.Limit = s, 7
+				if got := readPages(t, db, q); !slices.Equal(ids(got), ids(want)) || len(want) == 0 {
+					t.Errorf("%s, index most %g, q=%s: got %v, want %v", phase, most, text, ids(got), ids(want))
+				}
+			}
+		}
+	}
+	check("without tokens")
+	if err := db.BackfillSearch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := db.Pool().QueryRow(ctx, "SELECT count(*) FROM events WHERE search IS NULL").Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d events left without tokens (%v)", left, err)
+	}
+	check("backfilled")
+}
