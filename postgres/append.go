@@ -52,7 +52,7 @@ func eventMonths(batches []*trail.Batch) map[time.Time]bool {
 
 // appendOnce runs one append transaction.
 func (db *DB) appendOnce(ctx context.Context, batches []*trail.Batch) error {
-	a := &appender{now: trail.NormalTime(db.now())}
+	a := &appender{now: trail.NormalTime(db.now()), noSearch: db.noSearch}
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		a.tx = tx
 		return a.appendAll(ctx, batches)
@@ -75,6 +75,7 @@ type appender struct {
 	tx       pgx.Tx
 	now      time.Time
 	pos      int64 // next stream position
+	noSearch bool  // leave the events' search tokens to the backfill (SetSearchIndexing)
 	replayed map[*trail.Batch]*trail.IdempotentResponse
 }
 
@@ -98,7 +99,7 @@ func (a *appender) appendAll(ctx context.Context, batches []*trail.Batch) error 
 	if err := a.number(ctx, store); err != nil {
 		return err
 	}
-	return copyEvents(ctx, a.tx, store)
+	return copyEvents(ctx, a.tx, store, !a.noSearch)
 }
 
 // number gives every event of batches its Seq and Pos, and advances the
@@ -171,14 +172,15 @@ func undo(batches []*trail.Batch) {
 	}
 }
 
-// eventRow returns the events table's columns of e, whose JSON is data.
-func eventRow(e *trail.Event, data []byte) ([]any, error) {
+// eventRow returns the events table's columns of e, whose JSON is data;
+// its search tokens only when search is set.
+func eventRow(e *trail.Event, data []byte, search bool) ([]any, error) {
 	id, err := parseUUID(e.ID)
 	if err != nil {
 		return nil, trail.Invalid("id", fmt.Sprintf("event id %q is not a UUID", e.ID))
 	}
 	return []any{id, e.Tenant, e.Seq, e.Pos, e.Action, e.OccurredAt, e.ReceivedAt,
-		e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Context.IP, e.TraceID, string(data), searchVector(e)}, nil
+		e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Context.IP, e.TraceID, string(data), searchColumn(e, search)}, nil
 }
 
 var eventColumns = []string{"id", "tenant", "seq", "pos", "action", "occurred_at", "received_at",
@@ -188,7 +190,7 @@ var targetColumns = []string{"tenant", "type", "id", "occurred_at", "event_id"}
 
 // copyEvents writes the events of batches and their targets and actions
 // with COPY, the fastest way into PostgreSQL.
-func copyEvents(ctx context.Context, tx pgx.Tx, batches []*trail.Batch) error {
+func copyEvents(ctx context.Context, tx pgx.Tx, batches []*trail.Batch, search bool) error {
 	var events, ids, targets [][]any
 	actions := map[[2]string]bool{}
 	for _, b := range batches {
@@ -199,7 +201,7 @@ func copyEvents(ctx context.Context, tx pgx.Tx, batches []*trail.Batch) error {
 				return fmt.Errorf("event %s: %w", e.ID, err)
 			}
 			e.Raw = data
-			row, err := eventRow(e, data)
+			row, err := eventRow(e, data, search)
 			if err != nil {
 				return err
 			}

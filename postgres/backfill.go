@@ -26,8 +26,10 @@ func (db *DB) backfillLoop(ctx context.Context) {
 	t := time.NewTicker(maintainEvery)
 	defer t.Stop()
 	for {
-		// A failure is tried again at the next tick.
-		_ = db.BackfillSearch(ctx)
+		if !db.noSearch {
+			// A failure is tried again at the next tick.
+			_ = db.BackfillSearch(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -73,7 +75,7 @@ func (db *DB) backfillBatch(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			ids, times, vecs = append(ids, id), append(times, at), append(vecs, searchVector(e))
+			ids, times, vecs = append(ids, id), append(times, at), append(vecs, SearchVector(e))
 			return nil
 		})
 		if err != nil || len(ids) == 0 {

@@ -56,9 +56,12 @@ type DB struct {
 	stop    context.CancelFunc
 	done    <-chan struct{} // closed by stop
 	wg      sync.WaitGroup
-	// ginMost is the largest estimate of a search's candidates that it
-	// reads through the GIN index (DefaultSearchIndexMost).
+	// ginMost, when not negative, is the largest estimate of a search's
+	// candidates that it reads through the GIN index, in place of
+	// ginRows's (SetSearchIndexMost)
 	ginMost float64
+	// noSearch: appends write no search tokens (SetSearchIndexing)
+	noSearch bool
 
 	*settings // users, sessions, keys and the other settings tables
 
@@ -75,7 +78,7 @@ func Open(dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db := &DB{Now: time.Now, pool: pool, parts: newPartitions(), analyze: newAnalyzer(), ginMost: DefaultSearchIndexMost}
+	db := &DB{Now: time.Now, pool: pool, parts: newPartitions(), analyze: newAnalyzer(), ginMost: -1}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", wrap(err))

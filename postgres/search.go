@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -25,7 +26,7 @@ import (
 //
 // A page reads its candidates in one of two ways, chosen from the
 // planner's estimate of how many events meet the narrowing:
-//   - few (at most DefaultSearchIndexMost): the GIN index finds every one of them, and
+//   - few (at most ginRows): the GIN index finds every one of them, and
 //     they are sorted into page order (searchGINSQL);
 //   - many: the page's own ordered index scan (the plan of the same query
 //     without a search) is walked, with the narrowing checked on each row,
@@ -52,8 +53,11 @@ func lexeme(token string) (string, bool) {
 	return token[:n], true
 }
 
-// searchVector returns the search column of e: its tokens, each once.
-func searchVector(e *trail.Event) pgtype.TSVector {
+// SearchVector returns the search column of e: its tokens, each once, as
+// the store writes them at append. It is for bulk loads and restores that
+// write events with SQL of their own (a row without it is searched, and
+// given its tokens by the backfill).
+func SearchVector(e *trail.Event) pgtype.TSVector {
 	seen := map[string]bool{}
 	var lx []pgtype.TSVectorLexeme
 	for _, f := range trail.SearchFields(e) {
@@ -101,20 +105,44 @@ func searchCond(param string) string {
 	return "(e.search @@ " + param + "::tsquery OR e.search IS NULL)"
 }
 
-// DefaultSearchIndexMost is the most events (by the planner's estimate)
-// that a search reads through the GIN index; past it, the page's ordered
-// index is walked (SetSearchIndexMost changes it). Reading k events from the index and sorting them costs about
-// k rows; walking costs about a page over the share of events that
-// match, so the two meet near the square root of page times events: for
-// 10 million events and a page of 100, 30,000 rows. A fixed bound keeps
-// the GIN side's cost bounded whatever the store's size.
-const DefaultSearchIndexMost = 20_000
+// ginRows is the most events (by the planner's estimate) that a search
+// for a page of page events among total events reads through the GIN
+// index; past it, the page's ordered index is walked. Reading k events
+// through the index and sorting them costs about k random rows; walking
+// costs about a page over the share of events that match, page*total/k
+// rows, mostly adjacent and so about half as dear each. The two meet near
+// the square root of page times total, halved: 16,000 rows for a page of
+// 100 among 10 million events, 1,600 among 100,000. Below ginFloor rows
+// either way costs little.
+func ginRows(page int, total float64) float64 {
+	return max(ginFloor, math.Sqrt(float64(page)*total)/2)
+}
+
+const ginFloor = 1000
+
+// searchColumn returns the search column of e, or NULL when search is
+// off.
+func searchColumn(e *trail.Event, search bool) any {
+	if !search {
+		return nil
+	}
+	return SearchVector(e)
+}
+
+// SetSearchIndexing turns the writing of search tokens at append on (the
+// default) or off, for benchmarks that compare ingest with and without
+// search. Off, appends leave the tokens out and the backfill does not run:
+// every event is then a candidate of every search, which stays exact and
+// reads as many events as the page's other filters select. It must be
+// called before the store is used.
+func (db *DB) SetSearchIndexing(on bool) { db.noSearch = !on }
 
 // SetSearchIndexMost sets the most candidates, by the planner's estimate,
-// that a search reads through the GIN index: 0 makes every search walk
-// the page's index, and a large number makes every search that can
-// narrow read the GIN index. It is for tests and benchmarks, and must be
-// called before the store is used.
+// that a search reads through the GIN index (by default, ginRows of the
+// page and the events stored): 0 makes every search walk the page's
+// index, and a large number makes every search that can narrow read the
+// GIN index. It is for tests and benchmarks, and must be called before
+// the store is used.
 func (db *DB) SetSearchIndexMost(n float64) { db.ginMost = n }
 
 // searchChunk is the largest chunk of candidates a search reads at once.
@@ -124,7 +152,7 @@ const searchChunk = 4096
 // page order, chunk by chunk, kept when Match accepts them.
 func (db *DB) searchEvents(ctx context.Context, q *trail.Query) ([]*trail.Event, error) {
 	tsq := tsquery(q.Search.Narrow())
-	gin, err := useGIN(ctx, db.pages, tsq, db.ginMost)
+	gin, err := db.useGIN(ctx, db.pages, tsq, q.PageLimit())
 	if err != nil {
 		return nil, err
 	}
@@ -160,14 +188,28 @@ func (db *DB) searchEvents(ctx context.Context, q *trail.Query) ([]*trail.Event,
 	}
 }
 
-// useGIN reports whether a search narrowed by tsq reads its candidates
-// through the GIN index: when the planner expects at most most events
-// to meet tsq (from the statistics of the search column, which ANALYZE
-// keeps as its most common lexemes and their frequencies). A search that
-// cannot narrow walks.
-func useGIN(ctx context.Context, tx querier, tsq string, most float64) (bool, error) {
+// useGIN reports whether a search narrowed by tsq, for a page of page
+// events, reads its candidates through the GIN index: when the planner
+// expects at most ginRows events to meet tsq (from the statistics of the
+// search column, which ANALYZE keeps as its most common lexemes and their
+// frequencies, and the partitions' row counts). A search that cannot
+// narrow walks.
+func (db *DB) useGIN(ctx context.Context, tx querier, tsq string, page int) (bool, error) {
 	if tsq == "" {
 		return false, nil
+	}
+	most := db.ginMost
+	if most < 0 {
+		rows, err := tx.Query(ctx, `SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::float8 FROM pg_inherits AS i
+			JOIN pg_class AS c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass`)
+		if err != nil {
+			return false, err
+		}
+		total, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[float64])
+		if err != nil {
+			return false, err
+		}
+		most = ginRows(page, total)
 	}
 	lit, _ := literal(tsq)
 	rows, err := tx.Query(ctx, "EXPLAIN (FORMAT JSON) SELECT 1 FROM events AS e WHERE "+searchCond(lit))
@@ -284,7 +326,7 @@ func ginSQL(ctx context.Context, tx querier, q *trail.Query, tsq string) (string
 // index, under ginSettings; ok is false when the search walks instead.
 func (db *DB) explainGIN(ctx context.Context, conn *pgxpool.Conn, q *trail.Query) (plan string, ok bool, err error) {
 	tsq := tsquery(q.Search.Narrow())
-	if gin, err := useGIN(ctx, conn, tsq, db.ginMost); err != nil || !gin {
+	if gin, err := db.useGIN(ctx, conn, tsq, q.PageLimit()); err != nil || !gin {
 		return "", false, err
 	}
 	query, args, err := ginSQL(ctx, conn, q, tsq)
