@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -58,16 +59,19 @@ func lexeme(token string) (string, bool) {
 // write events with SQL of their own (a row without it is searched, and
 // given its tokens by the backfill).
 func SearchVector(e *trail.Event) pgtype.TSVector {
-	seen := map[string]bool{}
-	var lx []pgtype.TSVectorLexeme
+	var toks []string
 	for _, f := range trail.SearchFields(e) {
 		for _, t := range trail.SearchTokens(f.Text) {
 			t, _ = lexeme(t)
-			if !seen[t] {
-				seen[t] = true
-				lx = append(lx, pgtype.TSVectorLexeme{Word: t})
-			}
+			toks = append(toks, t)
 		}
+	}
+	// In byte order, each once, as the server keeps a tsvector's lexemes.
+	slices.Sort(toks)
+	toks = slices.Compact(toks)
+	lx := make([]pgtype.TSVectorLexeme, len(toks))
+	for i, t := range toks {
+		lx[i].Word = t
 	}
 	return pgtype.TSVector{Lexemes: lx, Valid: true}
 }

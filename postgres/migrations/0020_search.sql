@@ -12,6 +12,6 @@
 -- Building the indexes on a large store holds off appends until they are
 -- built; they can be built beforehand, partition by partition, with CREATE
 -- INDEX CONCURRENTLY after adding the column (docs/operations.md).
-ALTER TABLE events ADD COLUMN search tsvector;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS search tsvector;
 CREATE INDEX events_search ON events USING gin (search);
 CREATE INDEX events_unsearched ON events (occurred_at) WHERE search IS NULL;
