@@ -61,25 +61,38 @@ func tokenAnd(and []*TokenQuery) *TokenQuery {
 	return &TokenQuery{And: and}
 }
 
-// String writes t with & for AND, | for OR and a trailing * for a prefix,
-// for logs and tests.
-func (t *TokenQuery) String() string {
+// Format writes t in a store's query syntax: its groups in parentheses,
+// joined by and and or (like " & " and " | "), each token as word writes
+// it. A nil t is "".
+func (t *TokenQuery) Format(and, or string, word func(token string, prefix bool) string) string {
 	join := func(ts []*TokenQuery, op string) string {
 		s := make([]string, len(ts))
 		for i, c := range ts {
-			s[i] = c.String()
+			s[i] = c.Format(and, or, word)
 		}
 		return "(" + strings.Join(s, op) + ")"
 	}
 	switch {
 	case t == nil:
-		return "*"
+		return ""
 	case len(t.And) > 0:
-		return join(t.And, " & ")
+		return join(t.And, and)
 	case len(t.Or) > 0:
-		return join(t.Or, " | ")
-	case t.Prefix:
-		return t.Token + "*"
+		return join(t.Or, or)
 	}
-	return t.Token
+	return word(t.Token, t.Prefix)
+}
+
+// String writes t with & for AND, | for OR and a trailing * for a prefix
+// (* alone when t is nil, which any event meets), for logs and tests.
+func (t *TokenQuery) String() string {
+	if t == nil {
+		return "*"
+	}
+	return t.Format(" & ", " | ", func(token string, prefix bool) string {
+		if prefix {
+			return token + "*"
+		}
+		return token
+	})
 }

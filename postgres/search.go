@@ -38,8 +38,10 @@ import (
 
 // maxLexeme is the longest token, in bytes, a tsvector holds as it is
 // (PostgreSQL refuses lexemes of 2 KiB or more). A longer token is
-// indexed by its first maxLexeme bytes, and a query looks it up as a
-// prefix of them, which finds every event that holds it.
+// indexed by its first maxLexeme bytes: a query (at most
+// trail.MaxSearchLen bytes) never names it whole, and its prefixes find
+// it. Were a query's word that long, it would be looked up as a prefix of
+// its first maxLexeme bytes, which finds every event that holds it.
 const maxLexeme = 2000
 
 // lexeme returns token cut to maxLexeme bytes, and whether it was cut.
@@ -79,27 +81,15 @@ func SearchVector(e *trail.Event) pgtype.TSVector {
 // tsquery returns t as tsquery text, or "" when t is nil (nothing to
 // narrow by). Lexemes are quoted, so the server takes them as they are.
 func tsquery(t *trail.TokenQuery) string {
-	join := func(ts []*trail.TokenQuery, op string) string {
-		s := make([]string, len(ts))
-		for i, c := range ts {
-			s[i] = tsquery(c)
+	quote := strings.NewReplacer(`\`, `\\`, `'`, `''`)
+	return t.Format(" & ", " | ", func(token string, prefix bool) string {
+		word, cut := lexeme(token)
+		s := "'" + quote.Replace(word) + "'"
+		if prefix || cut {
+			s += ":*"
 		}
-		return "(" + strings.Join(s, op) + ")"
-	}
-	switch {
-	case t == nil:
-		return ""
-	case len(t.And) > 0:
-		return join(t.And, " & ")
-	case len(t.Or) > 0:
-		return join(t.Or, " | ")
-	}
-	word, cut := lexeme(t.Token)
-	s := "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(word) + "'"
-	if t.Prefix || cut {
-		s += ":*"
-	}
-	return s
+		return s
+	})
 }
 
 // searchCond is the narrowing of a page by tsquery $n: events that meet

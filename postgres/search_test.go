@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,4 +235,40 @@ func TestSearchBackfill(t *testing.T) {
 		t.Fatalf("%d events left without tokens (%v)", left, err)
 	}
 	check("backfilled")
+}
+
+// TestSearchLongWord: a word longer than a tsvector's lexemes may be is
+// indexed by its start and still found, exactly.
+func TestSearchLongWord(t *testing.T) {
+	db := MustOpen(t, pgtest.NewDB(t))
+	long := strings.Repeat("é", 1500) // 3,000 bytes
+	at := time.Now().UTC()
+	var evs []*trail.Event
+	for i, w := range []string{long + "a", long + "b"} {
+		evs = append(evs, &trail.Event{ID: trail.NewID(at), Tenant: "acme", Action: "doc.read", OccurredAt: at.Add(time.Duration(i) * time.Second),
+			ReceivedAt: at, Version: 1, Actor: trail.Actor{Type: "user", ID: "u1"},
+			Metadata: json.RawMessage(`{"word":"` + w + `"}`)})
+	}
+	if err := db.AppendBatches(context.Background(), []*trail.Batch{{Events: evs}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, most := range []float64{1e9, 0} {
+		db.SetSearchIndexMost(most)
+		// A query is at most 1,000 bytes: its words are never cut.
+		for q, want := range map[string][]string{
+			strings.Repeat("é", 400) + "*":                    {evs[1].ID, evs[0].ID},
+			"metadata.word:" + strings.Repeat("é", 400) + "*": {evs[1].ID, evs[0].ID},
+			"actor.id:" + strings.Repeat("é", 400) + "*":      {},
+			strings.Repeat("é", 400):                          {},
+		} {
+			s, err := trail.ParseSearch(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := readPages(t, db, trail.Query{Scope: trail.Scope{Tenant: "acme"}, Desc: true, Search: s})
+			if !slices.Equal(ids(got), want) {
+				t.Errorf("index most %g, %.20s...: got %v, want %v", most, q, ids(got), want)
+			}
+		}
+	}
 }
