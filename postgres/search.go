@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -114,11 +116,54 @@ func ginRows(page int, total float64) float64 {
 
 const ginFloor = 1000
 
-// searchColumn returns the search column of e, or NULL when search is
-// off.
-func searchColumn(e *trail.Event, search bool) any {
-	if !search {
+// searchCols are the search columns of an append's events, made before
+// its transaction, so that the stream's lock is not held while Go
+// tokenizes, and on every core.
+type searchCols struct {
+	off  bool // no tokens: NULL (SetSearchIndexing)
+	made map[*trail.Event]pgtype.TSVector
+}
+
+// makeSearchCols makes the search columns of the events of batches, on
+// up to GOMAXPROCS goroutines.
+func makeSearchCols(batches []*trail.Batch, off bool) *searchCols {
+	c := &searchCols{off: off}
+	if off {
+		return c
+	}
+	var evs []*trail.Event
+	for _, b := range batches {
+		evs = append(evs, b.Events...)
+	}
+	vecs := make([]pgtype.TSVector, len(evs))
+	n := min(runtime.GOMAXPROCS(0), (len(evs)+63)/64)
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Go(func() {
+			for i := w * len(evs) / n; i < (w+1)*len(evs)/n; i++ {
+				vecs[i] = SearchVector(evs[i])
+			}
+		})
+	}
+	wg.Wait()
+	c.made = make(map[*trail.Event]pgtype.TSVector, len(evs))
+	for i, e := range evs {
+		c.made[e] = vecs[i]
+	}
+	return c
+}
+
+// of returns the search column of e: NULL when search is off, and made
+// now for an event that was not made beforehand (or with no searchCols).
+func (c *searchCols) of(e *trail.Event) any {
+	switch {
+	case c == nil:
+		return SearchVector(e)
+	case c.off:
 		return nil
+	}
+	if v, ok := c.made[e]; ok {
+		return v
 	}
 	return SearchVector(e)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,20 +46,29 @@ func BenchmarkSearch(b *testing.B) {
 		fmt.Printf("load average at start: %s\n", loadAverage())
 		n := envInt("TRAIL_BENCH_SEARCH_INGEST", 100_000)
 		for pair := range 3 {
-			var rates [2]float64
+			var r [2]ingestRun
 			for i, on := range []bool{false, true} {
-				rates[i] = searchIngest(b, srv, n, on)
+				r[i] = searchIngest(b, srv, n, on)
 			}
-			fmt.Printf("ingest pair %d: off %.0f events/s, on %.0f events/s, on/off %.2f (load %s)\n",
-				pair+1, rates[0], rates[1], rates[1]/rates[0], loadAverage())
+			fmt.Printf("ingest pair %d: off %.0f events/s, on %.0f events/s, on/off %.2f; "+
+				"CPU µs/event off %.0f (Go %.0f), on %.0f (Go %.0f), off/on %.2f (load %s)\n",
+				pair+1, r[0].rate, r[1].rate, r[1].rate/r[0].rate, r[0].cpu, r[0].goCPU, r[1].cpu, r[1].goCPU,
+				r[0].cpu/r[1].cpu, loadAverage())
 		}
-		searchPages(b, srv, envInt("TRAIL_BENCH_SEARCH_N", 2_000_000))
+		if n := envInt("TRAIL_BENCH_SEARCH_N", 2_000_000); n > 0 {
+			searchPages(b, srv, n)
+		}
 	}
 }
 
-// searchIngest appends n events to a fresh store with search on or off
-// and returns the events appended per second.
-func searchIngest(b *testing.B, srv *pgtest.Server, n int, on bool) float64 {
+// ingestRun is what one ingest run measured: events per second, and CPU
+// time per event in microseconds, of the server and this process (cpu)
+// and of this process alone (goCPU). On a shared box, CPU per event is
+// the steadier figure.
+type ingestRun struct{ rate, cpu, goCPU float64 }
+
+// searchIngest appends n events to a fresh store with search on or off.
+func searchIngest(b *testing.B, srv *pgtest.Server, n int, on bool) ingestRun {
 	db := MustOpen(b, srv.NewDB(b))
 	db.SetSearchIndexing(on)
 	if !on {
@@ -65,7 +76,69 @@ func searchIngest(b *testing.B, srv *pgtest.Server, n int, on bool) float64 {
 			b.Fatal(err)
 		}
 	}
-	return searchIngestOn(b, db, n)
+	pm := postmaster(b, db)
+	server0, go0 := processCPU(pm, true), processCPU(os.Getpid(), false)
+	rate := searchIngestOn(b, db, n)
+	// The server's work of the last commits (GIN pending list merges by
+	// autovacuum aside) is done when the last append returns.
+	server, goCPU := processCPU(pm, true)-server0, processCPU(os.Getpid(), false)-go0
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
+	return ingestRun{rate: rate, cpu: per(server + goCPU), goCPU: per(goCPU)}
+}
+
+// postmaster returns the process id of db's server.
+func postmaster(b *testing.B, db *postgres.DB) int {
+	var pid int
+	if err := db.Pool().QueryRow(context.Background(), "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		b.Fatal(err)
+	}
+	return statOf(pid).ppid
+}
+
+// processCPU returns the CPU time (user and system) of process pid, and
+// with tree, of its children, living (from /proc) and ended (which the
+// postmaster waits for, so the kernel adds them to its own).
+func processCPU(pid int, tree bool) time.Duration {
+	s := statOf(pid)
+	total := s.cpu
+	if !tree {
+		return total
+	}
+	total += s.children
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		if p, err := strconv.Atoi(d.Name()); err == nil && p != pid {
+			if c := statOf(p); c.ppid == pid {
+				total += c.cpu
+			}
+		}
+	}
+	return total
+}
+
+type procStat struct {
+	ppid          int
+	cpu, children time.Duration
+}
+
+// statOf reads /proc/pid/stat: the parent, and the CPU time of the
+// process and of its ended children (in clock ticks of 1/100 s).
+func statOf(pid int) procStat {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return procStat{}
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return procStat{}
+	}
+	f := strings.Fields(string(b)[i+1:]) // from field 3, the state
+	num := func(k int) int {
+		n, _ := strconv.Atoi(f[k-3])
+		return n
+	}
+	tick := func(n int) time.Duration { return time.Duration(n) * 10 * time.Millisecond }
+	return procStat{ppid: num(4), cpu: tick(num(14) + num(15)), children: tick(num(16) + num(17))}
 }
 
 // searchIngestOn appends n events to db through the group-commit writer
