@@ -159,13 +159,14 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
 // maintain creates the partitions of the coming months ahead of need, so
-// that the first event of a month does not wait for DDL, and analyzes the
-// current partitions as events are appended (analyze.go).
+// that the first event of a month does not wait for DDL, analyzes the
+// current partitions as events are appended (analyze.go), and merges the
+// search index's pending entries (cleanPending).
 func (db *DB) maintain(ctx context.Context) {
 	defer db.wg.Done()
 	t := time.NewTicker(maintainEvery)
 	defer t.Stop()
-	after, appended := int64(DefaultAnalyzeAfter), int64(0)
+	after, appended, pending := int64(DefaultAnalyzeAfter), int64(0), int64(0)
 	for {
 		select {
 		case <-ctx.Done():
@@ -176,6 +177,12 @@ func (db *DB) maintain(ctx context.Context) {
 			_ = db.ensureAhead(ctx)
 		case after = <-db.analyze.after:
 		case n := <-db.analyze.appended:
+			if pending += n; pending >= cleanPendingAfter {
+				// A failure leaves the work to the next time, or to
+				// an insert.
+				pending = 0
+				_ = db.cleanPending(ctx)
+			}
 			appended += n
 			if after > 0 && appended >= after {
 				// A failure waits for the next AnalyzeAfter events.

@@ -116,6 +116,23 @@ func ginRows(page int, total float64) float64 {
 
 const ginFloor = 1000
 
+// GIN's fast update appends an insert's index entries to the index's
+// pending list, which the insert that takes it past
+// gin_pending_list_limit (4 MB) merges into the index, holding its
+// commit for that long, or autovacuum. So each node merges the pending
+// lists itself after every cleanPendingAfter events it appended (about
+// 2 MB of entries), off the commit path: inserts then rarely find a full
+// list.
+const cleanPendingAfter = 2000
+
+// cleanPending merges the pending entries of each partition's search
+// index into the index.
+func (db *DB) cleanPending(ctx context.Context) error {
+	_, err := db.pool.Exec(ctx, `SELECT gin_clean_pending_list(i.inhrelid::regclass) FROM pg_inherits AS i
+		WHERE i.inhparent = to_regclass('events_search')`)
+	return err
+}
+
 // searchCols are the search columns of an append's events, made before
 // its transaction, so that the stream's lock is not held while Go
 // tokenizes, and on every core.

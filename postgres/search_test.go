@@ -12,6 +12,7 @@ import (
 
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/internal/pgtest"
+	"github.com/trailhq/trail/internal/testenv"
 	"github.com/trailhq/trail/postgres"
 )
 
@@ -271,4 +272,36 @@ func TestSearchLongWord(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSearchPendingList: the store merges the search index's pending
+// entries by itself after cleanPendingAfter events, so that no append has
+// to.
+func TestSearchPendingList(t *testing.T) {
+	db := MustOpen(t, pgtest.NewDB(t))
+	ctx := context.Background()
+	pool := db.Pool()
+	if _, err := pool.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pgstattuple"); err != nil {
+		testenv.Require(t, "pgstattuple", "install postgresql-contrib", err)
+	}
+	pending := func() int {
+		var n int
+		err := pool.QueryRow(ctx, `SELECT coalesce(sum((pgstatginindex(i.inhrelid::regclass)).pending_pages), 0)::int
+			FROM pg_inherits AS i WHERE i.inhparent = 'events_search'::regclass`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	batches := skewEvents(2100, 3, time.Now(), skewTenant)
+	if err := db.AppendBatches(ctx, batches[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if n := pending(); n == 0 {
+		t.Fatal("no pending entries after an append")
+	}
+	if err := db.AppendBatches(ctx, batches[1:]); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "pending list merged", func() bool { return pending() == 0 })
 }
