@@ -1,98 +1,66 @@
 package trail
 
-import "strings"
-
-// TokenQuery is a condition on an event's set of search tokens (the
-// SearchTokens of its SearchFields) that every event a Search matches
-// meets: what a store's full-text index can look up. Events that a Search
-// does not match may meet it too (a phrase's words out of order, a word in
-// another field, whatever NOT excludes), so a store that narrows its
-// candidates with it still applies Match to each of them.
-type TokenQuery struct {
-	// And holds when each of its queries holds, Or when one does; when
-	// both are empty, the query is the single token Token.
-	And, Or []*TokenQuery
-	Token   string
-	Prefix  bool // Token need only begin one of the event's tokens
+// SearchIndexExpr is what a full-text index can look up for a Search: a
+// superset of its matches, built from the same SearchTokens that index
+// documents hold, so an index that reads it may only narrow the events to
+// check with Match, never drop a true match. Fields and NOT are not in it
+// (an index of whole events cannot tell fields apart, and NOT a narrows
+// nothing).
+type SearchIndexExpr struct {
+	// Op is "and", "or" or "phrase".
+	Op   string
+	Kids []*SearchIndexExpr // of "and" and "or"
+	// Tokens are a phrase's words in a row; when Prefix, the last one is
+	// a prefix.
+	Tokens []string
+	Prefix bool
 }
 
-// Narrow returns the TokenQuery that every event s matches meets, or nil
-// when it cannot narrow (a query of NOT alone matches events without any
-// of its words).
-func (s *Search) Narrow() *TokenQuery { return narrowNode(s.root) }
+// IndexExpr returns the index lookup of s, or nil when an index cannot
+// narrow it (a NOT alone, an OR with a NOT in it): then every event is a
+// candidate.
+func (s *Search) IndexExpr() *SearchIndexExpr { return indexExpr(s.root) }
 
-func narrowNode(n searchNode) *TokenQuery {
+func indexExpr(n searchNode) *SearchIndexExpr {
 	switch n := n.(type) {
 	case andNode:
-		var and []*TokenQuery
+		x := &SearchIndexExpr{Op: "and"}
 		for _, c := range n {
-			if t := narrowNode(c); t != nil {
-				and = append(and, t)
+			if k := indexExpr(c); k != nil {
+				x.Kids = append(x.Kids, k)
 			}
 		}
-		return tokenAnd(and)
+		return single(x)
 	case orNode:
-		or := make([]*TokenQuery, len(n))
-		for i, c := range n {
-			if or[i] = narrowNode(c); or[i] == nil {
-				return nil // one branch may match anything
+		x := &SearchIndexExpr{Op: "or"}
+		for _, c := range n {
+			k := indexExpr(c)
+			if k == nil {
+				return nil
 			}
+			x.Kids = append(x.Kids, k)
 		}
-		return &TokenQuery{Or: or}
+		return single(x)
 	case *termNode:
-		var and []*TokenQuery
-		for i, tok := range n.tokens {
-			if tok != "" { // "113.*" ends in any word
-				and = append(and, &TokenQuery{Token: tok, Prefix: n.prefix && i == len(n.tokens)-1})
-			}
+		tokens, prefix := n.tokens, n.prefix
+		if prefix && tokens[len(tokens)-1] == "" { // "113.*": any word after, which an index cannot ask for
+			tokens, prefix = tokens[:len(tokens)-1], false
 		}
-		return tokenAnd(and)
+		if len(tokens) == 0 {
+			return nil
+		}
+		return &SearchIndexExpr{Op: "phrase", Tokens: tokens, Prefix: prefix}
 	}
-	return nil // NOT cannot narrow
+	return nil // notNode
 }
 
-func tokenAnd(and []*TokenQuery) *TokenQuery {
-	switch len(and) {
+// single returns x, its only kid, or nil without kids.
+func single(x *SearchIndexExpr) *SearchIndexExpr {
+	switch len(x.Kids) {
 	case 0:
 		return nil
 	case 1:
-		return and[0]
+		return x.Kids[0]
 	}
-	return &TokenQuery{And: and}
-}
-
-// Format writes t in a store's query syntax: its groups in parentheses,
-// joined by and and or (like " & " and " | "), each token as word writes
-// it. A nil t is "".
-func (t *TokenQuery) Format(and, or string, word func(token string, prefix bool) string) string {
-	join := func(ts []*TokenQuery, op string) string {
-		s := make([]string, len(ts))
-		for i, c := range ts {
-			s[i] = c.Format(and, or, word)
-		}
-		return "(" + strings.Join(s, op) + ")"
-	}
-	switch {
-	case t == nil:
-		return ""
-	case len(t.And) > 0:
-		return join(t.And, and)
-	case len(t.Or) > 0:
-		return join(t.Or, or)
-	}
-	return word(t.Token, t.Prefix)
-}
-
-// String writes t with & for AND, | for OR and a trailing * for a prefix
-// (* alone when t is nil, which any event meets), for logs and tests.
-func (t *TokenQuery) String() string {
-	if t == nil {
-		return "*"
-	}
-	return t.Format(" & ", " | ", func(token string, prefix bool) string {
-		if prefix {
-			return token + "*"
-		}
-		return token
-	})
+	return x
 }

@@ -7,76 +7,92 @@ import (
 	"github.com/trailhq/trail"
 )
 
-func TestSearchNarrow(t *testing.T) {
-	for q, want := range map[string]string{
-		"ada":                      "ada",
-		"ada lovelace":             "(ada & lovelace)",
-		`"ada lovelace"`:           "(ada & lovelace)",
-		"ada OR babbage":           "(ada | babbage)",
-		"ada -babbage":             "ada",
-		"NOT ada":                  "*",
-		"ada OR -babbage":          "*",
-		"metadata.ticket:OPS-12*":  "(ops & 12*)",
-		"ip:203.0.113.*":           "(203 & 0 & 113)",
-		"(a OR b) (c OR d*)":       "((a | b) & (c | d*))",
-		"actor.name:ada NOT (x y)": "ada",
-	} {
-		s, err := trail.ParseSearch(q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		if got := s.Narrow().String(); got != want {
-			t.Errorf("%s: narrow = %s, want %s", q, got, want)
-		}
-	}
-}
-
-// TestSearchNarrowHolds checks that every event a query matches meets
-// its narrowing, over the queries of TestSearchMatch's kind.
-func TestSearchNarrowHolds(t *testing.T) {
-	e := searchEvent()
-	var toks []string
-	for _, f := range trail.SearchFields(e) {
-		toks = append(toks, trail.SearchTokens(f.Text)...)
-	}
-	for _, q := range []string{"ada", `"ada lovelace"`, "ada OR babbage", "-babbage", "metadata.ticket:ops*",
-		"ip:203.0.113.*", "metadata.nested:émile", "zürich OR x", "(ada OR x) (lovelace OR y*) -z", "lov*"} {
-		s, err := trail.ParseSearch(q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		if !s.Match(e) {
-			t.Fatalf("%s: does not match the event", q)
-		}
-		if !holds(s.Narrow(), toks) {
-			t.Errorf("%s: the event matches but not its narrowing %s", q, s.Narrow())
-		}
-	}
-}
-
-func holds(t *trail.TokenQuery, toks []string) bool {
-	switch {
-	case t == nil:
-		return true
-	case len(t.And) > 0:
-		for _, c := range t.And {
-			if !holds(c, toks) {
-				return false
+// indexHolds evaluates x as a full-text index over e's document (the words
+// of every string of e in a row) would.
+func indexHolds(x *trail.SearchIndexExpr, doc []string) bool {
+	switch x.Op {
+	case "and", "or":
+		for _, k := range x.Kids {
+			if indexHolds(k, doc) != (x.Op == "and") {
+				return x.Op == "or"
 			}
 		}
-		return true
-	case len(t.Or) > 0:
-		for _, c := range t.Or {
-			if holds(c, toks) {
-				return true
+		return x.Op == "and"
+	}
+	for i := 0; i+len(x.Tokens) <= len(doc); i++ {
+		ok := true
+		for j, w := range x.Tokens {
+			h := doc[i+j]
+			if h != w && !(x.Prefix && j == len(x.Tokens)-1 && strings.HasPrefix(h, w)) {
+				ok = false
+				break
 			}
 		}
-		return false
-	}
-	for _, k := range toks {
-		if k == t.Token || t.Prefix && strings.HasPrefix(k, t.Token) {
+		if ok {
 			return true
 		}
 	}
 	return false
+}
+
+func searchDocTokens(e *trail.Event) []string {
+	var doc []string
+	for _, f := range trail.SearchFields(e) {
+		doc = append(doc, trail.SearchTokens(f.Text)...)
+	}
+	return doc
+}
+
+// checkIndexSuperset fails when q matches e but its index lookup would
+// not find e: an index would then drop a true match.
+func checkIndexSuperset(t *testing.T, q string, e *trail.Event) {
+	t.Helper()
+	s, err := trail.ParseSearch(q)
+	if err != nil {
+		return
+	}
+	if x := s.IndexExpr(); x != nil && s.Match(e) && !indexHolds(x, searchDocTokens(e)) {
+		t.Fatalf("%q matches the event but its index lookup %+v does not", q, x)
+	}
+}
+
+func TestSearchIndexExpr(t *testing.T) {
+	e := searchEvent()
+	for q, want := range map[string]string{
+		"ada":                      `"ada"`,
+		`"ada lovelace" zür*`:      `and("ada lovelace" "zür"*)`,
+		"ip:203.0.113.*":           `"203 0 113"`,
+		"ada OR NOT x":             "",
+		"NOT x":                    "",
+		"ada -x":                   `"ada"`,
+		"(a OR b) c":               `and(or("a" "b") "c")`,
+		"metadata.ticket:OPS-1234": `"ops 1234"`,
+	} {
+		s, err := trail.ParseSearch(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := showExpr(s.IndexExpr()); got != want {
+			t.Errorf("IndexExpr(%q) = %s, want %s", q, got, want)
+		}
+		checkIndexSuperset(t, q, e)
+	}
+}
+
+func showExpr(x *trail.SearchIndexExpr) string {
+	switch {
+	case x == nil:
+		return ""
+	case x.Op == "phrase":
+		s := `"` + strings.Join(x.Tokens, " ") + `"`
+		if x.Prefix {
+			s += "*"
+		}
+		return s
+	}
+	var kids []string
+	for _, k := range x.Kids {
+		kids = append(kids, showExpr(k))
+	}
+	return x.Op + "(" + strings.Join(kids, " ") + ")"
 }

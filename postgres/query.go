@@ -196,7 +196,7 @@ func (b branch) actionSQL(a *args) string {
 func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 	p := &plan{q: q, actions: actionFilter{trail.SplitActions(q.Actions)}, target: q.TargetType != "" || q.TargetID != ""}
 	if q.Search != nil {
-		p.tsq = tsquery(q.Search.Narrow())
+		p.tsq = tsquery(q.Search.IndexExpr())
 	}
 	switch q.SortKey() {
 	case trail.SortAction:

@@ -23,7 +23,7 @@ import (
 // without positions, and a GIN index on every partition finds the events
 // that hold a token. Go makes both the tokens and the query's lexemes, so
 // no text search configuration of the server is involved. A query's
-// Search narrows the events read to those that meet its TokenQuery (the
+// Search narrows the events read to those that meet its IndexExpr (the
 // words every match must hold), and trail.Search.Match decides each of
 // them, so the index only ever narrows.
 //
@@ -80,18 +80,43 @@ func SearchVector(e *trail.Event) pgtype.TSVector {
 	return pgtype.TSVector{Lexemes: lx, Valid: true}
 }
 
-// tsquery returns t as tsquery text, or "" when t is nil (nothing to
-// narrow by). Lexemes are quoted, so the server takes them as they are.
-func tsquery(t *trail.TokenQuery) string {
-	quote := strings.NewReplacer(`\`, `\\`, `'`, `''`)
-	return t.Format(" & ", " | ", func(token string, prefix bool) string {
-		word, cut := lexeme(token)
-		s := "'" + quote.Replace(word) + "'"
-		if prefix || cut {
-			s += ":*"
+// tsquery returns x as tsquery text, or "" when x is nil (nothing to
+// narrow by): a phrase as the AND of its words (the column has no
+// positions; Match checks their order), its last word a prefix when x's
+// is. Lexemes are quoted, so the server takes them as they are.
+func tsquery(x *trail.SearchIndexExpr) string {
+	if x == nil {
+		return ""
+	}
+	var parts []string
+	op := " & "
+	switch x.Op {
+	case "and", "or":
+		if x.Op == "or" {
+			op = " | "
 		}
-		return s
-	})
+		for _, k := range x.Kids {
+			parts = append(parts, tsquery(k))
+		}
+	default:
+		for i, t := range x.Tokens {
+			parts = append(parts, tslexeme(t, x.Prefix && i == len(x.Tokens)-1))
+		}
+	}
+	return "(" + strings.Join(parts, op) + ")"
+}
+
+var tsquote = strings.NewReplacer(`\`, `\\`, `'`, `''`)
+
+// tslexeme returns token as a quoted tsquery lexeme, a prefix when prefix
+// is set (or the token was cut, see maxLexeme).
+func tslexeme(token string, prefix bool) string {
+	word, cut := lexeme(token)
+	s := "'" + tsquote.Replace(word) + "'"
+	if prefix || cut {
+		s += ":*"
+	}
+	return s
 }
 
 // searchCond is the narrowing of a page by tsquery $n: events that meet
@@ -207,7 +232,7 @@ const searchChunk = 4096
 // searchEvents reads a page of q, which has a Search: the candidates, in
 // page order, chunk by chunk, kept when Match accepts them.
 func (db *DB) searchEvents(ctx context.Context, q *trail.Query) ([]*trail.Event, error) {
-	tsq := tsquery(q.Search.Narrow())
+	tsq := tsquery(q.Search.IndexExpr())
 	gin, err := db.useGIN(ctx, db.pages, tsq, q.PageLimit())
 	if err != nil {
 		return nil, err
@@ -381,7 +406,7 @@ func ginSQL(ctx context.Context, tx querier, q *trail.Query, tsq string) (string
 // explainGIN explains the first chunk of a search that reads the GIN
 // index, under ginSettings; ok is false when the search walks instead.
 func (db *DB) explainGIN(ctx context.Context, conn *pgxpool.Conn, q *trail.Query) (plan string, ok bool, err error) {
-	tsq := tsquery(q.Search.Narrow())
+	tsq := tsquery(q.Search.IndexExpr())
 	if gin, err := db.useGIN(ctx, conn, tsq, q.PageLimit()); err != nil || !gin {
 		return "", false, err
 	}
