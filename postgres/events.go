@@ -63,11 +63,6 @@ func queryEvents(ctx context.Context, q querier, query string, args ...any) ([]*
 	if err != nil {
 		return nil, err
 	}
-	return decodeRows(rows)
-}
-
-// decodeRows decodes rows of (pos, data) and closes them.
-func decodeRows(rows pgx.Rows) ([]*trail.Event, error) {
 	defer rows.Close()
 	evs := []*trail.Event{}
 	for rows.Next() {

@@ -60,6 +60,9 @@ type DB struct {
 	// candidates that it reads through the GIN index, in place of
 	// ginRows's (SetSearchIndexMost)
 	ginMost float64
+	// ginKeys: the most candidate keys a search reads at once through
+	// the GIN index (ginKeyLimit; SetSearchKeyLimit)
+	ginKeys int
 	// noSearch: appends write no search tokens (SetSearchIndexing)
 	noSearch bool
 
@@ -78,7 +81,7 @@ func Open(dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db := &DB{Now: time.Now, pool: pool, parts: newPartitions(), analyze: newAnalyzer(), ginMost: -1}
+	db := &DB{Now: time.Now, pool: pool, parts: newPartitions(), analyze: newAnalyzer(), ginMost: -1, ginKeys: ginKeyLimit}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", wrap(err))

@@ -13,7 +13,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/trailhq/trail"
 )
 
@@ -237,17 +236,15 @@ func (db *DB) searchEvents(ctx context.Context, q *trail.Query) ([]*trail.Event,
 	if err != nil {
 		return nil, err
 	}
+	if gin {
+		return ginSearch(ctx, db.pages, q, tsq, db.ginKeys)
+	}
 	want := q.PageLimit() + 1
 	cq := *q
 	cq.Limit = want
 	var out []*trail.Event
 	for {
-		var evs []*trail.Event
-		if gin {
-			evs, err = ginEvents(ctx, db.pages, &cq, tsq)
-		} else {
-			evs, err = db.page(ctx, &cq)
-		}
+		evs, err := db.page(ctx, &cq)
 		if err != nil {
 			return nil, err
 		}
@@ -310,116 +307,4 @@ func (db *DB) useGIN(ctx context.Context, tx querier, tsq string, page int) (boo
 		return false, fmt.Errorf("read search estimate: %v", err)
 	}
 	return p[0].Plan.Rows <= most, nil
-}
-
-// ginSettings make the GIN page query read the search index with a bitmap
-// scan and sort what it finds (page connections turn both off, see
-// pageSettings), and never walk a btree index instead: whatever the
-// generic plan's guess of a tsquery's selectivity, the index bounds the
-// read to the events that meet it. They are undone by ginReset.
-const ginSettings = "SELECT set_config('enable_bitmapscan', 'on', false), set_config('enable_sort', 'on', false), " +
-	"set_config('enable_indexscan', 'off', false), set_config('enable_indexonlyscan', 'off', false)"
-
-var ginReset = []string{"RESET enable_bitmapscan", "RESET enable_sort", "RESET enable_indexscan", "RESET enable_indexonlyscan"}
-
-// ginEvents reads the first q.Limit+1 events of q narrowed by tsq, in page
-// order, through the GIN index. The settings are undone in the same round
-// trip, and with the implicit transaction if the query fails.
-func ginEvents(ctx context.Context, db batchQuerier, q *trail.Query, tsq string) ([]*trail.Event, error) {
-	query, args, err := ginSQL(ctx, db, q, tsq)
-	if err != nil {
-		return nil, err
-	}
-	b := &pgx.Batch{}
-	b.Queue(ginSettings)
-	b.Queue(query, args...)
-	for _, r := range ginReset {
-		b.Queue(r)
-	}
-	br := db.SendBatch(ctx, b)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return nil, err
-	}
-	rows, err := br.Query()
-	if err != nil {
-		return nil, err
-	}
-	evs, err := decodeRows(rows)
-	if err != nil {
-		return nil, err
-	}
-	return evs, br.Close()
-}
-
-// ginSQL returns the page query of q over the events that meet tsq, found
-// by the GIN index (or not yet tokenized), with q's filters, scope and
-// cursor checked on each, sorted into page order and cut to q.Limit+1.
-func ginSQL(ctx context.Context, tx querier, q *trail.Query, tsq string) (string, []any, error) {
-	p := &plan{q: q, actions: actionFilter{trail.SplitActions(q.Actions)}}
-	switch q.SortKey() {
-	case trail.SortAction:
-		p.keyCol = "e.action"
-	case trail.SortActor:
-		p.keyCol = "e.actor_id"
-	}
-	var a args
-	var where []string
-	add := func(cond string) { where = append(where, cond) }
-	add(searchCond(a.add(tsq)))
-	tenants, err := visibleTenants(ctx, tx, q.Scope, maxLateral)
-	if err != nil {
-		return "", nil, err
-	}
-	if tenants[0] != nil {
-		ts := make([]string, len(tenants))
-		for i, t := range tenants {
-			ts[i] = *t
-		}
-		add("e.tenant = ANY(" + a.add(ts) + ")")
-	}
-	if !p.actions.all() {
-		add(p.actions.where("e.action", &a))
-	}
-	if q.TargetType != "" || q.TargetID != "" {
-		g := "g.tenant = e.tenant AND g.occurred_at = e.occurred_at AND g.event_id = e.id"
-		if q.TargetType != "" {
-			g += " AND g.type = " + a.add(q.TargetType)
-		}
-		if q.TargetID != "" {
-			g += " AND g.id = " + a.add(q.TargetID)
-		}
-		add("EXISTS (SELECT 1 FROM event_targets AS g WHERE " + g + ")")
-	}
-	p.residual("e.occurred_at", &a, add)
-	if err := p.keyset("e.occurred_at", "e.id", &a, add); err != nil {
-		return "", nil, err
-	}
-	cols := "e.pos, e.data, e.occurred_at AS t, e.id AS i"
-	if p.keyCol != "" {
-		cols += ", " + p.keyCol + " AS k"
-	}
-	return "WITH m AS MATERIALIZED (SELECT " + cols + " FROM events AS e WHERE " + strings.Join(where, " AND ") +
-		") SELECT pos, data FROM m ORDER BY " + p.order("") + " LIMIT " + p.limit(), a, nil
-}
-
-// explainGIN explains the first chunk of a search that reads the GIN
-// index, under ginSettings; ok is false when the search walks instead.
-func (db *DB) explainGIN(ctx context.Context, conn *pgxpool.Conn, q *trail.Query) (plan string, ok bool, err error) {
-	tsq := tsquery(q.Search.IndexExpr())
-	if gin, err := db.useGIN(ctx, conn, tsq, q.PageLimit()); err != nil || !gin {
-		return "", false, err
-	}
-	query, args, err := ginSQL(ctx, conn, q, tsq)
-	if err != nil {
-		return "", true, err
-	}
-	if _, err := conn.Exec(ctx, ginSettings); err != nil {
-		return "", true, fmt.Errorf("explain: %w", wrap(err))
-	}
-	for _, r := range ginReset {
-		defer conn.Exec(context.WithoutCancel(ctx), r)
-	}
-	plan, err = explain(ctx, conn, query, args)
-	return plan, true, err
 }

@@ -79,8 +79,11 @@ func TestSearch(t *testing.T) {
 		"range":      {Scope: trail.Scope{All: true}, Since: time.Now().Add(-60 * 24 * time.Hour), Until: time.Now().Add(-20 * 24 * time.Hour)},
 		"actor name": {Scope: trail.Scope{Tenant: "initech"}, ActorName: "Grace Hopper"},
 	}
-	for _, most := range []float64{1e9, 0} {
+	for _, most := range []float64{1e9, 0, 1e8} {
 		db.SetSearchIndexMost(most)
+		if most == 1e8 { // the index, three candidate keys at a time
+			db.SetSearchKeyLimit(3)
+		}
 		for name, f := range filters {
 			sorts := []string{trail.SortOccurredAt}
 			if name == "acme" || name == "every" || name == "actor" {
