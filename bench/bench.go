@@ -29,10 +29,10 @@ type Config struct {
 	// HTTP burst, while the store works off its background work (default 20s).
 	BurstDuration time.Duration
 	// WriteTimes, if not nil, returns the total time a store with one
-	// writer has spent inside its write transactions: commits, and
-	// transactions of its own (index maintenance, merges), which hold the
-	// write lock as commits do.
-	WriteTimes func() (commits, background time.Duration)
+	// writer has spent inside its write transactions: commits (and the CPU
+	// time they used), and transactions of its own (index maintenance,
+	// merges) under a lock of their own.
+	WriteTimes func() (commits, commitCPU, background time.Duration)
 	Queries    int       // first-page queries per filter (default 300)
 	Log        io.Writer // progress lines; nil discards
 	// Analyze, if not nil, runs after the export (for PostgreSQL, a manual

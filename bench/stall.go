@@ -84,21 +84,22 @@ func (b *writeBusy) observe(st trail.CommitStats) {
 
 // busy is where the serial work of ingest stood at one moment.
 type busy struct {
-	ns, events          int64
-	commits, background time.Duration
+	ns, events                     int64
+	commits, commitCPU, background time.Duration
 }
 
 func (r *runner) busyNow() busy {
 	b := busy{ns: r.busy.ns.Load(), events: r.busy.events.Load()}
 	if r.cfg.WriteTimes != nil {
-		b.commits, b.background = r.cfg.WriteTimes()
+		b.commits, b.commitCPU, b.background = r.cfg.WriteTimes()
 	}
 	return b
 }
 
 // busyReport returns the serial work per event since b0: for a store that
-// reports its write transactions, their time (commits and background
-// work); else the time the Writer spent in AppendBatches.
+// reports its write transactions, the commits' time (with their CPU time
+// and the background work beside them); else the time the Writer spent in
+// AppendBatches.
 func (r *runner) busyReport(b0 busy) (string, string) {
 	b := r.busyNow()
 	n := b.events - b0.events
@@ -112,10 +113,9 @@ func (r *runner) busyReport(b0 busy) (string, string) {
 	if r.cfg.WriteTimes == nil {
 		return appends, fmt.Sprintf("time inside AppendBatches over %d events", n)
 	}
-	commits, background := b.commits-b0.commits, b.background-b0.background
-	return per(commits + background), fmt.Sprintf("time inside write transactions over %d events: commits %s, "+
-		"indexing and merges %s; AppendBatches as the Writer sees it (with waits for the lock) %s",
-		n, per(commits), per(background), appends)
+	return per(b.commits - b0.commits), fmt.Sprintf("time inside commits over %d events, of which CPU %s; "+
+		"indexing and merges beside them, under the index file's own lock, %s; AppendBatches as the Writer "+
+		"sees it %s", n, per(b.commitCPU-b0.commitCPU), per(b.background-b0.background), appends)
 }
 
 // lagProbe measures index lag during the burst: every probeGap it posts

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/trailhq/trail"
@@ -18,6 +19,12 @@ func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 	if err := db.checkFile(); err != nil {
 		return fmt.Errorf("append batch: %w", err)
 	}
+	// The commit runs on one OS thread (SQLite's work happens in the cgo
+	// calls), so that thread's CPU time is the commit's: the serial work
+	// of ingest, told apart from waiting for a core or for the disk.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu := threadCPU()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap("append batch", err)
@@ -34,6 +41,7 @@ func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 		return wrap("append batch", err)
 	}
 	db.commits.Add(int64(time.Since(start)))
+	db.commitCPU.Add(int64(threadCPU() - cpu))
 	for b, r := range a.replayed {
 		b.Replayed = r
 	}

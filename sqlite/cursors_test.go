@@ -76,3 +76,14 @@ func execRaw(tb testing.TB, path string, stmts ...string) {
 		}
 	}
 }
+
+// rawQuery runs one query on the file at path outside the store.
+func rawQuery(tb testing.TB, path, query string) *sql.Row {
+	tb.Helper()
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { raw.Close() })
+	return raw.QueryRow(query)
+}

@@ -32,7 +32,7 @@ func (db *DB) MergeAll(ctx context.Context) error {
 
 // SegmentLevels counts the visible posting segments by level.
 func (db *DB) SegmentLevels(ctx context.Context) (map[int]int, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT level, count(*) FROM segments WHERE state = 'ready' GROUP BY level")
+	rows, err := db.r.QueryContext(ctx, "SELECT level, count(*) FROM ix.segments WHERE state = 'ready' GROUP BY level")
 	if err != nil {
 		return nil, err
 	}

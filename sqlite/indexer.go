@@ -15,16 +15,14 @@ import (
 // commit stores the event row (and its time and ledger indexes) and nothing
 // else, so that the serial part of ingest, and what a single event waits
 // behind, stays short. It follows the stream like any other reader: it reads
-// the events after its cursor ("postings" in stream_cursors) outside the
-// write lock, decodes them and builds their postings, then writes them and
-// moves the cursor in one short write transaction, checking first that no
-// one else (another process, retention) changed those events meanwhile.
+// the events after its cursor (ix.meta.indexed) outside any write lock,
+// decodes them and builds their postings, then writes them and moves the
+// cursor in one short write transaction of the index file (indexfile.go),
+// checking first that no one else (another process, retention) changed
+// those events meanwhile.
 // Queries read the events past the cursor, the unindexed tail, straight from
 // the events table (see tailArms), so an acknowledged event is findable by
 // every filter at once.
-
-// postingsCursor names the indexer's cursor in stream_cursors.
-const postingsCursor = "postings"
 
 // One indexing transaction covers up to indexBatch events read from the
 // table, or maxIndexBatch handed over in memory: a burst's commits (16
@@ -122,7 +120,7 @@ func (db *DB) indexStep(ctx context.Context) (bool, error) {
 	if err != nil || len(evs) == 0 {
 		return false, err
 	}
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.iw.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
@@ -137,7 +135,7 @@ func (db *DB) indexStep(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	last := evs[len(evs)-1].pos
-	if _, err := tx.ExecContext(ctx, "UPDATE stream_cursors SET pos = ? WHERE name = ?", last, postingsCursor); err != nil {
+	if _, err := tx.ExecContext(ctx, "UPDATE ix.meta SET indexed = ?", last); err != nil {
 		return false, fmt.Errorf("move postings cursor: %w", err)
 	}
 	return true, tx.Commit()
@@ -156,11 +154,14 @@ func (db *DB) busySince(start time.Time) { db.background.Add(int64(time.Since(st
 
 // WriteTimes returns the time the store has spent inside write
 // transactions since it was opened: commits (AppendBatches, from holding
-// the write lock to the fsynced commit) and background work (indexing and
-// merging). SQLite has one writer, so together they are the serial part
-// of ingest, which no other core can help with.
-func (db *DB) WriteTimes() (commits, background time.Duration) {
-	return time.Duration(db.commits.Load()), time.Duration(db.background.Load())
+// the write lock to the fsynced commit) with the CPU time they used, and
+// background work (indexing and merging, in the index file). Commits are
+// the serial part of ingest, which no other core can help with: SQLite has
+// one writer per file. Their CPU time leaves out waiting for a core or for
+// fsync; on a machine with more cores and a faster disk the wall time
+// approaches it.
+func (db *DB) WriteTimes() (commits, commitCPU, background time.Duration) {
+	return time.Duration(db.commits.Load()), time.Duration(db.commitCPU.Load()), time.Duration(db.background.Load())
 }
 
 // unindexed returns the postings cursor and up to indexBatch events after
@@ -204,7 +205,7 @@ func (db *DB) unindexed(ctx context.Context) (int64, []toIndex, error) {
 // indexedPos returns the last position whose postings are written.
 func indexedPos(ctx context.Context, tx *sql.Tx) (int64, error) {
 	var pos int64
-	err := tx.QueryRowContext(ctx, "SELECT pos FROM stream_cursors WHERE name = ?", postingsCursor).Scan(&pos)
+	err := tx.QueryRowContext(ctx, "SELECT indexed FROM ix.meta").Scan(&pos)
 	if err != nil {
 		return 0, fmt.Errorf("read postings cursor: %w", err)
 	}

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -77,28 +78,152 @@ func TestIndexerFollowsCommits(t *testing.T) {
 	})
 }
 
-// TestPostingsCursorMigration checks that a store written before postings
-// moved off the commit path starts its indexer after its last event: those
-// events got their postings in their own commits.
-func TestPostingsCursorMigration(t *testing.T) {
+// TestIndexFile checks that the index file is only ever used with the
+// store it indexes: a missing one, another store's, one newer than a
+// restored backup (by position or by deletions) are rebuilt; that an older
+// store's postings in the events file are dropped; and that postings whose
+// events are gone are never returned. Every stage's pages must equal those
+// of an unindexed store holding the same events.
+func TestIndexFile(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "trail.db")
-	db, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	evs := smallEvents(300)
+	open := func(t *testing.T, path string) *sqlite.DB {
+		db, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
 	}
-	evs := smallEvents(10)
-	if err := db.AppendBatches(ctx, []*trail.Batch{{Events: evs}}); err != nil {
-		t.Fatal(err)
+	fill := func(t *testing.T, db *sqlite.DB, evs []*trail.Event) {
+		for i := 0; i < len(evs); i += 50 {
+			if err := db.AppendBatches(ctx, []*trail.Batch{{Events: evs[i:min(i+50, len(evs))]}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.MergeAll(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
-	db.Close()
-	execRaw(t, path, `DELETE FROM stream_cursors WHERE name = 'postings'`, `DELETE FROM schema_migrations WHERE version = 13`)
-	db, err = sqlite.OpenUnindexed(path)
-	if err != nil {
-		t.Fatal(err)
+	// reference returns an unindexed store holding evs, less the first
+	// deleted events of acme's log.
+	reference := func(t *testing.T, evs []*trail.Event, deleted int64) *sqlite.DB {
+		ref, err := sqlite.OpenUnindexed(filepath.Join(t.TempDir(), "ref.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ref.Close() })
+		fill(t, ref, evs)
+		if _, _, err := ref.DeleteEvents(ctx, "acme", 0, deleted, 1000); err != nil {
+			t.Fatal(err)
+		}
+		return ref
 	}
-	defer db.Close()
-	if got, err := db.IndexedPos(ctx); err != nil || got != evs[len(evs)-1].Pos {
-		t.Fatalf("postings cursor after the migration: %d, %v; want %d", got, err, evs[len(evs)-1].Pos)
+	same := func(t *testing.T, stage string, db, ref *sqlite.DB) {
+		t.Helper()
+		for _, q := range mergeQueries() {
+			if got, want := pageAll(t, db, q), pageAll(t, ref, q); len(want) == 0 || !slices.Equal(got, want) {
+				t.Fatalf("%s: query %+v: got %d events, want %d", stage, q, len(got), len(want))
+			}
+		}
 	}
+	reopened := func(t *testing.T, path string, ref *sqlite.DB, wantReset bool) {
+		t.Helper()
+		db := open(t, path)
+		defer db.Close()
+		pos, err := db.IndexedPos(ctx)
+		if err != nil || (pos == 0) != wantReset {
+			t.Fatalf("index cursor on reopening: %d, %v; want it reset: %v", pos, err, wantReset)
+		}
+		same(t, "on reopening", db, ref)
+		if err := db.MergeAll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		same(t, "indexed again", db, ref)
+	}
+	copyFile := func(t *testing.T, from, to string) {
+		data, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{to, to + "-wal", to + "-shm"} {
+			os.Remove(p)
+		}
+		if err := os.WriteFile(to, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("Missing", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "trail.db")
+		db := open(t, path)
+		fill(t, db, evs)
+		db.Close()
+		os.Remove(path + ".index")
+		reopened(t, path, reference(t, evs, 0), true)
+	})
+	t.Run("AnotherStores", func(t *testing.T) {
+		dir := t.TempDir()
+		a, b := filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db")
+		for _, p := range []string{a, b} {
+			db := open(t, p)
+			fill(t, db, evs[:150])
+			db.Close()
+		}
+		copyFile(t, b+".index", a+".index")
+		reopened(t, a, reference(t, evs[:150], 0), true)
+	})
+	t.Run("NewerThanBackup", func(t *testing.T) {
+		dir := t.TempDir()
+		path, bak := filepath.Join(dir, "trail.db"), filepath.Join(dir, "backup.db")
+		db := open(t, path)
+		fill(t, db, evs[:150])
+		if err := sqlite.Backup(ctx, path, bak); err != nil {
+			t.Fatal(err)
+		}
+		fill(t, db, evs[150:])
+		db.Close()
+		copyFile(t, bak, path)
+		reopened(t, path, reference(t, evs[:150], 0), true)
+	})
+	t.Run("DeletionsAfterBackup", func(t *testing.T) {
+		dir := t.TempDir()
+		path, bak := filepath.Join(dir, "trail.db"), filepath.Join(dir, "backup.db")
+		db := open(t, path)
+		fill(t, db, evs)
+		if err := sqlite.Backup(ctx, path, bak); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := db.DeleteEvents(ctx, "acme", 0, 40, 1000); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		copyFile(t, bak, path)
+		reopened(t, path, reference(t, evs, 0), true)
+	})
+	t.Run("PostingsOutliveEvents", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "trail.db")
+		db := open(t, path)
+		fill(t, db, evs)
+		db.Close()
+		// As if the process ended between deleting events and their
+		// postings: the events file alone loses them.
+		execRaw(t, path, `DELETE FROM events WHERE tenant = 'acme' AND seq < 40`)
+		reopened(t, path, reference(t, evs, 40), false)
+	})
+	t.Run("OlderRelease", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "trail.db")
+		db := open(t, path)
+		fill(t, db, evs)
+		db.Close()
+		os.Remove(path + ".index")
+		execRaw(t, path, `CREATE TABLE segments (seg INTEGER PRIMARY KEY)`,
+			`CREATE TABLE postings_0 (k TEXT, t INTEGER, id TEXT, tenant TEXT, pos INTEGER, PRIMARY KEY (k, t, id)) WITHOUT ROWID`,
+			`DROP TABLE store_meta`, `DELETE FROM schema_migrations WHERE version = 22`,
+			`INSERT INTO stream_cursors (name, pos) VALUES ('postings', 300)`)
+		reopened(t, path, reference(t, evs, 0), true)
+		var n int
+		if err := rawQuery(t, path, `SELECT count(*) FROM sqlite_schema WHERE name IN ('segments', 'postings_0')
+			OR name IN (SELECT name FROM stream_cursors WHERE name = 'postings')`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("the older release's postings tables left in the events file: %d, %v", n, err)
+		}
+	})
 }

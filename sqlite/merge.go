@@ -87,7 +87,7 @@ func (db *DB) mergeLoop(ctx context.Context) {
 // mergeStep does one transaction of merge work and reports whether there
 // was any.
 func (db *DB) mergeStep(ctx context.Context) (bool, error) {
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.iw.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
@@ -95,7 +95,7 @@ func (db *DB) mergeStep(ctx context.Context) (bool, error) {
 	defer rollback(tx)
 	var seg int64
 	var state string
-	err = tx.QueryRowContext(ctx, `SELECT seg, state FROM segments WHERE state IN ('dead', 'building')
+	err = tx.QueryRowContext(ctx, `SELECT seg, state FROM ix.segments WHERE state IN ('dead', 'building')
 		ORDER BY state = 'building', seg LIMIT 1`).Scan(&seg, &state)
 	switch {
 	case err == sql.ErrNoRows:
@@ -125,7 +125,7 @@ func (db *DB) startMerge(ctx context.Context, tx *sql.Tx) (bool, error) {
 		return false, err
 	}
 	next := indexed + 1
-	rows, err := tx.QueryContext(ctx, `SELECT seg, level, first_pos, last_pos, min_t, max_t FROM segments
+	rows, err := tx.QueryContext(ctx, `SELECT seg, level, first_pos, last_pos, min_t, max_t FROM ix.segments
 		WHERE state = 'ready' AND NOT (level = 0 AND seg >= ?) ORDER BY level, first_pos`, db.segmentOf(next))
 	if err != nil {
 		return false, err
@@ -146,7 +146,7 @@ func (db *DB) startMerge(ctx context.Context, tx *sql.Tx) (bool, error) {
 // createMerge creates the building segment that group merges into.
 func createMerge(ctx context.Context, tx *sql.Tx, group []segment) error {
 	t := segment{level: group[0].level + 1}
-	err := tx.QueryRowContext(ctx, "SELECT max(coalesce(max(seg) + 1, 0), ?) FROM segments", int64(mergedSegBase)).Scan(&t.seg)
+	err := tx.QueryRowContext(ctx, "SELECT max(coalesce(max(seg) + 1, 0), ?) FROM ix.segments", int64(mergedSegBase)).Scan(&t.seg)
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func createMerge(ctx context.Context, tx *sql.Tx, group []segment) error {
 	if err := createSegment(ctx, tx, t, "building"); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, "UPDATE segments SET merge_into = ? WHERE seg IN ("+placeholders(len(ids))+")",
+	_, err = tx.ExecContext(ctx, "UPDATE ix.segments SET merge_into = ? WHERE seg IN ("+placeholders(len(ids))+")",
 		append([]any{t.seg}, ids...)...)
 	return err
 }
@@ -167,7 +167,7 @@ func createMerge(ctx context.Context, tx *sql.Tx, group []segment) error {
 // copyChunk copies the next chunk postings of target's sources into
 // target, merged in key order, and publishes target once all are copied.
 func copyChunk(ctx context.Context, tx *sql.Tx, target int64, chunk int) error {
-	sources, err := segmentList(ctx, tx, "SELECT seg FROM segments WHERE merge_into = ? ORDER BY seg", target)
+	sources, err := segmentList(ctx, tx, "SELECT seg FROM ix.segments WHERE merge_into = ? ORDER BY seg", target)
 	if err != nil {
 		return err
 	}
@@ -190,10 +190,10 @@ func copyChunk(ctx context.Context, tx *sql.Tx, target int64, chunk int) error {
 	if n, err := res.RowsAffected(); err != nil || n == int64(chunk) {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE segments SET state = 'ready' WHERE seg = ?", target); err != nil {
+	if _, err := tx.ExecContext(ctx, "UPDATE ix.segments SET state = 'ready' WHERE seg = ?", target); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, "UPDATE segments SET state = 'dead', merge_into = NULL WHERE merge_into = ?", target)
+	_, err = tx.ExecContext(ctx, "UPDATE ix.segments SET state = 'dead', merge_into = NULL WHERE merge_into = ?", target)
 	return err
 }
 
@@ -219,7 +219,7 @@ func dropSegment(ctx context.Context, tx *sql.Tx, seg int64) error {
 	if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+postingsTable(seg)); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, "DELETE FROM segments WHERE seg = ?", seg)
+	_, err := tx.ExecContext(ctx, "DELETE FROM ix.segments WHERE seg = ?", seg)
 	return err
 }
 

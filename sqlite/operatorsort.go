@@ -37,8 +37,9 @@ func (db *DB) SortOperatorLog(ctx context.Context, limit int) (int, bool, error)
 		err = tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM events WHERE tenant = '' AND seq >= ? AND pos < ?)",
 			st.Sealed, st.BeforePos).Scan(&st.Unsealed)
 	}
+	var gen int64
 	if err == nil {
-		err = db.moveOwn(ctx, tx, &st)
+		gen, err = db.moveOwn(ctx, tx, &st)
 	}
 	if err == nil {
 		err = tx.Commit()
@@ -46,6 +47,7 @@ func (db *DB) SortOperatorLog(ctx context.Context, limit int) (int, bool, error)
 	if err != nil {
 		return 0, false, wrap("sort operator log", err)
 	}
+	db.forgetPostings(ctx, st.Originals(), gen)
 	db.wakeMerger()
 	db.wakeCheckpointer()
 	return len(st.Moves), st.Done(), nil
@@ -53,28 +55,30 @@ func (db *DB) SortOperatorLog(ctx context.Context, limit int) (int, bool, error)
 
 // moveOwn deletes the events st chose from the system log and appends
 // their copies to the operator log in tx, recording each move, then saves
-// how far the sort got.
-func (db *DB) moveOwn(ctx context.Context, tx *sql.Tx, st *trail.SortState) error {
+// how far the sort got. It returns deleteEventRows's count.
+func (db *DB) moveOwn(ctx context.Context, tx *sql.Tx, st *trail.SortState) (int64, error) {
+	var gen int64
 	if len(st.Moves) > 0 {
-		if err := deleteEventRows(ctx, tx, st.Originals()); err != nil {
-			return err
+		var err error
+		if gen, err = deleteEventRows(ctx, tx, st.Originals()); err != nil {
+			return 0, err
 		}
 		copies := st.Copies()
 		if err := db.newAppender(tx).appendAll(ctx, []*trail.Batch{copies}); err != nil {
-			return err
+			return 0, err
 		}
 		for i, m := range st.Moves {
 			_, err := tx.ExecContext(ctx, `INSERT INTO ledger_moves (tenant, seq, to_tenant, to_seq, moved_at)
 				VALUES (?, ?, ?, ?, ?)`, m.Tenant, m.Seq, m.ToTenant, copies.Events[i].Seq, db.now().UnixMicro())
 			if err != nil {
-				return fmt.Errorf("record move: %w", err)
+				return 0, fmt.Errorf("record move: %w", err)
 			}
 		}
 	}
+	query, args := "UPDATE operator_sort SET next_seq = ?", []any{st.NextSeq}
 	if st.Done() {
-		_, err := tx.ExecContext(ctx, "DELETE FROM operator_sort")
-		return err
+		query, args = "DELETE FROM operator_sort", nil
 	}
-	_, err := tx.ExecContext(ctx, "UPDATE operator_sort SET next_seq = ?", st.NextSeq)
-	return err
+	_, err := tx.ExecContext(ctx, query, args...)
+	return gen, err
 }

@@ -64,7 +64,7 @@ func targetKey(typ, id string) string { return kindTarget + typ + "|" + id }
 func (db *DB) segmentOf(pos int64) int64 { return pos >> db.segments.shift }
 
 // postingsTable names the table of segment seg.
-func postingsTable(seg int64) string { return fmt.Sprintf("postings_%d", seg) }
+func postingsTable(seg int64) string { return fmt.Sprintf("ix.postings_%d", seg) }
 
 // segment is a row of the segments table.
 type segment struct {
@@ -82,7 +82,7 @@ func createSegment(ctx context.Context, tx *sql.Tx, s segment, state string) err
 	if err != nil {
 		return fmt.Errorf("create segment: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO segments (seg, level, first_pos, last_pos, min_t, max_t, state)
+	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO ix.segments (seg, level, first_pos, last_pos, min_t, max_t, state)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, s.seg, s.level, s.first, s.last, s.minT, s.maxT, state)
 	if err != nil {
 		return fmt.Errorf("create segment: %w", err)
@@ -100,7 +100,7 @@ func (db *DB) createLiveSegment(ctx context.Context, tx *sql.Tx, seg, t int64) e
 
 // widenSegment makes the time bounds of segment seg include [minT, maxT].
 func widenSegment(ctx context.Context, tx *sql.Tx, seg, minT, maxT int64) error {
-	_, err := tx.ExecContext(ctx, "UPDATE segments SET min_t = min(min_t, ?), max_t = max(max_t, ?) WHERE seg = ?",
+	_, err := tx.ExecContext(ctx, "UPDATE ix.segments SET min_t = min(min_t, ?), max_t = max(max_t, ?) WHERE seg = ?",
 		minT, maxT, seg)
 	if err != nil {
 		return fmt.Errorf("update segment bounds: %w", err)
@@ -110,7 +110,7 @@ func widenSegment(ctx context.Context, tx *sql.Tx, seg, minT, maxT int64) error 
 
 // visibleSegments lists the segments a query reads.
 func visibleSegments(ctx context.Context, tx *sql.Tx) ([]segment, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT seg, level, first_pos, last_pos, min_t, max_t FROM segments
+	rows, err := tx.QueryContext(ctx, `SELECT seg, level, first_pos, last_pos, min_t, max_t FROM ix.segments
 		WHERE state = 'ready' ORDER BY seg`)
 	if err != nil {
 		return nil, err
@@ -132,13 +132,34 @@ func scanSegments(rows *sql.Rows, max int) ([]segment, error) {
 	return segs, rows.Err()
 }
 
-// deletePostings removes the postings of events, which the caller deletes
-// in the same transaction (retention). An event's postings live in
-// whichever segments cover its position: one, or two while a merge copies
-// them.
+// forgetPostings removes the postings of deleted events (gen is the
+// deletion count that deleteEventRows returned), in the index file. A
+// posting left behind (the process ended first, or this failed) is
+// harmless: queries join postings to the events that still exist.
+func (db *DB) forgetPostings(ctx context.Context, evs []*trail.Event, gen int64) {
+	if len(evs) == 0 {
+		return
+	}
+	tx, err := db.iw.BeginTx(ctx, nil)
+	if err != nil {
+		return
+	}
+	defer rollback(tx)
+	if deletePostings(ctx, tx, evs) != nil {
+		return
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE ix.meta SET deletions = max(deletions, ?)", gen); err != nil {
+		return
+	}
+	_ = tx.Commit() // see above: a failure leaves only unreachable postings
+}
+
+// deletePostings removes the postings of events in the index file. An
+// event's postings live in whichever segments cover its position: one, or
+// two while a merge copies them.
 func deletePostings(ctx context.Context, tx *sql.Tx, events []*trail.Event) error {
 	for _, e := range events {
-		segs, err := segmentList(ctx, tx, "SELECT seg FROM segments WHERE ? BETWEEN first_pos AND last_pos", e.Pos)
+		segs, err := segmentList(ctx, tx, "SELECT seg FROM ix.segments WHERE ? BETWEEN first_pos AND last_pos", e.Pos)
 		if err != nil {
 			return fmt.Errorf("delete postings: %w", err)
 		}

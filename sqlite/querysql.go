@@ -43,17 +43,10 @@ func (p *plan) order() string {
 type conds struct {
 	where []string
 	args  []any
-	usesE bool // some condition reads the events table
 }
 
 func (c *conds) add(cond string, args ...any) {
 	c.where, c.args = append(c.where, cond), append(c.args, args...)
-}
-
-// addE adds a condition on the events table (alias e).
-func (c *conds) addE(cond string, args ...any) {
-	c.add(cond, args...)
-	c.usesE = true
 }
 
 // armSQL returns one scan, whose order the compound ORDER BY gives, or
@@ -65,7 +58,9 @@ func (p *plan) armSQL(a arm) (query string, args []any, ok bool) {
 	if !p.keyset(a, tcol, icol, &c) {
 		return "", nil, false
 	}
-	if a.seg >= 0 && (c.usesE || strings.HasPrefix(p.keyCol, "e.")) {
+	if a.seg >= 0 {
+		// Always joined: a posting whose event retention deleted may
+		// outlive it in the index file for a while (see forgetPostings).
 		from += " CROSS JOIN events AS e ON e.pos = p.pos"
 	}
 	cols := pos + " AS pos, " + tcol + " AS t, " + icol + " AS i"
@@ -118,13 +113,13 @@ func (p *plan) tailFilter(c *conds) {
 	case p.kind == kindTarget:
 		p.targetFilter(c)
 	case p.kind == kindActor:
-		c.addE("e.actor_id = ?", p.q.ActorID)
+		c.add("e.actor_id = ?", p.q.ActorID)
 	case p.kind == kindAction:
 		actions := make([]string, len(p.keys))
 		for i, k := range p.keys {
 			actions[i] = strings.TrimPrefix(k, kindAction)
 		}
-		c.addE("e.action IN ("+placeholders(len(actions))+")", anys(actions)...)
+		c.add("e.action IN ("+placeholders(len(actions))+")", anys(actions)...)
 	}
 }
 
@@ -147,15 +142,15 @@ func (p *plan) residual(tcol string, c *conds) {
 		{"e.actor_type", q.ActorType}, {"e.actor_name", q.ActorName}, {"e.trace_id", q.TraceID}, {"e.ip", q.IP},
 	} {
 		if f.v != "" {
-			c.addE(f.col+" = ?", f.v)
+			c.add(f.col+" = ?", f.v)
 		}
 	}
 	if q.ActorID != "" && !p.selects(kindActor) {
-		c.addE("e.actor_id = ?", q.ActorID)
+		c.add("e.actor_id = ?", q.ActorID)
 	}
 	if !p.actions.all() && !p.selects(kindAction) {
 		w, a := p.actions.where("e.action")
-		c.addE(w, a...)
+		c.add(w, a...)
 	}
 	if (q.TargetType != "" || q.TargetID != "") && !p.selects(kindTarget) {
 		p.targetFilter(c)
@@ -182,7 +177,7 @@ func (p *plan) targetFilter(c *conds) {
 	if p.q.TargetID != "" {
 		where, args = append(where, "j.value ->> 'id' = ?"), append(args, p.q.TargetID)
 	}
-	c.addE("EXISTS (SELECT 1 FROM json_each(CAST(e.data AS TEXT), '$.targets') AS j WHERE "+
+	c.add("EXISTS (SELECT 1 FROM json_each(CAST(e.data AS TEXT), '$.targets') AS j WHERE "+
 		strings.Join(where, " AND ")+")", args...)
 }
 

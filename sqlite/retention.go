@@ -75,26 +75,33 @@ func (db *DB) DeleteEvents(ctx context.Context, tenant string, from, before int6
 	if err := rows.Err(); err != nil {
 		return 0, 0, fmt.Errorf("delete events: %w", err)
 	}
-	if err := deleteEventRows(ctx, tx, doomed); err != nil {
+	gen, err := deleteEventRows(ctx, tx, doomed)
+	if err != nil {
 		return 0, 0, fmt.Errorf("delete events: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, 0, fmt.Errorf("delete events: %w", err)
 	}
+	db.forgetPostings(ctx, doomed, gen)
 	return int64(len(doomed)), next, nil
 }
 
-// deleteEventRows deletes events and their postings (the per-entity view).
-func deleteEventRows(ctx context.Context, tx *sql.Tx, evs []*trail.Event) error {
+// deleteEventRows deletes events and counts the deletion in store_meta,
+// returning the count. Once tx commits, the caller removes their postings
+// with forgetPostings.
+func deleteEventRows(ctx context.Context, tx *sql.Tx, evs []*trail.Event) (int64, error) {
+	if len(evs) == 0 {
+		return 0, nil
+	}
 	delEvent, err := tx.PrepareContext(ctx, "DELETE FROM events WHERE pos = ?")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer delEvent.Close()
 	for _, e := range evs {
 		if _, err := delEvent.ExecContext(ctx, e.Pos); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return deletePostings(ctx, tx, evs)
+	return noteDeletions(ctx, tx)
 }

@@ -44,10 +44,11 @@ type DB struct {
 
 	*settings // users, sessions, keys and the other settings tables
 
-	w *sql.DB // the one write connection: SQLite has one writer
-	r *sql.DB // a pool of read-only connections
-	x *sql.DB // read-only connections that map the file, for exports
-	i *sql.DB // the indexer's read-only connection (indexer.go)
+	w  *sql.DB // the one write connection: SQLite has one writer
+	r  *sql.DB // a pool of read-only connections
+	x  *sql.DB // read-only connections that map the file, for exports
+	i  *sql.DB // the indexer's read-only connection (indexer.go)
+	iw *sql.DB // the index file's one writer (indexfile.go)
 
 	segments  segConfig
 	fresh     freshEvents // committed here, not yet indexed
@@ -59,9 +60,12 @@ type DB struct {
 	ckptStop  context.CancelFunc
 	ckptDone  chan struct{}
 
-	// Nanoseconds inside write transactions: the serial part of ingest.
-	commits    atomic.Int64 // AppendBatches
-	background atomic.Int64 // the indexer's and the merger's
+	// Nanoseconds inside write transactions: commits (AppendBatches), the
+	// serial part of ingest, and the indexer's and merger's in the index
+	// file, which has a lock of its own.
+	commits    atomic.Int64
+	commitCPU  atomic.Int64 // the CPU time of commits (threadCPU)
+	background atomic.Int64
 }
 
 // Open opens (creating if needed) the store at path, creating the parent
@@ -98,7 +102,18 @@ func open(path string, segments segConfig) (*DB, error) {
 		db.w.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	rc := newConnector(dsn(path, true))
+	if err := db.dropOldPostings(context.Background()); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := db.openIndex(context.Background()); err != nil {
+		db.w.Close()
+		if db.iw != nil {
+			db.iw.Close()
+		}
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	rc := newConnector(dsn(path, true), attachIndex(path, 32768)...)
 	rc.check = db.checkFile
 	db.r = sql.OpenDB(rc)
 	n := max(4, runtime.GOMAXPROCS(0))
@@ -112,12 +127,12 @@ func open(path string, segments segConfig) (*DB, error) {
 	// actor p99 at 2M events: 33 and 29 ms mapped, 4 and 8 ms not, one run
 	// each on a quiet box). An I/O error on a mapped page ends the process
 	// instead of failing one export; the file is local, like the process.
-	xc := newConnector(dsn(path, true), "PRAGMA mmap_size = 2147418112")
+	xc := newConnector(dsn(path, true), append(attachIndex(path, 32768), "PRAGMA mmap_size = 2147418112")...)
 	xc.check = db.checkFile
 	db.x = sql.OpenDB(xc)
 	db.x.SetMaxOpenConns(2)
 	db.x.SetMaxIdleConns(2)
-	ic := newConnector(dsn(path, true))
+	ic := newConnector(dsn(path, true), attachIndex(path, 8192)...)
 	ic.check = db.checkFile
 	db.i = sql.OpenDB(ic)
 	db.i.SetMaxOpenConns(1)
@@ -157,8 +172,9 @@ func createPrivate(path string) error {
 
 // dsn builds the connection string. Writers begin transactions with
 // BEGIN IMMEDIATE so that a transaction never fails halfway when it
-// upgrades from a read lock to the write lock; readers are query-only.
-func dsn(path string, readOnly bool) string {
+// upgrades from a read lock to the write lock (txlock, when given, says
+// otherwise); readers are query-only.
+func dsn(path string, readOnly bool, txlock ...string) string {
 	v := url.Values{}
 	v.Set("_journal_mode", "WAL")
 	v.Set("_synchronous", "FULL")
@@ -169,7 +185,7 @@ func dsn(path string, readOnly bool) string {
 		v.Set("_query_only", "true")
 		v.Set("_cache_size", "-32768") // KiB: 32 MiB per reader
 	} else {
-		v.Set("_txlock", "immediate")
+		v.Set("_txlock", append(txlock, "immediate")[0])
 		v.Set("_cache_size", "-131072") // KiB: 128 MiB, keeps index pages hot for ingest
 	}
 	u := url.URL{Scheme: "file", OmitHost: true, Path: path, RawQuery: v.Encode()}
@@ -222,6 +238,9 @@ func (db *DB) Close() error {
 	var err error
 	if db.r != nil {
 		err = errors.Join(db.r.Close(), db.x.Close(), db.i.Close())
+	}
+	if db.iw != nil {
+		err = errors.Join(err, db.iw.Close())
 	}
 	if werr := db.w.Close(); werr != nil && err == nil {
 		err = werr

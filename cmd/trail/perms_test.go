@@ -21,7 +21,7 @@ func TestFileModes(t *testing.T) {
 		t.Fatalf("ingest: status %d", code)
 	}
 	wantMode(t, data, 0o700)
-	for _, name := range []string{"trail.db", "trail.db-wal", "trail.db-shm", "ledger.key", "secrets.key"} {
+	for _, name := range []string{"trail.db", "trail.db-wal", "trail.db-shm", "trail.db.index", "ledger.key", "secrets.key"} {
 		wantMode(t, filepath.Join(data, name), 0o600)
 	}
 	entries, err := os.ReadDir(data)
