@@ -248,12 +248,9 @@ func (db *DB) searchEvents(ctx context.Context, q *trail.Query) ([]*trail.Event,
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range evs {
-			if q.Search.Match(e) {
-				if out = append(out, e); len(out) == want {
-					return out, nil
-				}
-			}
+		var full bool
+		if out, full = keepMatches(q.Search, out, evs, want); full {
+			return out, nil
 		}
 		if len(evs) <= cq.Limit { // a chunk reads Limit+1 rows while more follow
 			return out, nil
@@ -264,6 +261,19 @@ func (db *DB) searchEvents(ctx context.Context, q *trail.Query) ([]*trail.Event,
 		cq.After = trail.CursorAfter(&cq, evs[len(evs)-1])
 		cq.Limit = min(2*cq.Limit, searchChunk)
 	}
+}
+
+// keepMatches appends to out the events of evs that s matches, until out
+// holds want, and reports whether it does.
+func keepMatches(s *trail.Search, out, evs []*trail.Event, want int) ([]*trail.Event, bool) {
+	for _, e := range evs {
+		if s.Match(e) {
+			if out = append(out, e); len(out) == want {
+				return out, true
+			}
+		}
+	}
+	return out, false
 }
 
 // useGIN reports whether a search narrowed by tsq, for a page of page

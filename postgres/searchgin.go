@@ -66,12 +66,9 @@ func ginSearch(ctx context.Context, db batchQuerier, q *trail.Query, tsq string,
 			if err != nil {
 				return nil, err
 			}
-			for _, e := range evs {
-				if q.Search.Match(e) {
-					if out = append(out, e); len(out) == want {
-						return out, nil
-					}
-				}
+			var full bool
+			if out, full = keepMatches(q.Search, out, evs, want); full {
+				return out, nil
 			}
 		}
 		if len(keys) < limit {
