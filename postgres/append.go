@@ -123,7 +123,7 @@ func (a *appender) number(ctx context.Context, batches []*trail.Batch) error {
 		tenants = append(tenants, t)
 	}
 	sort.Strings(tenants)
-	next, err := a.advanceSeqs(ctx, tenants, counts)
+	next, err := a.advanceSeqs(ctx, tenants, counts, a.pos+total, actionsOf(batches))
 	if err != nil {
 		return err
 	}
@@ -134,15 +134,15 @@ func (a *appender) number(ctx context.Context, batches []*trail.Batch) error {
 			a.pos++
 		}
 	}
-	if _, err := a.tx.Exec(ctx, "UPDATE stream_pos SET next_pos = $1 WHERE one = 1", a.pos); err != nil {
-		return fmt.Errorf("save stream position: %w", err)
-	}
 	return nil
 }
 
-// advanceSeqs reserves counts[t] numbers of each tenant's log, in one round
-// trip, and returns the first number reserved for each.
-func (a *appender) advanceSeqs(ctx context.Context, tenants []string, counts map[string]int64) (map[string]int64, error) {
+// advanceSeqs reserves counts[t] numbers of each tenant's log, saves the
+// stream position end and records actions, in one round trip, and returns
+// the first number reserved for each tenant. A commit's round trips are
+// most of its time when it holds few events, and each waits for the writer
+// to be scheduled again: right after a burst, behind a thousand requests.
+func (a *appender) advanceSeqs(ctx context.Context, tenants []string, counts map[string]int64, end int64, actions [][2]string) (map[string]int64, error) {
 	const q = `INSERT INTO tenant_seqs AS s (tenant, next_seq) VALUES ($1, $2)
 		ON CONFLICT (tenant) DO UPDATE SET next_seq = s.next_seq + excluded.next_seq
 		RETURNING next_seq - $2`
@@ -150,6 +150,8 @@ func (a *appender) advanceSeqs(ctx context.Context, tenants []string, counts map
 	for _, t := range tenants {
 		pb.Queue(q, t, counts[t])
 	}
+	pb.Queue("UPDATE stream_pos SET next_pos = $1 WHERE one = 1", end)
+	queueActions(&pb, actions)
 	res := a.tx.SendBatch(ctx, &pb)
 	defer res.Close()
 	first := make(map[string]int64, len(tenants))
@@ -159,6 +161,12 @@ func (a *appender) advanceSeqs(ctx context.Context, tenants []string, counts map
 			return nil, fmt.Errorf("advance seq of tenant %q: %w", t, err)
 		}
 		first[t] = n
+	}
+	if _, err := res.Exec(); err != nil {
+		return nil, fmt.Errorf("save stream position: %w", err)
+	}
+	if _, err := res.Exec(); err != nil {
+		return nil, fmt.Errorf("insert actions: %w", err)
 	}
 	return first, res.Close()
 }
@@ -188,11 +196,10 @@ var eventColumns = []string{"id", "tenant", "seq", "pos", "action", "occurred_at
 
 var targetColumns = []string{"tenant", "type", "id", "occurred_at", "event_id"}
 
-// copyEvents writes the events of batches and their targets and actions
-// with COPY, the fastest way into PostgreSQL.
+// copyEvents writes the events of batches and their targets with COPY, the
+// fastest way into PostgreSQL (their actions were recorded by advanceSeqs).
 func copyEvents(ctx context.Context, tx pgx.Tx, batches []*trail.Batch, search *searchCols) error {
 	var events, ids, targets [][]any
-	actions := map[[2]string]bool{}
 	for _, b := range batches {
 		for i, e := range b.Events {
 			e.OccurredAt, e.ReceivedAt = trail.NormalTime(e.OccurredAt), trail.NormalTime(e.ReceivedAt)
@@ -208,7 +215,6 @@ func copyEvents(ctx context.Context, tx pgx.Tx, batches []*trail.Batch, search *
 			events = append(events, row)
 			ids = append(ids, []any{row[0], e.OccurredAt})
 			targets = appendTargets(targets, e, row[0])
-			actions[[2]string{e.Tenant, e.Action}] = true
 		}
 	}
 	if len(events) == 0 {
@@ -225,7 +231,7 @@ func copyEvents(ctx context.Context, tx pgx.Tx, batches []*trail.Batch, search *
 			return fmt.Errorf("copy event targets: %w", err)
 		}
 	}
-	return insertActions(ctx, tx, actions)
+	return nil
 }
 
 // appendTargets adds the event_targets rows of e, once per distinct target.
@@ -242,15 +248,28 @@ func appendTargets(rows [][]any, e *trail.Event, id any) [][]any {
 	return rows
 }
 
-func insertActions(ctx context.Context, tx pgx.Tx, actions map[[2]string]bool) error {
-	tenants, names := make([]string, 0, len(actions)), make([]string, 0, len(actions))
-	for k := range actions {
-		tenants, names = append(tenants, k[0]), append(names, k[1])
+// actionsOf returns the distinct (tenant, action) pairs of batches.
+func actionsOf(batches []*trail.Batch) [][2]string {
+	seen := map[[2]string]bool{}
+	var out [][2]string
+	for _, b := range batches {
+		for _, e := range b.Events {
+			k := [2]string{e.Tenant, e.Action}
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO event_actions (tenant, action)
+	return out
+}
+
+// queueActions queues the insert of actions into event_actions.
+func queueActions(pb *pgx.Batch, actions [][2]string) {
+	tenants, names := make([]string, len(actions)), make([]string, len(actions))
+	for i, k := range actions {
+		tenants[i], names[i] = k[0], k[1]
+	}
+	pb.Queue(`INSERT INTO event_actions (tenant, action)
 		SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, tenants, names)
-	if err != nil {
-		return fmt.Errorf("insert actions: %w", err)
-	}
-	return nil
 }

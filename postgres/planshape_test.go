@@ -1,12 +1,15 @@
 package postgres_test
 
 import (
+	"cmp"
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/internal/pgtest"
 	"github.com/trailhq/trail/postgres"
@@ -24,6 +27,10 @@ type planCase struct {
 	// one top-N sort orders, not a merge of one scan each, planned each
 	lateral bool
 	asc     bool // oldest first (also the case named Oldest)
+	// noTenant: a platform key's page read from an index without tenant
+	// (migration 21), one ordered range per exact action, actor or
+	// target, never a run per tenant
+	noTenant bool
 }
 
 var planCases = []planCase{
@@ -31,22 +38,37 @@ var planCases = []planCase{
 		want: []string{`Index Scan Backward using events_p\d+_tenant_occurred_at_id_idx`}},
 	{name: "EveryTenantNewest", q: trail.Query{}, all: true,
 		want: []string{`Index Scan Backward using events_p\d+_occurred_at_id_idx`}},
-	{name: "EveryTenantActionOldest", q: trail.Query{Actions: []string{"doc.action3"}}, all: true, lateral: true, asc: true,
-		want: []string{`Index Scan using events_p\d+_tenant_action_occurred_at_id_idx`}},
-	{name: "EveryTenantActorID", q: trail.Query{ActorID: "user_00042"}, all: true, lateral: true,
-		want: []string{`Index Only Scan Backward using events_p\d+_tenant_actor_id_occurred_at_id_idx`}},
-	{name: "EveryTenantAction", q: trail.Query{Actions: []string{"doc.action3"}}, all: true, lateral: true,
-		want: []string{`Index Scan Backward using events_p\d+_tenant_action_occurred_at_id_idx`}},
+	{name: "EveryTenantActionOldest", q: trail.Query{Actions: []string{"doc.action3"}}, all: true, noTenant: true, asc: true,
+		want: []string{`Index Scan using events_p\d+_action_occurred_at_id_idx`}},
+	{name: "EveryTenantActorID", q: trail.Query{ActorID: "user_00042"}, all: true, noTenant: true,
+		want: []string{`Index Scan Backward using events_p\d+_actor_id_occurred_at_id_idx`}},
+	{name: "EveryTenantRareActor", q: trail.Query{ActorID: "user_19999"}, all: true, noTenant: true,
+		want: []string{`Index Scan Backward using events_p\d+_actor_id_occurred_at_id_idx`}},
+	{name: "EveryTenantAction", q: trail.Query{Actions: []string{"doc.action3"}}, all: true, noTenant: true,
+		want: []string{`Index Scan Backward using events_p\d+_action_occurred_at_id_idx`}},
+	{name: "EveryTenantRareAction", q: trail.Query{Actions: []string{"doc.purge"}}, all: true, noTenant: true,
+		want: []string{`Index Scan Backward using events_p\d+_action_occurred_at_id_idx`}},
+	// An actor's own index drives the page: walking the action's would
+	// read every tenant's events of the action for a rare actor.
+	{name: "EveryTenantActorAction", q: trail.Query{ActorID: "user_19999", Actions: []string{"doc.action3"}}, all: true, noTenant: true,
+		want: []string{`Index Scan Backward using events_p\d+_actor_id_occurred_at_id_idx`}},
+	{name: "EveryTenantActions", q: trail.Query{Actions: []string{"doc.action3", "doc.purge"}}, all: true, noTenant: true,
+		want: []string{`Merge Append`, `Index Scan Backward using events_p\d+_action_occurred_at_id_idx`}},
+	// Eleven actions: one scan run per exact action, sorted once.
+	{name: "EveryTenantActionPrefix", q: trail.Query{Actions: []string{"doc.*"}}, all: true, noTenant: true, lateral: true,
+		want: []string{`Index Scan Backward using events_p\d+_action_occurred_at_id_idx`}},
 	{name: "EveryTenantRareTargetType", q: trail.Query{TargetType: "invoice"}, all: true, lateral: true,
 		want: []string{`Index Only Scan Backward using event_targets_p\d+_tenant_expr_occurred_at_event_id_type_idx`}},
 	{name: "EveryTenantTargetID", q: trail.Query{TargetID: "doc_000042"}, all: true, lateral: true,
 		want: []string{`Index Only Scan Backward using event_targets_p\d+_tenant_id_occurred_at_event_id_idx`}},
-	{name: "EveryTenantTarget", q: trail.Query{TargetType: "document", TargetID: "doc_000042"}, all: true, lateral: true,
-		want: []string{`Index (Only )?Scan Backward using event_targets_p\d+_(pkey|tenant_id_occurred_at_event_id_idx)`}},
-	{name: "EveryTenantTargetTypeActor", q: trail.Query{TargetType: "document", ActorID: "user_00042"}, all: true, lateral: true,
-		want: []string{`Index Scan Backward using events_p\d+_tenant_actor_id_occurred_at_id_idx`, `SubPlan`}},
-	{name: "EveryTenantTargetTypeAction", q: trail.Query{TargetType: "document", Actions: []string{"doc.action3"}}, all: true, lateral: true,
-		want: []string{`Index Scan Backward using events_p\d+_tenant_action_occurred_at_id_idx`, `SubPlan`,
+	{name: "EveryTenantTarget", q: trail.Query{TargetType: "document", TargetID: "doc_000042"}, all: true, noTenant: true,
+		want: []string{`Index Scan Backward using event_targets_p\d+_expr_type_occurred_at_event_id_idx`}},
+	{name: "EveryTenantRareTarget", q: trail.Query{TargetType: "document", TargetID: "doc_499999"}, all: true, noTenant: true,
+		want: []string{`Index Scan Backward using event_targets_p\d+_expr_type_occurred_at_event_id_idx`}},
+	{name: "EveryTenantTargetTypeActor", q: trail.Query{TargetType: "document", ActorID: "user_00042"}, all: true, noTenant: true,
+		want: []string{`Index Scan Backward using events_p\d+_actor_id_occurred_at_id_idx`, `SubPlan`}},
+	{name: "EveryTenantTargetTypeAction", q: trail.Query{TargetType: "document", Actions: []string{"doc.action3"}}, all: true, noTenant: true,
+		want: []string{`Index Scan Backward using events_p\d+_action_occurred_at_id_idx`, `SubPlan`,
 			`Index Only Scan using event_targets_p\d+_tenant_expr_occurred_at_event_id_type_idx`}},
 	{name: "EveryTenantSortAction", q: trail.Query{Sort: trail.SortAction}, all: true, lateral: true,
 		want: []string{`Index Scan Backward using events_p\d+_tenant_action_occurred_at_id_idx`}},
@@ -133,6 +155,7 @@ func TestPlanShapes(t *testing.T) {
 	fillSkewed(t, db, 30_000, skewTenant)
 	checkPlans(t, db, "NoAnalyze", planCases)
 	checkLateralPages(t, db, planCases)
+	checkEveryTenantPages(t, db, planCases)
 	if _, err := db.Pool().Exec(ctx, "ANALYZE"); err != nil {
 		t.Fatal(err)
 	}
@@ -167,6 +190,7 @@ func TestPlanShapesManyTenants(t *testing.T) {
 	}
 	checkPlans(t, db, "NoAnalyze", cases)
 	checkLateralPages(t, db, cases)
+	checkEveryTenantPages(t, db, cases)
 	if _, err := db.Pool().Exec(ctx, "ANALYZE"); err != nil {
 		t.Fatal(err)
 	}
@@ -201,10 +225,11 @@ func checkPlans(t *testing.T, db *postgres.DB, phase string, cases []planCase) {
 
 func checkPlan(t *testing.T, c planCase, plan string, empty bool) {
 	t.Helper()
-	if c.lateral && empty && c.all {
+	if (c.lateral || c.noTenant) && empty && c.all {
 		// No tenant has events, so a platform key's page has no
 		// tenant to run its scan for, and reads the indexes with no
-		// tenant condition (which may sort what it finds: nothing).
+		// tenant condition (which may sort what it finds: nothing;
+		// every target type is small then, and drives the page).
 		// That statement is never run again once a tenant has
 		// events: its page query is another one.
 		return
@@ -213,6 +238,9 @@ func checkPlan(t *testing.T, c planCase, plan string, empty bool) {
 		if plan = withoutLateralSort(plan); !strings.Contains(plan, "Top-N of the runs") {
 			t.Errorf("want one scan run per branch (a Function Scan under a Nested Loop, sorted once); plan:\n%s", plan)
 		}
+	}
+	if c.noTenant && tenantRange.MatchString(plan) {
+		t.Errorf("want a read of an index without tenant, not one run per tenant; plan:\n%s", plan)
 	}
 	if c.sorted {
 		// The sort of the CTE is the only one.
@@ -239,6 +267,10 @@ func checkPlan(t *testing.T, c planCase, plan string, empty bool) {
 		}
 	}
 }
+
+// tenantRange matches an index condition on one tenant, of a scan run per
+// tenant or of a merge of one scan each.
+var tenantRange = regexp.MustCompile(`Cond: \(+tenant = (v\.tenant|\$\d+)`)
 
 // withoutLateralSort returns plan with the sort of a lateral page's runs
 // (the Sort right above the Nested Loop over the list of branches) named
@@ -300,8 +332,82 @@ func pageIDs(t *testing.T, db *postgres.DB, q trail.Query) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := make([]string, len(p.Events))
-	for i, e := range p.Events {
+	return idsOf(p.Events)
+}
+
+// checkEveryTenantPages checks that each platform key's page read from an
+// index without tenant, and the page after it, are the newest (or oldest)
+// of the events that every tenant's own pages (their own indexes, the
+// system tenant's events included) return.
+func checkEveryTenantPages(t *testing.T, db *postgres.DB, cases []planCase) {
+	t.Run("EveryTenantMatchesTenants", func(t *testing.T) {
+		ctx := context.Background()
+		rows, err := db.Pool().Query(ctx, "SELECT tenant FROM tenant_seqs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tenants, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cases {
+			if !c.noTenant {
+				continue
+			}
+			t.Run(c.name, func(t *testing.T) {
+				q := c.q
+				q.Scope, q.Desc, q.Limit = trail.Scope{All: true}, !c.asc, 50
+				first, err := db.Events(ctx, &q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := idsOf(first.Events)
+				if first.Next != nil {
+					q.After = first.Next
+					got = append(got, pageIDs(t, db, q)...)
+				}
+				want := tenantsPages(t, db, c.q, !c.asc, tenants, 100)
+				if strings.Join(got, " ") != strings.Join(want, " ") {
+					t.Errorf("two pages of every tenant have %d events, unlike every tenant's own pages (%d):\ngot  %v\nwant %v",
+						len(got), len(want), got, want)
+				}
+			})
+		}
+	})
+}
+
+// tenantsPages returns the first n events, in page order, of the pages of
+// q that each of tenants reads on its own.
+func tenantsPages(t *testing.T, db *postgres.DB, q trail.Query, desc bool, tenants []string, n int) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	var evs []*trail.Event
+	for _, tenant := range tenants {
+		q.Scope, q.Desc, q.Limit = trail.Scope{Tenant: tenant}, desc, n
+		p, err := db.Events(context.Background(), &q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range p.Events {
+			if !seen[e.ID] {
+				seen[e.ID] = true
+				evs = append(evs, e)
+			}
+		}
+	}
+	slices.SortFunc(evs, func(a, b *trail.Event) int {
+		c := cmp.Or(a.OccurredAt.Compare(b.OccurredAt), strings.Compare(a.ID, b.ID))
+		if desc {
+			return -c
+		}
+		return c
+	})
+	return idsOf(evs[:min(n, len(evs))])
+}
+
+func idsOf(evs []*trail.Event) []string {
+	ids := make([]string, len(evs))
+	for i, e := range evs {
 		ids[i] = e.ID
 	}
 	return ids

@@ -12,9 +12,9 @@ import (
 )
 
 // TestPrebuiltIndexes follows docs/operations.md (Building an index before
-// an upgrade): with each partition's index of migrations 16, 18 and 20
+// an upgrade): with each partition's index of migrations 16, 18, 20 and 21
 // built beforehand with CREATE INDEX CONCURRENTLY, the migration's
-// statement attaches them to the index on events instead of building its
+// statement attaches them to the partitioned index instead of building its
 // own, and the index is valid.
 func TestPrebuiltIndexes(t *testing.T) {
 	ctx := context.Background()
@@ -24,11 +24,19 @@ func TestPrebuiltIndexes(t *testing.T) {
 	for _, m := range []struct {
 		file    string
 		indexes []prebuilt
+		others  string // the migration's other indexes, dropped and built again by it
 	}{
-		{"0016_actor_action.sql", []prebuilt{{"events_by_actor_action", "(tenant, actor_id, action, occurred_at, id)", "_by_actor_action"}}},
-		{"0018_action_actor.sql", []prebuilt{{"events_by_action_actor", "(tenant, action, actor_id, occurred_at, id)", "_by_action_actor"}}},
-		{"0020_search.sql", []prebuilt{{"events_search", "USING gin (search)", "_search"},
-			{"events_unsearched", "(occurred_at) WHERE (search IS NULL)", "_unsearched"}}},
+		{file: "0016_actor_action.sql", indexes: []prebuilt{{table: "events", name: "events_by_actor_action",
+			def: "(tenant, actor_id, action, occurred_at, id)", suffix: "_by_actor_action"}}},
+		{file: "0018_action_actor.sql", indexes: []prebuilt{{table: "events", name: "events_by_action_actor",
+			def: "(tenant, action, actor_id, occurred_at, id)", suffix: "_by_action_actor"}}},
+		{file: "0020_search.sql", indexes: []prebuilt{
+			{table: "events", name: "events_search", def: "USING gin (search)", suffix: "_search"},
+			{table: "events", name: "events_unsearched", def: "(occurred_at) WHERE (search IS NULL)", suffix: "_unsearched"}}},
+		{file: "0021_every_tenant.sql", others: "events_by_action_all, events_by_actor_all",
+			indexes: []prebuilt{{table: "event_targets", name: "event_targets_by_target_all",
+				def: "((id || ''), type, occurred_at, event_id)", shown: "((id || ''::text)), type, occurred_at, event_id)",
+				suffix: "_by_target_all"}}},
 	} {
 		t.Run(m.file, func(t *testing.T) {
 			// The store as before the upgrade.
@@ -37,9 +45,14 @@ func TestPrebuiltIndexes(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			n := 0
-			for _, ix := range m.indexes {
-				n = ix.build(t, pool)
+			if m.others != "" {
+				if _, err := pool.Exec(ctx, "DROP INDEX "+m.others); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n := make([]int, len(m.indexes))
+			for i, ix := range m.indexes {
+				n[i] = ix.build(t, pool)
 			}
 			migration, err := os.ReadFile("migrations/" + m.file)
 			if err != nil {
@@ -48,26 +61,27 @@ func TestPrebuiltIndexes(t *testing.T) {
 			if _, err := pool.Exec(ctx, string(migration)); err != nil {
 				t.Fatal(err)
 			}
-			for _, ix := range m.indexes {
-				ix.check(t, pool, n)
+			for i, ix := range m.indexes {
+				ix.check(t, pool, n[i])
 			}
 		})
 	}
 }
 
-// prebuilt is an index on events, as docs/operations.md builds it before
-// an upgrade: its name, definition and the suffix of the partitions'
-// index names.
-type prebuilt struct{ name, def, suffix string }
+// prebuilt is an index, as docs/operations.md builds it before an
+// upgrade: its table, name, definition (and the end of it as pg_indexes
+// shows it, when that differs) and the suffix of the partitions' index
+// names.
+type prebuilt struct{ table, name, def, shown, suffix string }
 
-// build creates the index on each partition of events, concurrently, and
-// returns how many it created.
+// build creates the index on each partition of its table, concurrently,
+// and returns how many it created.
 func (ix prebuilt) build(t *testing.T, pool *pgxpool.Pool) int {
 	t.Helper()
 	ctx := context.Background()
-	rows, err := pool.Query(ctx, "SELECT format('CREATE INDEX CONCURRENTLY IF NOT EXISTS %I ON %I "+ix.def+"', "+
-		"c.relname || '"+ix.suffix+"', c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "+
-		"WHERE i.inhparent = 'events'::regclass ORDER BY c.relname")
+	rows, err := pool.Query(ctx, "SELECT format('CREATE INDEX CONCURRENTLY IF NOT EXISTS %I ON %I %s', "+
+		"c.relname || $3::text, c.relname, $2::text) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "+
+		"WHERE i.inhparent = $1::regclass ORDER BY c.relname", ix.table, ix.def, ix.suffix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,8 +112,12 @@ func (ix prebuilt) check(t *testing.T, pool *pgxpool.Pool, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = pool.QueryRow(ctx, "SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'events_p%' "+
-		"AND indexdef LIKE '%' || $1 AND indexname NOT LIKE '%' || $2", ix.def, ix.suffix).Scan(&others)
+	shown := ix.shown
+	if shown == "" {
+		shown = ix.def
+	}
+	err = pool.QueryRow(ctx, "SELECT count(*) FROM pg_indexes WHERE tablename LIKE $3 || '_p%' "+
+		"AND indexdef LIKE '%' || $1 AND indexname NOT LIKE '%' || $2", shown, ix.suffix, ix.table).Scan(&others)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,19 +71,24 @@ func (p *plan) lateralFrom(a *args) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tenants := make([]string, len(p.branches))
-	var actions []string
-	for i, b := range p.branches {
-		tenants[i] = *b.tenant
+	var tenants, actions []string
+	for _, b := range p.branches {
+		if b.tenant != nil {
+			tenants = append(tenants, *b.tenant)
+		}
 		if b.action != nil {
 			actions = append(actions, *b.action)
 		}
 	}
-	cols, arrays := "tenant", a.add(tenants)+"::text[]"
-	if actions != nil {
-		cols, arrays = cols+", action", arrays+", "+a.add(actions)+"::text[]"
+	var cols, arrays []string
+	if tenants != nil {
+		cols, arrays = append(cols, "tenant"), append(arrays, a.add(tenants)+"::text[]")
 	}
-	return "unnest(" + arrays + ") WITH ORDINALITY AS v(" + cols + ", n) CROSS JOIN LATERAL (" + s + ") AS b", nil
+	if actions != nil {
+		cols, arrays = append(cols, "action"), append(arrays, a.add(actions)+"::text[]")
+	}
+	return "unnest(" + strings.Join(arrays, ", ") + ") WITH ORDINALITY AS v(" + strings.Join(cols, ", ") +
+		", n) CROSS JOIN LATERAL (" + s + ") AS b", nil
 }
 
 // cutSQL returns the query of branch b cut to a page plus one row in page
@@ -210,7 +215,10 @@ func (p *plan) from(b branch, a *args, add func(string)) (from, tcol, icol strin
 		case p.q.TargetType != "":
 			add("g.type = " + a.add(p.q.TargetType))
 		}
-		if p.q.TargetID != "" {
+		switch {
+		case b.tenant == nil && p.q.TargetType != "" && p.q.TargetID != "":
+			add(targetCond + a.add(p.q.TargetID)) // event_targets_by_target_all
+		case p.q.TargetID != "":
 			add("g.id = " + a.add(p.q.TargetID))
 		}
 		if p.byKeys || p.distinct() && !p.needsEvent() {
@@ -238,6 +246,12 @@ func (p *plan) from(b branch, a *args, add func(string)) (from, tcol, icol strin
 // typeCond starts the condition on a target's type that only the index
 // event_targets_by_type serves (see its migration).
 const typeCond = "g.type || '' = "
+
+// targetCond starts the condition on a target's id that only the index
+// event_targets_by_target_all serves, for a target's page of every tenant
+// (see its migration). On the bare column, a tenant's page of a target
+// took that index and filtered it by tenant.
+const targetCond = "g.id || '' = "
 
 // needsEvent reports whether a target branch filters or sorts on a column
 // of events. When it does not, a branch that removes duplicates reads only

@@ -33,8 +33,6 @@ func (db *DB) ExportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *
 		return fmt.Errorf("export events: %w", err)
 	}
 	switch {
-	case p.kind == "":
-		err = exportJoined(ctx, tx, p, p.arms, maxBytes, c)
 	case p.keyCol != "":
 		err = exportJoined(ctx, tx, p, p.postingArms(p.segs), maxBytes, c)
 	default:

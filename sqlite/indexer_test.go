@@ -218,12 +218,15 @@ func TestIndexFile(t *testing.T) {
 		execRaw(t, path, `CREATE TABLE segments (seg INTEGER PRIMARY KEY)`,
 			`CREATE TABLE postings_0 (k TEXT, t INTEGER, id TEXT, tenant TEXT, pos INTEGER, PRIMARY KEY (k, t, id)) WITHOUT ROWID`,
 			`DROP TABLE store_meta`, `DELETE FROM schema_migrations WHERE version = 22`,
+			`CREATE INDEX events_by_time ON events (tenant, occurred_at, id)`,
+			`CREATE INDEX events_by_time_all ON events (occurred_at, id)`,
 			`INSERT INTO stream_cursors (name, pos) VALUES ('postings', 300)`)
 		reopened(t, path, reference(t, evs, 0), true)
 		var n int
-		if err := rawQuery(t, path, `SELECT count(*) FROM sqlite_schema WHERE name IN ('segments', 'postings_0')
+		if err := rawQuery(t, path, `SELECT count(*) FROM sqlite_schema WHERE name IN ('segments', 'postings_0',
+			'events_by_time', 'events_by_time_all')
 			OR name IN (SELECT name FROM stream_cursors WHERE name = 'postings')`).Scan(&n); err != nil || n != 0 {
-			t.Fatalf("the older release's postings tables left in the events file: %d, %v", n, err)
+			t.Fatalf("the older release's postings tables and time indexes left in the events file: %d, %v", n, err)
 		}
 	})
 }

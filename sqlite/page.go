@@ -30,9 +30,6 @@ type row struct {
 // reads one or two segments instead of all. The unindexed tail is read
 // first. Other orders read every segment, and the tail, at once.
 func (p *plan) run(ctx context.Context, tx *sql.Tx) ([]row, error) {
-	if p.kind == "" {
-		return p.query(ctx, tx, p.arms)
-	}
 	if p.keyCol != "" {
 		return p.query(ctx, tx, p.postingArms(p.segs))
 	}

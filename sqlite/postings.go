@@ -37,17 +37,22 @@ var defaultSegments = segConfig{shift: 12, fanout: 8, chunk: 4000}
 // mergedSegBase is the first id of merged segments, above every level-0 id.
 const mergedSegBase = 1 << 52
 
-// Posting key kinds: the prefix of postings.k.
+// Posting key kinds: the prefix of postings.k. Every event is also found
+// under its tenant's key and under the one key of every event, in time
+// order: the default pages, which older releases read from two time
+// indexes on the events table that every commit had to maintain.
 const (
 	kindActor  = "a:"
 	kindAction = "c:"
 	kindTarget = "t:"
+	kindTenant = "n:"
+	kindAll    = "*:"
 )
 
-// postingKeys returns the keys under which e is found: its actor, its
-// action and each distinct target.
+// postingKeys returns the keys under which e is found: every event's, its
+// tenant's, its actor, its action and each distinct target.
 func postingKeys(e *trail.Event) []string {
-	keys := []string{kindActor + e.Actor.ID, kindAction + e.Action}
+	keys := []string{kindAll, kindTenant + e.Tenant, kindActor + e.Actor.ID, kindAction + e.Action}
 	for _, t := range e.Targets {
 		if k := targetKey(t.Type, t.ID); !slices.Contains(keys, k) {
 			keys = append(keys, k)

@@ -49,21 +49,18 @@ type plan struct {
 	q       *trail.Query
 	actions actionFilter
 	tenants []string  // tenant filter of posting arms; nil when every tenant is visible
-	kind    string    // posting kind the arms read, "" for the time index
+	kind    string    // posting kind the arms read
 	exact   bool      // the arms' posting keys are the filter itself
 	keyCol  string    // the sort key before t and i, or ""
 	keys    []string  // exact posting keys, when exact
 	segs    []segment // the segments that can hold events of the page
-	arms    []arm     // the arms over the time index, when kind is ""
 	indexed int64     // the last position with postings; the tail after it is read from events
 }
 
 // arm is one ordered scan: of a posting segment, by exact key or key
-// range, of the time index for one tenant (every tenant when nil), or of
-// the unindexed tail.
+// range, or of the unindexed tail.
 type arm struct {
-	seg    int64 // timeArm for the time index, tailArm for the unindexed tail
-	tenant *string
+	seg    int64 // tailArm for the unindexed tail
 	key    string
 	lo, hi string // key range when key is ""
 }
@@ -84,10 +81,6 @@ func newPlan(ctx context.Context, tx *sql.Tx, q *trail.Query) (*plan, error) {
 		return nil, err
 	}
 	p.setKeyCol()
-	if p.kind == "" {
-		p.timeArms()
-		return p, nil
-	}
 	for _, s := range segs {
 		if p.inRange(s) {
 			p.segs = append(p.segs, s)
@@ -97,11 +90,8 @@ func newPlan(ctx context.Context, tx *sql.Tx, q *trail.Query) (*plan, error) {
 	return p, err
 }
 
-// Arms that read no posting segment.
-const (
-	timeArm = -1
-	tailArm = -2
-)
+// tailArm is the arm that reads the unindexed tail, no posting segment.
+const tailArm = -1
 
 // inRange reports whether segment s can hold events of the page: its time
 // bounds overlap the query's and, when the page is in time order, reach
@@ -152,8 +142,9 @@ func (p *plan) segmentArms(segs []segment) []arm {
 }
 
 // choose picks the posting keys that select the page: a target, actor or
-// action filter (usually the most selective, in that order), or a key range
-// to sort by action or actor; p.kind stays "" for the time index.
+// action filter (usually the most selective, in that order), a key range
+// to sort by action or actor, or the visible tenants' keys (every event's
+// for every tenant) in time order.
 func (p *plan) choose(ctx context.Context, tx *sql.Tx, segs int) ([]string, error) {
 	q := p.q
 	p.exact = true
@@ -175,12 +166,22 @@ func (p *plan) choose(ctx context.Context, tx *sql.Tx, segs int) ([]string, erro
 			return nil, nil
 		}
 	}
-	p.exact = false
 	switch q.SortKey() {
 	case trail.SortAction:
-		p.kind = kindAction
+		p.kind, p.exact = kindAction, false
 	case trail.SortActor:
-		p.kind = kindActor
+		p.kind, p.exact = kindActor, false
+	case trail.SortOccurredAt:
+		if p.tenants == nil {
+			p.kind = kindAll
+			return []string{kindAll}, nil
+		}
+		p.kind = kindTenant
+		keys := make([]string, len(p.tenants))
+		for i, t := range p.tenants {
+			keys[i] = kindTenant + t
+		}
+		return keys, nil
 	}
 	return nil, nil
 }
@@ -223,18 +224,6 @@ func (p *plan) actionKeys(ctx context.Context, tx *sql.Tx) ([]string, error) {
 		keys = append(keys, kindAction+a)
 	}
 	return keys, rows.Err()
-}
-
-// timeArms reads the time index of each visible tenant, the reader's and
-// the system tenant, or of every tenant at once.
-func (p *plan) timeArms() {
-	if p.tenants == nil {
-		p.arms = []arm{{seg: timeArm}}
-		return
-	}
-	for _, t := range p.tenants {
-		p.arms = append(p.arms, arm{seg: timeArm, tenant: &t})
-	}
 }
 
 // placeholders returns "?, ?, ?" for n arguments.

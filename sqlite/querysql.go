@@ -82,13 +82,6 @@ func (p *plan) from(a arm, c *conds) (from, pos, tcol, icol string) {
 		// tenant's time index holds.
 		return "events AS e NOT INDEXED", "e.pos", "e.occurred_at", "e.id"
 	}
-	if a.seg < 0 {
-		if a.tenant == nil {
-			return "events AS e INDEXED BY events_by_time_all", "e.pos", "e.occurred_at", "e.id"
-		}
-		c.add("e.tenant = ?", *a.tenant)
-		return "events AS e INDEXED BY events_by_time", "e.pos", "e.occurred_at", "e.id"
-	}
 	if a.key != "" {
 		c.add("p.k = ?", a.key)
 	} else {
@@ -109,7 +102,7 @@ func (p *plan) tailFilter(c *conds) {
 		c.add("e.tenant IN ("+placeholders(len(p.tenants))+")", anys(p.tenants)...)
 	}
 	switch {
-	case !p.exact:
+	case !p.exact, p.kind == kindTenant, p.kind == kindAll: // the tenants above
 	case p.kind == kindTarget:
 		p.targetFilter(c)
 	case p.kind == kindActor:
