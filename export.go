@@ -20,7 +20,8 @@ const (
 // nor re-runs a page query every thousand events. ExportJSON uses it when
 // a store offers it.
 type JSONExporter interface {
-	// ExportChunk appends to c the stored JSON of the events that match q
+	// ExportChunk fills c, which the caller has reset, with the stored
+	// JSON of the events that match q
 	// and follow q.After, in q's order: q.Limit+1 events at most (the last
 	// only tells that more follow), and fewer once c holds maxBytes. Each
 	// event's JSON is exactly what json.Marshal made of its Event when it

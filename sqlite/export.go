@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -23,25 +24,32 @@ const exportFetch = 1000
 // joined to it; otherwise the chunk's positions are read first, then
 // their JSON by position.
 func (db *DB) ExportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *trail.Chunk) error {
-	tx, err := db.x.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("export events: %w", err)
-	}
-	defer rollback(tx)
-	p, err := newPlan(ctx, tx, q)
-	if err != nil {
-		return fmt.Errorf("export events: %w", err)
-	}
-	switch {
-	case p.keyCol != "":
-		err = exportJoined(ctx, tx, p, p.postingArms(p.segs), maxBytes, c)
-	default:
-		err = exportFetched(ctx, tx, p, maxBytes, c)
+	err := db.exportChunk(ctx, q, maxBytes, c, false)
+	if errors.Is(err, errPostingGone) {
+		c.Reset()
+		err = db.exportChunk(ctx, q, maxBytes, c, true)
 	}
 	if err != nil {
 		return fmt.Errorf("export events: %w", err)
 	}
 	return nil
+}
+
+func (db *DB) exportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *trail.Chunk, joinEvents bool) error {
+	tx, err := db.x.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer rollback(tx)
+	p, err := newPlan(ctx, tx, q)
+	if err != nil {
+		return err
+	}
+	p.joinEvents = joinEvents
+	if p.keyCol != "" {
+		return exportJoined(ctx, tx, p, p.postingArms(p.segs), maxBytes, c)
+	}
+	return exportFetched(ctx, tx, p, maxBytes, c)
 }
 
 // exportJoined reads the chunk as the page query of arms with each row's
@@ -135,7 +143,7 @@ func (f *exportFetcher) fetch(ctx context.Context, tx *sql.Tx, rows []row) error
 	}
 	for i, s := range f.slot {
 		if s < 0 {
-			return fmt.Errorf("event at pos %d is indexed but missing", rows[i].pos)
+			return fmt.Errorf("event at pos %d: %w", rows[i].pos, errPostingGone)
 		}
 		f.c.Add(f.got.Event(s))
 	}

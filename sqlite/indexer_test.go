@@ -124,6 +124,9 @@ func TestIndexFile(t *testing.T) {
 			if got, want := pageAll(t, db, q), pageAll(t, ref, q); len(want) == 0 || !slices.Equal(got, want) {
 				t.Fatalf("%s: query %+v: got %d events, want %d", stage, q, len(got), len(want))
 			}
+			if got, want := exportAll(t, db, q), exportAll(t, ref, q); !slices.Equal(got, want) {
+				t.Fatalf("%s: export %+v: got %d events, want %d", stage, q, len(got), len(want))
+			}
 		}
 	}
 	reopened := func(t *testing.T, path string, ref *sqlite.DB, wantReset bool) {
@@ -229,4 +232,18 @@ func TestIndexFile(t *testing.T) {
 			t.Fatalf("the older release's postings tables and time indexes left in the events file: %d, %v", n, err)
 		}
 	})
+}
+
+// exportAll returns the stored JSON of every event q's export lists.
+func exportAll(t *testing.T, db *sqlite.DB, q trail.Query) []string {
+	t.Helper()
+	var out []string
+	err := trail.ExportJSON(t.Context(), db, q, func(data []byte) error {
+		out = append(out, string(data))
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("export %+v: %v", q, err)
+	}
+	return out
 }

@@ -137,7 +137,7 @@ func (db *DB) fetch(ctx context.Context, tx *sql.Tx, rows []row) ([]*trail.Event
 	}
 	for _, r := range rows {
 		if r.data == nil {
-			return nil, fmt.Errorf("event at pos %d is indexed but missing", r.pos)
+			return nil, fmt.Errorf("event at pos %d: %w", r.pos, errPostingGone)
 		}
 		e, err := trail.DecodeStored(r.pos, r.data)
 		if err != nil {

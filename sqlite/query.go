@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -24,24 +25,40 @@ const maxArms = 300
 // matching row. Segments are read newest first (see page.go) and skipped
 // once they cannot change the page.
 func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
-	tx, err := db.r.BeginTx(ctx, nil) // one snapshot for planning and reading
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
+	evs, err := db.page(ctx, q, false)
+	if errors.Is(err, errPostingGone) {
+		evs, err = db.page(ctx, q, true)
 	}
-	defer rollback(tx)
-	p, err := newPlan(ctx, tx, q)
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	rows, err := p.run(ctx, tx)
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	evs, err := db.fetch(ctx, tx, rows)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
 	return trail.NewPage(q, evs), nil
+}
+
+// errPostingGone is a posting read whose event is no longer stored: its
+// deletion (retention) has not reached the index file yet (see
+// forgetPostings). The read is then done again with every posting joined
+// to its event, which skips such postings; joining costs a lookup per
+// posting read, so it is not done by default.
+var errPostingGone = errors.New("an indexed event is no longer stored")
+
+// page reads the events of q's page in one snapshot.
+func (db *DB) page(ctx context.Context, q *trail.Query, joinEvents bool) ([]*trail.Event, error) {
+	tx, err := db.r.BeginTx(ctx, nil) // one snapshot for planning and reading
+	if err != nil {
+		return nil, err
+	}
+	defer rollback(tx)
+	p, err := newPlan(ctx, tx, q)
+	if err != nil {
+		return nil, err
+	}
+	p.joinEvents = joinEvents
+	rows, err := p.run(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	return db.fetch(ctx, tx, rows)
 }
 
 // plan is a page query: the ordered scans to merge and what each checks.
@@ -55,6 +72,8 @@ type plan struct {
 	keys    []string  // exact posting keys, when exact
 	segs    []segment // the segments that can hold events of the page
 	indexed int64     // the last position with postings; the tail after it is read from events
+	// joinEvents joins every posting to its event (see errPostingGone).
+	joinEvents bool
 }
 
 // arm is one ordered scan: of a posting segment, by exact key or key

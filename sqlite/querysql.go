@@ -43,10 +43,17 @@ func (p *plan) order() string {
 type conds struct {
 	where []string
 	args  []any
+	usesE bool // some condition reads the events table
 }
 
 func (c *conds) add(cond string, args ...any) {
 	c.where, c.args = append(c.where, cond), append(c.args, args...)
+}
+
+// addE adds a condition on the events table (alias e).
+func (c *conds) addE(cond string, args ...any) {
+	c.add(cond, args...)
+	c.usesE = true
 }
 
 // armSQL returns one scan, whose order the compound ORDER BY gives, or
@@ -58,9 +65,7 @@ func (p *plan) armSQL(a arm) (query string, args []any, ok bool) {
 	if !p.keyset(a, tcol, icol, &c) {
 		return "", nil, false
 	}
-	if a.seg >= 0 {
-		// Always joined: a posting whose event retention deleted may
-		// outlive it in the index file for a while (see forgetPostings).
+	if a.seg >= 0 && (c.usesE || p.joinEvents || strings.HasPrefix(p.keyCol, "e.")) {
 		from += " CROSS JOIN events AS e ON e.pos = p.pos"
 	}
 	cols := pos + " AS pos, " + tcol + " AS t, " + icol + " AS i"
@@ -106,13 +111,13 @@ func (p *plan) tailFilter(c *conds) {
 	case p.kind == kindTarget:
 		p.targetFilter(c)
 	case p.kind == kindActor:
-		c.add("e.actor_id = ?", p.q.ActorID)
+		c.addE("e.actor_id = ?", p.q.ActorID)
 	case p.kind == kindAction:
 		actions := make([]string, len(p.keys))
 		for i, k := range p.keys {
 			actions[i] = strings.TrimPrefix(k, kindAction)
 		}
-		c.add("e.action IN ("+placeholders(len(actions))+")", anys(actions)...)
+		c.addE("e.action IN ("+placeholders(len(actions))+")", anys(actions)...)
 	}
 }
 
@@ -135,15 +140,15 @@ func (p *plan) residual(tcol string, c *conds) {
 		{"e.actor_type", q.ActorType}, {"e.actor_name", q.ActorName}, {"e.trace_id", q.TraceID}, {"e.ip", q.IP},
 	} {
 		if f.v != "" {
-			c.add(f.col+" = ?", f.v)
+			c.addE(f.col+" = ?", f.v)
 		}
 	}
 	if q.ActorID != "" && !p.selects(kindActor) {
-		c.add("e.actor_id = ?", q.ActorID)
+		c.addE("e.actor_id = ?", q.ActorID)
 	}
 	if !p.actions.all() && !p.selects(kindAction) {
 		w, a := p.actions.where("e.action")
-		c.add(w, a...)
+		c.addE(w, a...)
 	}
 	if (q.TargetType != "" || q.TargetID != "") && !p.selects(kindTarget) {
 		p.targetFilter(c)
@@ -170,7 +175,7 @@ func (p *plan) targetFilter(c *conds) {
 	if p.q.TargetID != "" {
 		where, args = append(where, "j.value ->> 'id' = ?"), append(args, p.q.TargetID)
 	}
-	c.add("EXISTS (SELECT 1 FROM json_each(CAST(e.data AS TEXT), '$.targets') AS j WHERE "+
+	c.addE("EXISTS (SELECT 1 FROM json_each(CAST(e.data AS TEXT), '$.targets') AS j WHERE "+
 		strings.Join(where, " AND ")+")", args...)
 }
 

@@ -16,6 +16,7 @@ import (
 type composeFile struct {
 	Services map[string]struct {
 		Image       string
+		Command     []string
 		Environment map[string]string
 		Ports       []string
 		ReadOnly    bool `yaml:"read_only"`
@@ -60,6 +61,12 @@ func TestComposeFile(t *testing.T) {
 		if svc.DependsOn["postgres"].Condition != "service_healthy" || !svc.ReadOnly || len(svc.Secrets) != 2 {
 			t.Errorf("%s: depends_on %v, read_only %v, secrets %v", name, svc.DependsOn, svc.ReadOnly, svc.Secrets)
 		}
+	}
+	// Checkpoints spaced out: at PostgreSQL's default max_wal_size one
+	// lands right after a burst of audit events (docs/operations.md).
+	if cmd := strings.Join(c.Services["postgres"].Command, " "); !strings.Contains(cmd, "max_wal_size=8GB") ||
+		!strings.Contains(cmd, "checkpoint_timeout=15min") {
+		t.Errorf("postgres command %q, want max_wal_size=8GB and checkpoint_timeout=15min", cmd)
 	}
 	for _, name := range []string{"ledger_key", "secrets_key"} {
 		if c.Secrets[name].File == "" {
