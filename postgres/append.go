@@ -18,15 +18,16 @@ import (
 // passed in; an unreachable database gives EUNAVAILABLE.
 func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 	months := eventMonths(batches)
+	search := makeSearchCols(batches, db.noSearch)
 	err := db.ensurePartitions(ctx, months)
 	if err == nil {
-		err = db.appendOnce(ctx, batches)
+		err = db.appendOnce(ctx, batches, search)
 	}
 	if isNoPartition(err) {
 		// A month this node thought it had was dropped: create it again.
 		db.parts.forget()
 		if err = db.ensurePartitions(ctx, months); err == nil {
-			err = db.appendOnce(ctx, batches)
+			err = db.appendOnce(ctx, batches, search)
 		}
 	}
 	if err != nil {
@@ -51,8 +52,8 @@ func eventMonths(batches []*trail.Batch) map[time.Time]bool {
 }
 
 // appendOnce runs one append transaction.
-func (db *DB) appendOnce(ctx context.Context, batches []*trail.Batch) error {
-	a := &appender{now: trail.NormalTime(db.now())}
+func (db *DB) appendOnce(ctx context.Context, batches []*trail.Batch, search *searchCols) error {
+	a := &appender{now: trail.NormalTime(db.now()), search: search}
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		a.tx = tx
 		return a.appendAll(ctx, batches)
@@ -74,7 +75,8 @@ func (db *DB) appendOnce(ctx context.Context, batches []*trail.Batch) error {
 type appender struct {
 	tx       pgx.Tx
 	now      time.Time
-	pos      int64 // next stream position
+	pos      int64       // next stream position
+	search   *searchCols // the events' search columns, made before the transaction
 	replayed map[*trail.Batch]*trail.IdempotentResponse
 }
 
@@ -98,7 +100,7 @@ func (a *appender) appendAll(ctx context.Context, batches []*trail.Batch) error 
 	if err := a.number(ctx, store); err != nil {
 		return err
 	}
-	return copyEvents(ctx, a.tx, store)
+	return copyEvents(ctx, a.tx, store, a.search)
 }
 
 // number gives every event of batches its Seq and Pos, and advances the
@@ -180,23 +182,23 @@ func undo(batches []*trail.Batch) {
 }
 
 // eventRow returns the events table's columns of e, whose JSON is data.
-func eventRow(e *trail.Event, data []byte) ([]any, error) {
+func eventRow(e *trail.Event, data []byte, search *searchCols) ([]any, error) {
 	id, err := parseUUID(e.ID)
 	if err != nil {
 		return nil, trail.Invalid("id", fmt.Sprintf("event id %q is not a UUID", e.ID))
 	}
 	return []any{id, e.Tenant, e.Seq, e.Pos, e.Action, e.OccurredAt, e.ReceivedAt,
-		e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Context.IP, e.TraceID, string(data)}, nil
+		e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Context.IP, e.TraceID, string(data), search.of(e)}, nil
 }
 
 var eventColumns = []string{"id", "tenant", "seq", "pos", "action", "occurred_at", "received_at",
-	"actor_type", "actor_id", "actor_name", "ip", "trace_id", "data"}
+	"actor_type", "actor_id", "actor_name", "ip", "trace_id", "data", "search"}
 
 var targetColumns = []string{"tenant", "type", "id", "occurred_at", "event_id"}
 
 // copyEvents writes the events of batches and their targets with COPY, the
 // fastest way into PostgreSQL (their actions were recorded by advanceSeqs).
-func copyEvents(ctx context.Context, tx pgx.Tx, batches []*trail.Batch) error {
+func copyEvents(ctx context.Context, tx pgx.Tx, batches []*trail.Batch, search *searchCols) error {
 	var events, ids, targets [][]any
 	for _, b := range batches {
 		for i, e := range b.Events {
@@ -206,7 +208,7 @@ func copyEvents(ctx context.Context, tx pgx.Tx, batches []*trail.Batch) error {
 				return fmt.Errorf("event %s: %w", e.ID, err)
 			}
 			e.Raw = data
-			row, err := eventRow(e, data)
+			row, err := eventRow(e, data, search)
 			if err != nil {
 				return err
 			}

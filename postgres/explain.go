@@ -26,6 +26,11 @@ func (db *DB) Explain(ctx context.Context, q *trail.Query) (string, error) {
 		return "", fmt.Errorf("explain: %w", wrap(err))
 	}
 	defer conn.Release()
+	if q.Search != nil {
+		if plan, ok, err := db.explainGIN(ctx, conn, q); ok || err != nil {
+			return plan, err
+		}
+	}
 	p, err := newPlan(ctx, conn, q)
 	if err != nil {
 		return "", err

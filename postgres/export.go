@@ -29,9 +29,6 @@ var _ trail.JSONExporter = (*DB)(nil)
 // read a row is read again on fresh connections: the first export after a
 // restart would otherwise meet the page pool's dead connections.
 func (db *DB) ExportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *trail.Chunk) error {
-	if q.Search != nil {
-		return errNoSearch
-	}
 	for try := 0; ; try++ {
 		n := c.Len()
 		err := db.exportChunk(ctx, q, maxBytes, c)
@@ -46,6 +43,16 @@ func (db *DB) ExportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *
 }
 
 func (db *DB) exportChunk(ctx context.Context, q *trail.Query, maxBytes int, c *trail.Chunk) error {
+	if q.Search != nil {
+		evs, err := db.searchEvents(ctx, q)
+		for _, e := range evs {
+			if c.Size() >= maxBytes {
+				break
+			}
+			c.Add(e.Raw)
+		}
+		return err
+	}
 	p, err := newPlan(ctx, db.pages, q)
 	if err != nil {
 		return err

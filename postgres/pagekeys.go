@@ -44,8 +44,8 @@ import (
 // else, sorted by time, so that an index alone yields its keys.
 func (p *plan) scattered() bool {
 	q := p.q
-	if p.keyCol != "" {
-		return false
+	if p.keyCol != "" || q.Search != nil {
+		return false // a search reads each event's tokens
 	}
 	if p.target {
 		return !p.needsEvent()
@@ -79,6 +79,12 @@ func eventsByKeys(ctx context.Context, db batchQuerier, p *plan, now time.Time) 
 	if err != nil || len(keys) == 0 {
 		return []*trail.Event{}, err
 	}
+	return eventsOf(ctx, db, keys)
+}
+
+// eventsOf reads the events of keys and returns them in the keys' order;
+// an event deleted meanwhile is left out.
+func eventsOf(ctx context.Context, db batchQuerier, keys []pageKey) ([]*trail.Event, error) {
 	rowsOf, err := fetchChunks(ctx, db, keys)
 	if err != nil {
 		return nil, err

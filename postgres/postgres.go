@@ -56,6 +56,15 @@ type DB struct {
 	stop    context.CancelFunc
 	done    <-chan struct{} // closed by stop
 	wg      sync.WaitGroup
+	// ginMost, when not negative, is the largest estimate of a search's
+	// candidates that it reads through the GIN index, in place of
+	// ginRows's (SetSearchIndexMost)
+	ginMost float64
+	// ginKeys: the most candidate keys a search reads at once through
+	// the GIN index (ginKeyLimit; SetSearchKeyLimit)
+	ginKeys int
+	// noSearch: appends write no search tokens (SetSearchIndexing)
+	noSearch bool
 
 	*settings // users, sessions, keys and the other settings tables
 
@@ -72,7 +81,7 @@ func Open(dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db := &DB{Now: time.Now, pool: pool, parts: newPartitions(), analyze: newAnalyzer()}
+	db := &DB{Now: time.Now, pool: pool, parts: newPartitions(), analyze: newAnalyzer(), ginMost: -1, ginKeys: ginKeyLimit}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", wrap(err))
@@ -91,8 +100,9 @@ func Open(dsn string) (*DB, error) {
 	db.settings = tables.New(db.std, db.std, dialect{})
 	mctx, stop := context.WithCancel(context.Background())
 	db.stop, db.done = stop, mctx.Done()
-	db.wg.Add(1)
+	db.wg.Add(2)
 	go db.maintain(mctx)
+	go db.backfillLoop(mctx)
 	return db, nil
 }
 
@@ -152,13 +162,14 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
 // maintain creates the partitions of the coming months ahead of need, so
-// that the first event of a month does not wait for DDL, and analyzes the
-// current partitions as events are appended (analyze.go).
+// that the first event of a month does not wait for DDL, analyzes the
+// current partitions as events are appended (analyze.go), and merges the
+// search index's pending entries (cleanPending).
 func (db *DB) maintain(ctx context.Context) {
 	defer db.wg.Done()
 	t := time.NewTicker(maintainEvery)
 	defer t.Stop()
-	after, appended := int64(DefaultAnalyzeAfter), int64(0)
+	after, appended, pending := int64(DefaultAnalyzeAfter), int64(0), int64(0)
 	for {
 		select {
 		case <-ctx.Done():
@@ -169,6 +180,12 @@ func (db *DB) maintain(ctx context.Context) {
 			_ = db.ensureAhead(ctx)
 		case after = <-db.analyze.after:
 		case n := <-db.analyze.appended:
+			if pending += n; pending >= cleanPendingAfter {
+				// A failure leaves the work to the next time, or to
+				// an insert.
+				pending = 0
+				_ = db.cleanPending(ctx)
+			}
 			appended += n
 			if after > 0 && appended >= after {
 				// A failure waits for the next AnalyzeAfter events.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/trailhq/trail"
 	"github.com/trailhq/trail/postgres"
 )
 
@@ -98,7 +99,7 @@ func copyAll(ctx context.Context, pool *pgxpool.Pool, g *gen, n int, start time.
 		row  func(*gen, int, []any)
 	}{
 		{"events", []string{"id", "tenant", "seq", "pos", "action", "occurred_at", "received_at",
-			"actor_type", "actor_id", "actor_name", "ip", "trace_id", "data"}, (*gen).event},
+			"actor_type", "actor_id", "actor_name", "ip", "trace_id", "data", "search"}, (*gen).event},
 		{"event_ids", []string{"id", "occurred_at"}, (*gen).eventID},
 		{"event_targets", []string{"tenant", "type", "id", "occurred_at", "event_id"}, (*gen).target},
 	}
@@ -198,6 +199,11 @@ func (g *gen) event(i int, v []any) {
 		uuidString(f.id), f.tenant, i/10, f.action, ts, ts, f.actor, f.a, f.target, f.t, f.ip, f.trace[:16], f.trace)
 	v[0], v[1], v[2], v[3], v[4], v[5], v[6] = f.id, f.tenant, int64(i/10), int64(i+1), f.action, f.at, f.at
 	v[7], v[8], v[9], v[10], v[11], v[12] = "user", f.actor, "User Number "+strconv.Itoa(f.a), f.ip, f.trace, data
+	e, err := trail.DecodeEvent([]byte(data))
+	if err != nil {
+		panic(err) // the generator's own JSON
+	}
+	v[13] = postgres.SearchVector(e)
 }
 
 func (g *gen) eventID(i int, v []any) {

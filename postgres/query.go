@@ -54,15 +54,12 @@ const (
 // over the table (a target's or an actor's) merges only their keys, then
 // reads the events of those keys with scans that prefetch (pagekeys.go).
 func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
-	if q.Search != nil {
-		return nil, errNoSearch
-	}
 	// After the database restarts, the page pool's idle connections are
 	// dead until it notices, and a page may use several at once. A page
 	// only reads, so when the database was unreachable it is read again,
 	// planning included, on fresh connections.
 	for try := 0; ; try++ {
-		evs, err := db.page(ctx, q)
+		evs, err := db.read(ctx, q)
 		switch {
 		case err == nil:
 			return trail.NewPage(q, evs), nil
@@ -73,7 +70,17 @@ func (db *DB) Events(ctx context.Context, q *trail.Query) (*trail.Page, error) {
 	}
 }
 
-// page plans q and reads its events.
+// read reads q's page: by the plan of its filters, or for a search, by
+// its candidates (search.go).
+func (db *DB) read(ctx context.Context, q *trail.Query) ([]*trail.Event, error) {
+	if q.Search != nil {
+		return db.searchEvents(ctx, q)
+	}
+	return db.page(ctx, q)
+}
+
+// page plans q and reads its events; a search's narrowing is checked on
+// each row, and Match is left to the caller (searchEvents).
 func (db *DB) page(ctx context.Context, q *trail.Query) ([]*trail.Event, error) {
 	p, err := newPlan(ctx, db.pages, q)
 	if err != nil {
@@ -162,6 +169,9 @@ type plan struct {
 	// rows; bound: read no row past this key (see narrow)
 	firstKeys int
 	bound     *rowKey
+	// tsq: the tsquery that narrows a search, checked on each row read
+	// (see searchEvents), or ""
+	tsq string
 }
 
 // branch is one ordered index scan: one tenant (nil for every tenant) and,
@@ -191,6 +201,9 @@ func (b branch) actionSQL(a *args) string {
 
 func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 	p := &plan{q: q, actions: actionFilter{trail.SplitActions(q.Actions)}, target: q.TargetType != "" || q.TargetID != ""}
+	if q.Search != nil {
+		p.tsq = tsquery(q.Search.IndexExpr())
+	}
 	switch q.SortKey() {
 	case trail.SortAction:
 		p.keyCol = "e.action"
@@ -242,7 +255,7 @@ func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 // timeOnly reports whether p filters on nothing but time, in time order.
 func (p *plan) timeOnly() bool {
 	q := p.q
-	return !p.target && p.actions.all() && p.keyCol == "" &&
+	return !p.target && p.actions.all() && p.keyCol == "" && p.q.Search == nil &&
 		q.ActorType == "" && q.ActorID == "" && q.ActorName == "" && q.TraceID == "" && q.IP == ""
 }
 

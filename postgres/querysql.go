@@ -259,7 +259,7 @@ const targetCond = "g.id || '' = "
 // event_targets, and only the page's events are looked up.
 func (p *plan) needsEvent() bool {
 	q := p.q
-	return p.keyCol != "" || !p.actions.all() ||
+	return p.keyCol != "" || !p.actions.all() || q.Search != nil ||
 		q.ActorType != "" || q.ActorID != "" || q.ActorName != "" || q.TraceID != "" || q.IP != ""
 }
 
@@ -280,6 +280,9 @@ func (p *plan) residual(tcol string, a *args, add func(string)) {
 	}
 	if q.IP != "" {
 		add("e.ip <> ''")
+	}
+	if p.tsq != "" {
+		add(searchCond(a.add(p.tsq)))
 	}
 	if !q.Since.IsZero() {
 		add(tcol + " >= " + a.add(q.Since))

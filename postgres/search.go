@@ -1,8 +1,320 @@
 package postgres
 
-import "github.com/trailhq/trail"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
 
-// errNoSearch refuses a query with a full-text search until this store
-// can answer one: reading it without the search would list more events
-// than were asked for.
-var errNoSearch = trail.Invalid("q", "full-text search is not supported by the PostgreSQL store yet")
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/trailhq/trail"
+)
+
+// Full-text search (docs/storage.md, Full-text search). Each event's
+// search tokens (trail.SearchTokens over trail.SearchFields, without
+// duplicates) are written at append, in the same row, as a tsvector
+// without positions, and a GIN index on every partition finds the events
+// that hold a token. Go makes both the tokens and the query's lexemes, so
+// no text search configuration of the server is involved. A query's
+// Search narrows the events read to those that meet its IndexExpr (the
+// words every match must hold), and trail.Search.Match decides each of
+// them, so the index only ever narrows.
+//
+// A page reads its candidates in one of two ways, chosen from the
+// planner's estimate of how many events meet the narrowing:
+//   - few (at most ginRows): the GIN index finds every one of them, and
+//     they are sorted into page order (searchGINSQL);
+//   - many: the page's own ordered index scan (the plan of the same query
+//     without a search) is walked, with the narrowing checked on each row,
+//     which stops after a page of candidates because they are common.
+//
+// Either way, what Match refuses is replaced by reading on from the last
+// row read, in growing chunks, until the page is full or nothing is left.
+
+// maxLexeme is the longest token, in bytes, a tsvector holds as it is
+// (PostgreSQL refuses lexemes of 2 KiB or more). A longer token is
+// indexed by its first maxLexeme bytes: a query (at most
+// trail.MaxSearchLen bytes) never names it whole, and its prefixes find
+// it. Were a query's word that long, it would be looked up as a prefix of
+// its first maxLexeme bytes, which finds every event that holds it.
+const maxLexeme = 2000
+
+// lexeme returns token cut to maxLexeme bytes, and whether it was cut.
+func lexeme(token string) (string, bool) {
+	if len(token) <= maxLexeme {
+		return token, false
+	}
+	n := maxLexeme
+	for n > 0 && !utf8.RuneStart(token[n]) {
+		n--
+	}
+	return token[:n], true
+}
+
+// SearchVector returns the search column of e: its tokens, each once, as
+// the store writes them at append. It is for bulk loads and restores that
+// write events with SQL of their own (a row without it is searched, and
+// given its tokens by the backfill).
+func SearchVector(e *trail.Event) pgtype.TSVector {
+	var toks []string
+	for _, f := range trail.SearchFields(e) {
+		for _, t := range trail.SearchTokens(f.Text) {
+			t, _ = lexeme(t)
+			toks = append(toks, t)
+		}
+	}
+	// In byte order, each once, as the server keeps a tsvector's lexemes.
+	slices.Sort(toks)
+	toks = slices.Compact(toks)
+	lx := make([]pgtype.TSVectorLexeme, len(toks))
+	for i, t := range toks {
+		lx[i].Word = t
+	}
+	return pgtype.TSVector{Lexemes: lx, Valid: true}
+}
+
+// tsquery returns x as tsquery text, or "" when x is nil (nothing to
+// narrow by): a phrase as the AND of its words (the column has no
+// positions; Match checks their order), its last word a prefix when x's
+// is. Lexemes are quoted, so the server takes them as they are.
+func tsquery(x *trail.SearchIndexExpr) string {
+	if x == nil {
+		return ""
+	}
+	var parts []string
+	op := " & "
+	switch x.Op {
+	case "and", "or":
+		if x.Op == "or" {
+			op = " | "
+		}
+		for _, k := range x.Kids {
+			parts = append(parts, tsquery(k))
+		}
+	default:
+		for i, t := range x.Tokens {
+			parts = append(parts, tslexeme(t, x.Prefix && i == len(x.Tokens)-1))
+		}
+	}
+	return "(" + strings.Join(parts, op) + ")"
+}
+
+var tsquote = strings.NewReplacer(`\`, `\\`, `'`, `''`)
+
+// tslexeme returns token as a quoted tsquery lexeme, a prefix when prefix
+// is set (or the token was cut, see maxLexeme).
+func tslexeme(token string, prefix bool) string {
+	word, cut := lexeme(token)
+	s := "'" + tsquote.Replace(word) + "'"
+	if prefix || cut {
+		s += ":*"
+	}
+	return s
+}
+
+// searchCond is the narrowing of a page by tsquery $n: events that meet
+// it, and events stored before the search column whose tokens the
+// backfill has not written yet.
+func searchCond(param string) string {
+	return "(e.search @@ " + param + "::tsquery OR e.search IS NULL)"
+}
+
+// ginRows is the most events (by the planner's estimate) that a search
+// for a page of page events among total events reads through the GIN
+// index; past it, the page's ordered index is walked. Reading k events
+// through the index and sorting them costs about k random rows; walking
+// costs about a page over the share of events that match, page*total/k
+// rows, mostly adjacent and so about half as dear each. The two meet near
+// the square root of page times total, halved: 16,000 rows for a page of
+// 100 among 10 million events, 1,600 among 100,000. Below ginFloor rows
+// either way costs little.
+func ginRows(page int, total float64) float64 {
+	return max(ginFloor, math.Sqrt(float64(page)*total)/2)
+}
+
+const ginFloor = 1000
+
+// GIN's fast update appends an insert's index entries to the index's
+// pending list, which the insert that takes it past
+// gin_pending_list_limit (4 MB) merges into the index, holding its
+// commit for that long, or autovacuum. So each node merges the pending
+// lists itself after every cleanPendingAfter events it appended (about
+// 2 MB of entries), off the commit path: inserts then rarely find a full
+// list.
+const cleanPendingAfter = 2000
+
+// cleanPending merges the pending entries of each partition's search
+// index into the index.
+func (db *DB) cleanPending(ctx context.Context) error {
+	_, err := db.pool.Exec(ctx, `SELECT gin_clean_pending_list(i.inhrelid::regclass) FROM pg_inherits AS i
+		WHERE i.inhparent = to_regclass('events_search')`)
+	return err
+}
+
+// searchCols are the search columns of an append's events, made before
+// its transaction, so that the stream's lock is not held while Go
+// tokenizes, and on every core.
+type searchCols struct {
+	off  bool // no tokens: NULL (SetSearchIndexing)
+	made map[*trail.Event]pgtype.TSVector
+}
+
+// makeSearchCols makes the search columns of the events of batches, on
+// up to GOMAXPROCS goroutines.
+func makeSearchCols(batches []*trail.Batch, off bool) *searchCols {
+	c := &searchCols{off: off}
+	if off {
+		return c
+	}
+	var evs []*trail.Event
+	for _, b := range batches {
+		evs = append(evs, b.Events...)
+	}
+	vecs := make([]pgtype.TSVector, len(evs))
+	n := min(runtime.GOMAXPROCS(0), (len(evs)+63)/64)
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Go(func() {
+			for i := w * len(evs) / n; i < (w+1)*len(evs)/n; i++ {
+				vecs[i] = SearchVector(evs[i])
+			}
+		})
+	}
+	wg.Wait()
+	c.made = make(map[*trail.Event]pgtype.TSVector, len(evs))
+	for i, e := range evs {
+		c.made[e] = vecs[i]
+	}
+	return c
+}
+
+// of returns the search column of e: NULL when search is off, and made
+// now for an event that was not made beforehand (or with no searchCols).
+func (c *searchCols) of(e *trail.Event) any {
+	switch {
+	case c == nil:
+		return SearchVector(e)
+	case c.off:
+		return nil
+	}
+	if v, ok := c.made[e]; ok {
+		return v
+	}
+	return SearchVector(e)
+}
+
+// SetSearchIndexing turns the writing of search tokens at append on (the
+// default) or off, for benchmarks that compare ingest with and without
+// search. Off, appends leave the tokens out and the backfill does not run:
+// every event is then a candidate of every search, which stays exact and
+// reads as many events as the page's other filters select. It must be
+// called before the store is used.
+func (db *DB) SetSearchIndexing(on bool) { db.noSearch = !on }
+
+// SetSearchIndexMost sets the most candidates, by the planner's estimate,
+// that a search reads through the GIN index (by default, ginRows of the
+// page and the events stored): 0 makes every search walk the page's
+// index, and a large number makes every search that can narrow read the
+// GIN index. It is for tests and benchmarks, and must be called before
+// the store is used.
+func (db *DB) SetSearchIndexMost(n float64) { db.ginMost = n }
+
+// searchChunk is the largest chunk of candidates a search reads at once.
+const searchChunk = 4096
+
+// searchEvents reads a page of q, which has a Search: the candidates, in
+// page order, chunk by chunk, kept when Match accepts them.
+func (db *DB) searchEvents(ctx context.Context, q *trail.Query) ([]*trail.Event, error) {
+	tsq := tsquery(q.Search.IndexExpr())
+	gin, err := db.useGIN(ctx, db.pages, tsq, q.PageLimit())
+	if err != nil {
+		return nil, err
+	}
+	if gin {
+		return ginSearch(ctx, db.pages, q, tsq, db.ginKeys)
+	}
+	want := q.PageLimit() + 1
+	cq := *q
+	cq.Limit = want
+	var out []*trail.Event
+	for {
+		evs, err := db.page(ctx, &cq)
+		if err != nil {
+			return nil, err
+		}
+		var full bool
+		if out, full = keepMatches(q.Search, out, evs, want); full {
+			return out, nil
+		}
+		if len(evs) <= cq.Limit { // a chunk reads Limit+1 rows while more follow
+			return out, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		cq.After = trail.CursorAfter(&cq, evs[len(evs)-1])
+		cq.Limit = min(2*cq.Limit, searchChunk)
+	}
+}
+
+// keepMatches appends to out the events of evs that s matches, until out
+// holds want, and reports whether it does.
+func keepMatches(s *trail.Search, out, evs []*trail.Event, want int) ([]*trail.Event, bool) {
+	for _, e := range evs {
+		if s.Match(e) {
+			if out = append(out, e); len(out) == want {
+				return out, true
+			}
+		}
+	}
+	return out, false
+}
+
+// useGIN reports whether a search narrowed by tsq, for a page of page
+// events, reads its candidates through the GIN index: when the planner
+// expects at most ginRows events to meet tsq (from the statistics of the
+// search column, which ANALYZE keeps as its most common lexemes and their
+// frequencies, and the partitions' row counts). A search that cannot
+// narrow walks.
+func (db *DB) useGIN(ctx context.Context, tx querier, tsq string, page int) (bool, error) {
+	if tsq == "" {
+		return false, nil
+	}
+	most := db.ginMost
+	if most < 0 {
+		rows, err := tx.Query(ctx, `SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::float8 FROM pg_inherits AS i
+			JOIN pg_class AS c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass`)
+		if err != nil {
+			return false, err
+		}
+		total, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[float64])
+		if err != nil {
+			return false, err
+		}
+		most = ginRows(page, total)
+	}
+	lit, _ := literal(tsq)
+	rows, err := tx.Query(ctx, "EXPLAIN (FORMAT JSON) SELECT 1 FROM events AS e WHERE "+searchCond(lit))
+	if err != nil {
+		return false, err
+	}
+	plan, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[string])
+	if err != nil {
+		return false, err
+	}
+	var p []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		}
+	}
+	if err := json.Unmarshal([]byte(plan), &p); err != nil || len(p) != 1 {
+		return false, fmt.Errorf("read search estimate: %v", err)
+	}
+	return p[0].Plan.Rows <= most, nil
+}
