@@ -29,3 +29,27 @@ func MustOpen(tb testing.TB, dsn string) *postgres.DB {
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) trail.Store { return MustOpen(t, pgtest.NewDB(t)) })
 }
+
+// TestStoreSearchPaths runs the search suite with each way a search reads
+// forced: every search through the GIN index (reading a few keys at a
+// time, so pages continue over several chunks), and every search walking
+// the page's own index with the words checked on each row. TestStore runs
+// it with the planner's choice.
+func TestStoreSearchPaths(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		most float64
+		keys int
+	}{{"GIN", 1e9, 5}, {"Walk", 0, 0}} {
+		t.Run(c.name, func(t *testing.T) {
+			storetest.RunSearch(t, func(t *testing.T) trail.Store {
+				db := MustOpen(t, pgtest.NewDB(t))
+				db.SetSearchIndexMost(c.most)
+				if c.keys > 0 {
+					db.SetSearchKeyLimit(c.keys)
+				}
+				return db
+			})
+		})
+	}
+}
