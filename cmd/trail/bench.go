@@ -27,6 +27,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	fs.DurationVar(&cfg.SingleDuration, "single-duration", 10*time.Second, "how long to send single events")
 	fs.DurationVar(&cfg.BurstDuration, "burst-duration", 20*time.Second, "how long to send single events right after the HTTP burst")
 	fs.IntVar(&cfg.Queries, "queries", 300, "first-page queries per filter")
+	search := fs.Bool("search-index", true, "keep the SQLite store's full-text index (as trail serve does by default); false measures ingest without it")
 	store := fs.String("store", "", "PostgreSQL `URL` of an empty database to run on instead of SQLite; the first pages and the export are measured again after a manual ANALYZE")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -43,13 +44,13 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	db, err := sqlite.Open(DBPath(dir))
+	db, err := sqlite.OpenOptions(DBPath(dir), sqlite.Options{NoSearchIndex: !*search})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	cfg.Store, cfg.Log, cfg.WriteTimes = db, env.Stderr, db.WriteTimes
-	fmt.Fprintf(env.Stderr, "trail bench: store sqlite in %s\n", dir)
+	fmt.Fprintf(env.Stderr, "trail bench: store sqlite in %s, full-text index %v\n", dir, *search)
 	results, err := bench.Run(ctx, cfg)
 	bench.Markdown(env.Stdout, results)
 	return err
