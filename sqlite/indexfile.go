@@ -119,11 +119,7 @@ func (db *DB) bindIndex(ctx context.Context) error {
 // resetIndex empties the index file and points it at the store, from
 // position 0.
 func resetIndex(ctx context.Context, tx *sql.Tx, store string, deletions int64) error {
-	rows, err := tx.QueryContext(ctx, "SELECT name FROM ix.sqlite_schema WHERE type = 'table' AND name GLOB 'postings_*'")
-	if err != nil {
-		return err
-	}
-	names, err := scanNames(rows)
+	names, err := column[string](ctx, tx, "SELECT name FROM ix.sqlite_schema WHERE type = 'table' AND name GLOB 'postings_*'")
 	if err != nil {
 		return err
 	}
@@ -144,12 +140,8 @@ func resetIndex(ctx context.Context, tx *sql.Tx, store string, deletions int64) 
 // dropOldPostings drops the postings that older releases kept in the
 // events file, one table a transaction.
 func (db *DB) dropOldPostings(ctx context.Context) error {
-	rows, err := db.w.QueryContext(ctx, `SELECT name FROM main.sqlite_schema WHERE type = 'table'
+	names, err := column[string](ctx, db.w, `SELECT name FROM main.sqlite_schema WHERE type = 'table'
 		AND (name GLOB 'postings_*' OR name = 'segments') ORDER BY name = 'segments'`)
-	if err != nil {
-		return fmt.Errorf("drop old postings: %w", err)
-	}
-	names, err := scanNames(rows)
 	if err != nil {
 		return fmt.Errorf("drop old postings: %w", err)
 	}
@@ -159,19 +151,6 @@ func (db *DB) dropOldPostings(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func scanNames(rows *sql.Rows) ([]string, error) {
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		names = append(names, n)
-	}
-	return names, rows.Err()
 }
 
 // noteDeletions records in the events file, in the transaction that

@@ -167,7 +167,7 @@ func createMerge(ctx context.Context, tx *sql.Tx, group []segment) error {
 // copyChunk copies the next chunk postings of target's sources into
 // target, merged in key order, and publishes target once all are copied.
 func copyChunk(ctx context.Context, tx *sql.Tx, target int64, chunk int) error {
-	sources, err := segmentList(ctx, tx, "SELECT seg FROM ix.segments WHERE merge_into = ? ORDER BY seg", target)
+	sources, err := column[int64](ctx, tx, "SELECT seg FROM ix.segments WHERE merge_into = ? ORDER BY seg", target)
 	if err != nil {
 		return err
 	}
@@ -223,19 +223,22 @@ func dropSegment(ctx context.Context, tx *sql.Tx, seg int64) error {
 	return err
 }
 
-func segmentList(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
+// column returns the one column of query's rows.
+func column[T any](ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var segs []int64
+	var out []T
 	for rows.Next() {
-		var s int64
-		if err := rows.Scan(&s); err != nil {
+		var v T
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		segs = append(segs, s)
+		out = append(out, v)
 	}
-	return segs, rows.Err()
+	return out, rows.Err()
 }

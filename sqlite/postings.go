@@ -165,7 +165,7 @@ func (db *DB) forgetPostings(ctx context.Context, evs []*trail.Event, gen int64)
 // two while a merge copies them.
 func deletePostings(ctx context.Context, tx *sql.Tx, events []*trail.Event) error {
 	for _, e := range events {
-		segs, err := segmentList(ctx, tx, "SELECT seg FROM ix.segments WHERE ? BETWEEN first_pos AND last_pos", e.Pos)
+		segs, err := column[int64](ctx, tx, "SELECT seg FROM ix.segments WHERE ? BETWEEN first_pos AND last_pos", e.Pos)
 		if err != nil {
 			return fmt.Errorf("delete postings: %w", err)
 		}

@@ -147,21 +147,9 @@ type candidates struct {
 
 // all offers every candidate; false when there are too many to sort.
 func (r *candidates) all(ctx context.Context) (bool, error) {
-	rows, err := r.stx.QueryContext(ctx, "SELECT docid FROM docs WHERE docs MATCH ? AND docid <= ? LIMIT ?",
+	pos, err := column[int64](ctx, r.stx, "SELECT docid FROM docs WHERE docs MATCH ? AND docid <= ? LIMIT ?",
 		r.match, r.cursor, r.maxSorted()+1)
-	if err != nil {
-		return false, err
-	}
-	defer rows.Close()
-	var pos []int64
-	for rows.Next() {
-		var p int64
-		if err := rows.Scan(&p); err != nil {
-			return false, err
-		}
-		pos = append(pos, p)
-	}
-	if err := rows.Err(); err != nil || len(pos) > r.maxSorted() {
+	if err != nil || len(pos) > r.maxSorted() {
 		return false, err
 	}
 	for len(pos) > 0 {
