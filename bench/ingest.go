@@ -125,11 +125,8 @@ func (r *runner) single(ctx context.Context) error {
 		return err
 	}
 	r.quietP99 = percentile(lat, 99)
-	r.add(fmt.Sprintf("single-event POST at %d req/s", r.cfg.SingleRate),
-		"p50 "+ms(percentile(lat, 50))+", p99 "+ms(r.quietP99), "p99 <= 10 ms",
+	r.addSingles(lat, pages, "", "filtered first page beside them", "p99 <= 10 ms",
 		fmt.Sprintf("%d requests, first pages running beside them as right after the burst", len(lat)))
-	r.add("filtered first page beside them", "p50 "+ms(percentile(pages, 50))+", p99 "+ms(percentile(pages, 99)),
-		"p99 <= 10 ms", fmt.Sprintf("%d queries from one client, every filter in turn", len(pages)))
 	if r.burstP99 > 0 && r.quietP99 > 0 && r.suffix == "" {
 		r.add("single events: p99 right after the burst / quiet p99", fmt.Sprintf("%.1fx", float64(r.burstP99)/float64(r.quietP99)),
 			"<= 2x", "")

@@ -143,6 +143,13 @@ func TestIndexFile(t *testing.T) {
 		}
 		same(t, "indexed again", db, ref)
 	}
+	// stored returns the path of a closed store holding evs.
+	stored := func(t *testing.T, path string, evs []*trail.Event) string {
+		db := open(t, path)
+		fill(t, db, evs)
+		db.Close()
+		return path
+	}
 	copyFile := func(t *testing.T, from, to string) {
 		data, err := os.ReadFile(from)
 		if err != nil {
@@ -156,10 +163,7 @@ func TestIndexFile(t *testing.T) {
 		}
 	}
 	t.Run("Missing", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "trail.db")
-		db := open(t, path)
-		fill(t, db, evs)
-		db.Close()
+		path := stored(t, filepath.Join(t.TempDir(), "trail.db"), evs)
 		os.Remove(path + ".index")
 		reopened(t, path, reference(t, evs, 0), true)
 	})
@@ -167,9 +171,7 @@ func TestIndexFile(t *testing.T) {
 		dir := t.TempDir()
 		a, b := filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db")
 		for _, p := range []string{a, b} {
-			db := open(t, p)
-			fill(t, db, evs[:150])
-			db.Close()
+			stored(t, p, evs[:150])
 		}
 		copyFile(t, b+".index", a+".index")
 		reopened(t, a, reference(t, evs[:150], 0), true)
@@ -203,20 +205,14 @@ func TestIndexFile(t *testing.T) {
 		reopened(t, path, reference(t, evs, 0), true)
 	})
 	t.Run("PostingsOutliveEvents", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "trail.db")
-		db := open(t, path)
-		fill(t, db, evs)
-		db.Close()
+		path := stored(t, filepath.Join(t.TempDir(), "trail.db"), evs)
 		// As if the process ended between deleting events and their
 		// postings: the events file alone loses them.
 		execRaw(t, path, `DELETE FROM events WHERE tenant = 'acme' AND seq < 40`)
 		reopened(t, path, reference(t, evs, 40), false)
 	})
 	t.Run("OlderRelease", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "trail.db")
-		db := open(t, path)
-		fill(t, db, evs)
-		db.Close()
+		path := stored(t, filepath.Join(t.TempDir(), "trail.db"), evs)
 		os.Remove(path + ".index")
 		execRaw(t, path, `CREATE TABLE segments (seg INTEGER PRIMARY KEY)`,
 			`CREATE TABLE postings_0 (k TEXT, t INTEGER, id TEXT, tenant TEXT, pos INTEGER, PRIMARY KEY (k, t, id)) WITHOUT ROWID`,

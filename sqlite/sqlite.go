@@ -1,6 +1,8 @@
 // Package sqlite is Trail's embedded default store: one SQLite file in WAL
 // mode, written through one connection and read through a pool, with
-// numbered migrations embedded in the binary.
+// numbered migrations embedded in the binary. Two files beside it hold
+// what can be rebuilt from it, each with a writer of its own off the commit
+// path: the postings (indexfile.go) and the full-text index (searchindex.go).
 //
 // Every commit is fsynced (synchronous=FULL), so an acknowledged event
 // survives a crash of the process and of the machine. Several processes may
