@@ -82,7 +82,7 @@ type appender struct {
 	pos      int64       // next stream position
 	search   *searchCols // the events' search columns, made before the transaction
 	replayed map[*trail.Batch]*trail.IdempotentResponse
-	dir      *tables.Directory      // the directory entries this node wrote
+	dir      *tables.Directory     // the directory entries this node wrote
 	dirRows  *tables.DirectoryRows // the directory rows this append writes
 }
 

@@ -69,7 +69,7 @@ type appender struct {
 	replayed map[*trail.Batch]*trail.IdempotentResponse
 	actions  map[[2]string]bool
 	dir      *tables.DirectoryRows // the directory rows written
-	ins      *rowBuffer // the events' rows
+	ins      *rowBuffer            // the events' rows
 }
 
 // newAppender returns the state of an append in tx.

@@ -21,8 +21,8 @@ import (
 // that an actor seen again the same day costs no write even when the
 // cache has forgotten it.
 const (
-	ActorColumns    = "event_actors (tenant, type, id, name, fold, last_day)"
-	ActorConflict   = ` ON CONFLICT (tenant, type, id, name) DO UPDATE SET last_day = excluded.last_day, fold = excluded.fold
+	ActorColumns  = "event_actors (tenant, type, id, name, fold, last_day)"
+	ActorConflict = ` ON CONFLICT (tenant, type, id, name) DO UPDATE SET last_day = excluded.last_day, fold = excluded.fold
 		WHERE event_actors.last_day < excluded.last_day OR event_actors.fold <> excluded.fold`
 	TypeColumns  = "event_target_types (tenant, type, last_day)"
 	TypeConflict = ` ON CONFLICT (tenant, type) DO UPDATE SET last_day = excluded.last_day
