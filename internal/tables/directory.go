@@ -22,7 +22,7 @@ import (
 // cache has forgotten it.
 const (
 	ActorColumns  = "event_actors (tenant, type, id, name, fold, last_day)"
-	ActorConflict = ` ON CONFLICT (tenant, type, id, name) DO UPDATE SET last_day = excluded.last_day, fold = excluded.fold
+	ActorConflict = ` ON CONFLICT (tenant, id, type, name) DO UPDATE SET last_day = excluded.last_day, fold = excluded.fold
 		WHERE event_actors.last_day < excluded.last_day OR event_actors.fold <> excluded.fold`
 	TypeColumns  = "event_target_types (tenant, type, last_day)"
 	TypeConflict = ` ON CONFLICT (tenant, type) DO UPDATE SET last_day = excluded.last_day
@@ -70,8 +70,8 @@ type Directory struct {
 
 // Fresh returns the directory rows of the events of batches (the batches
 // a commit stores) that the cache does not know for their day, one row per
-// entry with its latest day, sorted, so that concurrent commits touch rows
-// in the same order.
+// entry with its latest day, in key order, so that concurrent commits touch
+// rows in the same order.
 func (d *Directory) Fresh(batches []*trail.Batch) *DirectoryRows {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -110,7 +110,7 @@ func rowsOf(want map[dirKey]int64) *DirectoryRows {
 		}
 	}
 	slices.SortFunc(rows.Actors, func(a, b ActorRow) int {
-		return cmp.Or(cmp.Compare(a.Tenant, b.Tenant), cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Name, b.Name))
+		return cmp.Or(cmp.Compare(a.Tenant, b.Tenant), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Name, b.Name))
 	})
 	slices.SortFunc(rows.Types, func(a, b TypeRow) int {
 		return cmp.Or(cmp.Compare(a.Tenant, b.Tenant), cmp.Compare(a.Type, b.Type))

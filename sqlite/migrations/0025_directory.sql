@@ -7,6 +7,8 @@
 -- its recent names too. fold is the name in lower case, for a prefix match
 -- that ignores case. last_day is the UTC day (days since 1970-01-01) of the
 -- latest event that named it, by occurred_at, the clock retention goes by.
+-- The key, in id order, serves the lookup by id; one index more, by fold,
+-- the lookup by name: each index is a write of a new actor at append.
 CREATE TABLE event_actors (
     tenant   TEXT    NOT NULL,
     type     TEXT    NOT NULL,
@@ -14,10 +16,9 @@ CREATE TABLE event_actors (
     name     TEXT    NOT NULL,
     fold     TEXT    NOT NULL,
     last_day INTEGER NOT NULL,
-    PRIMARY KEY (tenant, type, id, name)
+    PRIMARY KEY (tenant, id, type, name)
 ) WITHOUT ROWID;
 CREATE INDEX event_actors_by_fold ON event_actors (tenant, fold);
-CREATE INDEX event_actors_by_id ON event_actors (tenant, id);
 
 CREATE TABLE event_target_types (
     tenant   TEXT    NOT NULL,
