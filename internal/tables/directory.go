@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
@@ -54,18 +55,41 @@ type dirKey struct {
 	target                bool
 }
 
-// directoryCacheSize bounds each of the cache's two generations.
-const directoryCacheSize = 50_000
+// directoryCacheSize bounds each of the cache's two generations: at about
+// 20 bytes an entry, the cache stays under 6 MB.
+const directoryCacheSize = 1 << 17
 
 // Directory remembers, for this process, the directory entries that
 // commits wrote and the day they wrote, so that an append of known actors
-// and target types on a day already written sends nothing. It holds two
-// generations of at most directoryCacheSize entries: when the newer is
-// full the older is dropped, so what is used stays and memory is bounded.
-// Its zero value is ready; it is safe for concurrent use.
+// and target types on a day already written sends nothing. It keeps a
+// 64-bit hash of each entry (two entries that share one, a chance of about
+// one in 10^8 among 2^18 entries, would keep the second out of the
+// directory until the cache forgets the first) in two generations of at
+// most directoryCacheSize: when the newer is full the older is dropped, so
+// what is used stays and memory is bounded. Its zero value is ready; it is
+// safe for concurrent use.
 type Directory struct {
 	mu       sync.Mutex
-	cur, old map[dirKey]int64
+	seed     maphash.Seed // made at the first use
+	seeded   bool
+	cur, old map[uint64]int64
+}
+
+// hash is the cache's key of k; d.mu is held.
+func (d *Directory) hash(k dirKey) uint64 {
+	if !d.seeded {
+		d.seed, d.seeded = maphash.MakeSeed(), true
+	}
+	var h maphash.Hash
+	h.SetSeed(d.seed)
+	for _, s := range []string{k.tenant, k.typ, k.id, k.name} {
+		h.WriteString(s)
+		h.WriteByte(0)
+	}
+	if k.target {
+		h.WriteByte(1)
+	}
+	return h.Sum64()
 }
 
 // Fresh returns the directory rows of the events of batches (the batches
@@ -121,22 +145,23 @@ func rowsOf(want map[dirKey]int64) *DirectoryRows {
 // lookup returns the day the cache knows for k, moving an entry of the
 // older generation to the newer one.
 func (d *Directory) lookup(k dirKey) (int64, bool) {
-	if day, ok := d.cur[k]; ok {
+	h := d.hash(k)
+	if day, ok := d.cur[h]; ok {
 		return day, true
 	}
-	day, ok := d.old[k]
+	day, ok := d.old[h]
 	if ok {
-		d.put(k, day)
+		d.put(h, day)
 	}
 	return day, ok
 }
 
-func (d *Directory) put(k dirKey, day int64) {
+func (d *Directory) put(h uint64, day int64) {
 	if d.cur == nil || len(d.cur) >= directoryCacheSize {
-		d.old, d.cur = d.cur, make(map[dirKey]int64)
+		d.old, d.cur = d.cur, make(map[uint64]int64)
 	}
-	if day > d.cur[k] {
-		d.cur[k] = day
+	if prev, ok := d.cur[h]; !ok || day > prev {
+		d.cur[h] = day
 	}
 }
 
@@ -145,10 +170,10 @@ func (d *Directory) Remember(rows *DirectoryRows) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, r := range rows.Actors {
-		d.put(dirKey{tenant: r.Tenant, typ: r.Type, id: r.ID, name: r.Name}, r.Day)
+		d.put(d.hash(dirKey{tenant: r.Tenant, typ: r.Type, id: r.ID, name: r.Name}), r.Day)
 	}
 	for _, r := range rows.Types {
-		d.put(dirKey{tenant: r.Tenant, typ: r.Type, target: true}, r.Day)
+		d.put(d.hash(dirKey{tenant: r.Tenant, typ: r.Type, target: true}), r.Day)
 	}
 }
 
