@@ -188,3 +188,34 @@ func testTargetActions(t *testing.T, open func(t *testing.T) trail.Store) {
 		wantEqual(t, fmt.Sprintf("TargetActions(%+v)", tt.scope), got, tt.want)
 	}
 }
+
+// SeedDirectory appends events whose actors and target types the
+// directory lists, for a store's test of what its migration backfills:
+// append, empty the directory and undo the migration with SQL, reopen,
+// then CheckDirectory.
+func SeedDirectory(t *testing.T, s trail.Store) {
+	t.Helper()
+	appendEach(t, s,
+		actorEvent("a", "user", "u_ada", "Ada Lovelace", 1, target("document", "d1")),
+		actorEvent("a", "user", "u_ada", "Ada King", 3, target("invoice", "i1"), target("document", "d2")),
+		actorEvent("b", "api_key", "k_1", "CI key", 2, target("project", "p1")),
+	)
+}
+
+// CheckDirectory fails t unless s lists what SeedDirectory appended.
+func CheckDirectory(t *testing.T, s trail.Store) {
+	t.Helper()
+	a := trail.Scope{Tenant: "a"}
+	wantEqual(t, "actors of a", lookup(t, s, a, "", 10), []string{"a:user:u_ada=Ada King/Ada Lovelace"})
+	wantEqual(t, "actors of b", lookup(t, s, trail.Scope{Tenant: "b"}, "ci", 10), []string{"b:api_key:k_1=CI key"})
+	got, err := s.Actors(ctx(t), &trail.ActorQuery{Scope: a, Prefix: "u_ada", Limit: 1})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Actors = %v, %v", got, err)
+	}
+	wantEqual(t, "last seen", got[0].LastSeen, base.Add(3*day).Truncate(day))
+	types, err := s.TargetTypes(ctx(t), trail.Scope{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, "target types", types, []string{"document", "invoice", "project"})
+}
