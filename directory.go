@@ -3,6 +3,8 @@ package trail
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -79,25 +81,51 @@ func DirectoryDay(t time.Time) int64 {
 func DayTime(d int64) time.Time { return time.Unix(d*86400, 0).UTC() }
 
 // TargetActions lists, sorted, the actions of scope that some event
-// touching target has: the action filter of an entity's timeline. It asks
-// the store for a one-event page per action of the scope, each read from
-// the store's indexes, so its cost follows the number of actions and not
-// the number of the entity's events.
+// touching target has: the action filter of an entity's timeline. It reads
+// the entity's newest page of events (up to MaxLimit): when that is all of
+// them, their actions are the answer. For a larger entity it then asks the
+// store, for each action of the scope not on that page, for a one-event
+// page with that action and target. Each such page is read from the
+// store's indexes and stops at its first event; an action the entity does
+// not have costs a walk of the smaller of the two index ranges (the
+// entity's, the action's) on the stores of this release.
 func TargetActions(ctx context.Context, s EventStore, scope Scope, target Target) ([]string, error) {
-	actions, err := s.Actions(ctx, scope)
+	q := &Query{Scope: scope, TargetType: target.Type, TargetID: target.ID, Desc: true, Limit: MaxLimit}
+	page, err := s.Events(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	out := []string{}
-	for _, a := range actions {
-		q := &Query{Scope: scope, Actions: []string{a}, TargetType: target.Type, TargetID: target.ID, Limit: 1}
-		page, err := s.Events(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("actions of %s %s: %w", target.Type, target.ID, err)
-		}
-		if len(page.Events) > 0 {
-			out = append(out, a)
+	seen := map[string]bool{}
+	for _, e := range page.Events {
+		seen[e.Action] = true
+	}
+	if page.Next != nil {
+		if err := probeActions(ctx, s, q, seen); err != nil {
+			return nil, err
 		}
 	}
-	return out, nil
+	return slices.Sorted(maps.Keys(seen)), nil
+}
+
+// probeActions adds to seen each action of q's scope, not in seen yet,
+// that q (a target filter) has an event of.
+func probeActions(ctx context.Context, s EventStore, q *Query, seen map[string]bool) error {
+	actions, err := s.Actions(ctx, q.Scope)
+	if err != nil {
+		return err
+	}
+	for _, a := range actions {
+		if seen[a] {
+			continue
+		}
+		probe := &Query{Scope: q.Scope, Actions: []string{a}, TargetType: q.TargetType, TargetID: q.TargetID, Limit: 1}
+		page, err := s.Events(ctx, probe)
+		if err != nil {
+			return fmt.Errorf("actions of %s %s: %w", q.TargetType, q.TargetID, err)
+		}
+		if len(page.Events) > 0 {
+			seen[a] = true
+		}
+	}
+	return nil
 }

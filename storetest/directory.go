@@ -187,6 +187,19 @@ func testTargetActions(t *testing.T, open func(t *testing.T) trail.Store) {
 		}
 		wantEqual(t, fmt.Sprintf("TargetActions(%+v)", tt.scope), got, tt.want)
 	}
+	// An entity of more than a page: its oldest action is found past the
+	// newest page.
+	big := target("document", "big")
+	evs := []*trail.Event{ev("a", "doc.locked", "u1", 10, big)}
+	for i := range trail.MaxLimit {
+		evs = append(evs, ev("a", "doc.read", "u1", 11+i, big))
+	}
+	mustAppend(t, s, batch(evs...))
+	got, err := trail.TargetActions(ctx(t), s, trail.Scope{Tenant: "a"}, big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, "TargetActions of a large entity", got, []string{"doc.locked", "doc.read"})
 }
 
 // SeedDirectory appends events whose actors and target types the
