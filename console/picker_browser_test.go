@@ -27,14 +27,37 @@ func submitWith(id, keys string) chromedp.Action[chromedp.Void] {
 	})
 }
 
-// TestPickersInBrowser types into the actor picker and chooses an
-// actor from the keyboard, picks a target type, and reads an entity's
-// own actions; every control passes axe-core.
-func TestPickersInBrowser(t *testing.T) {
+// seededOwnerTab starts a console with 60 seeded events and returns it
+// with a tab signed in as acme's owner.
+func seededOwnerTab(t *testing.T) (*env, context.Context) {
 	e := newEnv(t)
 	e.seed(t, 60)
 	owner := tab(t)
 	signIn(t, owner, e.srv.URL, e.owner, password)
+	return e, owner
+}
+
+// shootForDocs saves a screenshot of the page as name in the test output
+// folder, and with -update in docs/.
+func shootForDocs(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png := shoot(t, ctx, outputDir(t), name)
+	if *update {
+		b, err := os.ReadFile(png)
+		if err == nil {
+			err = os.WriteFile(filepath.Join("..", "docs", name), b, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestPickersInBrowser types into the actor picker and chooses an
+// actor from the keyboard, picks a target type, and reads an entity's
+// own actions; every control passes axe-core.
+func TestPickersInBrowser(t *testing.T) {
+	e, owner := seededOwnerTab(t)
 
 	t.Run("ActorPicker", func(t *testing.T) {
 		run(t, owner, chromedp.Navigate(e.srv.URL+"/events"), chromedp.Focus(chromedp.ID("f-actor")),
@@ -44,11 +67,7 @@ func TestPickersInBrowser(t *testing.T) {
 			return slices.Equal(eval[[]string](t, owner, datalistValues), want)
 		})
 		checkAxe(t, owner, "the actor picker")
-		if *update {
-			png := shoot(t, owner, outputDir(t), "picker.png")
-			b, _ := os.ReadFile(png)
-			os.WriteFile(filepath.Join("..", "docs", "console-picker.png"), b, 0o644)
-		}
+		shootForDocs(t, owner, "console-picker.png")
 		// Choosing a suggestion puts its id in the field. Headless
 		// Chromium draws no suggestion list for the keyboard to move in,
 		// so the test does what the browser does on a choice: it replaces
