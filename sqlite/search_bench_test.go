@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,16 +20,21 @@ import (
 
 // TestSearchBenchmark measures, in one run, ingest with and without the
 // search index (over the first quarter of the events, into two fresh
-// stores) and first pages of searches for a rare and a common word over
+// stores) and first pages of searches of several shapes over
 // TRAIL_SEARCH_BENCH events (2000000 for docs/benchmarks.md); it is
-// skipped without that variable. It prints a Markdown table.
+// skipped without that variable. It prints a Markdown table. With
+// TRAIL_SEARCH_BENCH_DIR, the stores are kept in that folder and a second
+// run measures the first pages of the stores it finds there, without
+// ingest: the pages of two commits over the same files.
 func TestSearchBenchmark(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("TRAIL_SEARCH_BENCH"))
 	if n <= 0 {
 		t.Skip("set TRAIL_SEARCH_BENCH to a number of events")
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := cmp.Or(os.Getenv("TRAIL_SEARCH_BENCH_DIR"), t.TempDir())
+	_, err := os.Stat(filepath.Join(dir, "indexed", "trail.db"))
+	kept := err == nil
 	open := func(name string, o sqlite.Options) *sqlite.DB {
 		db, err := sqlite.OpenOptions(filepath.Join(dir, name, "trail.db"), o)
 		if err != nil {
@@ -38,30 +44,26 @@ func TestSearchBenchmark(t *testing.T) {
 		return db
 	}
 	plain, indexed := open("plain", sqlite.Options{NoSearchIndex: true}), open("indexed", sqlite.Options{})
-	first := n / 4
-	rateOff := ingest(t, plain, 0, first, n)
-	rateOn := ingest(t, indexed, 0, first, n)
-	ingest(t, indexed, first, n, n)
-	ingest(t, plain, first, n, n)
+	if !kept {
+		first := n / 4
+		rateOff := ingest(t, plain, 0, first, n)
+		rateOn := ingest(t, indexed, 0, first, n)
+		ingest(t, indexed, first, n, n)
+		ingest(t, plain, first, n, n)
+		fmt.Printf("| ingest of the first %d, batches of 1000, search index off | %.0f events/s |\n", first, rateOff)
+		fmt.Printf("| ingest of the first %d, batches of 1000, search index on | %.0f events/s (%.0f%% of off; target >= 80%%) |\n", first, rateOn, 100*rateOn/rateOff)
+	}
 	start := time.Now()
 	testenv.Eventually(t, time.Hour, "the search index catches up", func() bool {
 		pos, err := indexed.SearchCursor(ctx)
 		return err == nil && pos >= int64(n)
 	})
-	catchUp := time.Since(start)
-	fmt.Printf("| ingest of the first %d, batches of 1000, search index off | %.0f events/s |\n", first, rateOff)
-	fmt.Printf("| ingest of the first %d, batches of 1000, search index on | %.0f events/s (%.0f%% of off; target >= 80%%) |\n", first, rateOn, 100*rateOn/rateOff)
-	fmt.Printf("| search index behind after the last commit | %v |\n", catchUp.Round(time.Millisecond))
-	for _, c := range []struct{ name, q string }{
-		{"rare word (1 event)", "zanzibar"},
-		{"uncommon word (~0.1% of events)", "refund"},
-		{"common word (every event)", "mozilla"},
-		{"phrase + field", `actor.name:"user number 4242"`},
-		{"rare word, oldest first", "zanzibar"},
-	} {
+	fmt.Printf("| search index behind after the last commit | %v |\n", time.Since(start).Round(time.Millisecond))
+	for _, c := range searchBenchShapes {
 		for _, scope := range []trail.Scope{{Tenant: tenantOf(0)}, {All: true}} {
-			q := trail.Query{Scope: scope, Desc: c.name != "rare word, oldest first", Limit: 50,
-				Search: mustParse(t, c.q)}
+			q := c.q
+			q.Scope, q.Limit, q.Desc = scope, 50, !c.asc
+			q.Search = mustParse(t, c.search)
 			p50, p99, got := firstPages(t, indexed, &q, 100)
 			fmt.Printf("| first page of 50, %s, all tenants %v: p50 / p99 | %v / %v (%d events) |\n",
 				c.name, scope.All, p50, p99, got)
@@ -70,6 +72,27 @@ func TestSearchBenchmark(t *testing.T) {
 	q := trail.Query{Scope: trail.Scope{All: true}, Desc: true, Limit: 50, Search: mustParse(t, "zanzibar")}
 	p50, p99, _ := firstPages(t, plain, &q, 3)
 	fmt.Printf("| the rare word without the index (scan), all tenants: p50 / p99 | %v / %v |\n", p50, p99)
+}
+
+// searchBenchShapes are the searches TestSearchBenchmark times: a word
+// in one event, in one in a thousand and in every event; a prefix; phrases;
+// a search with other filters.
+var searchBenchShapes = []struct {
+	name, search string
+	asc          bool
+	q            trail.Query
+}{
+	{name: "rare word (1 event)", search: "zanzibar"},
+	{name: "uncommon word (~0.1% of events)", search: "refund"},
+	{name: "common word (every event)", search: "mozilla"},
+	{name: "prefix of the rare word", search: "zanzi*"},
+	{name: "phrase of the rare word", search: `"to zanzibar"`},
+	{name: "phrase + field", search: `actor.name:"user number 4242"`},
+	{name: "rare word, oldest first", search: "zanzibar", asc: true},
+	{name: "uncommon word + actor", search: "refund", q: trail.Query{ActorID: "user_04242"}},
+	{name: "common word + actor", search: "mozilla", q: trail.Query{ActorID: "user_04242"}},
+	{name: "common word + action, since a week", search: "mozilla",
+		q: trail.Query{Actions: []string{"project.settings.updated"}, Since: benchBase.Add(23 * 24 * time.Hour)}},
 }
 
 func mustParse(t *testing.T, q string) *trail.Search {
