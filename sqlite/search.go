@@ -71,6 +71,9 @@ func (db *DB) indexSearch(ctx context.Context, q *trail.Query, expr *trail.Searc
 	if head-cursor > searchMaxTail {
 		return nil, false, nil
 	}
+	if expr, err = narrowExpr(ctx, stx, expr); err != nil {
+		return nil, false, err
+	}
 	c := &searchPage{q: q, want: q.PageLimit() + 1}
 	tail, err := db.queryEvents(ctx, etx, "SELECT pos, data FROM events WHERE pos > ?", cursor)
 	if err != nil {
@@ -90,6 +93,53 @@ func (db *DB) indexSearch(ctx context.Context, q *trail.Query, expr *trail.Searc
 		return nil, false, err
 	}
 	return c.events(), true, nil
+}
+
+// searchProbe is how many documents of a word narrowExpr counts, at most,
+// to tell a rare word from a common one.
+const searchProbe = 500
+
+// narrowExpr returns x with each phrase of several words that holds a rare
+// word (in fewer than searchProbe documents) looked up by its rarest word
+// alone. FTS4 reads a phrase's words with their positions, and all of them
+// when the phrase is rare ("user number 4242", two words of every event):
+// a rare word's doclist is short, and Match checks the phrase. Counting
+// stops at searchProbe documents a word, read newest first, the order
+// the index keeps, so a common word costs little to count.
+func narrowExpr(ctx context.Context, stx *sql.Tx, x *trail.SearchIndexExpr) (*trail.SearchIndexExpr, error) {
+	if x.Op != "phrase" {
+		kids := make([]*trail.SearchIndexExpr, len(x.Kids))
+		for i, k := range x.Kids {
+			var err error
+			if kids[i], err = narrowExpr(ctx, stx, k); err != nil {
+				return nil, err
+			}
+		}
+		return &trail.SearchIndexExpr{Op: x.Op, Kids: kids}, nil
+	}
+	words := x.Tokens
+	if x.Prefix {
+		words = words[:len(words)-1]
+	}
+	if len(x.Tokens) < 2 || len(words) == 0 {
+		return x, nil
+	}
+	rarest, least := "", searchProbe
+	for _, w := range words {
+		var n int
+		err := stx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT docid FROM docs WHERE docs MATCH ?
+			ORDER BY docid DESC LIMIT ?)`, `"`+w+`"`, searchProbe).Scan(&n)
+		if err != nil {
+			return nil, fmt.Errorf("count search word: %w", err)
+		}
+		if n < least {
+			rarest, least = w, n
+		}
+	}
+	if rarest == "" {
+		return x, nil
+	}
+	return &trail.SearchIndexExpr{Op: "phrase", Tokens: []string{rarest}}, nil
 }
 
 // ftsMatch writes an index lookup in FTS4's enhanced query syntax.
