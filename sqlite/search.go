@@ -75,12 +75,15 @@ func (db *DB) indexSearch(ctx context.Context, q *trail.Query, expr *trail.Searc
 		return nil, false, err
 	}
 	c := &searchPage{q: q, want: q.PageLimit() + 1}
-	tail, err := db.queryEvents(ctx, etx, "SELECT pos, data FROM events WHERE pos > ?", cursor)
+	filter, args := candidateFilter(q)
+	tail, err := db.queryEvents(ctx, etx, "SELECT pos, data FROM events AS e NOT INDEXED WHERE pos > ? AND "+filter,
+		append([]any{cursor}, args...)...)
 	if err != nil {
 		return nil, false, err
 	}
 	c.offer(tail)
-	r := &candidates{db: db, stx: stx, etx: etx, match: ftsMatch(expr), cursor: cursor, page: c}
+	r := &candidates{db: db, stx: stx, etx: etx, match: ftsMatch(expr), cursor: cursor, page: c,
+		filter: filter, args: args}
 	if q.SortKey() == trail.SortOccurredAt {
 		err = r.timeOrder(ctx)
 	} else {
@@ -193,6 +196,22 @@ type candidates struct {
 	match  string
 	cursor int64
 	page   *searchPage
+	filter string // candidateFilter's, with its arguments
+	args   []any
+}
+
+// candidateFilter returns the conditions that q's filters other than its
+// search put on an event's row (alias e), to read candidates with: an
+// event they refuse is not decoded. The page checks every filter again
+// (Keeps), so these only spare work.
+func candidateFilter(q *trail.Query) (string, []any) {
+	p := filterPlan(q)
+	c := &conds{where: []string{"1"}}
+	if p.tenants != nil {
+		c.add("e.tenant IN ("+placeholders(len(p.tenants))+")", anys(p.tenants)...)
+	}
+	p.residual("e.occurred_at", c)
+	return strings.Join(c.where, " AND "), c.args
 }
 
 // all offers every candidate; false when there are too many to sort.
@@ -277,11 +296,12 @@ func (r *candidates) fetch(ctx context.Context, pos []int64) error {
 	if len(pos) == 0 {
 		return nil
 	}
-	args := make([]any, len(pos))
+	args := make([]any, len(pos), len(pos)+len(r.args))
 	for i, p := range pos {
 		args[i] = p
 	}
-	evs, err := r.db.queryEvents(ctx, r.etx, "SELECT pos, data FROM events WHERE pos IN ("+placeholders(len(pos))+")", args...)
+	evs, err := r.db.queryEvents(ctx, r.etx, "SELECT pos, data FROM events AS e NOT INDEXED WHERE pos IN ("+placeholders(len(pos))+") AND "+r.filter,
+		append(args, r.args...)...)
 	if err != nil {
 		return fmt.Errorf("read search candidates: %w", err)
 	}
