@@ -95,6 +95,65 @@ var searchBenchShapes = []struct {
 		q: trail.Query{Actions: []string{"project.settings.updated"}, Since: benchBase.Add(23 * 24 * time.Hour)}},
 }
 
+// TestSearchIngestCPU measures the process's CPU time per event of ingest
+// into two fresh stores, without and with the search index, twice in
+// turn; it is skipped without TRAIL_SEARCH_BENCH. On a shared box the
+// ratio of CPU times is steadier than the ratio of ingest rates.
+func TestSearchIngestCPU(t *testing.T) {
+	if os.Getenv("TRAIL_SEARCH_BENCH") == "" {
+		t.Skip("set TRAIL_SEARCH_BENCH to a number of events")
+	}
+	for run := range 2 {
+		off := ingestCPU(t, filepath.Join(t.TempDir(), "off"), true)
+		on := ingestCPU(t, filepath.Join(t.TempDir(), "on"), false)
+		fmt.Printf("| process CPU per event, %d events in batches of 1000 until indexed, search index off / on (run %d) | %.1f / %.1f µs (off is %.0f%% of on) |\n",
+			cpuEvents, run+1, off, on, 100*off/on)
+	}
+}
+
+// cpuEvents is how many events ingestCPU appends.
+const cpuEvents = 100000
+
+// ingestCPU appends cpuEvents events, generated beforehand, to a fresh
+// store in folder dir and returns the process's CPU time per event until
+// its followers have caught up: on a shared box, the cost of the search
+// index told apart from waiting for a core.
+func ingestCPU(t *testing.T, dir string, noSearch bool) float64 {
+	db, err := sqlite.OpenOptions(filepath.Join(dir, "trail.db"), sqlite.Options{NoSearchIndex: noSearch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rnd := rand.New(rand.NewPCG(2, 0))
+	var batches []*trail.Batch
+	for first := 0; first < cpuEvents; first += 1000 {
+		b := &trail.Batch{}
+		for i := first; i < first+1000; i++ {
+			b.Events = append(b.Events, benchEvent(rnd, benchBase, i, cpuEvents))
+		}
+		if err := b.Encode(); err != nil {
+			t.Fatal(err)
+		}
+		batches = append(batches, b)
+	}
+	ctx := context.Background()
+	cpu := cpuTime()
+	for _, b := range batches {
+		if err := db.AppendBatches(ctx, []*trail.Batch{b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, 10*time.Minute, "the followers catch up", func() bool {
+		ip, err := db.IndexedPos(ctx)
+		sp, err2 := int64(cpuEvents), error(nil)
+		if !noSearch {
+			sp, err2 = db.SearchCursor(ctx)
+		}
+		return err == nil && err2 == nil && ip >= cpuEvents && sp >= cpuEvents
+	})
+	return float64((cpuTime() - cpu).Microseconds()) / cpuEvents
+}
+
 func mustParse(t *testing.T, q string) *trail.Search {
 	s, err := trail.ParseSearch(q)
 	if err != nil {
