@@ -164,8 +164,9 @@ func mustParse(t *testing.T, q string) *trail.Search {
 
 func tenantOf(i int) string { return fmt.Sprintf("tenant%02d", i%10) }
 
-// benchBase is the time of the first benchmark event.
-var benchBase = time.Now().Add(-30 * 24 * time.Hour).UTC()
+// benchBase is the time of the first benchmark event: fixed, so that a
+// second run over kept stores asks for the same times.
+var benchBase = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
 // ingest appends events [from, to) of a data set of n in batches of 1000
 // and returns the rate, with the events' generation kept out of the
@@ -198,7 +199,9 @@ func ingest(t *testing.T, db *sqlite.DB, from, to, n int) float64 {
 // and one in a thousand the word "refund".
 func benchEvent(rnd *rand.Rand, base time.Time, i, n int) *trail.Event {
 	actor, target := rnd.IntN(5000), rnd.IntN(20000)
-	at := base.Add(time.Duration(i) * 30 * 24 * time.Hour / time.Duration(n)).Add(-time.Duration(rnd.IntN(5000)) * time.Millisecond)
+	// 30 days over the n events, in float64: i*30 days in nanoseconds
+	// overflows an int64 past 3,558 events.
+	at := base.Add(time.Duration(float64(i) / float64(n) * float64(30*24*time.Hour))).Add(-time.Duration(rnd.IntN(5000)) * time.Millisecond)
 	note := "routine change"
 	switch {
 	case i == n/2:
