@@ -100,7 +100,7 @@ func (db *DB) indexSearch(ctx context.Context, q *trail.Query, expr *trail.Searc
 
 // searchProbe is how many documents of a word narrowExpr counts, at most,
 // to tell a rare word from a common one.
-const searchProbe = 500
+const searchProbe = 2000
 
 // narrowExpr returns x with each phrase of several words that holds a rare
 // word (in fewer than searchProbe documents) looked up by its rarest word

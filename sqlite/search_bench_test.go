@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 // TRAIL_SEARCH_BENCH_DIR, the stores are kept in that folder and a second
 // run measures the first pages of the stores it finds there, without
 // ingest: the pages of two commits over the same files.
+// TRAIL_SEARCH_BENCH_ONLY keeps the shapes whose name holds it.
 func TestSearchBenchmark(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("TRAIL_SEARCH_BENCH"))
 	if n <= 0 {
@@ -60,6 +62,9 @@ func TestSearchBenchmark(t *testing.T) {
 	})
 	fmt.Printf("| search index behind after the last commit | %v |\n", time.Since(start).Round(time.Millisecond))
 	for _, c := range searchBenchShapes {
+		if !strings.Contains(c.name, os.Getenv("TRAIL_SEARCH_BENCH_ONLY")) {
+			continue
+		}
 		for _, scope := range []trail.Scope{{Tenant: tenantOf(0)}, {All: true}} {
 			q := c.q
 			q.Scope, q.Limit, q.Desc = scope, 50, !c.asc
