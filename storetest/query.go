@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -48,25 +47,6 @@ func matchesTarget(q *trail.Query, e *trail.Event) bool {
 	return false
 }
 
-// compare is the reference order of a query: (key, occurred_at, id),
-// reversed when q.Desc.
-func compare(q *trail.Query, a, b *trail.Event) int {
-	key := func(e *trail.Event) string {
-		switch q.SortKey() {
-		case trail.SortAction:
-			return e.Action
-		case trail.SortActor:
-			return e.Actor.ID
-		}
-		return ""
-	}
-	c := cmp.Or(strings.Compare(key(a), key(b)), a.OccurredAt.Compare(b.OccurredAt), strings.Compare(a.ID, b.ID))
-	if q.Desc {
-		return -c
-	}
-	return c
-}
-
 // expected returns the events of all that q matches, in q's order.
 func expected(q *trail.Query, all []*trail.Event) []*trail.Event {
 	var out []*trail.Event
@@ -75,7 +55,7 @@ func expected(q *trail.Query, all []*trail.Event) []*trail.Event {
 			out = append(out, e)
 		}
 	}
-	slices.SortFunc(out, func(a, b *trail.Event) int { return compare(q, a, b) })
+	slices.SortFunc(out, q.Compare)
 	return out
 }
 

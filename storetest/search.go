@@ -85,7 +85,7 @@ func testSearch(t *testing.T, open func(t *testing.T) trail.Store) {
 	s := open(t)
 	all := searchDatasetFresh(t, s)
 	for _, text := range searchCases {
-		for _, sort := range []string{trail.SortOccurredAt, trail.SortAction, trail.SortActor} {
+		for _, sort := range trail.Sorts {
 			for _, desc := range []bool{true, false} {
 				for _, scope := range []trail.Scope{{Tenant: "a"}, {All: true}} {
 					q := trail.Query{Scope: scope, Sort: sort, Desc: desc, Limit: 5, Search: mustSearch(t, text)}
