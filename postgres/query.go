@@ -418,15 +418,14 @@ func expandActions(ctx context.Context, tx querier, p *plan, tenants []*string, 
 }
 
 // sortColumns are the sort keys of the sorts by a key, as columns of
-// events (alias e). A first target's type and id are expressions over the
-// stored JSON, written exactly as their indexes are (migration 24), for
-// the planner to match them.
+// events (alias e); the first target's type and id are copied there at
+// append (migration 24).
 var sortColumns = map[string]string{
 	trail.SortAction:     "e.action",
 	trail.SortActor:      "e.actor_id",
 	trail.SortActorName:  "e.actor_name",
-	trail.SortTargetType: `(coalesce(e.data::jsonb #>> '{targets,0,type}', '') COLLATE "C")`,
-	trail.SortTargetID:   `(coalesce(e.data::jsonb #>> '{targets,0,id}', '') COLLATE "C")`,
+	trail.SortTargetType: "e.first_target_type",
+	trail.SortTargetID:   "e.first_target_id",
 }
 
 // keyOnly reports whether p's sort has indexes of its key alone, (tenant,
