@@ -107,11 +107,7 @@ func testSearch(t *testing.T, open func(t *testing.T) trail.Store) {
 // searchDatasetFresh is searchDataset with the events as the store reads
 // them back.
 func searchDatasetFresh(t *testing.T, s trail.Store) []*trail.Event {
-	all := searchDataset(t, s)
-	for i, e := range all {
-		all[i] = mustGet(t, s, trail.Scope{All: true}, e.ID)
-	}
-	return all
+	return readBack(t, s, searchDataset(t, s))
 }
 
 // testSearchFilters combines a search with every other filter.
