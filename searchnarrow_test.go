@@ -51,8 +51,16 @@ func checkIndexSuperset(t *testing.T, q string, e *trail.Event) {
 	if err != nil {
 		return
 	}
-	if x := s.IndexExpr(); x != nil && s.Match(e) && !indexHolds(x, searchDocTokens(e)) {
+	x := s.IndexExpr()
+	if x == nil {
+		return
+	}
+	doc := searchDocTokens(e)
+	if s.Match(e) && !indexHolds(x, doc) {
 		t.Fatalf("%q matches the event but its index lookup %+v does not", q, x)
+	}
+	if got, want := trail.IndexHolds(x, []byte(strings.Join(doc, " "))), indexHolds(x, doc); got != want {
+		t.Fatalf("the index lookup of %q over the document: %v, want %v", q, got, want)
 	}
 }
 
@@ -95,4 +103,36 @@ func showExpr(x *trail.SearchIndexExpr) string {
 		kids = append(kids, showExpr(k))
 	}
 	return x.Op + "(" + strings.Join(kids, " ") + ")"
+}
+
+func TestIndexHolds(t *testing.T) {
+	doc := []byte("ada lovelace 203 0 113 7 zürich")
+	for q, want := range map[string]bool{
+		"ada":               true,
+		"lovelace":          true,
+		"ovelace":           false, // within a word
+		"lovelac":           false,
+		"lovelac*":          true,
+		`"ada lovelace"`:    true,
+		`"lovelace ada"`:    false,
+		`"lovelace 203"`:    true, // across two strings: the index narrows, Match decides
+		"ip:203.0.113.*":    true,
+		"ip:203.0.11*":      true,
+		"ip:203.0.114.*":    false,
+		"zürich":            true,
+		"7":                 true,
+		"ada OR babbage":    true,
+		"ada babbage":       false,
+		"(ada OR x) zür*":   true,
+		"-babbage ada":      true,
+		"metadata.k:7 zü*x": false,
+	} {
+		s, err := trail.ParseSearch(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := trail.IndexHolds(s.IndexExpr(), doc); got != want {
+			t.Errorf("IndexHolds(%q) = %v, want %v", q, got, want)
+		}
+	}
 }
