@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -120,13 +121,8 @@ func ginKeys(ctx context.Context, db batchQuerier, q *trail.Query, tsq string, l
 // order and cut to limit.
 func ginSQL(ctx context.Context, tx querier, q *trail.Query, tsq string, limit int) (string, []any, error) {
 	p := &plan{q: q, actions: actionFilter{trail.SplitActions(q.Actions)}}
-	key := "''"
-	switch q.SortKey() {
-	case trail.SortAction:
-		p.keyCol, key = "e.action", "e.action"
-	case trail.SortActor:
-		p.keyCol, key = "e.actor_id", "e.actor_id"
-	}
+	p.keyCol = sortColumns[q.SortKey()]
+	key := cmp.Or(p.keyCol, "''")
 	var a args
 	var where []string
 	add := func(cond string) { where = append(where, cond) }

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) trail.Store) {
 		{"Scope", testScope},
 		{"Filters", testFilters},
 		{"Sorts", testSorts},
+		{"SortKeys", testSortKeys},
 		{"PaginationWhileAppending", testPaginationWhileAppending},
 		{"StreamAndLog", testStreamAndLog},
 		{"Actions", testActions},
