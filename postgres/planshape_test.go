@@ -91,8 +91,11 @@ var planCases = []planCase{
 		want: []string{`Index Scan Backward using events_p\d+_tenant_action_occurred_at_id_idx`}},
 	{name: "ActionPrefix", q: trail.Query{Actions: []string{"doc.*"}}, lateral: true,
 		want: []string{`Index Scan Backward using events_p\d+_tenant_action_occurred_at_id_idx`}},
+	// An actor's page reads an ordered range of the actor's events: the
+	// tenant's index, or (when autovacuum has analyzed some partitions
+	// and the actor is in one tenant) the index without tenant, filtered.
 	{name: "ActorID", q: trail.Query{ActorID: "user_00042"},
-		want: []string{`Index Only Scan Backward using events_p\d+_tenant_actor_id_occurred_at_id_idx`,
+		want: []string{`Index (Only )?Scan Backward using events_p\d+_(tenant_)?actor_id_occurred_at_id_idx`,
 			`Bitmap Index Scan on events_p\d+_pkey`}},
 	{name: "TimeRange", q: trail.Query{Since: time.Now().Add(-2 * time.Hour), Until: time.Now().Add(-time.Hour)},
 		want: []string{`Index Scan Backward using events_p\d+_tenant_occurred_at_id_idx`}},
@@ -164,7 +167,7 @@ var planCases = []planCase{
 		sorted: true, lateral: true,
 		want: []string{`CTE m`, `Index Scan using events_p\d+_tenant_action_(actor_id_)?occurred_at_id_idx`}},
 	{name: "SortActorNameByActor", q: trail.Query{Sort: trail.SortActorName, ActorID: "user_00042"}, sorted: true,
-		want: []string{`CTE m`, `Index (Only )?Scan using events_p\d+_tenant_actor_id_(action_)?occurred_at_id_idx`}},
+		want: []string{`CTE m`, `Index (Only )?Scan using events_p\d+_(tenant_)?actor_id_(action_)?occurred_at_id_idx`}},
 	{name: "SortTargetIDByTarget", q: trail.Query{Sort: trail.SortTargetID, TargetID: "doc_000042"}, sorted: true,
 		want: []string{`CTE m`, `Index Only Scan using event_targets_p\d+_tenant_id_occurred_at_event_id_idx`}},
 	// The entity timeline.
@@ -182,7 +185,7 @@ var planCases = []planCase{
 		want: []string{`Index Only Scan Backward using event_targets_p\d+_tenant_expr_occurred_at_event_id_type_idx`,
 			`Index Scan using events_p\d+_(pkey|occurred_at_id_idx)`}},
 	{name: "TargetTypeActor", q: trail.Query{TargetType: "document", ActorID: "user_00042"},
-		want: []string{`Index Scan Backward using events_p\d+_tenant_actor_id_occurred_at_id_idx`, `SubPlan`}},
+		want: []string{`Index Scan Backward using events_p\d+_(tenant_)?actor_id_occurred_at_id_idx`, `SubPlan`}},
 	{name: "TargetAction", q: trail.Query{TargetType: "document", TargetID: "doc_000042", Actions: []string{"doc.action3"}},
 		want: []string{`Index (Only )?Scan Backward using event_targets_p\d+_(pkey|tenant_id_occurred_at_event_id_idx)`}},
 }
