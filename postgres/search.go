@@ -2,16 +2,12 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"math"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/trailhq/trail"
 )
@@ -26,16 +22,8 @@ import (
 // words every match must hold), and trail.Search.Match decides each of
 // them, so the index only ever narrows.
 //
-// A page reads its candidates in one of two ways, chosen from the
-// planner's estimate of how many events meet the narrowing:
-//   - few (at most ginRows): the GIN index finds every one of them, and
-//     they are sorted into page order (searchGINSQL);
-//   - many: the page's own ordered index scan (the plan of the same query
-//     without a search) is walked, with the narrowing checked on each row,
-//     which stops after a page of candidates because they are common.
-//
-// Either way, what Match refuses is replaced by reading on from the last
-// row read, in growing chunks, until the page is full or nothing is left.
+// How a page reads its candidates, without statistics, is in
+// searchread.go.
 
 // maxLexeme is the longest token, in bytes, a tsvector holds as it is
 // (PostgreSQL refuses lexemes of 2 KiB or more). A longer token is
@@ -125,21 +113,6 @@ func searchCond(param string) string {
 	return "(e.search @@ " + param + "::tsquery OR e.search IS NULL)"
 }
 
-// ginRows is the most events (by the planner's estimate) that a search
-// for a page of page events among total events reads through the GIN
-// index; past it, the page's ordered index is walked. Reading k events
-// through the index and sorting them costs about k random rows; walking
-// costs about a page over the share of events that match, page*total/k
-// rows, mostly adjacent and so about half as dear each. The two meet near
-// the square root of page times total, halved: 16,000 rows for a page of
-// 100 among 10 million events, 1,600 among 100,000. Below ginFloor rows
-// either way costs little.
-func ginRows(page int, total float64) float64 {
-	return max(ginFloor, math.Sqrt(float64(page)*total)/2)
-}
-
-const ginFloor = 1000
-
 // GIN's fast update appends an insert's index entries to the index's
 // pending list, which the insert that takes it past
 // gin_pending_list_limit (4 MB) merges into the index, holding its
@@ -217,104 +190,3 @@ func (c *searchCols) of(e *trail.Event) any {
 // called before the store is used.
 func (db *DB) SetSearchIndexing(on bool) { db.noSearch = !on }
 
-// SetSearchIndexMost sets the most candidates, by the planner's estimate,
-// that a search reads through the GIN index (by default, ginRows of the
-// page and the events stored): 0 makes every search walk the page's
-// index, and a large number makes every search that can narrow read the
-// GIN index. It is for tests and benchmarks, and must be called before
-// the store is used.
-func (db *DB) SetSearchIndexMost(n float64) { db.ginMost = n }
-
-// searchChunk is the largest chunk of candidates a search reads at once.
-const searchChunk = 4096
-
-// searchEvents reads a page of q, which has a Search: the candidates, in
-// page order, chunk by chunk, kept when Match accepts them.
-func (db *DB) searchEvents(ctx context.Context, q *trail.Query) ([]*trail.Event, error) {
-	tsq := tsquery(q.Search.IndexExpr())
-	gin, err := db.useGIN(ctx, db.pages, tsq, q.PageLimit())
-	if err != nil {
-		return nil, err
-	}
-	if gin {
-		return ginSearch(ctx, db.pages, q, tsq, db.ginKeys)
-	}
-	want := q.PageLimit() + 1
-	cq := *q
-	cq.Limit = want
-	var out []*trail.Event
-	for {
-		evs, err := db.page(ctx, &cq)
-		if err != nil {
-			return nil, err
-		}
-		var full bool
-		if out, full = keepMatches(q.Search, out, evs, want); full {
-			return out, nil
-		}
-		if len(evs) <= cq.Limit { // a chunk reads Limit+1 rows while more follow
-			return out, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		cq.After = trail.CursorAfter(&cq, evs[len(evs)-1])
-		cq.Limit = min(2*cq.Limit, searchChunk)
-	}
-}
-
-// keepMatches appends to out the events of evs that s matches, until out
-// holds want, and reports whether it does.
-func keepMatches(s *trail.Search, out, evs []*trail.Event, want int) ([]*trail.Event, bool) {
-	for _, e := range evs {
-		if s.Match(e) {
-			if out = append(out, e); len(out) == want {
-				return out, true
-			}
-		}
-	}
-	return out, false
-}
-
-// useGIN reports whether a search narrowed by tsq, for a page of page
-// events, reads its candidates through the GIN index: when the planner
-// expects at most ginRows events to meet tsq (from the statistics of the
-// search column, which ANALYZE keeps as its most common lexemes and their
-// frequencies, and the partitions' row counts). A search that cannot
-// narrow walks.
-func (db *DB) useGIN(ctx context.Context, tx querier, tsq string, page int) (bool, error) {
-	if tsq == "" {
-		return false, nil
-	}
-	most := db.ginMost
-	if most < 0 {
-		rows, err := tx.Query(ctx, `SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::float8 FROM pg_inherits AS i
-			JOIN pg_class AS c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass`)
-		if err != nil {
-			return false, err
-		}
-		total, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[float64])
-		if err != nil {
-			return false, err
-		}
-		most = ginRows(page, total)
-	}
-	lit, _ := literal(tsq)
-	rows, err := tx.Query(ctx, "EXPLAIN (FORMAT JSON) SELECT 1 FROM events AS e WHERE "+searchCond(lit))
-	if err != nil {
-		return false, err
-	}
-	plan, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[string])
-	if err != nil {
-		return false, err
-	}
-	var p []struct {
-		Plan struct {
-			Rows float64 `json:"Plan Rows"`
-		}
-	}
-	if err := json.Unmarshal([]byte(plan), &p); err != nil || len(p) != 1 {
-		return false, fmt.Errorf("read search estimate: %v", err)
-	}
-	return p[0].Plan.Rows <= most, nil
-}
