@@ -189,4 +189,3 @@ func (c *searchCols) of(e *trail.Event) any {
 // reads as many events as the page's other filters select. It must be
 // called before the store is used.
 func (db *DB) SetSearchIndexing(on bool) { db.noSearch = !on }
-

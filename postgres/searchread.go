@@ -93,8 +93,8 @@ func keepMatches(s *trail.Search, out, evs []*trail.Event, want int) ([]*trail.E
 // walked is what a bounded walk read.
 type walked struct {
 	hits []*trail.Event // the rows that met the narrowing, in page order
-	rows int           // rows read
-	last *trail.Cursor // after the last row read
+	rows int            // rows read
+	last *trail.Cursor  // after the last row read
 }
 
 // walk reads the next rows rows of q's filters in page order (after
