@@ -188,11 +188,11 @@ func eventRow(e *trail.Event, data []byte, search *searchCols) ([]any, error) {
 		return nil, trail.Invalid("id", fmt.Sprintf("event id %q is not a UUID", e.ID))
 	}
 	return []any{id, e.Tenant, e.Seq, e.Pos, e.Action, e.OccurredAt, e.ReceivedAt,
-		e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Context.IP, e.TraceID, string(data), search.of(e)}, nil
+		e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Context.IP, e.TraceID, string(data), search.of(e), search.pairs()}, nil
 }
 
 var eventColumns = []string{"id", "tenant", "seq", "pos", "action", "occurred_at", "received_at",
-	"actor_type", "actor_id", "actor_name", "ip", "trace_id", "data", "search"}
+	"actor_type", "actor_id", "actor_name", "ip", "trace_id", "data", "search", "search_pairs"}
 
 var targetColumns = []string{"tenant", "type", "id", "occurred_at", "event_id"}
 

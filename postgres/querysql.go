@@ -47,7 +47,7 @@ func (p *plan) hitSQL(a *args) string {
 	if p.tsq == "" {
 		return "true"
 	}
-	return searchCond(a.add(p.tsq))
+	return searchCond(a.add(p.tsq), p.tsq)
 }
 
 // keyCols returns the columns of the page order: the sort key (k, when
@@ -310,7 +310,7 @@ func (p *plan) residual(tcol string, a *args, add func(string)) {
 		add("e.ip <> ''")
 	}
 	if p.tsq != "" && !p.hits {
-		add(searchCond(a.add(p.tsq)))
+		add(searchCond(a.add(p.tsq), p.tsq))
 	}
 	if !q.Since.IsZero() {
 		add(tcol + " >= " + a.add(q.Since))

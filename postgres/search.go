@@ -45,14 +45,16 @@ func lexeme(token string) (string, bool) {
 	return token[:n], true
 }
 
-// SearchVector returns the search column of e: its tokens, each once, as
-// the store writes them at append. It is for bulk loads and restores that
+// SearchVector returns the search column of e: its tokens and the pairs
+// of adjacent tokens trail.SearchPairs makes of each of its strings, each
+// once, as the store writes them at append (with search_pairs true). It is for bulk loads and restores that
 // write events with SQL of their own (a row without it is searched, and
 // given its tokens by the backfill).
 func SearchVector(e *trail.Event) pgtype.TSVector {
 	var toks []string
 	for _, f := range trail.SearchFields(e) {
-		for _, t := range trail.SearchTokens(f.Text) {
+		words := trail.SearchTokens(f.Text)
+		for _, t := range append(words, trail.SearchPairs(words)...) {
 			t, _ = lexeme(t)
 			toks = append(toks, t)
 		}
@@ -68,9 +70,10 @@ func SearchVector(e *trail.Event) pgtype.TSVector {
 }
 
 // tsquery returns x as tsquery text, or "" when x is nil (nothing to
-// narrow by): a phrase as the AND of its words (the column has no
-// positions; Match checks their order), its last word a prefix when x's
-// is. Lexemes are quoted, so the server takes them as they are.
+// narrow by): a phrase as the AND of its pairs and of its words that are
+// in none of them (the column has no positions; Match checks their
+// order), its last word a prefix when x's is. Lexemes are quoted, so the
+// server takes them as they are.
 func tsquery(x *trail.SearchIndexExpr) string {
 	if x == nil {
 		return ""
@@ -86,8 +89,17 @@ func tsquery(x *trail.SearchIndexExpr) string {
 			parts = append(parts, tsquery(k))
 		}
 	default:
+		paired := map[string]bool{}
+		for _, p := range x.Pairs {
+			parts = append(parts, tslexeme(p, false))
+			a, b, _ := strings.Cut(p, " ")
+			paired[a], paired[b] = true, true
+		}
 		for i, t := range x.Tokens {
-			parts = append(parts, tslexeme(t, x.Prefix && i == len(x.Tokens)-1))
+			prefix := x.Prefix && i == len(x.Tokens)-1
+			if prefix || !paired[t] {
+				parts = append(parts, tslexeme(t, prefix))
+			}
 		}
 	}
 	return "(" + strings.Join(parts, op) + ")"
@@ -106,11 +118,29 @@ func tslexeme(token string, prefix bool) string {
 	return s
 }
 
-// searchCond is the narrowing of a page by tsquery $n: events that meet
-// it, and events stored before the search column whose tokens the
-// backfill has not written yet.
-func searchCond(param string) string {
+// searchCond is the narrowing of a page by tsq, passed as parameter
+// param: events that meet it, and events stored before the search column
+// whose tokens the backfill has not written yet; when tsq names pairs,
+// also events written before migration 26 (search_pairs NULL), which hold
+// no pairs.
+func searchCond(param, tsq string) string {
+	if namesPairs(tsq) {
+		return "(e.search @@ " + param + "::tsquery OR e.search_pairs IS NULL)"
+	}
 	return "(e.search @@ " + param + "::tsquery OR e.search IS NULL)"
+}
+
+// namesPairs reports whether tsquery text of tsquery names a pair: a
+// quoted lexeme with a space in it (a token holds letters and digits
+// only).
+func namesPairs(tsq string) bool {
+	parts := strings.Split(tsq, "'")
+	for i := 1; i < len(parts); i += 2 { // the quoted lexemes
+		if strings.Contains(parts[i], " ") {
+			return true
+		}
+	}
+	return false
 }
 
 // GIN's fast update appends an insert's index entries to the index's
@@ -180,6 +210,15 @@ func (c *searchCols) of(e *trail.Event) any {
 		return v
 	}
 	return SearchVector(e)
+}
+
+// pairs returns the search_pairs column of the events: true when their
+// tokens are written (with their pairs), NULL when search is off.
+func (c *searchCols) pairs() any {
+	if c != nil && c.off {
+		return nil
+	}
+	return true
 }
 
 // SetSearchIndexing turns the writing of search tokens at append on (the

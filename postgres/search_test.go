@@ -180,7 +180,7 @@ func TestSearchPlans(t *testing.T) {
 	db := MustOpen(t, pgtest.NewDB(t))
 	searchFixture(t, db)
 	db.SetSearchWalk(10)
-	for _, text := range []string{"xylophone", "everywhere"} {
+	for _, text := range []string{"xylophone", "everywhere", `"lovelace ada"`} {
 		s, _ := trail.ParseSearch(text)
 		plan, err := db.Explain(context.Background(), &trail.Query{Scope: trail.Scope{Tenant: "acme"}, Desc: true, Limit: 5, Search: s})
 		if err != nil {
@@ -196,6 +196,11 @@ func TestSearchPlans(t *testing.T) {
 		}
 		checkPlanHas(t, text+", GIN", gin, `Bitmap Index Scan on events_p\d+_search_idx`,
 			`Bitmap Index Scan on events_p\d+_occurred_at_idx`, `BitmapOr`, `Sort`, `CTE m`)
+		if strings.Contains(text, `"`) {
+			// A phrase narrows by its pair, and also reads the events
+			// without pairs (events_unpaired) beside them.
+			checkPlanHas(t, text+", GIN", gin, `search_pairs IS NULL`, `Bitmap Index Scan on events_p\d+_occurred_at_idx1`)
+		}
 		if m := regexp.MustCompile(`Index Scan( Backward)? on \S+_(tenant|occurred_at_id|action|actor)\S*_idx|Seq Scan`).FindString(gin); m != "" {
 			t.Errorf("%s: the GIN step reads %s:\n%s", text, m, gin)
 		}
@@ -215,21 +220,28 @@ func checkPlanHas(t *testing.T, name, plan string, want ...string) {
 	}
 }
 
-// TestSearchBackfill: events stored without tokens (before migration 20)
-// are found by every search at once, and the backfill gives them their
-// tokens.
+// TestSearchBackfill: events stored without tokens (before migration 20),
+// and with tokens but no pairs (before migration 26), are found by every
+// search at once, and the backfill gives them their tokens and pairs.
 func TestSearchBackfill(t *testing.T) {
 	db := MustOpen(t, pgtest.NewDB(t))
 	searchFixture(t, db)
 	ctx := context.Background()
-	if _, err := db.Pool().Exec(ctx, "UPDATE events SET search = NULL WHERE seq % 2 = 0"); err != nil {
-		t.Fatal(err)
+	for _, u := range []string{
+		"UPDATE events SET search = NULL, search_pairs = NULL WHERE seq % 3 = 0",
+		// Words only, as written before pairs were.
+		`UPDATE events SET search = array_to_tsvector(ARRAY(SELECT l FROM unnest(search) AS x(l, p, w) WHERE l NOT LIKE '% %')),
+			search_pairs = NULL WHERE seq % 3 = 1`,
+	} {
+		if _, err := db.Pool().Exec(ctx, u); err != nil {
+			t.Fatal(err)
+		}
 	}
 	check := func(phase string) {
 		t.Helper()
 		for _, walk := range []int{0, -1} {
 			db.SetSearchWalk(walk)
-			for _, text := range []string{"xylophone", "ada", `"ada lovelace"`, "ip:203.0.113.*", "-ada"} {
+			for _, text := range []string{"xylophone", "ada", `"ada lovelace"`, "ip:203.0.113.*", "-ada", `"plan q2"`, "metadata.common:everywhere"} {
 				s, _ := trail.ParseSearch(text)
 				q := trail.Query{Scope: trail.Scope{All: true}, Desc: true}
 				want := matchAll(t, db, q, s)
@@ -245,8 +257,8 @@ func TestSearchBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	var left int
-	if err := db.Pool().QueryRow(ctx, "SELECT count(*) FROM events WHERE search IS NULL").Scan(&left); err != nil || left != 0 {
-		t.Fatalf("%d events left without tokens (%v)", left, err)
+	if err := db.Pool().QueryRow(ctx, "SELECT count(*) FROM events WHERE search IS NULL OR search_pairs IS NULL").Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d events left without tokens or pairs (%v)", left, err)
 	}
 	check("backfilled")
 }

@@ -197,7 +197,7 @@ func ginSQL(ctx context.Context, tx querier, q *trail.Query, tsq string, w windo
 		p.keyCol, key = "e.actor_id", "e.actor_id"
 	}
 	var a args
-	cond := searchCond(a.add(tsq))
+	cond := searchCond(a.add(tsq), tsq)
 	tables := []string{"events"}
 	if w != nil {
 		tables = tables[:0]

@@ -12,13 +12,14 @@ import (
 // after ingest, and a guess either way cost seconds):
 //
 //  1. a bounded walk: the page's own plan (the ordered index scans of the
-//     same query without a search) reads the next walkRows rows, with the
-//     narrowing checked on each row, and returns the events that meet it
-//     (walk). What Match keeps of them goes into the page. A common word
-//     fills the page here, after reading a few pages' worth of rows.
+//     same query without a search) reads the next rows, a page's worth,
+//     then up to walkRows in all, with the narrowing checked on each row,
+//     and returns the events that meet it (walk). What Match keeps of them
+//     goes into the page. A common word fills the page here, after reading
+//     about a page of rows.
 //  2. when the walk read its rows and did not fill the page, the share of
-//     rows that met the narrowing decides: a dense one (at least one row
-//     in denseShare) walks on, in chunks that double up to walkChunk rows,
+//     rows that met the narrowing decides: a dense one (see denseShare)
+//     walks on, in chunks that double up to walkChunk rows,
 //     since the GIN index would read about as many rows; a sparse one
 //     reads on, from the walk's last row, through the GIN index
 //     (searchgin.go), in time windows of whole monthly partitions that
@@ -33,9 +34,8 @@ import (
 // that are each common in a phrase, a field or an order Match refuses,
 // NOT alone): it walks until the page is full.
 const (
-	walkRows   = 1024
-	walkChunk  = 8192
-	denseShare = 4
+	walkRows  = 1024
+	walkChunk = 8192
 )
 
 // SetSearchWalk sets the rows a search walks before it decides how to read
@@ -45,15 +45,18 @@ const (
 func (db *DB) SetSearchWalk(n int) { db.walkRows = n }
 
 // searchEvents reads a page of q, which has a Search: Limit+1 events that
-// Match keeps, in page order.
+// Match keeps, in page order. The walk reads a page's worth of rows
+// first (a common word needs no more), then the rest of walkRows, then
+// decides.
 func (db *DB) searchEvents(ctx context.Context, q *trail.Query) ([]*trail.Event, error) {
 	want := q.PageLimit() + 1
 	tsq := tsquery(q.Search.IndexExpr())
+	ginOK := db.walkRows >= 0 && tsq != ""
 	cq := *q
 	var out []*trail.Event
-	rows, scanned, hits := db.walkRows, 0, 0
-	if rows < 0 || tsq == "" {
-		rows = walkRows // walk to the end
+	rows, scanned, hits := want, 0, 0
+	if ginOK {
+		rows = min(want, db.walkRows)
 	}
 	for rows > 0 {
 		w, err := walk(ctx, db.pages, &cq, tsq, rows)
@@ -69,12 +72,28 @@ func (db *DB) searchEvents(ctx context.Context, q *trail.Query) ([]*trail.Event,
 		}
 		cq.After = w.last
 		scanned, hits = scanned+w.rows, hits+len(w.hits)
-		if db.walkRows >= 0 && tsq != "" && hits*denseShare < scanned {
-			break // sparse: the GIN index reads fewer rows
+		switch {
+		case ginOK && scanned < db.walkRows:
+			rows = db.walkRows - scanned
+		case ginOK && hits*denseShare(q) < scanned:
+			rows = 0 // sparse: the GIN index reads fewer rows
+		default:
+			rows = min(2*rows, walkChunk)
 		}
-		rows = min(2*rows, walkChunk)
 	}
 	return db.ginSearch(ctx, &cq, tsq, out)
+}
+
+// denseShare returns the share of a walk's rows, one in n, that must meet
+// the narrowing for a search of q to walk on. In time order, the GIN read
+// is kept to a window of months, and costs the candidates there; sorted by
+// action or actor, it reads every candidate of every month, so the walk
+// goes on for narrowings down to one row in 128.
+func denseShare(q *trail.Query) int {
+	if q.SortKey() == trail.SortOccurredAt {
+		return 4
+	}
+	return 128
 }
 
 // keepMatches appends to out the events of evs that s matches, until out
@@ -104,7 +123,7 @@ type walked struct {
 // it are sent.
 func walk(ctx context.Context, db querier, q *trail.Query, tsq string, rows int) (*walked, error) {
 	cq := *q
-	cq.Limit = rows - 1 // a page reads Limit+1 rows
+	cq.Limit = max(rows-1, 1) // a page reads Limit+1 rows
 	p, err := newPlan(ctx, db, &cq)
 	if err != nil {
 		return nil, err
