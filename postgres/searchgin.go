@@ -111,8 +111,8 @@ type window []time.Time
 // searchWindows returns the windows a GIN read of q reads, in page order.
 // In time order: from the month of q's cursor (or the newest or oldest
 // partition) onwards, one month, then one more, then two, four..., of the
-// partitions that exist. Sorted by action or actor: every partition at
-// once.
+// partitions that exist and meet q's time range. Sorted by action or
+// actor: every partition at once.
 func (db *DB) searchWindows(ctx context.Context, q *trail.Query) ([]window, error) {
 	if q.SortKey() != trail.SortOccurredAt {
 		return []window{nil}, nil
@@ -121,6 +121,9 @@ func (db *DB) searchWindows(ctx context.Context, q *trail.Query) ([]window, erro
 	if err != nil || len(months) == 0 {
 		return []window{nil}, err
 	}
+	months = slices.DeleteFunc(months, func(m time.Time) bool { // outside the time range
+		return !q.Since.IsZero() && !m.AddDate(0, 1, 0).After(q.Since) || !q.Until.IsZero() && !m.Before(q.Until)
+	})
 	if q.Desc {
 		slices.Reverse(months)
 	}
