@@ -12,15 +12,17 @@ import (
 // after ingest, and a guess either way cost seconds):
 //
 //  1. a bounded walk: the page's own plan (the ordered index scans of the
-//     same query without a search) reads the next rows, a page's worth,
-//     then up to walkRows in all, with the narrowing checked on each row,
-//     and returns the events that meet it (walk). What Match keeps of them
-//     goes into the page. A common word fills the page here, after reading
-//     about a page of rows.
+//     same query without a search) reads the next rows with the narrowing
+//     checked on each row, and returns the events that meet it (walk);
+//     what Match keeps of them goes into the page. It reads a page's worth
+//     of rows first (a common word fills the page there), then about
+//     twice the rows the matches so far say the page needs, up to
+//     walkRows in all.
 //  2. when the walk read its rows and did not fill the page, the share of
-//     rows that met the narrowing decides: a dense one (see denseShare)
-//     walks on, in chunks that double up to walkChunk rows,
-//     since the GIN index would read about as many rows; a sparse one
+//     rows that met the narrowing decides: a dense one (at least one row
+//     in denseShare) walks on, in chunks that double up to walkChunk rows
+//     (or about twice what the page needs), since the GIN index would read
+//     about as many candidates, scattered over every tenant; a sparse one
 //     reads on, from the walk's last row, through the GIN index
 //     (searchgin.go), in time windows of whole monthly partitions that
 //     widen from the newest (one month, then one more, then two, four...),
@@ -34,8 +36,9 @@ import (
 // that are each common in a phrase, a field or an order Match refuses,
 // NOT alone): it walks until the page is full.
 const (
-	walkRows  = 1024
-	walkChunk = 8192
+	walkRows   = 1024
+	walkChunk  = 8192
+	denseShare = 128
 )
 
 // SetSearchWalk sets the rows a search walks before it decides how to read
@@ -45,55 +48,64 @@ const (
 func (db *DB) SetSearchWalk(n int) { db.walkRows = n }
 
 // searchEvents reads a page of q, which has a Search: Limit+1 events that
-// Match keeps, in page order. The walk reads a page's worth of rows
-// first (a common word needs no more), then the rest of walkRows, then
-// decides.
+// Match keeps, in page order.
 func (db *DB) searchEvents(ctx context.Context, q *trail.Query) ([]*trail.Event, error) {
-	want := q.PageLimit() + 1
 	tsq := tsquery(q.Search.IndexExpr())
-	ginOK := db.walkRows >= 0 && tsq != ""
 	cq := *q
 	var out []*trail.Event
-	rows, scanned, hits := want, 0, 0
-	if ginOK {
-		rows = min(want, db.walkRows)
+	wk := walking{want: q.PageLimit() + 1, most: db.walkRows}
+	if db.walkRows < 0 || tsq == "" {
+		wk.most = -1 // walk to the end
 	}
-	for rows > 0 {
+	for rows := wk.next(0); rows > 0; rows = wk.next(rows) {
 		w, err := walk(ctx, db.pages, &cq, tsq, rows)
 		if err != nil {
 			return nil, err
 		}
 		var full bool
-		if out, full = keepMatches(q.Search, out, w.hits, want); full || w.rows < rows {
+		if out, full = keepMatches(q.Search, out, w.hits, wk.want); full || w.rows < rows {
 			return out, nil // the page is full, or every row was read
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		cq.After = w.last
-		scanned, hits = scanned+w.rows, hits+len(w.hits)
-		switch {
-		case ginOK && scanned < db.walkRows:
-			rows = db.walkRows - scanned
-		case ginOK && hits*denseShare(q) < scanned:
-			rows = 0 // sparse: the GIN index reads fewer rows
-		default:
-			rows = min(2*rows, walkChunk)
-		}
+		wk.scanned, wk.hits, wk.matched = wk.scanned+w.rows, wk.hits+len(w.hits), len(out)
 	}
 	return db.ginSearch(ctx, &cq, tsq, out)
 }
 
-// denseShare returns the share of a walk's rows, one in n, that must meet
-// the narrowing for a search of q to walk on. In time order, the GIN read
-// is kept to a window of months, and costs the candidates there; sorted by
-// action or actor, it reads every candidate of every month, so the walk
-// goes on for narrowings down to one row in 128.
-func denseShare(q *trail.Query) int {
-	if q.SortKey() == trail.SortOccurredAt {
-		return 4
+// walking is what a search's walk has read so far.
+type walking struct {
+	want, most int // the events a page needs; the rows to walk before deciding (-1: walk to the end)
+	scanned    int // rows read
+	hits       int // rows that met the narrowing
+	matched    int // events Match kept
+}
+
+// next returns the rows of the next walk after one of last rows, or 0 to
+// read on through the GIN index: a page's worth first; then the rows the
+// matches so far say the page needs (twice that), up to most in all; then
+// 0 if fewer than one row in denseShare met the narrowing, else chunks
+// that double, or again what the page needs, up to walkChunk.
+func (w *walking) next(last int) int {
+	if last == 0 {
+		if w.most < 0 {
+			return w.want
+		}
+		return min(w.want, w.most)
 	}
-	return 128
+	rows := min(2*last, walkChunk)
+	switch {
+	case w.most >= 0 && w.scanned < w.most:
+		rows = w.most - w.scanned
+	case w.most >= 0 && w.hits*denseShare < w.scanned:
+		return 0 // sparse: the GIN index reads fewer rows
+	}
+	if w.matched > 0 {
+		rows = min(rows, max(w.want, 2*(w.want-w.matched)*w.scanned/w.matched))
+	}
+	return max(rows, 2)
 }
 
 // keepMatches appends to out the events of evs that s matches, until out
