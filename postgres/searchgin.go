@@ -259,13 +259,10 @@ func (db *DB) explainSearch(ctx context.Context, conn *pgxpool.Conn, q *trail.Qu
 	if rows <= 0 {
 		rows = walkRows
 	}
-	cq := *q
-	cq.Limit = rows - 1
-	p, err := newPlan(ctx, conn, &cq)
+	p, err := walkPlan(ctx, conn, q, tsq, rows)
 	if err != nil {
 		return "", err
 	}
-	p.tsq, p.hits = tsq, true
 	query, args, err := p.sql()
 	if err != nil {
 		return "", err
@@ -278,7 +275,7 @@ func (db *DB) explainSearch(ctx context.Context, conn *pgxpool.Conn, q *trail.Qu
 	if err != nil {
 		return "", err
 	}
-	cq = *q
+	cq := *q
 	if w.last != nil {
 		cq.After = w.last
 	}

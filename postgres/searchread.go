@@ -134,13 +134,10 @@ type walked struct {
 // LIMIT bounds the rows read, and only the events of the rows that meet
 // it are sent.
 func walk(ctx context.Context, db querier, q *trail.Query, tsq string, rows int) (*walked, error) {
-	cq := *q
-	cq.Limit = max(rows-1, 1) // a page reads Limit+1 rows
-	p, err := newPlan(ctx, db, &cq)
+	p, err := walkPlan(ctx, db, q, tsq, rows)
 	if err != nil {
 		return nil, err
 	}
-	p.tsq, p.hits = tsq, true
 	query, args, err := p.sql()
 	if err != nil {
 		return nil, err
@@ -173,4 +170,17 @@ func walk(ctx context.Context, db querier, q *trail.Query, tsq string, rows int)
 	}
 	w.last = &trail.Cursor{Sort: q.SortKey(), Desc: q.Desc, Key: key.k, OccurredAt: key.t, ID: uuidText(key.id)}
 	return w, nil
+}
+
+// walkPlan returns the plan of a walk of the next rows rows of q, whose
+// rows carry tsq's check as their column h.
+func walkPlan(ctx context.Context, db querier, q *trail.Query, tsq string, rows int) (*plan, error) {
+	cq := *q
+	cq.Limit = max(rows-1, 1) // a page reads Limit+1 rows
+	p, err := newPlan(ctx, db, &cq)
+	if err != nil {
+		return nil, err
+	}
+	p.tsq, p.hits = tsq, true
+	return p, nil
 }
