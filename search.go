@@ -26,6 +26,7 @@ const (
 type Search struct {
 	text string
 	root searchNode
+	idx  *SearchIndexExpr // root's index lookup, nil when there is none
 }
 
 // String returns the query as it was given.
@@ -111,8 +112,14 @@ func containsRun(have, want []string, prefix bool) bool {
 	return false
 }
 
-// Match reports whether e matches the query.
+// Match reports whether e matches the query. It first looks the query's
+// index lookup up in e's index document, which is cheaper than telling
+// e's fields apart: the lookup holds for every match (IndexExpr), so most
+// events a search passes over are refused there.
 func (s *Search) Match(e *Event) bool {
+	if s.idx != nil && !s.idx.holds(AppendSearchWords(make([]byte, 0, 512), e)) {
+		return false
+	}
 	return s.root.match(newSearchDoc(e))
 }
 
@@ -237,5 +244,5 @@ func ParseSearch(q string) (*Search, error) {
 	if p.err != nil {
 		return nil, p.err
 	}
-	return &Search{text: q, root: root}, nil
+	return &Search{text: q, root: root, idx: indexExpr(root)}, nil
 }

@@ -1,6 +1,9 @@
 package trail
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // SearchIndexExpr is what a full-text index can look up for a Search: a
 // superset of its matches, built from the same SearchTokens that index
@@ -48,7 +51,7 @@ func pairable(token string) bool {
 // IndexExpr returns the index lookup of s, or nil when an index cannot
 // narrow it (a NOT alone, an OR with a NOT in it): then every event is a
 // candidate.
-func (s *Search) IndexExpr() *SearchIndexExpr { return indexExpr(s.root) }
+func (s *Search) IndexExpr() *SearchIndexExpr { return s.idx }
 
 func indexExpr(n searchNode) *SearchIndexExpr {
 	switch n := n.(type) {
@@ -96,4 +99,30 @@ func single(x *SearchIndexExpr) *SearchIndexExpr {
 		return x.Kids[0]
 	}
 	return x
+}
+
+// holds reports whether an index over doc, an event's words separated by
+// single spaces (AppendSearchWords), would find the event.
+func (x *SearchIndexExpr) holds(doc []byte) bool {
+	switch x.Op {
+	case "and", "or":
+		for _, k := range x.Kids {
+			if k.holds(doc) != (x.Op == "and") {
+				return x.Op == "or"
+			}
+		}
+		return x.Op == "and"
+	}
+	phrase := []byte(strings.Join(x.Tokens, " "))
+	for at := 0; ; {
+		i := bytes.Index(doc[at:], phrase)
+		if i < 0 {
+			return false
+		}
+		start, end := at+i, at+i+len(phrase)
+		if (start == 0 || doc[start-1] == ' ') && (x.Prefix || end == len(doc) || doc[end] == ' ') {
+			return true
+		}
+		at = start + 1
+	}
 }

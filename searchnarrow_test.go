@@ -15,7 +15,8 @@ type indexDoc struct {
 }
 
 // indexHolds evaluates x as a full-text index over e's document would:
-// its words in a row, and its pairs each among the document's.
+// its words in a row, and its pairs each among the document's (when d
+// has pairs).
 func indexHolds(x *trail.SearchIndexExpr, d indexDoc) bool {
 	switch x.Op {
 	case "and", "or":
@@ -27,7 +28,7 @@ func indexHolds(x *trail.SearchIndexExpr, d indexDoc) bool {
 		return x.Op == "and"
 	}
 	for _, p := range x.Pairs {
-		if !d.pairs[p] {
+		if d.pairs != nil && !d.pairs[p] {
 			return false
 		}
 	}
@@ -48,7 +49,12 @@ func indexHolds(x *trail.SearchIndexExpr, d indexDoc) bool {
 	return false
 }
 
-func searchDocTokens(e *trail.Event) indexDoc {
+// searchDocTokens returns the tokens of every SearchFields text of e, in
+// order.
+func searchDocTokens(e *trail.Event) []string { return searchIndexDoc(e).words }
+
+// searchIndexDoc returns what a full-text index holds of e.
+func searchIndexDoc(e *trail.Event) indexDoc {
 	d := indexDoc{pairs: map[string]bool{}}
 	for _, f := range trail.SearchFields(e) {
 		toks := trail.SearchTokens(f.Text)
@@ -68,8 +74,16 @@ func checkIndexSuperset(t *testing.T, q string, e *trail.Event) {
 	if err != nil {
 		return
 	}
-	if x := s.IndexExpr(); x != nil && s.Match(e) && !indexHolds(x, searchDocTokens(e)) {
+	x := s.IndexExpr()
+	if x == nil {
+		return
+	}
+	doc := searchIndexDoc(e)
+	if s.Match(e) && !indexHolds(x, doc) {
 		t.Fatalf("%q matches the event but its index lookup %+v does not", q, x)
+	}
+	if got, want := trail.IndexHolds(x, []byte(strings.Join(doc.words, " "))), indexHolds(x, indexDoc{words: doc.words}); got != want {
+		t.Fatalf("the index lookup of %q over the document: %v, want %v", q, got, want)
 	}
 }
 
@@ -135,4 +149,36 @@ func FuzzSearchIndexSuperset(f *testing.F) {
 		e.Actor.Name, e.Context.IP = text, text
 		checkIndexSuperset(t, q, e)
 	})
+}
+
+func TestIndexHolds(t *testing.T) {
+	doc := []byte("ada lovelace 203 0 113 7 zürich")
+	for q, want := range map[string]bool{
+		"ada":               true,
+		"lovelace":          true,
+		"ovelace":           false, // within a word
+		"lovelac":           false,
+		"lovelac*":          true,
+		`"ada lovelace"`:    true,
+		`"lovelace ada"`:    false,
+		`"lovelace 203"`:    true, // across two strings: the index narrows, Match decides
+		"ip:203.0.113.*":    true,
+		"ip:203.0.11*":      true,
+		"ip:203.0.114.*":    false,
+		"zürich":            true,
+		"7":                 true,
+		"ada OR babbage":    true,
+		"ada babbage":       false,
+		"(ada OR x) zür*":   true,
+		"-babbage ada":      true,
+		"metadata.k:7 zü*x": false,
+	} {
+		s, err := trail.ParseSearch(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := trail.IndexHolds(s.IndexExpr(), doc); got != want {
+			t.Errorf("IndexHolds(%q) = %v, want %v", q, got, want)
+		}
+	}
 }

@@ -95,13 +95,7 @@ type arm struct {
 }
 
 func newPlan(ctx context.Context, tx *sql.Tx, q *trail.Query) (*plan, error) {
-	p := &plan{q: q, actions: actionFilter{trail.SplitActions(q.Actions)}}
-	if !q.Scope.All {
-		p.tenants = []string{q.Scope.Tenant}
-		if q.Scope.Tenant != trail.SystemTenant {
-			p.tenants = append(p.tenants, trail.SystemTenant)
-		}
-	}
+	p := filterPlan(q)
 	segs, err := visibleSegments(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -121,6 +115,18 @@ func newPlan(ctx context.Context, tx *sql.Tx, q *trail.Query) (*plan, error) {
 	}
 	p.indexed, err = indexedPos(ctx, tx)
 	return p, err
+}
+
+// filterPlan returns the plan of q's filters, before any index is chosen.
+func filterPlan(q *trail.Query) *plan {
+	p := &plan{q: q, actions: actionFilter{trail.SplitActions(q.Actions)}}
+	if !q.Scope.All {
+		p.tenants = []string{q.Scope.Tenant}
+		if q.Scope.Tenant != trail.SystemTenant {
+			p.tenants = append(p.tenants, trail.SystemTenant)
+		}
+	}
+	return p
 }
 
 // Arms that read no posting segment.

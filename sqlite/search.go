@@ -71,13 +71,19 @@ func (db *DB) indexSearch(ctx context.Context, q *trail.Query, expr *trail.Searc
 	if head-cursor > searchMaxTail {
 		return nil, false, nil
 	}
+	if expr, err = narrowExpr(ctx, stx, expr); err != nil {
+		return nil, false, err
+	}
 	c := &searchPage{q: q, want: q.PageLimit() + 1}
-	tail, err := db.queryEvents(ctx, etx, "SELECT pos, data FROM events WHERE pos > ?", cursor)
+	filter, args := candidateFilter(q)
+	tail, err := db.queryEvents(ctx, etx, "SELECT pos, data FROM events AS e NOT INDEXED WHERE pos > ? AND "+filter,
+		append([]any{cursor}, args...)...)
 	if err != nil {
 		return nil, false, err
 	}
 	c.offer(tail)
-	r := &candidates{db: db, stx: stx, etx: etx, match: ftsMatch(expr), cursor: cursor, page: c}
+	r := &candidates{db: db, stx: stx, etx: etx, match: ftsMatch(expr), cursor: cursor, page: c,
+		filter: filter, args: args}
 	if q.SortKey() == trail.SortOccurredAt {
 		err = r.timeOrder(ctx)
 	} else {
@@ -90,6 +96,53 @@ func (db *DB) indexSearch(ctx context.Context, q *trail.Query, expr *trail.Searc
 		return nil, false, err
 	}
 	return c.events(), true, nil
+}
+
+// searchProbe is how many documents of a word narrowExpr counts, at most,
+// to tell a rare word from a common one.
+const searchProbe = 2000
+
+// narrowExpr returns x with each phrase of several words that holds a rare
+// word (in fewer than searchProbe documents) looked up by its rarest word
+// alone. FTS4 reads a phrase's words with their positions, and all of them
+// when the phrase is rare ("user number 4242", two words of every event):
+// a rare word's doclist is short, and Match checks the phrase. Counting
+// stops at searchProbe documents a word, read newest first, the order
+// the index keeps, so a common word costs little to count.
+func narrowExpr(ctx context.Context, stx *sql.Tx, x *trail.SearchIndexExpr) (*trail.SearchIndexExpr, error) {
+	if x.Op != "phrase" {
+		kids := make([]*trail.SearchIndexExpr, len(x.Kids))
+		for i, k := range x.Kids {
+			var err error
+			if kids[i], err = narrowExpr(ctx, stx, k); err != nil {
+				return nil, err
+			}
+		}
+		return &trail.SearchIndexExpr{Op: x.Op, Kids: kids}, nil
+	}
+	words := x.Tokens
+	if x.Prefix {
+		words = words[:len(words)-1]
+	}
+	if len(x.Tokens) < 2 || len(words) == 0 {
+		return x, nil
+	}
+	rarest, least := "", searchProbe
+	for _, w := range words {
+		var n int
+		err := stx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT docid FROM docs WHERE docs MATCH ?
+			ORDER BY docid DESC LIMIT ?)`, `"`+w+`"`, searchProbe).Scan(&n)
+		if err != nil {
+			return nil, fmt.Errorf("count search word: %w", err)
+		}
+		if n < least {
+			rarest, least = w, n
+		}
+	}
+	if rarest == "" {
+		return x, nil
+	}
+	return &trail.SearchIndexExpr{Op: "phrase", Tokens: []string{rarest}}, nil
 }
 
 // ftsMatch writes an index lookup in FTS4's enhanced query syntax.
@@ -143,6 +196,22 @@ type candidates struct {
 	match  string
 	cursor int64
 	page   *searchPage
+	filter string // candidateFilter's, with its arguments
+	args   []any
+}
+
+// candidateFilter returns the conditions that q's filters other than its
+// search put on an event's row (alias e), to read candidates with: an
+// event they refuse is not decoded. The page checks every filter again
+// (Keeps), so these only spare work.
+func candidateFilter(q *trail.Query) (string, []any) {
+	p := filterPlan(q)
+	c := &conds{where: []string{"1"}}
+	if p.tenants != nil {
+		c.add("e.tenant IN ("+placeholders(len(p.tenants))+")", anys(p.tenants)...)
+	}
+	p.residual("e.occurred_at", c)
+	return strings.Join(c.where, " AND "), c.args
 }
 
 // all offers every candidate; false when there are too many to sort.
@@ -227,11 +296,12 @@ func (r *candidates) fetch(ctx context.Context, pos []int64) error {
 	if len(pos) == 0 {
 		return nil
 	}
-	args := make([]any, len(pos))
+	args := make([]any, len(pos), len(pos)+len(r.args))
 	for i, p := range pos {
 		args[i] = p
 	}
-	evs, err := r.db.queryEvents(ctx, r.etx, "SELECT pos, data FROM events WHERE pos IN ("+placeholders(len(pos))+")", args...)
+	evs, err := r.db.queryEvents(ctx, r.etx, "SELECT pos, data FROM events AS e NOT INDEXED WHERE pos IN ("+placeholders(len(pos))+") AND "+r.filter,
+		append(args, r.args...)...)
 	if err != nil {
 		return fmt.Errorf("read search candidates: %w", err)
 	}

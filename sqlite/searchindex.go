@@ -353,18 +353,7 @@ func (f *searchFresh) after(cursor int64, n int) []searchDoc {
 // searchDocument is the document of e: the words of every string a search
 // looks at, joined by spaces, in the order of trail.SearchFields, so that
 // a phrase within one string is a phrase of the document.
-func searchDocument(e *trail.Event) string {
-	var b strings.Builder
-	for _, f := range trail.SearchFields(e) {
-		for _, t := range trail.SearchTokens(f.Text) {
-			if b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			b.WriteString(t)
-		}
-	}
-	return b.String()
-}
+func searchDocument(e *trail.Event) string { return string(trail.AppendSearchWords(nil, e)) }
 
 // searchCursor returns the last position the search file covers.
 func searchCursor(ctx context.Context, q rowQuerier) (int64, error) {

@@ -17,11 +17,13 @@ import (
 var searchCases = []string{
 	"login",
 	"LOGIN",
-	"storetest",      // in every event
-	"common",         // in most
-	"zanzibar",       // in one event
-	`"login failed"`, // a phrase
-	`"failed login"`, // the same words out of order
+	"storetest",          // in every event
+	"common",             // in most
+	"zanzibar",           // in one event
+	`"login failed"`,     // a phrase
+	`"failed login"`,     // the same words out of order
+	`"to zanzibar"`,      // a phrase with a word of one event
+	`"shipped zanzibar"`, // that event's words, not in a row
 	"log*",
 	"actor.name:ada",
 	"actor.name:lovelace",
