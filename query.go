@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,11 +13,26 @@ import (
 
 // Sort keys for event queries. Every sort is a keyset over
 // (key, occurred_at, id), so pages stay correct while events arrive.
+//
+// An event's first target alone decides its place in a target sort: it is
+// the one the console's Model and Entity ID columns show, and one key per
+// event keeps every page a keyset. An event without targets sorts as "",
+// and so does an actor without a name.
 const (
 	SortOccurredAt = "occurred_at" // newest first by default
 	SortAction     = "action"      // a to z by default
 	SortActor      = "actor"       // by actor id, a to z by default
+	SortActorName  = "actor_name"  // by the actor's name, a to z by default
+	SortTargetType = "target_type" // by the first target's type, a to z by default
+	// SortTargetID sorts by the first target's id alone, not by its
+	// (type, id) pair: the Entity ID column shows the id, and sorting by
+	// the pair would list rows whose ids look unsorted wherever types
+	// change. SortTargetType groups by type.
+	SortTargetID = "target_id"
 )
+
+// Sorts lists the sort keys, in the order documents name them.
+var Sorts = []string{SortOccurredAt, SortAction, SortActor, SortActorName, SortTargetType, SortTargetID}
 
 // Query limits.
 const (
@@ -56,21 +72,36 @@ type Query struct {
 type Cursor struct {
 	Sort       string    `json:"s"`
 	Desc       bool      `json:"d,omitempty"`
-	Key        string    `json:"k,omitempty"` // action or actor id; empty for SortOccurredAt
+	Key        string    `json:"k,omitempty"` // the sort key (SortKeyOf); empty for SortOccurredAt
 	OccurredAt time.Time `json:"t"`
 	ID         string    `json:"i"`
 }
 
 // CursorAfter returns the cursor that continues query q after event e.
 func CursorAfter(q *Query, e *Event) *Cursor {
-	c := &Cursor{Sort: q.sort(), Desc: q.Desc, OccurredAt: e.OccurredAt, ID: e.ID}
-	switch c.Sort {
+	return &Cursor{Sort: q.sort(), Desc: q.Desc, Key: SortKeyOf(q.sort(), e), OccurredAt: e.OccurredAt, ID: e.ID}
+}
+
+// SortKeyOf returns the key that sort orders e by before its occurred_at
+// and id: "" for SortOccurredAt.
+func SortKeyOf(sort string, e *Event) string {
+	switch sort {
 	case SortAction:
-		c.Key = e.Action
+		return e.Action
 	case SortActor:
-		c.Key = e.Actor.ID
+		return e.Actor.ID
+	case SortActorName:
+		return e.Actor.Name
+	case SortTargetType:
+		if len(e.Targets) > 0 {
+			return e.Targets[0].Type
+		}
+	case SortTargetID:
+		if len(e.Targets) > 0 {
+			return e.Targets[0].ID
+		}
 	}
-	return c
+	return ""
 }
 
 func (q *Query) sort() string {
@@ -102,9 +133,7 @@ func DecodeCursor(s string) (*Cursor, error) {
 	return &c, nil
 }
 
-func validSort(s string) bool {
-	return s == SortOccurredAt || s == SortAction || s == SortActor
-}
+func validSort(s string) bool { return slices.Contains(Sorts, s) }
 
 // Page is one page of events and the cursor of the next page, nil at the end.
 type Page struct {
@@ -134,8 +163,8 @@ func PageSize(limit int) int {
 	return limit
 }
 
-// SortKey returns the sort column name ("occurred_at", "action" or
-// "actor") that stores order by before occurred_at and id.
+// SortKey returns the sort (one of Sorts, SortOccurredAt when unset) whose
+// key stores order by before occurred_at and id.
 func (q *Query) SortKey() string { return q.sort() }
 
 // ParseQuery reads the filters (q, the full-text search, included), sort, cursor and limit of GET /v1/events
@@ -200,7 +229,7 @@ func ParseQuery(v url.Values) (*Query, error) {
 
 func parseSort(q *Query, order string, p *Problems) {
 	if q.Sort != "" && !validSort(q.Sort) {
-		p.Add(-1, "sort", "must be occurred_at, action or actor")
+		p.Add(-1, "sort", "must be one of "+strings.Join(Sorts, ", "))
 	}
 	switch order {
 	case "":

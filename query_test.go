@@ -39,6 +39,7 @@ func TestParseQuery(t *testing.T) {
 		{"BadSince", "since=yesterday", "since"},
 		{"UntilBeforeSince", "since=2026-11-02T00:00:00Z&until=2026-11-01T00:00:00Z", "until"},
 		{"BadSort", "sort=ip", "sort"},
+		{"SortByName", "sort=actor.name", "sort"},
 		{"BadOrder", "order=up", "order"},
 		{"BadCursor", "cursor=!!!", "cursor"},
 		{"ForgedCursor", "cursor=eyJzIjoib2NjdXJyZWRfYXQiLCJpIjoieCJ9", "cursor"},
@@ -115,4 +116,85 @@ func TestSplitActions(t *testing.T) {
 	if got, want := trail.PrefixEnd("user."), "user/"; got != want {
 		t.Errorf("PrefixEnd = %q, want %q", got, want)
 	}
+}
+
+func TestSortKeyOf(t *testing.T) {
+	at := time.Date(2026, 11, 23, 1, 2, 3, 0, time.UTC)
+	e := &trail.Event{ID: trail.NewID(at), Action: "doc.read", OccurredAt: at,
+		Actor:   trail.Actor{Type: "user", ID: "u1", Name: "Ada"},
+		Targets: []trail.Target{{Type: "folder", ID: "f9"}, {Type: "doc", ID: "d1"}}}
+	bare := &trail.Event{ID: trail.NewID(at), Action: "doc.read", OccurredAt: at, Actor: trail.Actor{Type: "user", ID: "u1"}}
+	for _, tt := range []struct {
+		sort      string
+		want, old string // of e, of bare
+	}{
+		{trail.SortOccurredAt, "", ""},
+		{trail.SortAction, "doc.read", "doc.read"},
+		{trail.SortActor, "u1", "u1"},
+		{trail.SortActorName, "Ada", ""},
+		{trail.SortTargetType, "folder", ""}, // the first target only
+		{trail.SortTargetID, "f9", ""},
+	} {
+		if got := trail.SortKeyOf(tt.sort, e); got != tt.want {
+			t.Errorf("SortKeyOf(%s) = %q, want %q", tt.sort, got, tt.want)
+		}
+		if got := trail.SortKeyOf(tt.sort, bare); got != tt.old {
+			t.Errorf("SortKeyOf(%s) of an event without targets or name = %q, want %q", tt.sort, got, tt.old)
+		}
+	}
+}
+
+// TestCompareNewSorts checks that Compare orders by the sort's key, then
+// time, then id, and that a cursor of each sort round-trips.
+func TestCompareNewSorts(t *testing.T) {
+	at := time.Date(2026, 11, 23, 1, 2, 3, 0, time.UTC)
+	mk := func(name, typ, id string, sec int) *trail.Event {
+		e := &trail.Event{ID: trail.NewID(at), Action: "a.b", OccurredAt: at.Add(time.Duration(sec) * time.Second),
+			Actor: trail.Actor{Type: "user", ID: "u", Name: name}}
+		if typ != "" {
+			e.Targets = []trail.Target{{Type: typ, ID: id}, {Type: "aaa", ID: "000"}}
+		}
+		return e
+	}
+	a, b := mk("Ada", "doc", "d2", 5), mk("Bob", "", "", 1)
+	for _, tt := range []struct {
+		sort string
+		want int // Compare(a, b), ascending
+	}{
+		{trail.SortActorName, -1}, // Ada < Bob
+		{trail.SortTargetType, 1}, // "doc" > "" (no targets)
+		{trail.SortTargetID, 1},   // "d2" > ""
+		{trail.SortOccurredAt, 1}, // later
+	} {
+		for _, desc := range []bool{false, true} {
+			q := &trail.Query{Sort: tt.sort, Desc: desc}
+			want := tt.want
+			if desc {
+				want = -want
+			}
+			if got := q.Compare(a, b); got != want {
+				t.Errorf("%s desc=%v: Compare = %d, want %d", tt.sort, desc, got, want)
+			}
+			v := url.Values{"sort": {tt.sort}, "cursor": {trail.CursorAfter(q, a).Encode()}}
+			if desc {
+				v.Set("order", "desc")
+			} else {
+				v.Set("order", "asc")
+			}
+			got, err := trail.ParseQuery(v)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.sort, err)
+			}
+			if got.After.Key != trail.SortKeyOf(tt.sort, a) {
+				t.Errorf("%s: cursor key %q, want %q", tt.sort, got.After.Key, trail.SortKeyOf(tt.sort, a))
+			}
+		}
+	}
+	t.Run("TiesByTimeThenID", func(t *testing.T) {
+		c, d := mk("Ada", "doc", "d1", 1), mk("Ada", "doc", "d1", 2)
+		q := &trail.Query{Sort: trail.SortActorName}
+		if q.Compare(c, d) >= 0 || q.Compare(d, c) <= 0 || q.Compare(c, c) != 0 {
+			t.Error("ties are not broken by time")
+		}
+	})
 }

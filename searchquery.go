@@ -78,15 +78,7 @@ func (q *Query) Follows(e *Event) bool {
 	return q.compareKeys(q.sortKeyOf(e), e.OccurredAt.UnixMicro(), e.ID, q.After) > 0
 }
 
-func (q *Query) sortKeyOf(e *Event) string {
-	switch q.sort() {
-	case SortAction:
-		return e.Action
-	case SortActor:
-		return e.Actor.ID
-	}
-	return ""
-}
+func (q *Query) sortKeyOf(e *Event) string { return SortKeyOf(q.sort(), e) }
 
 // compareKeys compares (key, t, id) with the position c names, in q's
 // direction.

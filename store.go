@@ -69,6 +69,21 @@ type EventStore interface {
 	// Actions lists the distinct actions visible in scope, sorted.
 	Actions(ctx context.Context, scope Scope) ([]string, error)
 
+	// Actors looks actors up in the directory of the tenants of q.Scope
+	// (with the system events', as Actions): those one of whose recent
+	// names starts with q.Prefix, ignoring case, by name, then those whose
+	// id starts with it, by id; up to q.Limit, each once.
+	Actors(ctx context.Context, q *ActorQuery) ([]*ActorEntry, error)
+
+	// TargetTypes lists the distinct target types visible in scope, sorted.
+	TargetTypes(ctx context.Context, scope Scope) ([]string, error)
+
+	// PruneDirectory forgets the actor names and target types of tenant
+	// whose latest event occurred on a UTC day before the day of before:
+	// retention calls it once it has deleted those events. It returns how
+	// many entries it removed.
+	PruneDirectory(ctx context.Context, tenant string, before time.Time) (int64, error)
+
 	// PruneIdempotency forgets idempotency keys stored before t.
 	PruneIdempotency(ctx context.Context, before time.Time) (int64, error)
 }

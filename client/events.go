@@ -63,7 +63,9 @@ type Query struct {
 	Query string
 	Since time.Time // occurred_at >= Since
 	Until time.Time // occurred_at < Until
-	// Sort is "occurred_at" (the default), "action" or "actor".
+	// Sort is "occurred_at" (the default), "action", "actor" (by the
+	// actor's id), "actor_name", "target_type" or "target_id" (by the
+	// first target's type or id; events without targets sort as "").
 	Sort string
 	// Order is "asc" or "desc"; the default is newest first for
 	// occurred_at and a to z otherwise.

@@ -11,6 +11,9 @@ import (
 
 // column is one column of the audit table. Sort is the store's sort key
 // for it, "" for a column the store cannot sort by: its header is no link.
+// A column sorts by what its cells show: User by the actor's name, Model
+// and Entity ID by the first target's type and id (the first line of
+// their cells).
 type column struct {
 	Key, Label, Sort string
 	Default          bool
@@ -19,10 +22,10 @@ type column struct {
 // columns are the audit table's columns, in their order.
 var columns = []column{
 	{Key: "time", Label: "Time (UTC)", Sort: trail.SortOccurredAt, Default: true},
-	{Key: "user", Label: "User", Sort: trail.SortActor, Default: true},
+	{Key: "user", Label: "User", Sort: trail.SortActorName, Default: true},
 	{Key: "event", Label: "Event", Sort: trail.SortAction, Default: true},
-	{Key: "entity_id", Label: "Entity ID", Default: true},
-	{Key: "model", Label: "Model", Default: true},
+	{Key: "entity_id", Label: "Entity ID", Sort: trail.SortTargetID, Default: true},
+	{Key: "model", Label: "Model", Sort: trail.SortTargetType, Default: true},
 	{Key: "audit_log_id", Label: "Audit Log ID", Default: true},
 	{Key: "ip", Label: "IP", Default: true},
 	{Key: "user_agent", Label: "User agent"},
@@ -113,8 +116,9 @@ func headers(path string, f *filters, cols columnSet) []headerCell {
 }
 
 // rowView is one row of the audit table: the event, the columns shown,
-// and whether the table is sorted by actor id, which the user cell then
-// shows first, so that the rows read in their order.
+// and whether the table is sorted by actor id (sort=actor, from a link or
+// the API's parameters; the User header sorts by name), which the user
+// cell then shows first, so that the rows read in their order.
 type rowView struct {
 	*trail.Event
 	Cols      columnSet

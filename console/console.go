@@ -208,6 +208,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", s.signedIn(s.handleHome))
 	mux.HandleFunc("GET /events", s.auditor(s.handleEvents))
 	mux.HandleFunc("GET /events/tail", s.auditor(s.handleTail))
+	mux.HandleFunc("GET /events/actors", s.auditor(s.handleActorOptions))
 	mux.HandleFunc("GET /events/{id}", s.auditor(s.handleEvent))
 	mux.HandleFunc("GET /entity", s.auditor(s.handleEntity))
 	mux.HandleFunc("POST /export", s.auditor(s.handleExport))

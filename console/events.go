@@ -1,10 +1,8 @@
 package console
 
 import (
-	"maps"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -18,9 +16,11 @@ type listView struct {
 	Form    formValues
 	Hidden  url.Values // parameters the form keeps but does not show
 	Actions []string
-	Events  []*trail.Event
-	Rows    []rowView
-	Error   string
+	// TargetTypes are the target type filter's choices.
+	TargetTypes []string
+	Events      []*trail.Event
+	Rows        []rowView
+	Error       string
 
 	Headers  []headerCell
 	Columns  []column  // every column, for the chooser
@@ -70,6 +70,11 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, v *viewer, lv *lis
 		return err
 	}
 	lv.Actions, lv.Tenant, lv.Operator = actions, tenant, v.user.Platform()
+	if lv.Entity == nil {
+		if lv.TargetTypes, err = s.targetTypeOptions(r, scope, raw.Get("target_type")); err != nil {
+			return err
+		}
+	}
 	lv.Columns, lv.Cols, lv.Back = columns, s.columnsOf(r, v), r.URL.RequestURI()
 	title := "Audit log"
 	if lv.Entity != nil {
@@ -195,31 +200,13 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, v *viewer) 
 	return nil
 }
 
-// entityActionsRead bounds how many of an entity's events its timeline
-// reads to list the actions done to it; past that, the action filter
-// lists every action of the scope.
-const entityActionsRead = 5 * trail.MaxLimit
-
 // listActions lists the actions the action filter offers: those of the
-// scope, or on an entity's timeline the entity's own.
+// scope, or on an entity's timeline the entity's own (one indexed
+// one-event page per action of the scope, however many events the entity
+// has).
 func (s *Server) listActions(r *http.Request, scope trail.Scope, entity *trail.Target) ([]string, error) {
 	if entity == nil {
 		return s.store.Actions(r.Context(), scope)
 	}
-	seen := map[string]bool{}
-	q := &trail.Query{Scope: scope, TargetType: entity.Type, TargetID: entity.ID, Limit: trail.MaxLimit}
-	for read := 0; read < entityActionsRead; read += trail.MaxLimit {
-		page, err := s.store.Events(r.Context(), q)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range page.Events {
-			seen[e.Action] = true
-		}
-		if page.Next == nil {
-			return slices.Sorted(maps.Keys(seen)), nil
-		}
-		q.After = page.Next
-	}
-	return s.store.Actions(r.Context(), scope)
+	return trail.TargetActions(r.Context(), s.store, scope, *entity)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/trailhq/trail"
 )
 
 // headerLabels lists the audit table's headers, a "*" after each that
@@ -28,7 +29,7 @@ func TestAuditTable(t *testing.T) {
 	t.Run("Columns", func(t *testing.T) {
 		run(t, owner, chromedp.Navigate(e.srv.URL+"/events"))
 		got := eval[[]string](t, owner, headerLabels)
-		want := []string{"Time (UTC)*", "User*", "Event*", "Entity ID", "Model", "Audit Log ID", "IP"}
+		want := []string{"Time (UTC)*", "User*", "Event*", "Entity ID*", "Model*", "Audit Log ID", "IP"}
 		if !slices.Equal(got, want) {
 			t.Fatalf("headers %q, want %q (* sorts)", got, want)
 		}
@@ -50,12 +51,41 @@ func TestAuditTable(t *testing.T) {
 		}
 	})
 	t.Run("SortByUserReadsInOrder", func(t *testing.T) {
+		// An actor whose id sorts last and whose name sorts among the
+		// first: a sort by id would leave it off the first page.
+		at := time.Now().Add(-time.Hour).UTC()
+		amy := &trail.Event{ID: trail.NewID(at), Tenant: "acme", Action: "document.viewed", OccurredAt: at, ReceivedAt: at,
+			Actor: trail.Actor{Type: trail.ActorUser, ID: "z_amy", Name: "amy@acme.example"}, Version: 1}
+		if err := e.db.AppendBatches(t.Context(), []*trail.Batch{{Events: []*trail.Event{amy}}}); err != nil {
+			t.Fatal(err)
+		}
 		run(t, owner, chromedp.Navigate(e.srv.URL+"/events"), follow(`th:nth-child(2) a`))
-		// Actors without an id (system) sort first, as "".
-		first := eval[[]string](t, owner, `[...document.querySelectorAll("#rows td[data-label=User]")].map(td =>
-			td.querySelector("a") ? td.firstChild.textContent.trim() : "")`)
-		if len(first) != 50 || !slices.IsSorted(first) {
-			t.Fatalf("sorted by user, the cells read %q: not in order", first)
+		// The names the cells show, in byte order; actors without a name
+		// (system) sort first, as "". A named actor's cell shows its id
+		// below the name.
+		names := eval[[]string](t, owner, `[...document.querySelectorAll("#rows td[data-label=User]")].map(td =>
+			td.querySelector("a") && td.querySelector(".sub").textContent.includes("·") ? td.querySelector("a").textContent.trim() : "")`)
+		if len(names) != 50 || !slices.IsSorted(names) || !slices.Contains(names, amy.Actor.Name) {
+			t.Fatalf("sorted by user, the cells read %q: not in name order, or without %s", names, amy.Actor.Name)
+		}
+		if got := eval[string](t, owner, `document.querySelector("th:nth-child(2)").getAttribute("aria-sort")`); got != "ascending" {
+			t.Fatalf("the User header's aria-sort is %q, want ascending", got)
+		}
+		run(t, owner, follow(`th:nth-child(2) a`))
+		desc := eval[[]string](t, owner, `[...document.querySelectorAll("#rows td[data-label=User] a")].map(a => a.textContent.trim())`)
+		if len(desc) == 0 || !slices.IsSortedFunc(desc, func(a, b string) int { return strings.Compare(b, a) }) {
+			t.Fatalf("sorted by user again, the names read %q: want Z to A", desc)
+		}
+	})
+	t.Run("SortByModelAndEntity", func(t *testing.T) {
+		// The first line of each cell (the first target) is in order.
+		for _, c := range []struct{ nth, label string }{{"5", "Model"}, {"4", "Entity ID"}} {
+			run(t, owner, chromedp.Navigate(e.srv.URL+"/events?action=document.shared"), follow(`th:nth-child(`+c.nth+`) a`))
+			first := eval[[]string](t, owner, `[...document.querySelectorAll("#rows td[data-label='`+c.label+`']")].map(td =>
+				td.querySelector(".line") ? td.querySelector(".line").textContent.trim() : "")`)
+			if len(first) < 2 || !slices.IsSorted(first) {
+				t.Fatalf("sorted by %s, the first targets read %q: not in order", c.label, first)
+			}
 		}
 	})
 	t.Run("Chooser", func(t *testing.T) {
@@ -73,7 +103,7 @@ func TestAuditTable(t *testing.T) {
 		if got := eval[string](t, owner, "location.search"); got != "?action=document.shared" {
 			t.Fatalf("after choosing columns at %q, want back at the filtered view", got)
 		}
-		want := []string{"Time (UTC)*", "User*", "Event*", "Entity ID", "Model", "Audit Log ID", "User agent"}
+		want := []string{"Time (UTC)*", "User*", "Event*", "Entity ID*", "Model*", "Audit Log ID", "User agent"}
 		run(t, owner, chromedp.Navigate(e.srv.URL+"/events"))
 		if got := eval[[]string](t, owner, headerLabels); !slices.Equal(got, want) {
 			t.Fatalf("after a reload, headers %q, want %q", got, want)

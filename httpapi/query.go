@@ -47,6 +47,8 @@ var routeParams = map[string][]string{
 	"GET /v1/forwarders/{name}/dead-letters":         {"tenant", "limit", "cursor"},
 	"POST /v1/forwarders/{name}/dead-letters/replay": {"tenant"},
 	"GET /v1/actions":                                {"tenant"},
+	"GET /v1/actors":                                 {"tenant", "prefix", "limit"},
+	"GET /v1/target-types":                           {"tenant"},
 	"GET /v1/actions/{action}/schemas":               {"tenant"},
 	"GET /v1/actions/{action}/schemas/{version}":     {"tenant"},
 	"GET /v1/validation":                             {"tenant"},

@@ -139,6 +139,44 @@ func TestListFilters(t *testing.T) {
 	})
 }
 
+// TestListSortKeys pages through each sort by a key, two events a page,
+// and checks the order: by the actor's name (none first), by the first
+// target's type or id (none first; e2's second target does not count),
+// then by time.
+func TestListSortKeys(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s trail.Store) {
+		e := newEnv(t, s)
+		f := postFixture(t, e)
+		reader := e.newKey(t, "", true, trail.ScopeEventsRead)
+		for _, tt := range []struct{ query, want string }{
+			{"sort=actor_name", "sys e1 e4 e5 e2 e3"},
+			{"sort=actor_name&order=desc", "e3 e2 e5 e4 e1 sys"},
+			{"sort=target_type", "e4 sys e3 e1 e2 e5"},
+			{"sort=target_id", "e4 sys e3 e2 e1 e5"},
+			{"sort=target_id&order=desc&action=user.*", "e5 e1 e2 e4"},
+			{"sort=actor_name&q=ada+OR+bob", "e1 e4 e5 e2"},
+		} {
+			t.Run(tt.query, func(t *testing.T) {
+				var got []string
+				query := tt.query + "&limit=2"
+				for range 10 {
+					page := e.list(t, reader, query)
+					for _, ev := range page.Events {
+						got = append(got, f.names([]*trail.Event{ev})...)
+					}
+					if page.NextCursor == nil {
+						break
+					}
+					query = tt.query + "&limit=2&cursor=" + url.QueryEscape(*page.NextCursor)
+				}
+				if want := strings.Fields(tt.want); !slices.Equal(got, want) {
+					t.Fatalf("GET /v1/events?%s = %v, want %v", tt.query, got, want)
+				}
+			})
+		}
+	})
+}
+
 func TestListOrder(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s trail.Store) {
 		e := newEnv(t, s)
@@ -165,7 +203,8 @@ func TestPagination(t *testing.T) {
 				at(time.Now().UTC(), 60-i)))
 		}
 		posted := e.ingest(t, writer, batch(events...))
-		for _, order := range []string{"", "sort=action", "sort=actor&order=desc", "order=asc"} {
+		for _, order := range []string{"", "sort=action", "sort=actor&order=desc", "order=asc", "sort=actor_name",
+			"sort=target_type&order=desc", "sort=target_id"} {
 			t.Run("Order="+order, func(t *testing.T) {
 				var got []string
 				var sizes []int
@@ -207,6 +246,8 @@ func TestListInvalid(t *testing.T) {
 		{"/v1/events?until=2024-13-01T00:00:00Z", "until"},
 		{"/v1/events?since=2024-02-01T00:00:00Z&until=2024-01-01T00:00:00Z", "until"},
 		{"/v1/events?sort=size", "sort"},
+		{"/v1/events?sort=actor.name", "sort"},
+		{"/v1/events?sort=target_id&cursor=" + (&trail.Cursor{Sort: "actor_name", ID: trail.NewID(time.Now())}).Encode(), "cursor"},
 		{"/v1/events?order=up", "order"},
 		{"/v1/events?ip=nope", "ip"},
 		{"/v1/events?action=User+Created", "action"},

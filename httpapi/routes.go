@@ -96,6 +96,8 @@ func (s *Server) routes() []route {
 		{"POST /v1/forwarders/{name}/dead-letters/replay", trail.ScopeAdmin, s.handleReplayDeadLetters},
 
 		{"GET /v1/actions", trail.ScopeEventsRead, s.handleListActions},
+		{"GET /v1/actors", trail.ScopeEventsRead, s.handleListActors},
+		{"GET /v1/target-types", trail.ScopeEventsRead, s.handleListTargetTypes},
 		{"POST /v1/actions/{action}/schemas", trail.ScopeAdmin, s.handleRegisterSchema},
 		{"GET /v1/actions/{action}/schemas", trail.ScopeEventsRead, s.handleListSchemas},
 		{"GET /v1/actions/{action}/schemas/{version}", trail.ScopeEventsRead, s.handleGetSchema},

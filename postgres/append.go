@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/tables"
 )
 
 // AppendBatches stores every batch in one transaction, assigning Seq and
@@ -53,7 +54,7 @@ func eventMonths(batches []*trail.Batch) map[time.Time]bool {
 
 // appendOnce runs one append transaction.
 func (db *DB) appendOnce(ctx context.Context, batches []*trail.Batch, search *searchCols) error {
-	a := &appender{now: trail.NormalTime(db.now()), search: search}
+	a := &appender{now: trail.NormalTime(db.now()), search: search, dir: db.settings.DirectoryCache()}
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		a.tx = tx
 		return a.appendAll(ctx, batches)
@@ -68,6 +69,9 @@ func (db *DB) appendOnce(ctx context.Context, batches []*trail.Batch, search *se
 	for b, r := range a.replayed {
 		b.Replayed = r
 	}
+	if a.dirRows != nil {
+		a.dir.Remember(a.dirRows)
+	}
 	return nil
 }
 
@@ -78,6 +82,8 @@ type appender struct {
 	pos      int64       // next stream position
 	search   *searchCols // the events' search columns, made before the transaction
 	replayed map[*trail.Batch]*trail.IdempotentResponse
+	dir      *tables.Directory     // the directory entries this node wrote
+	dirRows  *tables.DirectoryRows // the directory rows this append writes
 }
 
 // appendAll locks the stream counter first, so that appends of all nodes
@@ -123,6 +129,7 @@ func (a *appender) number(ctx context.Context, batches []*trail.Batch) error {
 		tenants = append(tenants, t)
 	}
 	sort.Strings(tenants)
+	a.dirRows = a.dir.Fresh(batches)
 	next, err := a.advanceSeqs(ctx, tenants, counts, a.pos+total, actionsOf(batches))
 	if err != nil {
 		return err
@@ -139,7 +146,8 @@ func (a *appender) number(ctx context.Context, batches []*trail.Batch) error {
 
 // advanceSeqs reserves counts[t] numbers of each tenant's log, saves the
 // stream position end and records actions, in one round trip, and returns
-// the first number reserved for each tenant. A commit's round trips are
+// the first number reserved for each tenant, and writes the directory rows
+// that the cache does not know. A commit's round trips are
 // most of its time when it holds few events, and each waits for the writer
 // to be scheduled again: right after a burst, behind a thousand requests.
 func (a *appender) advanceSeqs(ctx context.Context, tenants []string, counts map[string]int64, end int64, actions [][2]string) (map[string]int64, error) {
@@ -152,6 +160,7 @@ func (a *appender) advanceSeqs(ctx context.Context, tenants []string, counts map
 	}
 	pb.Queue("UPDATE stream_pos SET next_pos = $1 WHERE one = 1", end)
 	queueActions(&pb, actions)
+	dirStatements := queueDirectory(&pb, a.dirRows)
 	res := a.tx.SendBatch(ctx, &pb)
 	defer res.Close()
 	first := make(map[string]int64, len(tenants))
@@ -167,6 +176,11 @@ func (a *appender) advanceSeqs(ctx context.Context, tenants []string, counts map
 	}
 	if _, err := res.Exec(); err != nil {
 		return nil, fmt.Errorf("insert actions: %w", err)
+	}
+	for range dirStatements {
+		if _, err := res.Exec(); err != nil {
+			return nil, fmt.Errorf("record directory: %w", err)
+		}
 	}
 	return first, res.Close()
 }
@@ -188,11 +202,12 @@ func eventRow(e *trail.Event, data []byte, search *searchCols) ([]any, error) {
 		return nil, trail.Invalid("id", fmt.Sprintf("event id %q is not a UUID", e.ID))
 	}
 	return []any{id, e.Tenant, e.Seq, e.Pos, e.Action, e.OccurredAt, e.ReceivedAt,
-		e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Context.IP, e.TraceID, string(data), search.of(e), search.pairs()}, nil
+		e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Context.IP, e.TraceID, string(data), search.of(e), search.pairs(),
+		trail.SortKeyOf(trail.SortTargetType, e), trail.SortKeyOf(trail.SortTargetID, e)}, nil
 }
 
 var eventColumns = []string{"id", "tenant", "seq", "pos", "action", "occurred_at", "received_at",
-	"actor_type", "actor_id", "actor_name", "ip", "trace_id", "data", "search", "search_pairs"}
+	"actor_type", "actor_id", "actor_name", "ip", "trace_id", "data", "search", "search_pairs", "first_target_type", "first_target_id"}
 
 var targetColumns = []string{"tenant", "type", "id", "occurred_at", "event_id"}
 
@@ -272,4 +287,32 @@ func queueActions(pb *pgx.Batch, actions [][2]string) {
 	}
 	pb.Queue(`INSERT INTO event_actions (tenant, action)
 		SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, tenants, names)
+}
+
+// queueDirectory queues the writes of rows, as arrays, and returns how
+// many statements it queued.
+func queueDirectory(pb *pgx.Batch, rows *tables.DirectoryRows) int {
+	n := 0
+	if len(rows.Actors) > 0 {
+		var tenants, types, ids, names, folds []string
+		var days []int64
+		for _, r := range rows.Actors {
+			tenants, types, ids = append(tenants, r.Tenant), append(types, r.Type), append(ids, r.ID)
+			names, folds, days = append(names, r.Name), append(folds, r.Fold), append(days, r.Day)
+		}
+		pb.Queue(`INSERT INTO `+tables.ActorColumns+` SELECT * FROM unnest($1::text[], $2::text[], $3::text[],
+			$4::text[], $5::text[], $6::int8[])`+tables.ActorConflict, tenants, types, ids, names, folds, days)
+		n++
+	}
+	if len(rows.Types) > 0 {
+		var tenants, types []string
+		var days []int64
+		for _, r := range rows.Types {
+			tenants, types, days = append(tenants, r.Tenant), append(types, r.Type), append(days, r.Day)
+		}
+		pb.Queue(`INSERT INTO `+tables.TypeColumns+` SELECT * FROM unnest($1::text[], $2::text[], $3::int8[])`+
+			tables.TypeConflict, tenants, types, days)
+		n++
+	}
+	return n
 }

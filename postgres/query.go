@@ -156,6 +156,10 @@ type plan struct {
 	// typeDriven: a target type filter with others, whose type is small
 	// enough to drive the page (see smallType)
 	typeDriven bool
+	// actionDriven: an action filter of a sort that has indexes of its
+	// key alone (keyOnly), whose actions are few enough to drive the page
+	// (see fewActions)
+	actionDriven bool
 	// noTenant: a page of every tenant read from an index without tenant
 	// (see everyTenantIndex), whose branches are exact actions, not
 	// (tenant, action) pairs
@@ -207,12 +211,7 @@ func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 	if q.Search != nil {
 		p.tsq = tsquery(q.Search.IndexExpr())
 	}
-	switch q.SortKey() {
-	case trail.SortAction:
-		p.keyCol = "e.action"
-	case trail.SortActor:
-		p.keyCol = "e.actor_id"
-	}
+	p.keyCol = sortColumns[q.SortKey()]
 	lateralOK := q.PageLimit() <= lateralPage
 	most := maxBranches
 	if lateralOK {
@@ -233,10 +232,15 @@ func newPlan(ctx context.Context, tx querier, q *trail.Query) (*plan, error) {
 			return nil, err
 		}
 	}
+	if p.keyOnly() && q.ActorID == "" && !p.actions.all() && !p.unordered() {
+		if p.actionDriven, err = fewActions(ctx, tx, p, tenants); err != nil {
+			return nil, err
+		}
+	}
 	if q.Scope.All && p.everyTenantIndex() {
 		tenants, p.noTenant = []*string{nil}, true
 	}
-	expand := (!p.target || p.probe()) && q.ActorID == "" && !p.actions.all()
+	expand := (!p.target || p.probe()) && q.ActorID == "" && !p.actions.all() && (!p.keyOnly() || p.actionDriven)
 	if expand {
 		if err := expandActions(ctx, tx, p, tenants, most); err != nil {
 			return nil, err
@@ -289,8 +293,45 @@ func (p *plan) everyTenantIndex() bool {
 }
 
 // smallTypeRows is the most index entries of a target type (over the
-// visible tenants) for which the type drives a page it is filtered with.
+// visible tenants) for which the type drives a page it is filtered with,
+// and of an action filter for which it drives a page of a keyOnly sort.
 const smallTypeRows = 1000
+
+// fewActions reports whether p's action filter matches fewer than
+// smallTypeRows events of tenants, counted from the action index with a
+// cap. A page sorted by a key that has no index paired with the action
+// (keyOnly) then reads the actions' events and sorts them (unordered);
+// for more, it walks the sort key's index checking each event's action,
+// which finds a page soon while the action is common.
+func fewActions(ctx context.Context, tx querier, p *plan, tenants []*string) (bool, error) {
+	var a args
+	where := p.actions.where("e.action", &a)
+	if tenants[0] != nil {
+		where += " AND e.tenant = ANY(" + a.add(tenantNames(tenants)) + ")"
+	}
+	return fewer(ctx, tx, "events AS e", where, a)
+}
+
+// fewer reports whether fewer than smallTypeRows rows of from meet where,
+// reading at most that many.
+func fewer(ctx context.Context, tx querier, from, where string, a args) (bool, error) {
+	rows, err := tx.Query(ctx, "SELECT count(*) FROM (SELECT 1 FROM "+from+" WHERE "+where+
+		" LIMIT "+strconv.Itoa(smallTypeRows)+") AS c", a...)
+	if err != nil {
+		return false, err
+	}
+	n, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[int])
+	return n < smallTypeRows, err
+}
+
+// tenantNames returns the names of tenants, none of them nil.
+func tenantNames(tenants []*string) []string {
+	ts := make([]string, len(tenants))
+	for i, t := range tenants {
+		ts[i] = *t
+	}
+	return ts
+}
 
 // smallType reports whether target type typ has fewer than smallTypeRows
 // entries in tenants' events, counted from event_targets_by_type with a
@@ -304,19 +345,9 @@ func smallType(ctx context.Context, tx querier, typ string, tenants []*string) (
 	var a args
 	where := typeCond + a.add(typ)
 	if tenants[0] != nil {
-		ts := make([]string, len(tenants))
-		for i, t := range tenants {
-			ts[i] = *t
-		}
-		where += " AND g.tenant = ANY(" + a.add(ts) + ")"
+		where += " AND g.tenant = ANY(" + a.add(tenantNames(tenants)) + ")"
 	}
-	rows, err := tx.Query(ctx, "SELECT count(*) FROM (SELECT 1 FROM event_targets AS g WHERE "+where+
-		" LIMIT "+strconv.Itoa(smallTypeRows)+") AS c", a...)
-	if err != nil {
-		return false, err
-	}
-	n, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[int])
-	return n < smallTypeRows, err
+	return fewer(ctx, tx, "event_targets AS g", where, a)
 }
 
 // visibleTenants lists the tenants whose index ranges a query of scope
@@ -362,11 +393,7 @@ func expandActions(ctx context.Context, tx querier, p *plan, tenants []*string, 
 		tenant = "NULL::text"
 	}
 	if tenants[0] != nil {
-		ts := make([]string, len(tenants))
-		for i, t := range tenants {
-			ts[i] = *t
-		}
-		where = append(where, "tenant = ANY("+a.add(ts)+")")
+		where = append(where, "tenant = ANY("+a.add(tenantNames(tenants))+")")
 	}
 	where = append(where, p.actions.where("action", &a))
 	query := "SELECT DISTINCT " + tenant + ", action FROM event_actions WHERE " + strings.Join(where, " AND ") +
@@ -391,6 +418,31 @@ func expandActions(ctx context.Context, tx querier, p *plan, tenants []*string, 
 		p.branches = append(p.branches, branch{tenant: pr.Tenant, action: ptr(pr.Action)})
 	}
 	return nil
+}
+
+// sortColumns are the sort keys of the sorts by a key, as columns of
+// events (alias e); the first target's type and id are copied there at
+// append (migration 24).
+var sortColumns = map[string]string{
+	trail.SortAction:     "e.action",
+	trail.SortActor:      "e.actor_id",
+	trail.SortActorName:  "e.actor_name",
+	trail.SortTargetType: "e.first_target_type",
+	trail.SortTargetID:   "e.first_target_id",
+}
+
+// keyOnly reports whether p's sort has indexes of its key alone, (tenant,
+// key, occurred_at, id) and (key, occurred_at, id), but none that pairs it
+// with an action or an actor: a sort by the actor's name or the first
+// target. Such a page walks its key's index with an action filter checked
+// on each event, and reads an actor's events through the actor's index
+// and sorts them (unordered).
+func (p *plan) keyOnly() bool {
+	switch p.q.SortKey() {
+	case trail.SortActorName, trail.SortTargetType, trail.SortTargetID:
+		return true
+	}
+	return false
 }
 
 func ptr(s string) *string { return &s }

@@ -174,13 +174,16 @@ func (p *plan) probe() bool {
 // index range in the sort key's order (events_by_action, or
 // events_by_action_actor for a sort by actor; for every tenant, a branch
 // per exact action of events_by_action_actor_all), and an actor sorted by
-// action has events_by_actor_action.
+// action has events_by_actor_action. A sort that has indexes of its key
+// alone (keyOnly) reads an actor's events through the actor's index, and
+// few actions' events (actionDriven) through the action index.
 func (p *plan) unordered() bool {
 	q := p.q
 	if p.keyCol == "" {
 		return false
 	}
-	return q.TargetID != "" || p.typeDriven || q.ActorName != "" || q.TraceID != "" || q.IP != ""
+	return q.TargetID != "" || p.typeDriven || q.ActorName != "" || q.TraceID != "" || q.IP != "" ||
+		p.actionDriven || q.ActorID != "" && p.keyOnly()
 }
 
 // order returns the ORDER BY terms over a branch's output columns k (the

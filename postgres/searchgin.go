@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -192,13 +193,8 @@ func ginKeys(ctx context.Context, db batchQuerier, q *trail.Query, tsq string, w
 // that can, whatever the statistics say of the tenant or the time range.
 func ginSQL(ctx context.Context, tx querier, q *trail.Query, tsq string, w window, limit int) (string, []any, error) {
 	p := &plan{q: q, actions: actionFilter{trail.SplitActions(q.Actions)}}
-	key := "''"
-	switch q.SortKey() {
-	case trail.SortAction:
-		p.keyCol, key = "e.action", "e.action"
-	case trail.SortActor:
-		p.keyCol, key = "e.actor_id", "e.actor_id"
-	}
+	p.keyCol = sortColumns[q.SortKey()]
+	key := cmp.Or(p.keyCol, "''")
 	var a args
 	cond := searchCond(a.add(tsq), tsq)
 	tables := []string{"events"}
@@ -210,7 +206,8 @@ func ginSQL(ctx context.Context, tx querier, q *trail.Query, tsq string, w windo
 	}
 	reads := make([]string, len(tables))
 	for i, t := range tables {
-		reads[i] = "(SELECT tenant, occurred_at, id, action, actor_type, actor_id, actor_name, trace_id, ip FROM " + t +
+		reads[i] = "(SELECT tenant, occurred_at, id, action, actor_type, actor_id, actor_name, trace_id, ip, " +
+			"first_target_type, first_target_id FROM " + t +
 			" AS e WHERE " + cond + " OFFSET 0)"
 	}
 	var where []string

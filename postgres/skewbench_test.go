@@ -76,6 +76,15 @@ func skewQueries() map[string]trail.Query {
 		"sort actor":        {Sort: trail.SortActor},
 		"sort actor+action": {Sort: trail.SortActor, Actions: []string{"doc.action3"}},
 		"sort actor+rare":   {Sort: trail.SortActor, Actions: []string{"doc.purge"}},
+		"sort name":         {Sort: trail.SortActorName},
+		"sort name+action":  {Sort: trail.SortActorName, Actions: []string{"doc.action3"}},
+		"sort name+rare":    {Sort: trail.SortActorName, Actions: []string{"doc.purge"}},
+		"sort name+actor":   {Sort: trail.SortActorName, ActorID: "user_00042"},
+		"sort type":         {Sort: trail.SortTargetType},
+		"sort type+action":  {Sort: trail.SortTargetType, Actions: []string{"doc.action3"}},
+		"sort type+type":    {Sort: trail.SortTargetType, TargetType: "document"},
+		"sort id":           {Sort: trail.SortTargetID},
+		"sort id+target":    {Sort: trail.SortTargetID, TargetType: "document", TargetID: "doc_000042"},
 	}
 }
 

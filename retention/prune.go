@@ -33,6 +33,7 @@ func (r *Runner) prune(ctx context.Context, tenant string, now time.Time) (*Tena
 		tr.PrunedTo = ranges[n-1].To
 	}
 	end, err := st.RetentionEnd(ctx, tenant, tr.PrunedTo, tr.Cutoff)
+	tr.end = end
 	if err != nil || end <= tr.PrunedTo {
 		return tr, err
 	}
@@ -100,10 +101,28 @@ func (r *Runner) deleteAndRecord(ctx context.Context, tr *TenantReport, by *trai
 		tr.Deleted += n
 		from = next
 	}
+	if err := r.pruneDirectory(ctx, tr); err != nil {
+		return err
+	}
 	if tr.Deleted == 0 && tr.NewlyPruned == nil {
 		return nil
 	}
 	return r.record(ctx, tr, by)
+}
+
+// pruneDirectory forgets tr's directory entries last seen before the
+// cutoff's day once the pruned prefix has reached the end of the expired
+// events: while the ledger holds some back, their actors stay listed.
+func (r *Runner) pruneDirectory(ctx context.Context, tr *TenantReport) error {
+	if tr.OnHold || tr.PrunedTo < tr.end {
+		return nil
+	}
+	n, err := r.cfg.Store.PruneDirectory(ctx, tr.Tenant, tr.Cutoff)
+	tr.DirectoryPruned = n
+	if err != nil {
+		return fmt.Errorf("prune directory: %w", err)
+	}
+	return nil
 }
 
 // record appends the retention.deleted event of tr to its tenant's log.

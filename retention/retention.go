@@ -11,6 +11,11 @@
 // partition events by month (PostgreSQL), whole months whose every event
 // may go are dropped first.
 //
+// Once a log's pruned prefix reaches its first event inside retention,
+// the run also forgets the directory entries (actor names, target types)
+// of that tenant last seen on a day before the cutoff's
+// (trail.EventStore.PruneDirectory); a tenant-wide hold keeps them.
+//
 // What a run deleted is recorded in each tenant's log as a
 // "retention.deleted" event (actor type system) through the trail.Writer.
 // The background job runs under lease LeaseName.
@@ -108,6 +113,11 @@ type TenantReport struct {
 	Deleted     int64              `json:"deleted"`
 	// OnHold is set when a tenant-wide legal hold kept every event.
 	OnHold bool `json:"on_hold,omitempty"`
+	// DirectoryPruned counts the actor names and target types forgotten
+	// because their events are gone.
+	DirectoryPruned int64 `json:"directory_pruned,omitempty"`
+
+	end int64 // where the log's expired prefix ends (RetentionEnd)
 }
 
 // Run runs retention every Config.Every until ctx ends. Run it only while

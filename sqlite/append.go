@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trailhq/trail"
+	"github.com/trailhq/trail/internal/tables"
 )
 
 // AppendBatches stores every batch in one transaction, assigning Seq and
@@ -45,6 +46,7 @@ func (db *DB) AppendBatches(ctx context.Context, batches []*trail.Batch) error {
 	for b, r := range a.replayed {
 		b.Replayed = r
 	}
+	db.settings.DirectoryCache().Remember(a.dir)
 	if !db.segments.noIndex {
 		db.fresh.add(batches, a.replayed)
 	}
@@ -66,7 +68,8 @@ type appender struct {
 	keys     map[idemKey]*trail.IdempotentResponse
 	replayed map[*trail.Batch]*trail.IdempotentResponse
 	actions  map[[2]string]bool
-	ins      *rowBuffer // the events' rows
+	dir      *tables.DirectoryRows // the directory rows written
+	ins      *rowBuffer            // the events' rows
 }
 
 // newAppender returns the state of an append in tx.
@@ -88,6 +91,10 @@ func (a *appender) appendAll(ctx context.Context, batches []*trail.Batch) error 
 		}
 	}
 	if err := a.ins.flush(ctx, a.tx); err != nil {
+		return err
+	}
+	var err error
+	if a.dir, err = a.writeDirectory(ctx, batches); err != nil {
 		return err
 	}
 	return a.saveCounters(ctx)

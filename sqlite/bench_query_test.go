@@ -32,6 +32,11 @@ func BenchmarkEvents1M(b *testing.B) {
 		{"ActionInWindow", trail.Query{Scope: acme, Actions: []string{"user.*"}, Since: month, Until: month.Add(time.Hour), Desc: true}},
 		{"SortAction", trail.Query{Scope: acme, Sort: trail.SortAction}},
 		{"SortActorDesc", trail.Query{Scope: acme, Sort: trail.SortActor, Desc: true}},
+		{"SortActorName", trail.Query{Scope: acme, Sort: trail.SortActorName}},
+		{"SortActorNameAction", trail.Query{Scope: acme, Sort: trail.SortActorName, Actions: []string{"billing.deleted"}}},
+		{"SortTargetTypeDesc", trail.Query{Scope: acme, Sort: trail.SortTargetType, Desc: true}},
+		{"SortTargetID", trail.Query{Scope: acme, Sort: trail.SortTargetID}},
+		{"SortTargetIDAllTenants", trail.Query{Scope: trail.Scope{All: true}, Sort: trail.SortTargetID, Desc: true}},
 		{"AllTenantsAction", trail.Query{Scope: trail.Scope{All: true}, Actions: []string{"member.*"}, Desc: true}},
 		{"SmallTenant", trail.Query{Scope: trail.Scope{Tenant: "tenant-07"}, Desc: true}},
 	}

@@ -204,6 +204,14 @@ func TestIndexFile(t *testing.T) {
 		copyFile(t, bak, path)
 		reopened(t, path, reference(t, evs, 0), true)
 	})
+	t.Run("OlderVersion", func(t *testing.T) {
+		// An index file of a release without the sort postings (actor
+		// name, first target) is rebuilt, so that events indexed before
+		// sort by them too.
+		path := stored(t, filepath.Join(t.TempDir(), "trail.db"), evs)
+		execRaw(t, path+".index", `PRAGMA user_version = 0`)
+		reopened(t, path, reference(t, evs, 0), true)
+	})
 	t.Run("PostingsOutliveEvents", func(t *testing.T) {
 		path := stored(t, filepath.Join(t.TempDir(), "trail.db"), evs)
 		// As if the process ended between deleting events and their

@@ -25,9 +25,19 @@ import (
 // then indexes every event again, and queries meanwhile read them from the
 // unindexed tail, exact but slower.
 //
+// An index file written by a release whose postings had fewer kinds is
+// emptied the same way: its version (the file's user_version) is below
+// indexVersion.
+//
 // Its commits are synchronous=NORMAL: after a power loss the file may lack
 // its last transactions, but WAL keeps each one whole, so postings and
 // cursor roll back together and the indexer redoes them.
+
+// indexVersion is the version of the postings' layout. Raise it whenever
+// the indexer writes postings that it did not write before: an index file
+// of a lower version is then rebuilt, so that every event has them.
+// Version 1 added the sort kinds (actor name, first target's type and id).
+const indexVersion = 1
 
 // indexPath returns the index file of the store at path.
 func indexPath(path string) string { return path + ".index" }
@@ -100,6 +110,10 @@ func (db *DB) bindIndex(ctx context.Context) error {
 		return fmt.Errorf("index file: %w", err)
 	}
 	found := err == nil
+	var version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA ix.user_version").Scan(&version); err != nil {
+		return fmt.Errorf("index file: %w", err)
+	}
 	var store string
 	var next, deletions int64
 	err = tx.QueryRowContext(ctx, "SELECT m.id, m.deletions, p.next_pos FROM store_meta m, stream_pos p").
@@ -107,7 +121,7 @@ func (db *DB) bindIndex(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("index file: %w", err)
 	}
-	if found && ix.store == store && ix.indexed < next && ix.deletions <= deletions {
+	if found && version == indexVersion && ix.store == store && ix.indexed < next && ix.deletions <= deletions {
 		return nil
 	}
 	if err := resetIndex(ctx, tx, store, deletions); err != nil {
@@ -134,6 +148,10 @@ func resetIndex(ctx context.Context, tx *sql.Tx, store string, deletions int64) 
 		}
 	}
 	_, err = tx.ExecContext(ctx, "INSERT INTO ix.meta (one, store, indexed, deletions) VALUES (1, ?, 0, ?)", store, deletions)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, fmt.Sprintf("PRAGMA ix.user_version = %d", indexVersion))
 	return err
 }
 

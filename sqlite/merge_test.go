@@ -26,6 +26,10 @@ func mergeQueries() []trail.Query {
 		{Scope: all, Sort: trail.SortActor},
 		{Scope: acme, TargetType: "document", TargetID: "doc_000003", Sort: trail.SortAction},
 		{Scope: all, TargetType: "user", Desc: true},
+		{Scope: acme, Sort: trail.SortActorName},
+		{Scope: all, Sort: trail.SortTargetType, Desc: true},
+		{Scope: acme, Sort: trail.SortTargetID, Actions: []string{"document.*"}},
+		{Scope: all, Sort: trail.SortTargetID, Desc: true},
 	}
 }
 

@@ -43,17 +43,34 @@ var defaultSegments = segConfig{shift: 12, fanout: 8, chunk: 4000}
 // mergedSegBase is the first id of merged segments, above every level-0 id.
 const mergedSegBase = 1 << 52
 
-// Posting key kinds: the prefix of postings.k.
+// Posting key kinds: the prefix of postings.k. The last three only sort:
+// every event has one posting of each, its actor's name, its first
+// target's type and its first target's id ("" when it has none), so that
+// reading a kind's range yields every event in that sort's order.
 const (
-	kindActor  = "a:"
-	kindAction = "c:"
-	kindTarget = "t:"
+	kindActor      = "a:"
+	kindAction     = "c:"
+	kindTarget     = "t:"
+	kindActorName  = "n:"
+	kindTargetType = "y:"
+	kindTargetID   = "i:"
 )
 
+// sortKinds maps each sort by a key to the posting kind that holds its
+// keys in order.
+var sortKinds = map[string]string{
+	trail.SortAction:     kindAction,
+	trail.SortActor:      kindActor,
+	trail.SortActorName:  kindActorName,
+	trail.SortTargetType: kindTargetType,
+	trail.SortTargetID:   kindTargetID,
+}
+
 // postingKeys returns the keys under which e is found: its actor, its
-// action and each distinct target.
+// action and each distinct target, and its sort keys (sortKinds).
 func postingKeys(e *trail.Event) []string {
-	keys := []string{kindActor + e.Actor.ID, kindAction + e.Action}
+	keys := []string{kindActor + e.Actor.ID, kindAction + e.Action, kindActorName + e.Actor.Name,
+		kindTargetType + trail.SortKeyOf(trail.SortTargetType, e), kindTargetID + trail.SortKeyOf(trail.SortTargetID, e)}
 	for _, t := range e.Targets {
 		if k := targetKey(t.Type, t.ID); !slices.Contains(keys, k) {
 			keys = append(keys, k)

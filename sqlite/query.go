@@ -184,8 +184,8 @@ func (p *plan) segmentArms(segs []segment) []arm {
 }
 
 // choose picks the posting keys that select the page: a target, actor or
-// action filter (usually the most selective, in that order), or a key range
-// to sort by action or actor; p.kind stays "" for the time index.
+// action filter (usually the most selective, in that order), or the key
+// range of the sort's kind (sortKinds); p.kind stays "" for the time index.
 func (p *plan) choose(ctx context.Context, tx *sql.Tx, segs int) ([]string, error) {
 	q := p.q
 	p.exact = true
@@ -208,26 +208,31 @@ func (p *plan) choose(ctx context.Context, tx *sql.Tx, segs int) ([]string, erro
 		}
 	}
 	p.exact = false
-	switch q.SortKey() {
-	case trail.SortAction:
-		p.kind = kindAction
-	case trail.SortActor:
-		p.kind = kindActor
-	}
+	p.kind = sortKinds[q.SortKey()]
 	return nil, nil
+}
+
+// sortColumns are the sort keys read from the event row: the unindexed
+// tail's, and a page whose arms read postings of another kind. An event
+// without targets sorts as "".
+var sortColumns = map[string]string{
+	trail.SortAction:     "e.action",
+	trail.SortActor:      "e.actor_id",
+	trail.SortActorName:  "e.actor_name",
+	trail.SortTargetType: "coalesce(CAST(e.data AS TEXT) ->> '$.targets[0].type', '')",
+	trail.SortTargetID:   "coalesce(CAST(e.data AS TEXT) ->> '$.targets[0].id', '')",
 }
 
 // setKeyCol sets the sort key column: the posting key itself when the
 // arms read postings of the sort's kind, else the event's column.
 func (p *plan) setKeyCol() {
+	sort := p.q.SortKey()
 	switch {
-	case p.q.SortKey() == trail.SortAction && p.kind == kindAction,
-		p.q.SortKey() == trail.SortActor && p.kind == kindActor:
+	case sort == trail.SortOccurredAt:
+	case p.kind == sortKinds[sort]:
 		p.keyCol = "p.k"
-	case p.q.SortKey() == trail.SortAction:
-		p.keyCol = "e.action"
-	case p.q.SortKey() == trail.SortActor:
-		p.keyCol = "e.actor_id"
+	default:
+		p.keyCol = sortColumns[sort]
 	}
 }
 

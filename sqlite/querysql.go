@@ -65,7 +65,7 @@ func (p *plan) armSQL(a arm) (query string, args []any, ok bool) {
 	if !p.keyset(a, tcol, icol, &c) {
 		return "", nil, false
 	}
-	if a.seg >= 0 && (c.usesE || p.joinEvents || strings.HasPrefix(p.keyCol, "e.")) {
+	if a.seg >= 0 && (c.usesE || p.joinEvents || p.keyCol != "" && p.keyCol != "p.k") {
 		from += " CROSS JOIN events AS e ON e.pos = p.pos"
 	}
 	cols := pos + " AS pos, " + tcol + " AS t, " + icol + " AS i"
@@ -134,10 +134,7 @@ func (p *plan) keyExpr(a arm) string {
 	if a.seg != tailArm || p.keyCol != "p.k" {
 		return p.keyCol
 	}
-	if p.kind == kindAction {
-		return "('" + kindAction + "' || e.action)"
-	}
-	return "('" + kindActor + "' || e.actor_id)"
+	return "('" + p.kind + "' || " + sortColumns[p.q.SortKey()] + ")"
 }
 
 // residual adds the filters that the arm's index does not apply.
@@ -229,6 +226,8 @@ func (p *plan) fixedKey(a arm) *string {
 		return &a.key
 	case p.keyCol == "e.actor_id" && p.q.ActorID != "":
 		return &p.q.ActorID
+	case p.keyCol == "e.actor_name" && p.q.ActorName != "":
+		return &p.q.ActorName
 	}
 	return nil
 }

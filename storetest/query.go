@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -48,25 +47,6 @@ func matchesTarget(q *trail.Query, e *trail.Event) bool {
 	return false
 }
 
-// compare is the reference order of a query: (key, occurred_at, id),
-// reversed when q.Desc.
-func compare(q *trail.Query, a, b *trail.Event) int {
-	key := func(e *trail.Event) string {
-		switch q.SortKey() {
-		case trail.SortAction:
-			return e.Action
-		case trail.SortActor:
-			return e.Actor.ID
-		}
-		return ""
-	}
-	c := cmp.Or(strings.Compare(key(a), key(b)), a.OccurredAt.Compare(b.OccurredAt), strings.Compare(a.ID, b.ID))
-	if q.Desc {
-		return -c
-	}
-	return c
-}
-
 // expected returns the events of all that q matches, in q's order.
 func expected(q *trail.Query, all []*trail.Event) []*trail.Event {
 	var out []*trail.Event
@@ -75,7 +55,7 @@ func expected(q *trail.Query, all []*trail.Event) []*trail.Event {
 			out = append(out, e)
 		}
 	}
-	slices.SortFunc(out, func(a, b *trail.Event) int { return compare(q, a, b) })
+	slices.SortFunc(out, q.Compare)
 	return out
 }
 
@@ -120,25 +100,42 @@ func describe(q trail.Query) string {
 // dataset appends a varied set of events over tenants a and b and system
 // events, with ties in time, action and actor, and returns them.
 func dataset(t *testing.T, s trail.Store) []*trail.Event {
+	return datasetOf(t, s, 90, func(i int, e *trail.Event) {
+		e.Targets = append(e.Targets, target("document", fmt.Sprint("d", i%4)), target("user", fmt.Sprint("u", (i+1)%3+1)))
+		if i%5 == 0 {
+			e.Targets = append(e.Targets, target("document", "d9"), target("folder", "d9"))
+		}
+	})
+}
+
+// datasetOf appends n events over tenants a and b and system events, three
+// a second, with actions, actors, actor types, IPs and trace ids in
+// rotation, each then shaped by shape (targets, names), and returns them.
+func datasetOf(t *testing.T, s trail.Store, n int, shape func(i int, e *trail.Event)) []*trail.Event {
 	actions := []string{"user.login", "user.login.failed", "user.created", "document.shared", "users.export"}
 	actors := []string{"u1", "u2", "u3"}
 	var all []*trail.Event
 	var batches []*trail.Batch
-	for i := range 90 {
+	for i := range n {
 		tenant := []string{"a", "b", "a", ""}[i%4]
-		e := ev(tenant, actions[i%len(actions)], actors[i%len(actors)], i/3, // three events a second
-			target("document", fmt.Sprint("d", i%4)), target("user", actors[(i+1)%3]))
-		if i%5 == 0 {
-			e.Targets = append(e.Targets, target("document", "d9"), target("folder", "d9"))
-		}
+		e := ev(tenant, actions[i%len(actions)], actors[i%len(actors)], i/3)
 		e.Actor.Type = []string{trail.ActorUser, trail.ActorAPIKey}[i%2]
 		e.Context.IP = []string{"10.0.0.1", "2001:db8::1", "192.0.2.7"}[i%3]
 		e.TraceID = fmt.Sprint("trace-", i%6)
+		shape(i, e)
 		all = append(all, e)
 		batches = append(batches, batch(e))
 	}
 	mustAppend(t, s, batches...)
 	return all
+}
+
+// readBack returns evs as store s reads them back.
+func readBack(t *testing.T, s trail.Store, evs []*trail.Event) []*trail.Event {
+	for i, e := range evs {
+		evs[i] = mustGet(t, s, trail.Scope{All: true}, e.ID)
+	}
+	return evs
 }
 
 // filterCases are queries (without scope or sort) that exercise every

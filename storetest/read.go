@@ -89,7 +89,7 @@ func pageWhileAppending(t *testing.T, s trail.Store, q trail.Query, want []*trai
 			t.Fatalf("event %s came twice", e.ID)
 		}
 		seen[e.ID] = true
-		if i > 0 && compare(&q, got[i-1], e) >= 0 {
+		if i > 0 && q.Compare(got[i-1], e) >= 0 {
 			t.Fatalf("events %d and %d out of order", i-1, i)
 		}
 	}

@@ -97,17 +97,19 @@ func testSearch(t *testing.T, open func(t *testing.T) trail.Store) {
 				}
 			}
 		}
+		// The key sorts, once each (testSortKeys combines them with
+		// every filter): a scope and direction apiece.
+		for i, sort := range newSorts {
+			q := trail.Query{Scope: trail.Scope{Tenant: "a", All: i%2 == 0}, Sort: sort, Desc: i == 1, Limit: 5, Search: mustSearch(t, text)}
+			t.Run(fmt.Sprintf("%s/%s", text, sort), func(t *testing.T) { wantQuery(t, s, q, all) })
+		}
 	}
 }
 
 // searchDatasetFresh is searchDataset with the events as the store reads
 // them back.
 func searchDatasetFresh(t *testing.T, s trail.Store) []*trail.Event {
-	all := searchDataset(t, s)
-	for i, e := range all {
-		all[i] = mustGet(t, s, trail.Scope{All: true}, e.ID)
-	}
-	return all
+	return readBack(t, s, searchDataset(t, s))
 }
 
 // testSearchFilters combines a search with every other filter.

@@ -87,7 +87,7 @@ func (ef *eventsFlags) addFilters() {
 	fs.StringVar(&q.Query, "query", "", "full-text `search`: words, \"phrases\", field:value, prefix*, AND, OR, NOT")
 	fs.StringVar(&ef.since, "since", "", "occurred at or after `WHEN`: RFC 3339, or an age like 24h or 7d")
 	fs.StringVar(&ef.until, "until", "", "occurred before `WHEN`: RFC 3339, or an age like 1h")
-	fs.StringVar(&q.Sort, "sort", "", "sort by occurred_at (default), action or actor")
+	fs.StringVar(&q.Sort, "sort", "", "sort by occurred_at (default), action, actor (id), actor_name, target_type or target_id (the first target's)")
 	fs.StringVar(&q.Order, "order", "", "asc or desc (default: newest first, or a to z)")
 }
 

@@ -48,3 +48,43 @@
     if (source) stop("Stopped following."); else start();
   });
 })();
+
+// The actor picker: as the user types in the Actor field, its datalist is
+// filled with the actors whose name or id starts with the text, each
+// offered by id with its name beside it. Without script the field is a
+// plain actor id filter.
+(function () {
+  "use strict";
+  var input = document.getElementById("f-actor");
+  var list = document.getElementById("f-actor-list");
+  if (!input || !list || !window.fetch) return;
+  var src = input.getAttribute("data-src"), timer = null, asked = null;
+
+  function fill(options) {
+    list.textContent = "";
+    options.forEach(function (o) {
+      var opt = document.createElement("option");
+      opt.value = o.value;
+      opt.label = o.label;
+      opt.textContent = o.label;
+      list.appendChild(opt);
+    });
+  }
+
+  function lookup() {
+    var prefix = input.value;
+    if (prefix === asked) return;
+    asked = prefix;
+    var url = src + (src.indexOf("?") < 0 ? "?" : "&") + "prefix=" + encodeURIComponent(prefix);
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (options) { if (input.value === prefix) fill(options); })
+      .catch(function () { /* the field still filters by what is typed */ });
+  }
+
+  input.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(lookup, 150);
+  });
+  input.addEventListener("focus", lookup);
+})();

@@ -59,6 +59,7 @@ type Tables struct {
 	w, r    *sql.DB
 	d       Dialect
 	secrets *secretbox.Keyring // seals forwarder settings and alert rules
+	dir     Directory          // the directory entries appends wrote
 }
 
 // UseSecrets makes the tables seal the secrets they keep (forwarder
