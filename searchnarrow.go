@@ -19,6 +19,33 @@ type SearchIndexExpr struct {
 	// a prefix.
 	Tokens []string
 	Prefix bool
+	// Pairs are the pairs of adjacent Tokens that SearchPairs makes of
+	// every string holding the phrase, for an index that holds them: a
+	// phrase of words that are each common narrows by its pairs.
+	Pairs []string
+}
+
+// SearchPairs returns the pairs of adjacent tokens of one string, as
+// SearchTokens splits it, that an index of words without positions may
+// hold beside its words, each as "a b" (a token never holds a space): a
+// phrase (or field:value, or ip:203.0.113.*) of words that are each in
+// most events, but rarely in a row, then narrows by its pairs. Only
+// pairs of words likely to be common are made, since a rare word narrows
+// by itself: a token with no digits, or of at most three bytes (203, 0,
+// q4). A long token with digits (an id, a number) makes no pair.
+func SearchPairs(tokens []string) []string {
+	var out []string
+	for i := 0; i+1 < len(tokens); i++ {
+		if pairable(tokens[i]) && pairable(tokens[i+1]) {
+			out = append(out, tokens[i]+" "+tokens[i+1])
+		}
+	}
+	return out
+}
+
+// pairable reports whether token makes pairs (see SearchPairs).
+func pairable(token string) bool {
+	return len(token) <= 3 || !strings.ContainsAny(token, "0123456789")
 }
 
 // IndexExpr returns the index lookup of s, or nil when an index cannot
@@ -54,7 +81,11 @@ func indexExpr(n searchNode) *SearchIndexExpr {
 		if len(tokens) == 0 {
 			return nil
 		}
-		return &SearchIndexExpr{Op: "phrase", Tokens: tokens, Prefix: prefix}
+		whole := tokens // a prefix is no whole token, and is in no pair
+		if prefix {
+			whole = tokens[:len(tokens)-1]
+		}
+		return &SearchIndexExpr{Op: "phrase", Tokens: tokens, Prefix: prefix, Pairs: SearchPairs(whole)}
 	}
 	return nil // notNode
 }

@@ -7,18 +7,32 @@ import (
 	"github.com/trailhq/trail"
 )
 
-// indexHolds evaluates x as a full-text index over e's document (the words
-// of every string of e in a row) would.
-func indexHolds(x *trail.SearchIndexExpr, doc []string) bool {
+// indexDoc is what a full-text index holds of an event: the words of
+// every string of it in a row, and the pairs of each string.
+type indexDoc struct {
+	words []string
+	pairs map[string]bool
+}
+
+// indexHolds evaluates x as a full-text index over e's document would:
+// its words in a row, and its pairs each among the document's (when d
+// has pairs).
+func indexHolds(x *trail.SearchIndexExpr, d indexDoc) bool {
 	switch x.Op {
 	case "and", "or":
 		for _, k := range x.Kids {
-			if indexHolds(k, doc) != (x.Op == "and") {
+			if indexHolds(k, d) != (x.Op == "and") {
 				return x.Op == "or"
 			}
 		}
 		return x.Op == "and"
 	}
+	for _, p := range x.Pairs {
+		if d.pairs != nil && !d.pairs[p] {
+			return false
+		}
+	}
+	doc := d.words
 	for i := 0; i+len(x.Tokens) <= len(doc); i++ {
 		ok := true
 		for j, w := range x.Tokens {
@@ -35,12 +49,21 @@ func indexHolds(x *trail.SearchIndexExpr, doc []string) bool {
 	return false
 }
 
-func searchDocTokens(e *trail.Event) []string {
-	var doc []string
+// searchDocTokens returns the tokens of every SearchFields text of e, in
+// order.
+func searchDocTokens(e *trail.Event) []string { return searchIndexDoc(e).words }
+
+// searchIndexDoc returns what a full-text index holds of e.
+func searchIndexDoc(e *trail.Event) indexDoc {
+	d := indexDoc{pairs: map[string]bool{}}
 	for _, f := range trail.SearchFields(e) {
-		doc = append(doc, trail.SearchTokens(f.Text)...)
+		toks := trail.SearchTokens(f.Text)
+		d.words = append(d.words, toks...)
+		for _, p := range trail.SearchPairs(toks) {
+			d.pairs[p] = true
+		}
 	}
-	return doc
+	return d
 }
 
 // checkIndexSuperset fails when q matches e but its index lookup would
@@ -55,11 +78,11 @@ func checkIndexSuperset(t *testing.T, q string, e *trail.Event) {
 	if x == nil {
 		return
 	}
-	doc := searchDocTokens(e)
+	doc := searchIndexDoc(e)
 	if s.Match(e) && !indexHolds(x, doc) {
 		t.Fatalf("%q matches the event but its index lookup %+v does not", q, x)
 	}
-	if got, want := trail.IndexHolds(x, []byte(strings.Join(doc, " "))), indexHolds(x, doc); got != want {
+	if got, want := trail.IndexHolds(x, []byte(strings.Join(doc.words, " "))), indexHolds(x, indexDoc{words: doc.words}); got != want {
 		t.Fatalf("the index lookup of %q over the document: %v, want %v", q, got, want)
 	}
 }
@@ -68,13 +91,18 @@ func TestSearchIndexExpr(t *testing.T) {
 	e := searchEvent()
 	for q, want := range map[string]string{
 		"ada":                      `"ada"`,
-		`"ada lovelace" zür*`:      `and("ada lovelace" "zür"*)`,
-		"ip:203.0.113.*":           `"203 0 113"`,
 		"ada OR NOT x":             "",
 		"NOT x":                    "",
 		"ada -x":                   `"ada"`,
 		"(a OR b) c":               `and(or("a" "b") "c")`,
 		"metadata.ticket:OPS-1234": `"ops 1234"`,
+		`"Analytical Engines"`:     `"analytical engines"[analytical engines]`,
+		"ip:203.0.113.*":           `"203 0 113"[203 0|0 113]`,
+		`"ada lovelace" zür*`:      `and("ada lovelace"[ada lovelace] "zür"*)`,
+		`"user 00042"`:             `"user 00042"`,
+		`"plan q4*"`:               `"plan q4"*`,
+		`"q4 plan*"`:               `"q4 plan"*`,
+		`"a b c*"`:                 `"a b c"*[a b]`,
 	} {
 		s, err := trail.ParseSearch(q)
 		if err != nil {
@@ -96,6 +124,9 @@ func showExpr(x *trail.SearchIndexExpr) string {
 		if x.Prefix {
 			s += "*"
 		}
+		if len(x.Pairs) > 0 {
+			s += "[" + strings.Join(x.Pairs, "|") + "]"
+		}
 		return s
 	}
 	var kids []string
@@ -103,6 +134,21 @@ func showExpr(x *trail.SearchIndexExpr) string {
 		kids = append(kids, showExpr(k))
 	}
 	return x.Op + "(" + strings.Join(kids, " ") + ")"
+}
+
+// FuzzSearchIndexSuperset checks, for fuzzed text in an event and a fuzzed
+// query, that a query matching the event has an index lookup (words and
+// pairs) that finds it.
+func FuzzSearchIndexSuperset(f *testing.F) {
+	for _, c := range [][2]string{{"alpha beta admin", `"beta admin"`}, {"203.0.113.7", "ip:203.0.113.*"},
+		{"OPS-1234 q4 plan", `"1234 q4 pl*"`}, {"x y z", `"x y" OR -z`}} {
+		f.Add(c[0], c[1])
+	}
+	f.Fuzz(func(t *testing.T, text, q string) {
+		e := searchEvent()
+		e.Actor.Name, e.Context.IP = text, text
+		checkIndexSuperset(t, q, e)
+	})
 }
 
 func TestIndexHolds(t *testing.T) {

@@ -202,12 +202,12 @@ func eventRow(e *trail.Event, data []byte, search *searchCols) ([]any, error) {
 		return nil, trail.Invalid("id", fmt.Sprintf("event id %q is not a UUID", e.ID))
 	}
 	return []any{id, e.Tenant, e.Seq, e.Pos, e.Action, e.OccurredAt, e.ReceivedAt,
-		e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Context.IP, e.TraceID, string(data), search.of(e),
+		e.Actor.Type, e.Actor.ID, e.Actor.Name, e.Context.IP, e.TraceID, string(data), search.of(e), search.pairs(),
 		trail.SortKeyOf(trail.SortTargetType, e), trail.SortKeyOf(trail.SortTargetID, e)}, nil
 }
 
 var eventColumns = []string{"id", "tenant", "seq", "pos", "action", "occurred_at", "received_at",
-	"actor_type", "actor_id", "actor_name", "ip", "trace_id", "data", "search", "first_target_type", "first_target_id"}
+	"actor_type", "actor_id", "actor_name", "ip", "trace_id", "data", "search", "search_pairs", "first_target_type", "first_target_id"}
 
 var targetColumns = []string{"tenant", "type", "id", "occurred_at", "event_id"}
 

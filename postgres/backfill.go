@@ -11,13 +11,14 @@ import (
 )
 
 // Events stored before migration 0020 (or by a node of an older version
-// during an upgrade) have no search tokens. Each node gives them theirs in
+// during an upgrade) have no search tokens, and those stored before
+// migration 0026 no pairs (search_pairs NULL). Each node gives them theirs in
 // the background, backfillRows at a time, oldest first, skipping rows
 // another node is updating; meanwhile searches read them as candidates
 // (searchCond), so none is missed, only read more slowly. It runs when the
 // store opens and again every maintainEvery, and stops as soon as no event
-// is left without tokens (events_unsearched, a partial index, finds them
-// at once).
+// is left without tokens and pairs (events_unpaired, a partial index,
+// finds them at once).
 const backfillRows = 500
 
 // backfillLoop backfills search tokens now and every maintainEvery.
@@ -38,7 +39,8 @@ func (db *DB) backfillLoop(ctx context.Context) {
 	}
 }
 
-// BackfillSearch writes the search tokens of every event that has none,
+// BackfillSearch writes the search tokens and pairs of every event that
+// has none,
 // and returns once none is left. The store runs it by itself; it is
 // exported for tools and tests.
 func (db *DB) BackfillSearch(ctx context.Context) error {
@@ -58,7 +60,7 @@ func (db *DB) BackfillSearch(ctx context.Context) error {
 func (db *DB) backfillBatch(ctx context.Context) (int, error) {
 	n := 0
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, occurred_at, pos, data FROM events WHERE search IS NULL
+		rows, err := tx.Query(ctx, `SELECT id, occurred_at, pos, data FROM events WHERE search_pairs IS NULL OR search IS NULL
 			ORDER BY occurred_at LIMIT $1 FOR UPDATE SKIP LOCKED`, backfillRows)
 		if err != nil {
 			return err
@@ -81,7 +83,7 @@ func (db *DB) backfillBatch(ctx context.Context) (int, error) {
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE events AS e SET search = u.s
+		_, err = tx.Exec(ctx, `UPDATE events AS e SET search = u.s, search_pairs = true
 			FROM unnest($1::uuid[], $2::timestamptz[], $3::tsvector[]) AS u(id, t, s)
 			WHERE e.id = u.id AND e.occurred_at = u.t`, ids, times, vecs)
 		n = len(ids)

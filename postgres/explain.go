@@ -27,9 +27,7 @@ func (db *DB) Explain(ctx context.Context, q *trail.Query) (string, error) {
 	}
 	defer conn.Release()
 	if q.Search != nil {
-		if plan, ok, err := db.explainGIN(ctx, conn, q); ok || err != nil {
-			return plan, err
-		}
+		return db.explainSearch(ctx, conn, q)
 	}
 	p, err := newPlan(ctx, conn, q)
 	if err != nil {

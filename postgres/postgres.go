@@ -56,10 +56,9 @@ type DB struct {
 	stop    context.CancelFunc
 	done    <-chan struct{} // closed by stop
 	wg      sync.WaitGroup
-	// ginMost, when not negative, is the largest estimate of a search's
-	// candidates that it reads through the GIN index, in place of
-	// ginRows's (SetSearchIndexMost)
-	ginMost float64
+	// walkRows: the rows a search walks before it decides how to read on
+	// (SetSearchWalk)
+	walkRows int
 	// ginKeys: the most candidate keys a search reads at once through
 	// the GIN index (ginKeyLimit; SetSearchKeyLimit)
 	ginKeys int
@@ -81,7 +80,7 @@ func Open(dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db := &DB{Now: time.Now, pool: pool, parts: newPartitions(), analyze: newAnalyzer(), ginMost: -1, ginKeys: ginKeyLimit}
+	db := &DB{Now: time.Now, pool: pool, parts: newPartitions(), analyze: newAnalyzer(), walkRows: walkRows, ginKeys: ginKeyLimit}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", wrap(err))

@@ -32,19 +32,18 @@ func TestStore(t *testing.T) {
 
 // TestStoreSearchPaths runs the search suite with each way a search reads
 // forced: every search through the GIN index (reading a few keys at a
-// time, so pages continue over several chunks), and every search walking
-// the page's own index with the words checked on each row. TestStore runs
-// it with the planner's choice.
+// time, so pages continue over several chunks), every search walking the
+// page's own index with the words checked on each row, and a walk of three
+// rows before either. TestStore runs it with the default walk.
 func TestStoreSearchPaths(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		most float64
-		keys int
-	}{{"GIN", 1e9, 5}, {"Walk", 0, 0}} {
+		name       string
+		walk, keys int
+	}{{"GIN", 0, 5}, {"Walk", -1, 0}, {"WalkThenRead", 3, 2}} {
 		t.Run(c.name, func(t *testing.T) {
 			storetest.RunSearch(t, func(t *testing.T) trail.Store {
 				db := MustOpen(t, pgtest.NewDB(t))
-				db.SetSearchIndexMost(c.most)
+				db.SetSearchWalk(c.walk)
 				if c.keys > 0 {
 					db.SetSearchKeyLimit(c.keys)
 				}

@@ -12,7 +12,7 @@ import (
 )
 
 // TestPrebuiltIndexes follows docs/operations.md (Building an index before
-// an upgrade): with each partition's index of migrations 16, 18, 20 and 21
+// an upgrade): with each partition's index of migrations 16, 18, 20, 21 and 26
 // built beforehand with CREATE INDEX CONCURRENTLY, the migration's
 // statement attaches them to the partitioned index instead of building its
 // own, and the index is valid.
@@ -33,6 +33,8 @@ func TestPrebuiltIndexes(t *testing.T) {
 		{file: "0020_search.sql", indexes: []prebuilt{
 			{table: "events", name: "events_search", def: "USING gin (search)", suffix: "_search"},
 			{table: "events", name: "events_unsearched", def: "(occurred_at) WHERE (search IS NULL)", suffix: "_unsearched"}}},
+		{file: "0026_search_pairs.sql", indexes: []prebuilt{
+			{table: "events", name: "events_unpaired", def: "(occurred_at) WHERE (search_pairs IS NULL)", suffix: "_unpaired"}}},
 		{file: "0021_every_tenant.sql", others: "events_by_action_all, events_by_actor_all",
 			indexes: []prebuilt{{table: "event_targets", name: "event_targets_by_target_all",
 				def: "((id || ''), type, occurred_at, event_id)", shown: "((id || ''::text)), type, occurred_at, event_id)",

@@ -99,7 +99,7 @@ func copyAll(ctx context.Context, pool *pgxpool.Pool, g *gen, n int, start time.
 		row  func(*gen, int, []any)
 	}{
 		{"events", []string{"id", "tenant", "seq", "pos", "action", "occurred_at", "received_at",
-			"actor_type", "actor_id", "actor_name", "ip", "trace_id", "data", "search"}, (*gen).event},
+			"actor_type", "actor_id", "actor_name", "ip", "trace_id", "data", "search", "search_pairs"}, (*gen).event},
 		{"event_ids", []string{"id", "occurred_at"}, (*gen).eventID},
 		{"event_targets", []string{"tenant", "type", "id", "occurred_at", "event_id"}, (*gen).target},
 	}
@@ -203,7 +203,7 @@ func (g *gen) event(i int, v []any) {
 	if err != nil {
 		panic(err) // the generator's own JSON
 	}
-	v[13] = postgres.SearchVector(e)
+	v[13], v[14] = postgres.SearchVector(e), true
 }
 
 func (g *gen) eventID(i int, v []any) {

@@ -176,6 +176,9 @@ type plan struct {
 	// tsq: the tsquery that narrows a search, checked on each row read
 	// (see searchEvents), or ""
 	tsq string
+	// hits: every row is read, with tsq's check as its column h and its
+	// data only where h holds (see walk)
+	hits bool
 }
 
 // branch is one ordered index scan: one tenant (nil for every tenant) and,

@@ -28,11 +28,36 @@ func (p *plan) sql() (string, []any, error) {
 	if p.byKeys {
 		return "SELECT b.t, b.i FROM (" + inner + ") AS b ORDER BY " + p.order("b."), a, nil
 	}
+	pos, data, from := "b.pos", "b.data", "("+inner+") AS b"
 	if p.distinct() {
-		return "SELECT e.pos, e.data FROM (" + inner + ") AS b JOIN events AS e ON e.id = b.i AND e.occurred_at = b.t" +
-			" ORDER BY " + p.order("b."), a, nil
+		pos, data, from = "e.pos", "e.data", from+" JOIN events AS e ON e.id = b.i AND e.occurred_at = b.t"
 	}
-	return "SELECT b.pos, b.data FROM (" + inner + ") AS b ORDER BY " + p.order("b."), a, nil
+	cols := pos + ", " + data
+	if p.hits {
+		// A walk's rows: their data where they meet the narrowing, and
+		// every row's key, where the next walk starts.
+		cols = pos + ", CASE WHEN b.h THEN " + data + " END, " + p.keyCols("b.")
+	}
+	return "SELECT " + cols + " FROM " + from + " ORDER BY " + p.order("b."), a, nil
+}
+
+// hitSQL returns the check of a walk's narrowing on a row: true without
+// one.
+func (p *plan) hitSQL(a *args) string {
+	if p.tsq == "" {
+		return "true"
+	}
+	return searchCond(a.add(p.tsq), p.tsq)
+}
+
+// keyCols returns the columns of the page order: the sort key (k, when
+// there is one), t (occurred_at) and i (id).
+func (p *plan) keyCols(prefix string) string {
+	cols := prefix + "t, " + prefix + "i"
+	if p.keyCol != "" {
+		cols = prefix + "k, " + cols
+	}
+	return cols
 }
 
 // mergeSQL returns the branches, each cut to a page, merged in page order
@@ -198,6 +223,9 @@ func (p *plan) branchSQL(b branch, a *args) (string, error) {
 	if p.keyCol != "" {
 		cols = p.keyCol + " AS k, " + cols
 	}
+	if p.hits {
+		cols += ", " + p.hitSQL(a) + " AS h"
+	}
 	if p.distinct() {
 		cols = "DISTINCT " + cols
 	} else if !p.byKeys && p.firstKeys == 0 {
@@ -284,8 +312,8 @@ func (p *plan) residual(tcol string, a *args, add func(string)) {
 	if q.IP != "" {
 		add("e.ip <> ''")
 	}
-	if p.tsq != "" {
-		add(searchCond(a.add(p.tsq)))
+	if p.tsq != "" && !p.hits {
+		add(searchCond(a.add(p.tsq), p.tsq))
 	}
 	if !q.Since.IsZero() {
 		add(tcol + " >= " + a.add(q.Since))

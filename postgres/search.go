@@ -2,16 +2,12 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"math"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/trailhq/trail"
 )
@@ -26,16 +22,8 @@ import (
 // words every match must hold), and trail.Search.Match decides each of
 // them, so the index only ever narrows.
 //
-// A page reads its candidates in one of two ways, chosen from the
-// planner's estimate of how many events meet the narrowing:
-//   - few (at most ginRows): the GIN index finds every one of them, and
-//     they are sorted into page order (searchGINSQL);
-//   - many: the page's own ordered index scan (the plan of the same query
-//     without a search) is walked, with the narrowing checked on each row,
-//     which stops after a page of candidates because they are common.
-//
-// Either way, what Match refuses is replaced by reading on from the last
-// row read, in growing chunks, until the page is full or nothing is left.
+// How a page reads its candidates, without statistics, is in
+// searchread.go.
 
 // maxLexeme is the longest token, in bytes, a tsvector holds as it is
 // (PostgreSQL refuses lexemes of 2 KiB or more). A longer token is
@@ -57,14 +45,16 @@ func lexeme(token string) (string, bool) {
 	return token[:n], true
 }
 
-// SearchVector returns the search column of e: its tokens, each once, as
-// the store writes them at append. It is for bulk loads and restores that
+// SearchVector returns the search column of e: its tokens and the pairs
+// of adjacent tokens trail.SearchPairs makes of each of its strings, each
+// once, as the store writes them at append (with search_pairs true). It is for bulk loads and restores that
 // write events with SQL of their own (a row without it is searched, and
 // given its tokens by the backfill).
 func SearchVector(e *trail.Event) pgtype.TSVector {
 	var toks []string
 	for _, f := range trail.SearchFields(e) {
-		for _, t := range trail.SearchTokens(f.Text) {
+		words := trail.SearchTokens(f.Text)
+		for _, t := range append(words, trail.SearchPairs(words)...) {
 			t, _ = lexeme(t)
 			toks = append(toks, t)
 		}
@@ -80,9 +70,10 @@ func SearchVector(e *trail.Event) pgtype.TSVector {
 }
 
 // tsquery returns x as tsquery text, or "" when x is nil (nothing to
-// narrow by): a phrase as the AND of its words (the column has no
-// positions; Match checks their order), its last word a prefix when x's
-// is. Lexemes are quoted, so the server takes them as they are.
+// narrow by): a phrase as the AND of its pairs and of its words that are
+// in none of them (the column has no positions; Match checks their
+// order), its last word a prefix when x's is. Lexemes are quoted, so the
+// server takes them as they are.
 func tsquery(x *trail.SearchIndexExpr) string {
 	if x == nil {
 		return ""
@@ -98,8 +89,17 @@ func tsquery(x *trail.SearchIndexExpr) string {
 			parts = append(parts, tsquery(k))
 		}
 	default:
+		paired := map[string]bool{}
+		for _, p := range x.Pairs {
+			parts = append(parts, tslexeme(p, false))
+			a, b, _ := strings.Cut(p, " ")
+			paired[a], paired[b] = true, true
+		}
 		for i, t := range x.Tokens {
-			parts = append(parts, tslexeme(t, x.Prefix && i == len(x.Tokens)-1))
+			prefix := x.Prefix && i == len(x.Tokens)-1
+			if prefix || !paired[t] {
+				parts = append(parts, tslexeme(t, prefix))
+			}
 		}
 	}
 	return "(" + strings.Join(parts, op) + ")"
@@ -118,27 +118,30 @@ func tslexeme(token string, prefix bool) string {
 	return s
 }
 
-// searchCond is the narrowing of a page by tsquery $n: events that meet
-// it, and events stored before the search column whose tokens the
-// backfill has not written yet.
-func searchCond(param string) string {
+// searchCond is the narrowing of a page by tsq, passed as parameter
+// param: events that meet it, and events stored before the search column
+// whose tokens the backfill has not written yet; when tsq names pairs,
+// also events written before migration 26 (search_pairs NULL), which hold
+// no pairs.
+func searchCond(param, tsq string) string {
+	if namesPairs(tsq) {
+		return "(e.search @@ " + param + "::tsquery OR e.search_pairs IS NULL)"
+	}
 	return "(e.search @@ " + param + "::tsquery OR e.search IS NULL)"
 }
 
-// ginRows is the most events (by the planner's estimate) that a search
-// for a page of page events among total events reads through the GIN
-// index; past it, the page's ordered index is walked. Reading k events
-// through the index and sorting them costs about k random rows; walking
-// costs about a page over the share of events that match, page*total/k
-// rows, mostly adjacent and so about half as dear each. The two meet near
-// the square root of page times total, halved: 16,000 rows for a page of
-// 100 among 10 million events, 1,600 among 100,000. Below ginFloor rows
-// either way costs little.
-func ginRows(page int, total float64) float64 {
-	return max(ginFloor, math.Sqrt(float64(page)*total)/2)
+// namesPairs reports whether tsquery text of tsquery names a pair: a
+// quoted lexeme with a space in it (a token holds letters and digits
+// only).
+func namesPairs(tsq string) bool {
+	parts := strings.Split(tsq, "'")
+	for i := 1; i < len(parts); i += 2 { // the quoted lexemes
+		if strings.Contains(parts[i], " ") {
+			return true
+		}
+	}
+	return false
 }
-
-const ginFloor = 1000
 
 // GIN's fast update appends an insert's index entries to the index's
 // pending list, which the insert that takes it past
@@ -209,6 +212,15 @@ func (c *searchCols) of(e *trail.Event) any {
 	return SearchVector(e)
 }
 
+// pairs returns the search_pairs column of the events: true when their
+// tokens are written (with their pairs), NULL when search is off.
+func (c *searchCols) pairs() any {
+	if c != nil && c.off {
+		return nil
+	}
+	return true
+}
+
 // SetSearchIndexing turns the writing of search tokens at append on (the
 // default) or off, for benchmarks that compare ingest with and without
 // search. Off, appends leave the tokens out and the backfill does not run:
@@ -216,105 +228,3 @@ func (c *searchCols) of(e *trail.Event) any {
 // reads as many events as the page's other filters select. It must be
 // called before the store is used.
 func (db *DB) SetSearchIndexing(on bool) { db.noSearch = !on }
-
-// SetSearchIndexMost sets the most candidates, by the planner's estimate,
-// that a search reads through the GIN index (by default, ginRows of the
-// page and the events stored): 0 makes every search walk the page's
-// index, and a large number makes every search that can narrow read the
-// GIN index. It is for tests and benchmarks, and must be called before
-// the store is used.
-func (db *DB) SetSearchIndexMost(n float64) { db.ginMost = n }
-
-// searchChunk is the largest chunk of candidates a search reads at once.
-const searchChunk = 4096
-
-// searchEvents reads a page of q, which has a Search: the candidates, in
-// page order, chunk by chunk, kept when Match accepts them.
-func (db *DB) searchEvents(ctx context.Context, q *trail.Query) ([]*trail.Event, error) {
-	tsq := tsquery(q.Search.IndexExpr())
-	gin, err := db.useGIN(ctx, db.pages, tsq, q.PageLimit())
-	if err != nil {
-		return nil, err
-	}
-	if gin {
-		return ginSearch(ctx, db.pages, q, tsq, db.ginKeys)
-	}
-	want := q.PageLimit() + 1
-	cq := *q
-	cq.Limit = want
-	var out []*trail.Event
-	for {
-		evs, err := db.page(ctx, &cq)
-		if err != nil {
-			return nil, err
-		}
-		var full bool
-		if out, full = keepMatches(q.Search, out, evs, want); full {
-			return out, nil
-		}
-		if len(evs) <= cq.Limit { // a chunk reads Limit+1 rows while more follow
-			return out, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		cq.After = trail.CursorAfter(&cq, evs[len(evs)-1])
-		cq.Limit = min(2*cq.Limit, searchChunk)
-	}
-}
-
-// keepMatches appends to out the events of evs that s matches, until out
-// holds want, and reports whether it does.
-func keepMatches(s *trail.Search, out, evs []*trail.Event, want int) ([]*trail.Event, bool) {
-	for _, e := range evs {
-		if s.Match(e) {
-			if out = append(out, e); len(out) == want {
-				return out, true
-			}
-		}
-	}
-	return out, false
-}
-
-// useGIN reports whether a search narrowed by tsq, for a page of page
-// events, reads its candidates through the GIN index: when the planner
-// expects at most ginRows events to meet tsq (from the statistics of the
-// search column, which ANALYZE keeps as its most common lexemes and their
-// frequencies, and the partitions' row counts). A search that cannot
-// narrow walks.
-func (db *DB) useGIN(ctx context.Context, tx querier, tsq string, page int) (bool, error) {
-	if tsq == "" {
-		return false, nil
-	}
-	most := db.ginMost
-	if most < 0 {
-		rows, err := tx.Query(ctx, `SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::float8 FROM pg_inherits AS i
-			JOIN pg_class AS c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass`)
-		if err != nil {
-			return false, err
-		}
-		total, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[float64])
-		if err != nil {
-			return false, err
-		}
-		most = ginRows(page, total)
-	}
-	lit, _ := literal(tsq)
-	rows, err := tx.Query(ctx, "EXPLAIN (FORMAT JSON) SELECT 1 FROM events AS e WHERE "+searchCond(lit))
-	if err != nil {
-		return false, err
-	}
-	plan, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[string])
-	if err != nil {
-		return false, err
-	}
-	var p []struct {
-		Plan struct {
-			Rows float64 `json:"Plan Rows"`
-		}
-	}
-	if err := json.Unmarshal([]byte(plan), &p); err != nil || len(p) != 1 {
-		return false, fmt.Errorf("read search estimate: %v", err)
-	}
-	return p[0].Plan.Rows <= most, nil
-}

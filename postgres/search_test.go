@@ -79,9 +79,9 @@ func TestSearch(t *testing.T) {
 		"range":      {Scope: trail.Scope{All: true}, Since: time.Now().Add(-60 * 24 * time.Hour), Until: time.Now().Add(-20 * 24 * time.Hour)},
 		"actor name": {Scope: trail.Scope{Tenant: "initech"}, ActorName: "Grace Hopper"},
 	}
-	for _, most := range []float64{1e9, 0, 1e8} {
-		db.SetSearchIndexMost(most)
-		if most == 1e8 { // the index, three candidate keys at a time
+	for _, walk := range []int{0, -1, 3} {
+		db.SetSearchWalk(walk)
+		if walk == 3 { // a walk of three rows, then the index three candidate keys at a time
 			db.SetSearchKeyLimit(3)
 		}
 		for name, f := range filters {
@@ -102,8 +102,8 @@ func TestSearch(t *testing.T) {
 						q.Search, q.Limit = s, 2
 						got := readPages(t, db, q)
 						if !slices.Equal(ids(got), ids(want)) {
-							t.Errorf("index most %g, %s, sort %s desc %v, q=%s:\n got %v\nwant %v",
-								most, name, sort, desc, text, ids(got), ids(want))
+							t.Errorf("walk %d, %s, sort %s desc %v, q=%s:\n got %v\nwant %v",
+								walk, name, sort, desc, text, ids(got), ids(want))
 						}
 					}
 				}
@@ -148,8 +148,8 @@ func readPages(t *testing.T, db trail.EventStore, q trail.Query) []*trail.Event 
 func TestSearchExport(t *testing.T) {
 	db := MustOpen(t, pgtest.NewDB(t))
 	searchFixture(t, db)
-	for _, most := range []float64{1e9, 0} {
-		db.SetSearchIndexMost(most)
+	for _, walk := range []int{0, -1} {
+		db.SetSearchWalk(walk)
 		s, _ := trail.ParseSearch("ada OR xylophone")
 		q := trail.Query{Scope: trail.Scope{All: true}, Desc: true}
 		want := matchAll(t, db, q, s)
@@ -166,66 +166,88 @@ func TestSearchExport(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !slices.Equal(got, ids(want)) || len(got) == 0 {
-			t.Errorf("index most %g: export %v, want %v", most, got, ids(want))
+			t.Errorf("walk %d: export %v, want %v", walk, got, ids(want))
 		}
 	}
 }
 
-// TestSearchPlans checks the plans a search reads with: the GIN index
-// (and the partial index of events without tokens) for a rare word, and
-// for a common word, once the statistics know it, the ordered index scan
-// of the page, which stops after a page.
+// TestSearchPlans checks the plans of both steps of a search, whatever
+// its words: a walk of the page's own ordered index scan with the
+// narrowing checked on each row, cut by a LIMIT, and a read of the GIN
+// index (and the partial index of events without tokens) kept to one
+// window of partitions, the cursor's month, whose keys alone are sorted.
 func TestSearchPlans(t *testing.T) {
 	db := MustOpen(t, pgtest.NewDB(t))
 	searchFixture(t, db)
-	ctx := context.Background()
-	if _, err := db.Pool().Exec(ctx, "ANALYZE events"); err != nil {
-		t.Fatal(err)
-	}
-	// The fixture is small: a word in 40 events is "common" here.
-	db.SetSearchIndexMost(40)
-	for _, c := range []struct {
-		q    string
-		want []string
-	}{
-		{"xylophone", []string{`Bitmap Index Scan on events_p\d+_search_idx`, `Bitmap Index Scan on events_p\d+_occurred_at_idx`,
-			`BitmapOr`, `Sort`, `CTE m`}},
-		{"everywhere", []string{`Index Scan Backward using events_p\d+_tenant_occurred_at_id_idx`, `search @@`}},
-	} {
-		s, _ := trail.ParseSearch(c.q)
-		plan, err := db.Explain(ctx, &trail.Query{Scope: trail.Scope{Tenant: "acme"}, Desc: true, Limit: 10, Search: s})
+	db.SetSearchWalk(10)
+	for _, text := range []string{"xylophone", "everywhere", `"lovelace ada"`} {
+		s, _ := trail.ParseSearch(text)
+		plan, err := db.Explain(context.Background(), &trail.Query{Scope: trail.Scope{Tenant: "acme"}, Desc: true, Limit: 5, Search: s})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, w := range c.want {
-			if !regexp.MustCompile(w).MatchString(plan) {
-				t.Errorf("%s: plan lacks %s:\n%s", c.q, w, plan)
-			}
+		walk, gin, ok := strings.Cut(plan, "-- 2. GIN, first window")
+		if !ok {
+			t.Fatalf("%s: no GIN step in the plan:\n%s", text, plan)
+		}
+		checkPlanHas(t, text+", walk", walk, `Limit`, `Index Scan Backward using events_p\d+_tenant_occurred_at_id_idx`)
+		if strings.Contains(walk, "Filter: ((search @@") {
+			t.Errorf("%s: the walk filters rows by the narrowing, so its LIMIT does not bound the rows read:\n%s", text, walk)
+		}
+		checkPlanHas(t, text+", GIN", gin, `Bitmap Index Scan on events_p\d+_search_idx`,
+			`Bitmap Index Scan on events_p\d+_occurred_at_idx`, `BitmapOr`, `Sort`, `CTE m`)
+		if strings.Contains(text, `"`) {
+			// A phrase narrows by its pair, and also reads the events
+			// without pairs (events_unpaired) beside them.
+			checkPlanHas(t, text+", GIN", gin, `search_pairs IS NULL`, `Bitmap Index Scan on events_p\d+_occurred_at_idx1`)
+		}
+		if m := regexp.MustCompile(`Index Scan( Backward)? on \S+_(tenant|occurred_at_id|action|actor)\S*_idx|Seq Scan`).FindString(gin); m != "" {
+			t.Errorf("%s: the GIN step reads %s:\n%s", text, m, gin)
+		}
+		if n := strings.Count(gin, "Bitmap Heap Scan on events_p"); n != 1 {
+			t.Errorf("%s: the GIN step's first window reads %d partitions, want the cursor's month:\n%s", text, n, gin)
 		}
 	}
 }
 
-// TestSearchBackfill: events stored without tokens (before migration 20)
-// are found by every search at once, and the backfill gives them their
-// tokens.
+// checkPlanHas checks that plan matches every pattern of want.
+func checkPlanHas(t *testing.T, name, plan string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !regexp.MustCompile(w).MatchString(plan) {
+			t.Errorf("%s: plan lacks %s:\n%s", name, w, plan)
+		}
+	}
+}
+
+// TestSearchBackfill: events stored without tokens (before migration 20),
+// and with tokens but no pairs (before migration 26), are found by every
+// search at once, and the backfill gives them their tokens and pairs.
 func TestSearchBackfill(t *testing.T) {
 	db := MustOpen(t, pgtest.NewDB(t))
 	searchFixture(t, db)
 	ctx := context.Background()
-	if _, err := db.Pool().Exec(ctx, "UPDATE events SET search = NULL WHERE seq % 2 = 0"); err != nil {
-		t.Fatal(err)
+	for _, u := range []string{
+		"UPDATE events SET search = NULL, search_pairs = NULL WHERE seq % 3 = 0",
+		// Words only, as written before pairs were.
+		`UPDATE events SET search = array_to_tsvector(ARRAY(SELECT l FROM unnest(search) AS x(l, p, w) WHERE l NOT LIKE '% %')),
+			search_pairs = NULL WHERE seq % 3 = 1`,
+	} {
+		if _, err := db.Pool().Exec(ctx, u); err != nil {
+			t.Fatal(err)
+		}
 	}
 	check := func(phase string) {
 		t.Helper()
-		for _, most := range []float64{1e9, 0} {
-			db.SetSearchIndexMost(most)
-			for _, text := range []string{"xylophone", "ada", `"ada lovelace"`, "ip:203.0.113.*", "-ada"} {
+		for _, walk := range []int{0, -1} {
+			db.SetSearchWalk(walk)
+			for _, text := range []string{"xylophone", "ada", `"ada lovelace"`, "ip:203.0.113.*", "-ada", `"plan q2"`, "metadata.common:everywhere"} {
 				s, _ := trail.ParseSearch(text)
 				q := trail.Query{Scope: trail.Scope{All: true}, Desc: true}
 				want := matchAll(t, db, q, s)
 				q.Search, q.Limit = s, 7
 				if got := readPages(t, db, q); !slices.Equal(ids(got), ids(want)) || len(want) == 0 {
-					t.Errorf("%s, index most %g, q=%s: got %v, want %v", phase, most, text, ids(got), ids(want))
+					t.Errorf("%s, walk %d, q=%s: got %v, want %v", phase, walk, text, ids(got), ids(want))
 				}
 			}
 		}
@@ -235,8 +257,8 @@ func TestSearchBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	var left int
-	if err := db.Pool().QueryRow(ctx, "SELECT count(*) FROM events WHERE search IS NULL").Scan(&left); err != nil || left != 0 {
-		t.Fatalf("%d events left without tokens (%v)", left, err)
+	if err := db.Pool().QueryRow(ctx, "SELECT count(*) FROM events WHERE search IS NULL OR search_pairs IS NULL").Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d events left without tokens or pairs (%v)", left, err)
 	}
 	check("backfilled")
 }
@@ -256,8 +278,8 @@ func TestSearchLongWord(t *testing.T) {
 	if err := db.AppendBatches(context.Background(), []*trail.Batch{{Events: evs}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, most := range []float64{1e9, 0} {
-		db.SetSearchIndexMost(most)
+	for _, walk := range []int{0, -1} {
+		db.SetSearchWalk(walk)
 		// A query is at most 1,000 bytes: its words are never cut.
 		for q, want := range map[string][]string{
 			strings.Repeat("é", 400) + "*":                    {evs[1].ID, evs[0].ID},
@@ -271,7 +293,7 @@ func TestSearchLongWord(t *testing.T) {
 			}
 			got := readPages(t, db, trail.Query{Scope: trail.Scope{Tenant: "acme"}, Desc: true, Search: s})
 			if !slices.Equal(ids(got), want) {
-				t.Errorf("index most %g, %.20s...: got %v, want %v", most, q, ids(got), want)
+				t.Errorf("walk %d, %.20s...: got %v, want %v", walk, q, ids(got), want)
 			}
 		}
 	}

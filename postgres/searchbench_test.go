@@ -72,7 +72,7 @@ func searchIngest(b *testing.B, srv *pgtest.Server, n int, on bool) ingestRun {
 	db := MustOpen(b, srv.NewDB(b))
 	db.SetSearchIndexing(on)
 	if !on {
-		if _, err := db.Pool().Exec(context.Background(), "DROP INDEX events_search, events_unsearched"); err != nil {
+		if _, err := db.Pool().Exec(context.Background(), "DROP INDEX events_search, events_unsearched, events_unpaired"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -177,7 +177,7 @@ func searchIngestOn(b *testing.B, db *postgres.DB, n int) float64 {
 // genEvent returns event i of the preload's generator as an event to
 // append.
 func genEvent(g *gen, i int) *trail.Event {
-	v := make([]any, 14)
+	v := make([]any, 15)
 	g.event(i, v)
 	e, err := trail.DecodeEvent([]byte(v[12].(string)))
 	if err != nil {
