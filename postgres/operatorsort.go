@@ -58,7 +58,9 @@ func (db *DB) moveOwn(ctx context.Context, tx pgx.Tx, st *trail.SortState) error
 			return err
 		}
 		copies := st.Copies()
-		a := &appender{tx: tx, now: trail.NormalTime(db.now())}
+		// The copies' directory rows are written again (moved records
+		// keep their actors); the cache learns them at the next append.
+		a := &appender{tx: tx, now: trail.NormalTime(db.now()), dir: db.settings.DirectoryCache()}
 		if err := a.appendAll(ctx, []*trail.Batch{copies}); err != nil {
 			return err
 		}
