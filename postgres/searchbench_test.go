@@ -209,25 +209,11 @@ func searchPages(b *testing.B, srv *pgtest.Server, n int) {
 		"field and word":            func(k int) string { return fmt.Sprintf("actor.id:user_%05d viewer", (k%500)*10) },
 	}
 	for _, name := range slices.Sorted(mapKeys(queries)) {
-		var took []time.Duration
-		found := 0
+		var t searchTimes
 		for k := range 200 {
-			s, err := trail.ParseSearch(queries[name](k))
-			if err != nil {
-				b.Fatal(err)
-			}
-			q := trail.Query{Scope: trail.Scope{Tenant: "tenant00"}, Desc: true, Limit: 100, Search: s}
-			start := time.Now()
-			p, err := db.Events(ctx, &q)
-			if err != nil {
-				b.Fatal(err)
-			}
-			took = append(took, time.Since(start))
-			found += len(p.Events)
+			t.page(ctx, b, db, trail.Query{Scope: trail.Scope{Tenant: "tenant00"}, Desc: true, Limit: 100}, queries[name](k))
 		}
-		slices.Sort(took)
-		fmt.Printf("search %-26s p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms  (%d events a page on average)\n", name,
-			ms(took[len(took)/2]), ms(took[len(took)*99/100]), ms(took[len(took)-1]), found/len(took))
+		fmt.Printf("search %-26s %s\n", name, &t)
 	}
 	for _, text := range []string{queries["rare word"](1), "enterprise"} {
 		s, _ := trail.ParseSearch(text)
@@ -241,6 +227,35 @@ func searchPages(b *testing.B, srv *pgtest.Server, n int) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// searchTimes collects the times of first pages of searches.
+type searchTimes struct {
+	took  []time.Duration
+	found int
+}
+
+// page times the page of q with the search text.
+func (t *searchTimes) page(ctx context.Context, b *testing.B, db *postgres.DB, q trail.Query, text string) {
+	s, err := trail.ParseSearch(text)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q.Search = s
+	start := time.Now()
+	p, err := db.Events(ctx, &q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t.took = append(t.took, time.Since(start))
+	t.found += len(p.Events)
+}
+
+func (t *searchTimes) String() string {
+	slices.Sort(t.took)
+	n := len(t.took)
+	return fmt.Sprintf("p50 %8.2f ms  p99 %8.2f ms  max %8.2f ms  (%d events a page, %d tries)",
+		ms(t.took[n/2]), ms(t.took[n*99/100]), ms(t.took[n-1]), t.found/n, n)
+}
 
 func mapKeys[V any](m map[string]V) func(func(string) bool) {
 	return func(yield func(string) bool) {

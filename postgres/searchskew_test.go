@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,27 +147,14 @@ func searchSkewPages(b *testing.B, db *postgres.DB, n int, phase string) {
 			name = "*"
 		}
 		for _, c := range searchSkewCases(n) {
-			var took []time.Duration
-			found := 0
+			var t searchTimes
 			budget := time.Now().Add(time.Duration(envInt("TRAIL_BENCH_SEARCH_BUDGET", 30)) * time.Second)
 			for k := 0; k < tries && (k < 3 || time.Now().Before(budget)); k++ {
-				s, err := trail.ParseSearch(c.text(k))
-				if err != nil {
-					b.Fatal(err)
-				}
 				q := c.q
-				q.Scope, q.Desc, q.Limit, q.Search = scope, true, 50, s
-				start := time.Now()
-				p, err := db.Events(ctx, &q)
-				if err != nil {
-					b.Fatal(err)
-				}
-				took = append(took, time.Since(start))
-				found += len(p.Events)
+				q.Scope, q.Desc, q.Limit = scope, true, 50
+				t.page(ctx, b, db, q, c.text(k))
 			}
-			slices.Sort(took)
-			fmt.Printf("%s %-5s %-28s p50 %8.2f ms  p99 %8.2f ms  max %8.2f ms  (%d events a page, %d tries)\n", phase, name, c.name,
-				ms(took[len(took)/2]), ms(took[(len(took)*99)/100]), ms(took[len(took)-1]), found/len(took), len(took))
+			fmt.Printf("%s %-5s %-28s %s\n", phase, name, c.name, &t)
 		}
 	}
 	if os.Getenv("TRAIL_BENCH_SEARCH_PLANS") != "" {
